@@ -1,0 +1,120 @@
+//! Configuration: command-line flags > `TEAMINBOX_*` environment > `teaminbox.toml` in the data
+//! dir > defaults. Flags and environment are read by clap in `main.rs`; the file and the
+//! defaults are merged here.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::outbox::OutboxConfig;
+
+/// Default listen address.
+pub const DEFAULT_BIND: &str = "0.0.0.0:8080";
+/// Default data dir.
+pub const DEFAULT_DATA: &str = "./teaminbox-data";
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub bind: String,
+    /// Data dir (database, media, config file).
+    pub data: PathBuf,
+    /// HTTP worker threads.
+    pub workers: usize,
+    /// Log filter (tracing `EnvFilter` syntax).
+    pub log: String,
+    /// Outbox dispatcher settings.
+    pub outbox: OutboxConfig,
+}
+
+/// Values given by flags or environment; `None` falls through to the file, then the default.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Listen address.
+    pub bind: Option<String>,
+    /// HTTP worker threads.
+    pub workers: Option<usize>,
+    /// Log filter.
+    pub log: Option<String>,
+    /// First outbox retry delay.
+    pub outbox_retry_base_ms: Option<u64>,
+    /// Outbox attempts before failing.
+    pub outbox_max_attempts: Option<i64>,
+    /// Time limit of one send.
+    pub outbox_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<String>,
+    workers: Option<usize>,
+    log: Option<String>,
+    outbox_retry_base_ms: Option<u64>,
+    outbox_max_attempts: Option<i64>,
+    outbox_timeout_ms: Option<u64>,
+}
+
+/// Name of the config file inside the data dir.
+pub const FILE_NAME: &str = "teaminbox.toml";
+
+fn read_file(data: &Path) -> anyhow::Result<FileConfig> {
+    let path = data.join(FILE_NAME);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    }
+}
+
+impl Config {
+    /// Merges overrides, the data dir's file and defaults.
+    pub fn load(data: PathBuf, o: Overrides) -> anyhow::Result<Config> {
+        let f = read_file(&data)?;
+        let d = OutboxConfig::default();
+        let workers = o.workers.or(f.workers).unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
+        });
+        Ok(Config {
+            bind: o.bind.or(f.bind).unwrap_or_else(|| DEFAULT_BIND.into()),
+            data,
+            workers,
+            log: o.log.or(f.log).unwrap_or_else(|| "info".into()),
+            outbox: OutboxConfig {
+                retry_base_ms: o.outbox_retry_base_ms.or(f.outbox_retry_base_ms).unwrap_or(d.retry_base_ms),
+                max_attempts: o.outbox_max_attempts.or(f.outbox_max_attempts).unwrap_or(d.max_attempts).max(1),
+                timeout_ms: o.outbox_timeout_ms.or(f.outbox_timeout_ms).unwrap_or(d.timeout_ms),
+                retry_max_ms: d.retry_max_ms,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_flags_over_file_over_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let c = Config::load(dir.path().into(), Overrides::default()).expect("defaults");
+        assert_eq!(c.bind, DEFAULT_BIND);
+        std::fs::write(dir.path().join(FILE_NAME), "bind = \"127.0.0.1:9000\"\noutbox_max_attempts = 3\n").expect("write");
+        let c = Config::load(dir.path().into(), Overrides::default()).expect("file");
+        assert_eq!(c.bind, "127.0.0.1:9000");
+        assert_eq!(c.outbox.max_attempts, 3);
+        let c = Config::load(
+            dir.path().into(),
+            Overrides {
+                bind: Some("127.0.0.1:9001".into()),
+                ..Overrides::default()
+            },
+        )
+        .expect("flag");
+        assert_eq!(c.bind, "127.0.0.1:9001");
+        std::fs::write(dir.path().join(FILE_NAME), "bnd = 1\n").expect("write");
+        let err = Config::load(dir.path().into(), Overrides::default()).expect_err("typo");
+        assert!(err.to_string().contains("bnd"));
+    }
+}

@@ -1,0 +1,13 @@
+//! Pure rules of the product: no actix, no SQL, no HTTP. The conversation state machine, the
+//! policy of who may do what, and workspace settings with their validation.
+
+pub mod conversation;
+pub mod ids;
+pub mod policy;
+pub mod settings;
+pub mod throttle;
+pub mod time;
+pub mod types;
+
+pub use ids::*;
+pub use types::*;

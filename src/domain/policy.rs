@@ -1,0 +1,397 @@
+//! Who may do what: the one place where roles, the single-owner rule and the workspace's
+//! `agent_visibility` setting are decided. Pages, API, search and live updates all ask here.
+
+use super::{Role, TeamId, UserId, Visibility};
+
+/// The person acting, with what the policy needs to know about them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// Who.
+    pub id: UserId,
+    /// Their role.
+    pub role: Role,
+    /// Teams they belong to.
+    pub teams: Vec<TeamId>,
+}
+
+/// Who holds a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ownership {
+    /// The assignee, if any.
+    pub assignee: Option<UserId>,
+    /// The team, if any.
+    pub team: Option<TeamId>,
+}
+
+/// Something done to a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Read it (detail, timeline, queue).
+    View,
+    /// Write a private note.
+    Note,
+    /// Add or remove tags.
+    Tag,
+    /// Send a customer-visible message.
+    Reply,
+    /// Take it from the pool.
+    Claim,
+    /// Assign, transfer or release it.
+    Assign,
+    /// Change its status.
+    SetStatus,
+}
+
+impl Action {
+    /// Every action, for exhaustive tests.
+    pub const ALL: &'static [Action] = &[
+        Action::View,
+        Action::Note,
+        Action::Tag,
+        Action::Reply,
+        Action::Claim,
+        Action::Assign,
+        Action::SetStatus,
+    ];
+}
+
+/// Why an action is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// The actor may not see the conversation: answer as if it did not exist.
+    NotVisible,
+    /// The actor sees it but their role does not allow this.
+    Forbidden,
+    /// Only the assignee may do this; `owner` holds it (or nobody does).
+    NotOwner {
+        /// The current assignee.
+        owner: Option<UserId>,
+    },
+    /// Someone else already holds it.
+    AlreadyAssigned {
+        /// The current assignee.
+        owner: UserId,
+    },
+}
+
+impl Actor {
+    /// Owners and managers see and manage every conversation.
+    pub fn is_manager(&self) -> bool {
+        matches!(self.role, Role::Owner | Role::Manager)
+    }
+
+    /// Whether the conversation's team puts it in this actor's pool.
+    fn in_pool_scope(&self, visibility: Visibility, team: Option<TeamId>) -> bool {
+        self.is_manager()
+            || (visibility != Visibility::Own && team.is_none_or(|t| self.teams.contains(&t)))
+    }
+}
+
+/// Whether `actor` may see a conversation held as `conv`.
+pub fn can_see(actor: &Actor, visibility: Visibility, conv: Ownership) -> bool {
+    if actor.is_manager() || conv.assignee == Some(actor.id) {
+        return true;
+    }
+    match visibility {
+        Visibility::Own => false,
+        Visibility::OwnAndPool => conv.assignee.is_none() && actor.in_pool_scope(visibility, conv.team),
+        Visibility::AllReadOnly => true,
+    }
+}
+
+/// The set of conversations an actor may see, for queries that list many at once. It says the
+/// same as [`can_see`], in a form the store turns into a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every conversation.
+    All,
+    /// Those assigned to this user.
+    AssignedTo(UserId),
+    /// Those assigned to this user, and unassigned ones with no team or one of these teams.
+    AssignedToOrPool {
+        /// The user.
+        user: UserId,
+        /// Their teams.
+        teams: Vec<TeamId>,
+    },
+}
+
+impl Scope {
+    /// Whether a conversation held as `conv` is in the scope.
+    pub fn contains(&self, conv: Ownership) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::AssignedTo(u) => conv.assignee == Some(*u),
+            Scope::AssignedToOrPool { user, teams } => {
+                conv.assignee == Some(*user)
+                    || (conv.assignee.is_none() && conv.team.is_none_or(|t| teams.contains(&t)))
+            }
+        }
+    }
+}
+
+/// What `actor` may see, as a [`Scope`].
+pub fn scope(actor: &Actor, visibility: Visibility) -> Scope {
+    if actor.is_manager() {
+        return Scope::All;
+    }
+    match visibility {
+        Visibility::Own => Scope::AssignedTo(actor.id),
+        Visibility::OwnAndPool => Scope::AssignedToOrPool {
+            user: actor.id,
+            teams: actor.teams.clone(),
+        },
+        Visibility::AllReadOnly => Scope::All,
+    }
+}
+
+/// Decides whether `actor` may do `action` on a conversation held as `conv`.
+pub fn check(
+    actor: &Actor,
+    visibility: Visibility,
+    action: Action,
+    conv: Ownership,
+) -> Result<(), Denied> {
+    let visible = can_see(actor, visibility, conv);
+    let mine = conv.assignee == Some(actor.id);
+    match action {
+        Action::View | Action::Note | Action::Tag => visible.then_some(()).ok_or(Denied::NotVisible),
+        Action::Reply => {
+            if !visible {
+                Err(Denied::NotVisible)
+            } else if mine {
+                Ok(())
+            } else {
+                Err(Denied::NotOwner {
+                    owner: conv.assignee,
+                })
+            }
+        }
+        Action::Claim => match conv.assignee {
+            Some(_) if mine => Ok(()),
+            // The loser of a race learns who won, rather than seeing the conversation vanish.
+            Some(owner) if visible || actor.in_pool_scope(visibility, conv.team) => {
+                Err(Denied::AlreadyAssigned { owner })
+            }
+            Some(_) => Err(Denied::NotVisible),
+            None if !visible => Err(Denied::NotVisible),
+            None if actor.in_pool_scope(visibility, conv.team) => Ok(()),
+            None => Err(Denied::Forbidden),
+        },
+        Action::Assign | Action::SetStatus => {
+            if !visible {
+                Err(Denied::NotVisible)
+            } else if mine || actor.is_manager() {
+                Ok(())
+            } else {
+                Err(Denied::Forbidden)
+            }
+        }
+    }
+}
+
+/// Workspace-level capabilities that do not concern one conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    /// Create users, change roles, disable, reset passwords.
+    ManageUsers,
+    /// Create and change teams and their members.
+    ManageTeams,
+    /// Create and configure channels.
+    ManageChannels,
+    /// Change any workspace setting.
+    ManageSettings,
+    /// Change routing and SLA settings only.
+    ManageRoutingSettings,
+    /// Hand off someone else's conversations.
+    HandOffOthers,
+    /// See reports.
+    SeeReports,
+}
+
+/// Whether `role` has `cap`.
+pub fn allows(role: Role, cap: Capability) -> bool {
+    use Capability::*;
+    match role {
+        Role::Owner => true,
+        Role::Manager => matches!(
+            cap,
+            ManageTeams | ManageRoutingSettings | HandOffOthers | SeeReports
+        ),
+        Role::Agent => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ME: UserId = UserId(1);
+    const OTHER: UserId = UserId(2);
+    const MY_TEAM: TeamId = TeamId(10);
+    const OTHER_TEAM: TeamId = TeamId(20);
+
+    fn actor(role: Role) -> Actor {
+        Actor {
+            id: ME,
+            role,
+            teams: vec![MY_TEAM],
+        }
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    enum Held {
+        Own,
+        Other,
+        Unassigned,
+        UnassignedOtherTeam,
+    }
+
+    fn conv(h: Held) -> Ownership {
+        match h {
+            Held::Own => Ownership {
+                assignee: Some(ME),
+                team: Some(OTHER_TEAM),
+            },
+            Held::Other => Ownership {
+                assignee: Some(OTHER),
+                team: Some(MY_TEAM),
+            },
+            Held::Unassigned => Ownership {
+                assignee: None,
+                team: Some(MY_TEAM),
+            },
+            Held::UnassignedOtherTeam => Ownership {
+                assignee: None,
+                team: Some(OTHER_TEAM),
+            },
+        }
+    }
+
+    /// Expected outcome, short: ok, 404, 403, 409 (not owner), 409 (already assigned).
+    #[derive(Debug, PartialEq, Clone, Copy)]
+    enum E {
+        Ok,
+        Hidden,
+        Forbid,
+        NotOwner,
+        Taken,
+    }
+
+    fn short(r: Result<(), Denied>) -> E {
+        match r {
+            Ok(()) => E::Ok,
+            Err(Denied::NotVisible) => E::Hidden,
+            Err(Denied::Forbidden) => E::Forbid,
+            Err(Denied::NotOwner { .. }) => E::NotOwner,
+            Err(Denied::AlreadyAssigned { .. }) => E::Taken,
+        }
+    }
+
+    /// Expected result for (role, visibility, held, action). The table is the specification:
+    /// every role × visibility × holding × action is listed and compared.
+    fn expected(role: Role, vis: Visibility, held: Held, action: Action) -> E {
+        use Action::*;
+        use E::*;
+        let manager = role != Role::Agent;
+        match held {
+            Held::Own => match action {
+                View | Note | Tag | Reply | Claim | Assign | SetStatus => Ok,
+            },
+            Held::Other => match (manager, vis, action) {
+                (true, _, View | Note | Tag | Assign | SetStatus) => Ok,
+                (true, _, Reply) => NotOwner,
+                (true, _, Claim) => Taken,
+                (false, Visibility::AllReadOnly, View | Note | Tag) => Ok,
+                (false, Visibility::AllReadOnly, Reply) => NotOwner,
+                (false, Visibility::AllReadOnly, Claim) => Taken,
+                (false, Visibility::AllReadOnly, Assign | SetStatus) => Forbid,
+                // In the agent's pool scope (team), so a lost claim race says who won.
+                (false, Visibility::OwnAndPool, Claim) => Taken,
+                (false, _, _) => Hidden,
+            },
+            Held::Unassigned => match (manager, vis, action) {
+                (true, _, Reply) => NotOwner,
+                (true, _, _) => Ok,
+                (false, Visibility::Own, _) => Hidden,
+                (false, _, View | Note | Tag | Claim) => Ok,
+                (false, _, Reply) => NotOwner,
+                (false, _, Assign | SetStatus) => Forbid,
+            },
+            Held::UnassignedOtherTeam => match (manager, vis, action) {
+                (true, _, Reply) => NotOwner,
+                (true, _, _) => Ok,
+                (false, Visibility::AllReadOnly, View | Note | Tag) => Ok,
+                (false, Visibility::AllReadOnly, Reply) => NotOwner,
+                (false, Visibility::AllReadOnly, Claim | Assign | SetStatus) => Forbid,
+                (false, _, _) => Hidden,
+            },
+        }
+    }
+
+    #[test]
+    fn policy_table() {
+        let mut checked = 0;
+        for role in Role::ALL {
+            for vis in Visibility::ALL {
+                for held in [
+                    Held::Own,
+                    Held::Other,
+                    Held::Unassigned,
+                    Held::UnassignedOtherTeam,
+                ] {
+                    for action in Action::ALL {
+                        let got = short(check(&actor(*role), *vis, *action, conv(held)));
+                        let want = expected(*role, *vis, held, *action);
+                        assert_eq!(got, want, "{role} {vis} {held:?} {action:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 3 * 3 * 4 * 7);
+    }
+
+    #[test]
+    fn unassigned_without_team_is_everyones_pool() {
+        let agent = actor(Role::Agent);
+        let c = Ownership {
+            assignee: None,
+            team: None,
+        };
+        assert!(can_see(&agent, Visibility::OwnAndPool, c));
+        assert!(!can_see(&agent, Visibility::Own, c));
+        assert_eq!(
+            check(&agent, Visibility::OwnAndPool, Action::Claim, c),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn scope_agrees_with_can_see() {
+        for role in Role::ALL {
+            for vis in Visibility::ALL {
+                for held in [
+                    Held::Own,
+                    Held::Other,
+                    Held::Unassigned,
+                    Held::UnassignedOtherTeam,
+                ] {
+                    let a = actor(*role);
+                    let c = conv(held);
+                    assert_eq!(scope(&a, *vis).contains(c), can_see(&a, *vis, c), "{role} {vis} {held:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn capabilities() {
+        assert!(allows(Role::Owner, Capability::ManageUsers));
+        assert!(!allows(Role::Manager, Capability::ManageUsers));
+        assert!(allows(Role::Manager, Capability::ManageTeams));
+        assert!(!allows(Role::Manager, Capability::ManageChannels));
+        assert!(!allows(Role::Agent, Capability::ManageTeams));
+        assert!(!allows(Role::Agent, Capability::SeeReports));
+    }
+}

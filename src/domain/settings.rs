@@ -1,0 +1,272 @@
+//! Workspace settings: the keys, their defaults, their validation and who may change them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Role, Visibility};
+
+/// The workspace settings, as the API shows them (a flat object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// What agents may see.
+    pub agent_visibility: Visibility,
+    /// The shop's IANA time zone, for display and business hours.
+    pub timezone: String,
+    /// Weekday (`mon`…`sun`) → list of `["HH:MM","HH:MM"]` intervals.
+    pub business_hours: BTreeMap<String, Vec<[String; 2]>>,
+    /// Dates (`YYYY-MM-DD`) outside business hours.
+    pub holidays: Vec<String>,
+    /// Alert when a conversation sits unassigned this long.
+    pub unassigned_alert_secs: Option<i64>,
+    /// Agents must take the oldest conversation once it waited this long (null = off).
+    pub oldest_first_after_secs: Option<i64>,
+    /// Take a conversation back to the pool after its owner ignored it this long (null = off).
+    pub take_back_secs: Option<i64>,
+    /// Mark a user offline after this long with no open event stream.
+    pub auto_offline_secs: Option<i64>,
+    /// Route a returning customer to their previous owner.
+    pub sticky_owner: bool,
+    /// Set `pending` automatically when staff reply.
+    pub auto_pending_on_reply: bool,
+    /// Period of the background scheduler.
+    pub scheduler_tick_ms: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            agent_visibility: Visibility::OwnAndPool,
+            timezone: "UTC".into(),
+            business_hours: BTreeMap::new(),
+            holidays: Vec::new(),
+            unassigned_alert_secs: Some(300),
+            oldest_first_after_secs: None,
+            take_back_secs: None,
+            auto_offline_secs: Some(900),
+            sticky_owner: false,
+            auto_pending_on_reply: true,
+            scheduler_tick_ms: 1000,
+        }
+    }
+}
+
+/// Keys a manager may change (routing and SLA); the owner may change all.
+const MANAGER_KEYS: &[&str] = &[
+    "business_hours",
+    "holidays",
+    "unassigned_alert_secs",
+    "oldest_first_after_secs",
+    "take_back_secs",
+    "auto_offline_secs",
+    "sticky_owner",
+];
+
+/// Why a settings change is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// Not an object.
+    #[error("settings must be a JSON object")]
+    NotObject,
+    /// A key that does not exist.
+    #[error("unknown setting \"{0}\"")]
+    UnknownKey(String),
+    /// A value of the wrong type or out of range.
+    #[error("invalid value for \"{key}\": {reason}")]
+    Invalid {
+        /// The key.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The role may not change this key.
+    #[error("your role may not change \"{0}\"")]
+    Forbidden(String),
+}
+
+impl Settings {
+    /// All keys.
+    pub fn keys() -> Vec<String> {
+        match serde_json::to_value(Settings::default()) {
+            Ok(Value::Object(m)) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Applies a partial update by `role`, validating every key; nothing changes on error.
+    /// Returns the changed keys with their new JSON values.
+    pub fn patch(&self, role: Role, patch: &Value) -> Result<(Settings, Map<String, Value>), SettingsError> {
+        let Value::Object(patch) = patch else {
+            return Err(SettingsError::NotObject);
+        };
+        let Value::Object(mut current) =
+            serde_json::to_value(self).map_err(|_| SettingsError::NotObject)?
+        else {
+            return Err(SettingsError::NotObject);
+        };
+        for (key, value) in patch {
+            if !current.contains_key(key) {
+                return Err(SettingsError::UnknownKey(key.clone()));
+            }
+            if role != Role::Owner && !(role == Role::Manager && MANAGER_KEYS.contains(&key.as_str())) {
+                return Err(SettingsError::Forbidden(key.clone()));
+            }
+            validate(key, value)?;
+            current.insert(key.clone(), value.clone());
+        }
+        let next: Settings = serde_json::from_value(Value::Object(current)).map_err(|e| {
+            SettingsError::Invalid {
+                key: patch.keys().next().cloned().unwrap_or_default(),
+                reason: e.to_string(),
+            }
+        })?;
+        Ok((next, patch.clone()))
+    }
+}
+
+fn invalid(key: &str, reason: &str) -> SettingsError {
+    SettingsError::Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+fn is_hhmm(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 5
+        && b[2] == b':'
+        && s[..2].parse::<u8>().is_ok_and(|h| h <= 24)
+        && s[3..].parse::<u8>().is_ok_and(|m| m < 60)
+}
+
+fn is_date(s: &str) -> bool {
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
+}
+
+fn validate(key: &str, v: &Value) -> Result<(), SettingsError> {
+    let secs = |nullable: bool| match v {
+        Value::Null if nullable => Ok(()),
+        Value::Number(n) if n.as_i64().is_some_and(|n| n >= 0) => Ok(()),
+        _ => Err(invalid(
+            key,
+            if nullable {
+                "expected a whole number of seconds (0 or more) or null"
+            } else {
+                "expected a whole number (0 or more)"
+            },
+        )),
+    };
+    match key {
+        "agent_visibility" => match v.as_str().and_then(Visibility::parse) {
+            Some(_) => Ok(()),
+            None => Err(invalid(key, "expected one of own, own_and_pool, all_read_only")),
+        },
+        "timezone" => match v.as_str() {
+            Some(s)
+                if !s.is_empty()
+                    && s.len() <= 64
+                    && s.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)) =>
+            {
+                Ok(())
+            }
+            _ => Err(invalid(key, "expected a time zone name such as Europe/Lisbon")),
+        },
+        "business_hours" => {
+            const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+            let Value::Object(days) = v else {
+                return Err(invalid(key, "expected an object of weekday to intervals"));
+            };
+            for (day, intervals) in days {
+                if !DAYS.contains(&day.as_str()) {
+                    return Err(invalid(key, "weekdays are mon, tue, wed, thu, fri, sat, sun"));
+                }
+                let ok = intervals.as_array().is_some_and(|list| {
+                    list.iter().all(|iv| {
+                        iv.as_array().is_some_and(|p| {
+                            p.len() == 2
+                                && p.iter().all(|t| t.as_str().is_some_and(is_hhmm))
+                                && p[0].as_str() < p[1].as_str()
+                        })
+                    })
+                });
+                if !ok {
+                    return Err(invalid(key, "intervals are [\"HH:MM\",\"HH:MM\"] with start before end"));
+                }
+            }
+            Ok(())
+        }
+        "holidays" => match v.as_array() {
+            Some(list) if list.iter().all(|d| d.as_str().is_some_and(is_date)) => Ok(()),
+            _ => Err(invalid(key, "expected a list of dates YYYY-MM-DD")),
+        },
+        "unassigned_alert_secs" | "oldest_first_after_secs" | "take_back_secs" | "auto_offline_secs" => {
+            secs(true)
+        }
+        "scheduler_tick_ms" => match v.as_i64() {
+            Some(n) if (10..=60_000).contains(&n) => Ok(()),
+            _ => Err(invalid(key, "expected milliseconds between 10 and 60000")),
+        },
+        "sticky_owner" | "auto_pending_on_reply" => match v {
+            Value::Bool(_) => Ok(()),
+            _ => Err(invalid(key, "expected true or false")),
+        },
+        _ => secs(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults() {
+        let s = Settings::default();
+        assert_eq!(s.agent_visibility, Visibility::OwnAndPool);
+        assert!(s.auto_pending_on_reply);
+        assert!(Settings::keys().contains(&"timezone".to_string()));
+    }
+
+    #[test]
+    fn patch_validates_and_respects_roles() {
+        let s = Settings::default();
+        let (n, changed) = s
+            .patch(Role::Owner, &json!({"agent_visibility": "own", "take_back_secs": 60}))
+            .expect("valid");
+        assert_eq!(n.agent_visibility, Visibility::Own);
+        assert_eq!(n.take_back_secs, Some(60));
+        assert_eq!(changed.len(), 2);
+        assert!(matches!(
+            s.patch(Role::Owner, &json!({"nope": 1})),
+            Err(SettingsError::UnknownKey(_))
+        ));
+        assert!(matches!(
+            s.patch(Role::Owner, &json!({"agent_visibility": "everything"})),
+            Err(SettingsError::Invalid { .. })
+        ));
+        assert!(matches!(
+            s.patch(Role::Owner, &json!({"auto_pending_on_reply": "yes"})),
+            Err(SettingsError::Invalid { .. })
+        ));
+        assert!(matches!(
+            s.patch(Role::Manager, &json!({"agent_visibility": "own"})),
+            Err(SettingsError::Forbidden(_))
+        ));
+        assert!(s.patch(Role::Manager, &json!({"take_back_secs": null})).is_ok());
+        assert!(matches!(
+            s.patch(Role::Agent, &json!({"take_back_secs": 5})),
+            Err(SettingsError::Forbidden(_))
+        ));
+        assert!(s
+            .patch(Role::Owner, &json!({"business_hours": {"mon": [["09:00", "18:00"]]}}))
+            .is_ok());
+        assert!(s
+            .patch(Role::Owner, &json!({"business_hours": {"mon": [["18:00", "09:00"]]}}))
+            .is_err());
+        assert!(s.patch(Role::Owner, &json!({"holidays": ["2026-12-25"]})).is_ok());
+        assert!(s.patch(Role::Owner, &json!({"holidays": ["25/12"]})).is_err());
+        assert!(s.patch(Role::Owner, &json!([1])).is_err());
+    }
+}

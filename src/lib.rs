@@ -1,0 +1,16 @@
+//! teaminbox: a shared team inbox for small businesses that answer customers on WhatsApp.
+//! One binary: the HTTP server, the SQLite store, the outbox dispatcher and the admin CLI.
+
+pub mod bench;
+pub mod channels;
+pub mod config;
+pub mod domain;
+pub mod outbox;
+pub mod service;
+pub mod store;
+pub mod web;
+
+/// Installs the process-wide TLS crypto provider (ring) for outgoing HTTPS. Idempotent.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

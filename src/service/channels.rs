@@ -1,0 +1,124 @@
+//! Channels: creating them with their configuration, and showing them without secrets.
+
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::{Error, Result, clean_text, invalid};
+use crate::domain::time::Ts;
+use crate::domain::{ChannelId, ChannelKind};
+use crate::store::channels::{self, ChannelRecord};
+use crate::store::now_ms;
+
+/// Default Graph API base for WhatsApp channels.
+pub const DEFAULT_GRAPH_API_BASE: &str = "https://graph.facebook.com/v23.0";
+const WHATSAPP_SECRETS: &[&str] = &["access_token", "app_secret", "verify_token"];
+const WHATSAPP_KEYS: &[&str] = &["phone_number_id", "waba_id", "graph_api_base"];
+
+/// A channel as the API shows it: secrets replaced by whether they are set.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelView {
+    /// Id.
+    pub id: ChannelId,
+    /// Kind.
+    pub kind: ChannelKind,
+    /// Name.
+    pub name: String,
+    /// Configuration without secrets.
+    pub config: Value,
+    /// Creation time.
+    pub created_at: Ts,
+    /// The secret, only in the answer to creating an API channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// Shows a channel without its secrets.
+pub fn redact(c: &ChannelRecord) -> ChannelView {
+    let mut config = Map::new();
+    if let Value::Object(m) = &c.config {
+        for (k, v) in m {
+            if WHATSAPP_SECRETS.contains(&k.as_str()) {
+                config.insert(format!("{k}_set"), Value::Bool(v.as_str().is_some_and(|s| !s.is_empty())));
+            } else {
+                config.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    if c.kind == ChannelKind::Api {
+        config.insert("secret_set".into(), Value::Bool(c.secret.is_some()));
+    }
+    ChannelView {
+        id: c.id,
+        kind: c.kind,
+        name: c.name.clone(),
+        config: Value::Object(config),
+        created_at: Ts(c.created_at),
+        secret: None,
+    }
+}
+
+fn valid_url(s: &str) -> bool {
+    (s.starts_with("http://") || s.starts_with("https://"))
+        && s.len() <= 2048
+        && s.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn config_str<'a>(config: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(invalid("invalid_config", format!("config.{key} must be a string"))),
+    }
+}
+
+/// Creates a channel. An API channel gets a fresh secret, returned here only.
+pub fn create(conn: &Connection, kind: ChannelKind, name: &str, config: &Value) -> Result<ChannelView> {
+    let name = clean_text("name", name, 100)?;
+    let empty = Map::new();
+    let config = match config {
+        Value::Object(m) => m,
+        Value::Null => &empty,
+        _ => return Err(invalid("invalid_config", "config must be an object")),
+    };
+    let (stored, secret) = match kind {
+        ChannelKind::Api => {
+            let url = config_str(config, "callback_url")?
+                .ok_or_else(|| invalid("invalid_config", "config.callback_url is required"))?;
+            if !valid_url(url) {
+                return Err(invalid("invalid_config", "config.callback_url must be an http(s) URL"));
+            }
+            (json!({"callback_url": url}), Some(super::auth::new_secret()))
+        }
+        ChannelKind::Whatsapp => {
+            let mut stored = Map::new();
+            for key in WHATSAPP_KEYS.iter().chain(WHATSAPP_SECRETS) {
+                if let Some(v) = config_str(config, key)? {
+                    stored.insert((*key).into(), Value::String(v.trim().into()));
+                }
+            }
+            for key in ["phone_number_id", "waba_id", "access_token", "app_secret", "verify_token"] {
+                if stored.get(key).and_then(Value::as_str).is_none_or(str::is_empty) {
+                    return Err(invalid("invalid_config", format!("config.{key} is required")));
+                }
+            }
+            let base = stored
+                .get("graph_api_base")
+                .and_then(Value::as_str)
+                .unwrap_or(DEFAULT_GRAPH_API_BASE)
+                .trim_end_matches('/')
+                .to_string();
+            if !valid_url(&base) {
+                return Err(invalid("invalid_config", "config.graph_api_base must be an http(s) URL"));
+            }
+            stored.insert("graph_api_base".into(), Value::String(base));
+            (Value::Object(stored), None)
+        }
+    };
+    let id = channels::insert_channel(conn, kind, &name, &stored, secret.as_deref(), now_ms())?;
+    let record = channels::find_channel(conn, id)?.ok_or(Error::NotFound("channel"))?;
+    let mut view = redact(&record);
+    view.secret = secret;
+    Ok(view)
+}

@@ -1,0 +1,114 @@
+//! Operations: each one loads what it needs through `store`, asks `domain` whether it is allowed
+//! and what follows, and writes the result with its events in the caller's transaction. Handlers,
+//! the CLI and background jobs all go through here, so a rule lives in one place.
+
+pub mod auth;
+pub mod channels;
+pub mod conversations;
+pub mod inbound;
+pub mod users;
+
+use serde_json::Value;
+
+use crate::store::StoreError;
+
+/// Errors of an operation, each with a message safe to show the user.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Malformed request (400).
+    #[error("{message}")]
+    BadRequest {
+        /// Stable code.
+        code: &'static str,
+        /// Readable message.
+        message: String,
+    },
+    /// Missing or bad credentials (401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The role does not allow it (403).
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code.
+        code: &'static str,
+        /// Readable message.
+        message: String,
+    },
+    /// Unknown, or not visible to the caller (404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Conflicts with the current state (409).
+    #[error("{message}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// Readable message.
+        message: String,
+        /// Details for clients (such as who owns the conversation).
+        data: Option<Value>,
+    },
+    /// Well-formed but not allowed (422).
+    #[error("{message}")]
+    Invalid {
+        /// Stable code.
+        code: &'static str,
+        /// Readable message.
+        message: String,
+    },
+    /// The body is over the size limit (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// Too many attempts (429).
+    #[error("{message}")]
+    RateLimited {
+        /// Readable message.
+        message: String,
+        /// Seconds until trying again makes sense.
+        retry_after_secs: u64,
+    },
+    /// A fault of ours (500): the cause is logged, the user sees a generic message.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Result alias of operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A 422 with `code`.
+pub fn invalid(code: &'static str, message: impl Into<String>) -> Error {
+    Error::Invalid {
+        code,
+        message: message.into(),
+    }
+}
+
+/// A 400 with `code`.
+pub fn bad_request(code: &'static str, message: impl Into<String>) -> Error {
+    Error::BadRequest {
+        code,
+        message: message.into(),
+    }
+}
+
+/// A 403.
+pub fn forbidden(message: impl Into<String>) -> Error {
+    Error::Forbidden {
+        code: "forbidden",
+        message: message.into(),
+    }
+}
+
+/// Trims `s` and checks it is non-empty and at most `max` characters.
+pub fn clean_text(field: &str, s: &str, max: usize) -> Result<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(invalid("empty", format!("{field} must not be empty")));
+    }
+    if t.chars().count() > max {
+        return Err(invalid(
+            "too_long",
+            format!("{field} is longer than {max} characters"),
+        ));
+    }
+    Ok(t.to_string())
+}

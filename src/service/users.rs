@@ -1,0 +1,144 @@
+//! Staff: creating, changing, disabling, availability.
+
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::{Error, Result, clean_text, invalid};
+use crate::domain::policy::Actor;
+use crate::domain::{Role, TeamId, UserId, UserStatus};
+use crate::store::users::{self, NewUser, User};
+use crate::store::{events, now_ms, teams, tokens};
+
+/// Checks an email address well enough to catch typos.
+pub fn clean_email(email: &str) -> Result<String> {
+    let e = email.trim().to_string();
+    let ok = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(e)
+    } else {
+        Err(invalid("invalid_email", format!("\"{e}\" is not an email address")))
+    }
+}
+
+fn check_teams(conn: &Connection, ids: &[TeamId]) -> Result<()> {
+    for id in ids {
+        if teams::find_team(conn, *id)?.is_none() {
+            return Err(invalid("unknown_team", format!("there is no team {id}")));
+        }
+    }
+    Ok(())
+}
+
+/// Creates a user (the password is already hashed) in the given teams.
+pub fn create_user(conn: &Connection, mut new: NewUser, team_ids: &[TeamId]) -> Result<User> {
+    new.email = clean_email(&new.email)?;
+    new.name = clean_text("name", &new.name, 100)?;
+    if users::email_exists(conn, &new.email)? {
+        return Err(Error::Conflict {
+            code: "email_taken",
+            message: format!("a user with the email {} exists already", new.email),
+            data: None,
+        });
+    }
+    check_teams(conn, team_ids)?;
+    let id = users::insert_user(conn, &new, now_ms())?;
+    users::set_user_teams(conn, id, team_ids)?;
+    load(conn, id)
+}
+
+/// A user that must exist.
+pub fn load(conn: &Connection, id: UserId) -> Result<User> {
+    users::find_user(conn, id)?.ok_or(Error::NotFound("user"))
+}
+
+/// A change to a user; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct UserPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// Disable or enable.
+    pub disabled: Option<bool>,
+    /// New teams.
+    pub teams: Option<Vec<TeamId>>,
+    /// New capacity (`Some(None)` clears it).
+    pub capacity: Option<Option<i64>>,
+    /// New password hash.
+    pub password_hash: Option<String>,
+}
+
+/// Changes a user. Keeps at least one enabled owner; disabling revokes every token at once.
+pub fn patch_user(conn: &Connection, by: Option<&Actor>, id: UserId, patch: UserPatch) -> Result<User> {
+    let before = load(conn, id)?;
+    if let Some(teams) = &patch.teams {
+        check_teams(conn, teams)?;
+    }
+    if let Some(Some(c)) = patch.capacity
+        && !(0..=10_000).contains(&c)
+    {
+        return Err(invalid("invalid_capacity", "capacity must be between 0 and 10000"));
+    }
+    let loses_owner = before.role == Role::Owner
+        && !before.disabled
+        && (patch.role.is_some_and(|r| r != Role::Owner) || patch.disabled == Some(true));
+    if loses_owner && users::count_active_owners(conn)? <= 1 {
+        return Err(Error::Conflict {
+            code: "last_owner",
+            message: "this is the only owner; make someone else owner first".into(),
+            data: None,
+        });
+    }
+    if let Some(name) = &patch.name {
+        users::update_user_name(conn, id, &clean_text("name", name, 100)?)?;
+    }
+    if let Some(role) = patch.role {
+        users::update_user_role(conn, id, role)?;
+    }
+    if let Some(teams) = &patch.teams {
+        users::set_user_teams(conn, id, teams)?;
+    }
+    if let Some(capacity) = patch.capacity {
+        users::update_user_capacity(conn, id, capacity)?;
+    }
+    if let Some(hash) = &patch.password_hash {
+        users::update_user_password(conn, id, hash)?;
+    }
+    if let Some(disabled) = patch.disabled {
+        users::update_user_disabled(conn, id, disabled)?;
+        if disabled {
+            tokens::revoke_user_tokens(conn, id, now_ms())?;
+        }
+    }
+    let after = load(conn, id)?;
+    events::insert_event(
+        conn,
+        None,
+        "user.updated",
+        by.map(|a| a.id),
+        &json!({"user": {"id": id, "name": after.name}, "role": after.role, "disabled": after.disabled}),
+        now_ms(),
+    )?;
+    Ok(after)
+}
+
+/// Sets a user's availability and records it.
+pub fn set_status(conn: &Connection, id: UserId, status: UserStatus) -> Result<User> {
+    let before = load(conn, id)?;
+    if before.status != status {
+        users::update_user_status(conn, id, status)?;
+        events::insert_event(
+            conn,
+            None,
+            "user.status",
+            Some(id),
+            &json!({"user": {"id": id, "name": before.name}, "from": before.status, "to": status}),
+            now_ms(),
+        )?;
+    }
+    load(conn, id)
+}

@@ -1,0 +1,515 @@
+//! Conversations: their state, the queue views, cycles and tags.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use serde::Serialize;
+
+use super::Result;
+use super::users::Named;
+use crate::domain::policy::{Ownership, Scope};
+use crate::domain::time::Ts;
+use crate::domain::{ChannelId, ChannelKind, ContactId, ConversationId, Status, TeamId, UserId};
+
+/// What the rules need to know about a conversation (read inside the write transaction).
+#[derive(Debug, Clone)]
+pub struct ConvState {
+    /// Id.
+    pub id: ConversationId,
+    /// Channel.
+    pub channel_id: ChannelId,
+    /// Kind of the channel.
+    pub channel_kind: ChannelKind,
+    /// Customer.
+    pub contact_id: ContactId,
+    /// Status.
+    pub status: Status,
+    /// Assignee.
+    pub assignee: Option<UserId>,
+    /// Team.
+    pub team: Option<TeamId>,
+    /// Current cycle.
+    pub cycle_id: Option<i64>,
+    /// Customer's last message time.
+    pub last_inbound_at: Option<i64>,
+    /// When the service window closes.
+    pub window_closes_at: Option<i64>,
+}
+
+impl ConvState {
+    /// The policy's view of who holds it.
+    pub fn ownership(&self) -> Ownership {
+        Ownership {
+            assignee: self.assignee,
+            team: self.team,
+        }
+    }
+}
+
+/// One conversation by id, for the rules.
+pub fn find_conv_state(conn: &Connection, id: ConversationId) -> Result<Option<ConvState>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT c.id, c.channel_id, ch.kind, c.contact_id, c.status, c.assignee_id, c.team_id,
+                    c.cycle_id, c.last_inbound_at, c.window_closes_at
+             FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = ?1",
+        )?
+        .query_row([id.0], |r| {
+            let kind: String = r.get(2)?;
+            let status: String = r.get(4)?;
+            Ok(ConvState {
+                id: ConversationId(r.get(0)?),
+                channel_id: ChannelId(r.get(1)?),
+                channel_kind: ChannelKind::parse(&kind).unwrap_or(ChannelKind::Api),
+                contact_id: ContactId(r.get(3)?),
+                status: Status::parse(&status).unwrap_or(Status::Open),
+                assignee: r.get::<_, Option<i64>>(5)?.map(UserId),
+                team: r.get::<_, Option<i64>>(6)?.map(TeamId),
+                cycle_id: r.get(7)?,
+                last_inbound_at: r.get(8)?,
+                window_closes_at: r.get(9)?,
+            })
+        })
+        .optional()?)
+}
+
+/// The newest conversation of a contact on a channel.
+pub fn find_latest_for_contact(
+    conn: &Connection,
+    contact: ContactId,
+    channel: ChannelId,
+) -> Result<Option<ConversationId>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM conversations WHERE contact_id = ?1 AND channel_id = ?2 ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([contact.0, channel.0], |r| r.get(0))
+        .optional()?
+        .map(ConversationId))
+}
+
+/// Fields of a new conversation.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    /// Channel.
+    pub channel: ChannelId,
+    /// Customer.
+    pub contact: ContactId,
+    /// Initial status.
+    pub status: Status,
+    /// Initial assignee.
+    pub assignee: Option<UserId>,
+    /// Initial team.
+    pub team: Option<TeamId>,
+}
+
+/// Inserts a conversation.
+pub fn insert_conversation(conn: &Connection, c: &NewConversation, now: i64) -> Result<ConversationId> {
+    conn.prepare_cached(
+        "INSERT INTO conversations (channel_id, contact_id, status, assignee_id, team_id, last_message_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
+    )?
+    .execute(params![
+        c.channel.0,
+        c.contact.0,
+        c.status.as_str(),
+        c.assignee.map(|u| u.0),
+        c.team.map(|t| t.0),
+        now
+    ])?;
+    Ok(ConversationId(conn.last_insert_rowid()))
+}
+
+/// Claims an unassigned conversation; returns false if someone holds it already. The condition
+/// in the UPDATE makes the claim atomic even apart from the single writer.
+pub fn claim_if_unassigned(conn: &Connection, id: ConversationId, user: UserId, now: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE conversations SET assignee_id = ?2, updated_at = ?3 WHERE id = ?1 AND assignee_id IS NULL",
+        )?
+        .execute(params![id.0, user.0, now])?
+        == 1)
+}
+
+/// Sets assignee and team.
+pub fn update_assignment(
+    conn: &Connection,
+    id: ConversationId,
+    assignee: Option<UserId>,
+    team: Option<TeamId>,
+    now: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE conversations SET assignee_id = ?2, team_id = ?3, updated_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![id.0, assignee.map(|u| u.0), team.map(|t| t.0), now])?;
+    Ok(())
+}
+
+/// Sets the status (and snooze end); resolving clears the customer's waiting time.
+pub fn update_status(
+    conn: &Connection,
+    id: ConversationId,
+    status: Status,
+    snoozed_until: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE conversations SET status = ?2, snoozed_until = ?3, updated_at = ?4,
+            waiting_since = CASE WHEN ?2 = 'resolved' THEN NULL ELSE waiting_since END
+         WHERE id = ?1",
+    )?
+    .execute(params![id.0, status.as_str(), snoozed_until, now])?;
+    Ok(())
+}
+
+/// Records an inbound customer message.
+pub fn record_inbound(
+    conn: &Connection,
+    id: ConversationId,
+    at: i64,
+    preview: &str,
+    status: Status,
+    window_closes_at: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE conversations SET
+            status = ?3, snoozed_until = NULL,
+            last_message_at = MAX(last_message_at, ?2),
+            last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?2),
+            waiting_since = COALESCE(waiting_since, ?2),
+            window_closes_at = MAX(COALESCE(window_closes_at, 0), COALESCE(?5, 0)),
+            preview = ?4, updated_at = ?6
+         WHERE id = ?1",
+    )?
+    .execute(params![id.0, at, status.as_str(), preview, window_closes_at, now])?;
+    // A channel without a window stores NULL, not 0.
+    if window_closes_at.is_none() {
+        conn.prepare_cached("UPDATE conversations SET window_closes_at = NULL WHERE id = ?1 AND window_closes_at = 0")?
+            .execute([id.0])?;
+    }
+    Ok(())
+}
+
+/// Records a customer-visible staff message: the customer is no longer waiting on us.
+pub fn record_outbound(conn: &Connection, id: ConversationId, preview: &str, status: Status, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE conversations SET status = ?3, snoozed_until = CASE WHEN ?3 = 'snoozed' THEN snoozed_until END,
+            last_message_at = MAX(last_message_at, ?4), waiting_since = NULL, preview = ?2, updated_at = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![id.0, preview, status.as_str(), now])?;
+    Ok(())
+}
+
+/// Starts a cycle and makes it the conversation's current one.
+pub fn insert_cycle(conn: &Connection, id: ConversationId, started_at: i64) -> Result<i64> {
+    conn.prepare_cached("INSERT INTO cycles (conversation_id, started_at) VALUES (?1, ?2)")?
+        .execute(params![id.0, started_at])?;
+    let cycle = conn.last_insert_rowid();
+    conn.prepare_cached("UPDATE conversations SET cycle_id = ?2 WHERE id = ?1")?
+        .execute(params![id.0, cycle])?;
+    Ok(cycle)
+}
+
+/// Records the first staff response of a cycle (only the first counts).
+pub fn mark_first_response(conn: &Connection, cycle: i64, at: i64, user: UserId) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE cycles SET first_response_at = ?2, first_responder_id = ?3 WHERE id = ?1 AND first_response_at IS NULL",
+    )?
+    .execute(params![cycle, at, user.0])?;
+    Ok(())
+}
+
+/// Records (or, with `None`, withdraws) a cycle's resolution.
+pub fn mark_resolved(conn: &Connection, cycle: i64, at: Option<i64>, by: Option<UserId>) -> Result<()> {
+    conn.prepare_cached("UPDATE cycles SET resolved_at = ?2, resolved_by = ?3 WHERE id = ?1")?
+        .execute(params![cycle, at, by.map(|u| u.0)])?;
+    Ok(())
+}
+
+/// A tag's id, creating it if needed.
+pub fn ensure_tag(conn: &Connection, name: &str) -> Result<i64> {
+    conn.prepare_cached("INSERT OR IGNORE INTO tags (name) VALUES (?1)")?
+        .execute([name])?;
+    Ok(conn
+        .prepare_cached("SELECT id FROM tags WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))?)
+}
+
+/// Tags a conversation; returns whether it was new.
+pub fn add_tag(conn: &Connection, id: ConversationId, tag: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("INSERT OR IGNORE INTO conversation_tags (conversation_id, tag_id) VALUES (?1, ?2)")?
+        .execute([id.0, tag])?
+        == 1)
+}
+
+/// Untags a conversation; returns whether it had the tag.
+pub fn remove_tag(conn: &Connection, id: ConversationId, name: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM conversation_tags WHERE conversation_id = ?1
+             AND tag_id = (SELECT id FROM tags WHERE name = ?2)",
+        )?
+        .execute(params![id.0, name])?
+        == 1)
+}
+
+/// `{"id","kind","name"}` of a channel.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelRef {
+    /// Id.
+    pub id: ChannelId,
+    /// Kind.
+    pub kind: ChannelKind,
+    /// Name.
+    pub name: String,
+}
+
+/// `{"id","name","phone"}` of a contact.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactRef {
+    /// Id.
+    pub id: ContactId,
+    /// Name.
+    pub name: String,
+    /// Phone.
+    pub phone: Option<String>,
+}
+
+/// A conversation as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conversation {
+    /// Id.
+    pub id: ConversationId,
+    /// Status.
+    pub status: Status,
+    /// Who owns it.
+    pub assignee: Option<Named>,
+    /// Its team.
+    pub team: Option<Named>,
+    /// The customer.
+    pub contact: ContactRef,
+    /// Where it happens.
+    pub channel: ChannelRef,
+    /// Tag names.
+    pub tags: Vec<String>,
+    /// Newest message time.
+    pub last_message_at: Ts,
+    /// Since when the customer waits for us (null: not waiting).
+    pub waiting_since: Option<Ts>,
+    /// When the customer service window closes (null: no window on this channel, or never opened).
+    pub window_closes_at: Option<Ts>,
+    /// SLA state (SLA policies come later).
+    pub sla: Option<serde_json::Value>,
+    /// Creation time.
+    pub created_at: Ts,
+    /// Priority.
+    pub priority: String,
+    /// Snooze end.
+    pub snoozed_until: Option<Ts>,
+    /// Newest message text, shortened.
+    pub preview: String,
+}
+
+const SELECT: &str = "SELECT c.id, c.status, c.assignee_id, u.name, c.team_id, t.name, c.contact_id, ct.name, ct.phone,
+        c.channel_id, ch.kind, ch.name,
+        (SELECT json_group_array(tg.name) FROM conversation_tags x JOIN tags tg ON tg.id = x.tag_id
+          WHERE x.conversation_id = c.id),
+        c.last_message_at, c.waiting_since, c.window_closes_at, c.created_at, c.priority, c.snoozed_until, c.preview
+    FROM conversations c
+    JOIN contacts ct ON ct.id = c.contact_id
+    JOIN channels ch ON ch.id = c.channel_id
+    LEFT JOIN users u ON u.id = c.assignee_id
+    LEFT JOIN teams t ON t.id = c.team_id";
+
+fn map_conversation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
+    let named = |id: Option<i64>, name: Option<String>| id.map(|id| Named { id, name: name.unwrap_or_default() });
+    let status: String = r.get(1)?;
+    let kind: String = r.get(10)?;
+    let tags: Option<String> = r.get(12)?;
+    Ok(Conversation {
+        id: ConversationId(r.get(0)?),
+        status: Status::parse(&status).unwrap_or(Status::Open),
+        assignee: named(r.get(2)?, r.get(3)?),
+        team: named(r.get(4)?, r.get(5)?),
+        contact: ContactRef {
+            id: ContactId(r.get(6)?),
+            name: r.get(7)?,
+            phone: r.get(8)?,
+        },
+        channel: ChannelRef {
+            id: ChannelId(r.get(9)?),
+            kind: ChannelKind::parse(&kind).unwrap_or(ChannelKind::Api),
+            name: r.get(11)?,
+        },
+        tags: tags.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+        last_message_at: Ts(r.get(13)?),
+        waiting_since: r.get::<_, Option<i64>>(14)?.map(Ts),
+        window_closes_at: r.get::<_, Option<i64>>(15)?.map(Ts),
+        sla: None,
+        created_at: Ts(r.get(16)?),
+        priority: r.get(17)?,
+        snoozed_until: r.get::<_, Option<i64>>(18)?.map(Ts),
+        preview: r.get(19)?,
+    })
+}
+
+/// One conversation as the API shows it.
+pub fn find_conversation(conn: &Connection, id: ConversationId) -> Result<Option<Conversation>> {
+    Ok(conn
+        .prepare_cached(&format!("{SELECT} WHERE c.id = ?1"))?
+        .query_row([id.0], map_conversation)
+        .optional()?)
+}
+
+/// A queue view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Nobody owns it and it is not resolved.
+    Unassigned,
+    /// The viewer owns it.
+    Mine,
+    /// Waiting on the customer.
+    Pending,
+    /// Everything the viewer may see.
+    All,
+}
+
+/// Which statuses a query shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Everything but resolved (the default).
+    Unresolved,
+    /// Exactly this status.
+    Is(Status),
+    /// Any status.
+    Any,
+}
+
+/// A queue query.
+#[derive(Debug, Clone)]
+pub struct ConvQuery {
+    /// The view.
+    pub view: View,
+    /// The viewer.
+    pub viewer: UserId,
+    /// What the viewer may see.
+    pub scope: Scope,
+    /// Only this team.
+    pub team: Option<TeamId>,
+    /// Only with this tag.
+    pub tag: Option<String>,
+    /// Status filter.
+    pub status: StatusFilter,
+    /// Text search over contact name, phone and the last message.
+    pub q: Option<String>,
+    /// Page size.
+    pub limit: i64,
+    /// Start after this cursor (`last_message_at`, id) of the previous page.
+    pub before: Option<(i64, i64)>,
+}
+
+/// One page of a queue view, newest activity first, with the cursor of the next page.
+pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<(Vec<Conversation>, Option<(i64, i64)>)> {
+    let mut sql = format!("{SELECT} WHERE 1");
+    let mut args: Vec<SqlValue> = Vec::new();
+    let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    let status = match q.view {
+        View::Pending => StatusFilter::Is(Status::Pending),
+        _ => q.status,
+    };
+    match q.view {
+        // Spelled as in the partial index conv_unassigned so the planner can use it.
+        View::Unassigned => sql.push_str(" AND c.assignee_id IS NULL"),
+        View::Mine => {
+            let p = arg(q.viewer.0.into(), &mut args);
+            sql.push_str(&format!(" AND c.assignee_id = {p}"));
+        }
+        View::Pending | View::All => {}
+    }
+    match status {
+        StatusFilter::Unresolved => sql.push_str(" AND c.status <> 'resolved'"),
+        StatusFilter::Is(s) => {
+            if q.view == View::Unassigned && s != Status::Resolved {
+                sql.push_str(" AND c.status <> 'resolved'");
+            }
+            let p = arg(s.as_str().to_string().into(), &mut args);
+            sql.push_str(&format!(" AND c.status = {p}"));
+        }
+        StatusFilter::Any => {}
+    }
+    match &q.scope {
+        Scope::All => {}
+        Scope::AssignedTo(u) => {
+            let p = arg(u.0.into(), &mut args);
+            sql.push_str(&format!(" AND c.assignee_id = {p}"));
+        }
+        Scope::AssignedToOrPool { user, teams } => {
+            let p = arg(user.0.into(), &mut args);
+            let team_list = teams.iter().map(|t| t.0.to_string()).collect::<Vec<_>>().join(",");
+            sql.push_str(&format!(
+                " AND (c.assignee_id = {p} OR (c.assignee_id IS NULL AND (c.team_id IS NULL OR c.team_id IN ({team_list}))))"
+            ));
+        }
+    }
+    if let Some(t) = q.team {
+        let p = arg(t.0.into(), &mut args);
+        sql.push_str(&format!(" AND c.team_id = {p}"));
+    }
+    if let Some(tag) = &q.tag {
+        let p = arg(tag.clone().into(), &mut args);
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM conversation_tags x JOIN tags tg ON tg.id = x.tag_id
+                WHERE x.conversation_id = c.id AND tg.name = {p})"
+        ));
+    }
+    if let Some(text) = q.q.as_deref().filter(|s| !s.trim().is_empty()) {
+        let escaped = text.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let p = arg(format!("%{escaped}%").into(), &mut args);
+        sql.push_str(&format!(
+            " AND (ct.name LIKE {p} ESCAPE '\\' OR ct.phone LIKE {p} ESCAPE '\\' OR c.preview LIKE {p} ESCAPE '\\')"
+        ));
+    }
+    if let Some((at, id)) = q.before {
+        let a = arg(at.into(), &mut args);
+        let i = arg(id.into(), &mut args);
+        sql.push_str(&format!(
+            " AND (c.last_message_at < {a} OR (c.last_message_at = {a} AND c.id < {i}))"
+        ));
+    }
+    let l = arg((q.limit + 1).into(), &mut args);
+    sql.push_str(&format!(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT {l}"));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut items = stmt
+        .query_map(params_from_iter(args.iter()), map_conversation)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let next = if items.len() as i64 > q.limit {
+        items.truncate(q.limit as usize);
+        items.last().map(|c| (c.last_message_at.0, c.id.0))
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+/// Every conversation of a contact with who holds it, newest first (at most 100).
+pub fn list_for_contact(conn: &Connection, contact: ContactId) -> Result<Vec<(ConversationId, Ownership)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, assignee_id, team_id FROM conversations WHERE contact_id = ?1 ORDER BY id DESC LIMIT 100",
+    )?;
+    let rows = stmt.query_map([contact.0], |r| {
+        Ok((
+            ConversationId(r.get(0)?),
+            Ownership {
+                assignee: r.get::<_, Option<i64>>(1)?.map(UserId),
+                team: r.get::<_, Option<i64>>(2)?.map(TeamId),
+            },
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,226 @@
+//! All SQL lives here: connection setup (WAL), embedded migrations, one writer thread that commits
+//! concurrent requests together (group commit), a pool of readers, and typed queries.
+
+pub mod bench;
+pub mod channels;
+pub mod contacts;
+pub mod conversations;
+pub mod events;
+pub mod messages;
+pub mod outbox;
+pub mod settings;
+pub mod teams;
+pub mod tokens;
+pub mod users;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+
+pub use rusqlite::Connection as Conn;
+pub use writer::Committed;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error(
+        "the database at {path} was written by a newer teaminbox (schema version {found}, this binary knows up to {known}); upgrade teaminbox or restore a backup"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("{0}")]
+    Commit(String),
+    #[error("the database writer has stopped")]
+    WriterGone,
+    #[error("blocking task failed: {0}")]
+    Join(String),
+    #[error("corrupt stored JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Result alias of the storage layer.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("migrations/001_core.sql"))])
+}
+
+/// Applies the pragmas every connection needs.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // busy_timeout first: switching to WAL and the first read may meet another process's lock
+    // (a CLI command beside the running server) and must wait rather than fail.
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: an acknowledged write survives power loss, not only a process crash.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -8000)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+/// The database: one writer thread and a pool of readers over the same file.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: writer::Writer,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir`, applies migrations and starts the
+    /// writer. Refuses a database whose schema is newer than this binary.
+    pub fn open(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+        })?;
+        let path = data_dir.join("teaminbox.db");
+        let mut conn = Connection::open(&path)?;
+        configure(&conn)?;
+        let migrations = migrations();
+        let known = migrations_count();
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path,
+                found,
+                known,
+            });
+        }
+        migrations.to_latest(&mut conn)?;
+        let manager = SqliteConnectionManager::file(&path).with_init(|c| {
+            configure(c)?;
+            c.pragma_update(None, "query_only", true)
+        });
+        let readers = r2d2::Pool::builder()
+            .max_size(8)
+            .min_idle(Some(1))
+            .build(manager)?;
+        let writer = writer::Writer::start(conn);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                writer,
+                readers,
+                path,
+            }),
+        })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` inside the shared write transaction and resolves once it is durably committed.
+    /// If `f` fails, its changes are rolled back and nothing else in the batch is affected.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.inner.writer.submit(f).await
+    }
+
+    /// Blocking form of [`Store::write`] for the CLI and background threads (not async code).
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.inner.writer.submit_blocking(f)
+    }
+
+    /// Runs a read-only `f` on a pooled reader, on a blocking thread.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let pool = self.inner.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get().map_err(StoreError::from)?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| E::from(StoreError::Join(e.to_string())))?
+    }
+
+    /// Blocking form of [`Store::read`].
+    pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E>,
+        E: From<StoreError>,
+    {
+        let conn = self.inner.readers.get().map_err(StoreError::from)?;
+        f(&conn)
+    }
+
+    /// Subscribes to commit notifications (the id of the newest event after each commit).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<Committed> {
+        self.inner.writer.subscribe()
+    }
+}
+
+fn migrations_count() -> i64 {
+    // One entry per file in migrations/; kept next to `migrations()`.
+    1
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid_and_counted() {
+        assert!(migrations().validate().is_ok());
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        migrations().to_latest(&mut conn).expect("migrate");
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, migrations_count());
+    }
+
+    #[test]
+    fn refuses_newer_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let conn = Connection::open(dir.path().join("teaminbox.db")).expect("open");
+            conn.pragma_update(None, "user_version", 99).expect("set");
+        }
+        match Store::open(dir.path()) {
+            Err(StoreError::TooNew { found: 99, .. }) => {}
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("opened a newer database"),
+        }
+    }
+}

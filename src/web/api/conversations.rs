@@ -1,0 +1,298 @@
+//! Conversations: queue views, detail, timeline and every action on one.
+
+use actix_web::HttpResponse;
+use actix_web::web::{Data, Path, Query};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{nullable, page_limit, parse_cursor};
+use crate::domain::policy::{self, Action};
+use crate::domain::time::parse_rfc3339;
+use crate::domain::{ChannelId, ConversationId, Status, TeamId, UserId};
+use crate::service::conversations::{self as ops, AssignRequest, Outgoing, Template};
+use crate::service::{Error, bad_request};
+use crate::store::conversations::{ConvQuery, StatusFilter, View, list_conversations};
+use crate::store::{messages, settings};
+use crate::web::AppState;
+use crate::web::auth::Auth;
+use crate::web::body::Body;
+use crate::web::error::ApiResult;
+
+#[derive(Deserialize)]
+pub(super) struct ListParams {
+    view: Option<String>,
+    team: Option<i64>,
+    tag: Option<String>,
+    status: Option<String>,
+    q: Option<String>,
+    limit: Option<i64>,
+    before: Option<String>,
+}
+
+/// `GET /api/v1/conversations`: a queue view, newest activity first.
+pub(super) async fn list(auth: Auth, state: Data<AppState>, params: Query<ListParams>) -> ApiResult<HttpResponse> {
+    let p = params.into_inner();
+    let view = match p.view.as_deref().unwrap_or("all") {
+        "unassigned" => View::Unassigned,
+        "mine" => View::Mine,
+        "pending" => View::Pending,
+        "all" => View::All,
+        other => return Err(bad_request("invalid_view", format!("unknown view \"{other}\": use unassigned, mine, pending or all")).into()),
+    };
+    let status = match p.status.as_deref() {
+        None | Some("") => StatusFilter::Unresolved,
+        Some("any") | Some("all") => StatusFilter::Any,
+        Some(s) => StatusFilter::Is(Status::parse(s).ok_or_else(|| {
+            bad_request("invalid_status", format!("unknown status \"{s}\": use open, pending, snoozed, resolved or all"))
+        })?),
+    };
+    let before = match p.before.as_deref().filter(|b| !b.is_empty()) {
+        Some(b) => {
+            let v = parse_cursor(b, 2)?;
+            Some((v[0], v[1]))
+        }
+        None => None,
+    };
+    let actor = auth.actor();
+    let limit = page_limit(p.limit);
+    let (items, next) = state
+        .store
+        .read(move |c| {
+            let settings = settings::load_settings(c)?;
+            let q = ConvQuery {
+                view,
+                viewer: actor.id,
+                scope: policy::scope(&actor, settings.agent_visibility),
+                team: p.team.map(TeamId),
+                tag: p.tag.filter(|t| !t.is_empty()),
+                status,
+                q: p.q,
+                limit,
+                before,
+            };
+            Ok::<_, Error>(list_conversations(c, &q)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "items": items,
+        "next": next.map(|(at, id)| format!("{at}_{id}")),
+    })))
+}
+
+/// `GET /api/v1/conversations/{id}`.
+pub(super) async fn show(auth: Auth, state: Data<AppState>, id: Path<i64>) -> ApiResult<HttpResponse> {
+    let (actor, id) = (auth.actor(), ConversationId(id.into_inner()));
+    let conv = state
+        .store
+        .read(move |c| {
+            ops::authorize(c, &actor, Action::View, id)?;
+            ops::view(c, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(conv))
+}
+
+#[derive(Deserialize)]
+pub(super) struct PageParams {
+    limit: Option<i64>,
+    before: Option<String>,
+}
+
+/// `GET /api/v1/conversations/{id}/timeline`: messages, notes and events in time order; the
+/// newest page first, `next` pages back in time.
+pub(super) async fn show_timeline(
+    auth: Auth,
+    state: Data<AppState>,
+    id: Path<i64>,
+    params: Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    let (actor, id) = (auth.actor(), ConversationId(id.into_inner()));
+    let p = params.into_inner();
+    let limit = page_limit(p.limit);
+    let before = p.before.filter(|b| !b.is_empty());
+    let (items, next) = state
+        .store
+        .read(move |c| {
+            ops::authorize(c, &actor, Action::View, id)?;
+            let before = match before {
+                Some(b) => {
+                    let v = parse_cursor(&b, 3)?;
+                    Some((v[0], v[1], v[2]))
+                }
+                None => None,
+            };
+            Ok::<_, Error>(messages::timeline(c, id, before, limit)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "items": items,
+        "next": next.map(|(at, t, id)| format!("{at}_{t}_{id}")),
+    })))
+}
+
+#[derive(Deserialize)]
+pub(super) struct MessageBody {
+    text: Option<String>,
+    template: Option<Template>,
+}
+
+impl MessageBody {
+    fn outgoing(self) -> Result<Outgoing, Error> {
+        match (self.text, self.template) {
+            (Some(t), None) => Ok(Outgoing::Text(t)),
+            (None, Some(t)) => Ok(Outgoing::Template(t)),
+            (Some(_), Some(_)) => Err(bad_request("invalid_field", "send either \"text\" or \"template\", not both")),
+            (None, None) => Err(bad_request("invalid_field", "the body needs \"text\" or \"template\"")),
+        }
+    }
+}
+
+/// `POST /api/v1/conversations/{id}/messages`: a reply from the assignee.
+pub(super) async fn post_message(
+    auth: Auth,
+    state: Data<AppState>,
+    id: Path<i64>,
+    body: Body<MessageBody>,
+) -> ApiResult<HttpResponse> {
+    let (actor, id, body) = (auth.actor(), ConversationId(id.into_inner()), body.0);
+    let created = state
+        .store
+        .write(move |c| {
+            ops::authorize(c, &actor, Action::Reply, id)?;
+            ops::reply(c, &actor, id, body?.outgoing()?)
+        })
+        .await?;
+    state.wake_outbox();
+    Ok(HttpResponse::Created().json(created))
+}
+
+#[derive(Deserialize)]
+pub(super) struct NoteBody {
+    text: String,
+}
+
+/// `POST /api/v1/conversations/{id}/notes`.
+pub(super) async fn post_note(auth: Auth, state: Data<AppState>, id: Path<i64>, body: Body<NoteBody>) -> ApiResult<HttpResponse> {
+    let (actor, id, body) = (auth.actor(), ConversationId(id.into_inner()), body.0);
+    let created = state
+        .store
+        .write(move |c| {
+            ops::authorize(c, &actor, Action::Note, id)?;
+            ops::add_note(c, &actor, id, &body?.text)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// `POST /api/v1/conversations/{id}/claim`.
+pub(super) async fn post_claim(auth: Auth, state: Data<AppState>, id: Path<i64>) -> ApiResult<HttpResponse> {
+    let (actor, id) = (auth.actor(), ConversationId(id.into_inner()));
+    let conv = state.store.write(move |c| ops::claim(c, &actor, id)).await?;
+    Ok(HttpResponse::Ok().json(conv))
+}
+
+#[derive(Deserialize)]
+pub(super) struct AssignBody {
+    #[serde(default, deserialize_with = "nullable")]
+    assignee_id: Option<Option<UserId>>,
+    #[serde(default, deserialize_with = "nullable")]
+    team_id: Option<Option<TeamId>>,
+    note: Option<String>,
+}
+
+/// `POST /api/v1/conversations/{id}/assign`: handoff, transfer or release to the pool.
+pub(super) async fn post_assign(auth: Auth, state: Data<AppState>, id: Path<i64>, body: Body<AssignBody>) -> ApiResult<HttpResponse> {
+    let (actor, id, body) = (auth.actor(), ConversationId(id.into_inner()), body.0);
+    let conv = state
+        .store
+        .write(move |c| {
+            ops::authorize(c, &actor, Action::Assign, id)?;
+            let b = body?;
+            let assignee = b
+                .assignee_id
+                .ok_or_else(|| bad_request("invalid_field", "\"assignee_id\" is required (null releases to the pool)"))?;
+            ops::assign(c, &actor, id, AssignRequest { assignee, team: b.team_id, note: b.note })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(conv))
+}
+
+#[derive(Deserialize)]
+pub(super) struct StatusBody {
+    status: Status,
+    until: Option<String>,
+}
+
+/// `POST /api/v1/conversations/{id}/status`.
+pub(super) async fn post_status(auth: Auth, state: Data<AppState>, id: Path<i64>, body: Body<StatusBody>) -> ApiResult<HttpResponse> {
+    let (actor, id, body) = (auth.actor(), ConversationId(id.into_inner()), body.0);
+    let conv = state
+        .store
+        .write(move |c| {
+            ops::authorize(c, &actor, Action::SetStatus, id)?;
+            let b = body?;
+            let until = match b.until.as_deref() {
+                Some(u) => Some(parse_rfc3339(u).ok_or_else(|| bad_request("invalid_field", "\"until\" must be an RFC 3339 time"))?),
+                None => None,
+            };
+            ops::set_status(c, &actor, id, b.status, until)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(conv))
+}
+
+#[derive(Deserialize)]
+pub(super) struct TagsBody {
+    #[serde(default)]
+    add: Vec<String>,
+    #[serde(default)]
+    remove: Vec<String>,
+}
+
+/// `POST /api/v1/conversations/{id}/tags`.
+pub(super) async fn post_tags(auth: Auth, state: Data<AppState>, id: Path<i64>, body: Body<TagsBody>) -> ApiResult<HttpResponse> {
+    let (actor, id, body) = (auth.actor(), ConversationId(id.into_inner()), body.0);
+    let conv = state
+        .store
+        .write(move |c| {
+            ops::authorize(c, &actor, Action::Tag, id)?;
+            let b = body?;
+            if b.add.len() + b.remove.len() > 50 {
+                return Err(ops_invalid());
+            }
+            ops::tag(c, &actor, id, &b.add, &b.remove)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(conv))
+}
+
+fn ops_invalid() -> Error {
+    crate::service::invalid("too_many_tags", "at most 50 tags at once")
+}
+
+#[derive(Deserialize)]
+pub(super) struct StartContact {
+    phone: String,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct StartBody {
+    contact: StartContact,
+    channel_id: ChannelId,
+    text: Option<String>,
+    template: Option<Template>,
+}
+
+/// `POST /api/v1/conversations`: start an outbound conversation; the caller becomes assignee.
+pub(super) async fn post_start(auth: Auth, state: Data<AppState>, body: Body<StartBody>) -> ApiResult<HttpResponse> {
+    let b = body.into_inner()?;
+    let out = MessageBody { text: b.text, template: b.template }.outgoing()?;
+    let actor = auth.actor();
+    let conv = state
+        .store
+        .write(move |c| ops::start(c, &actor, b.channel_id, &b.contact.phone, b.contact.name.as_deref(), out))
+        .await?;
+    state.wake_outbox();
+    Ok(HttpResponse::Created().json(conv))
+}

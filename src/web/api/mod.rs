@@ -1,0 +1,83 @@
+//! The JSON API of `shared/API.md`. Routes are declared once, in [`routes!`], which both registers
+//! them and lists them for the OpenAPI test.
+
+mod account;
+mod admin;
+mod conversations;
+mod staff;
+
+use actix_web::web;
+use serde::{Deserialize, Deserializer};
+
+use crate::service::{Error, bad_request};
+
+/// Deserializes a field that may be absent (`None`), null (`Some(None)`) or set.
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Page size from `?limit=` (default 50, clamped to 1..=200).
+pub(crate) fn page_limit(limit: Option<i64>) -> i64 {
+    limit.unwrap_or(50).clamp(1, 200)
+}
+
+/// Parses a cursor of `n` numbers joined by `_`.
+pub(crate) fn parse_cursor(s: &str, n: usize) -> Result<Vec<i64>, Error> {
+    let parts: Vec<i64> = s.split('_').filter_map(|p| p.parse().ok()).collect();
+    if parts.len() == n && s.split('_').count() == n {
+        Ok(parts)
+    } else {
+        Err(bad_request("invalid_cursor", "the \"before\" cursor is not one this API gave out"))
+    }
+}
+
+macro_rules! routes {
+    ($( $method:ident $path:literal => $handler:path ),* $(,)?) => {
+        /// Every API route as (method, path), for the OpenAPI document's test.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        /// Registers every API route.
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $( cfg.route($path, web::$method().to($handler)); )*
+        }
+    };
+}
+
+routes! {
+    post "/api/v1/auth/token" => account::post_token,
+    delete "/api/v1/auth/token" => account::delete_token,
+    post "/api/v1/setup" => account::post_setup,
+    get "/api/v1/me" => account::show_me,
+    put "/api/v1/me/status" => account::put_status,
+    get "/api/v1/users" => staff::list_users,
+    post "/api/v1/users" => staff::post_user,
+    get "/api/v1/users/{id}" => staff::show_user,
+    patch "/api/v1/users/{id}" => staff::patch_user,
+    get "/api/v1/teams" => staff::list_teams,
+    post "/api/v1/teams" => staff::post_team,
+    get "/api/v1/teams/{id}" => staff::show_team,
+    patch "/api/v1/teams/{id}" => staff::patch_team,
+    get "/api/v1/conversations" => conversations::list,
+    post "/api/v1/conversations" => conversations::post_start,
+    get "/api/v1/conversations/{id}" => conversations::show,
+    get "/api/v1/conversations/{id}/timeline" => conversations::show_timeline,
+    post "/api/v1/conversations/{id}/messages" => conversations::post_message,
+    post "/api/v1/conversations/{id}/notes" => conversations::post_note,
+    post "/api/v1/conversations/{id}/claim" => conversations::post_claim,
+    post "/api/v1/conversations/{id}/assign" => conversations::post_assign,
+    post "/api/v1/conversations/{id}/status" => conversations::post_status,
+    post "/api/v1/conversations/{id}/tags" => conversations::post_tags,
+    get "/api/v1/contacts/{id}" => admin::show_contact,
+    patch "/api/v1/contacts/{id}" => admin::patch_contact,
+    get "/api/v1/channels" => admin::list_channels,
+    post "/api/v1/channels" => admin::post_channel,
+    post "/api/v1/channels/{id}/inbound" => admin::post_inbound,
+    get "/api/v1/settings" => admin::show_settings,
+    patch "/api/v1/settings" => admin::patch_settings,
+    get "/api/v1/openapi.json" => super::openapi::show,
+    get "/healthz" => admin::show_health,
+}

@@ -1,0 +1,57 @@
+//! Who is calling: the `Auth` extractor resolves a bearer token to an enabled user (401 if not).
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web::Data};
+use futures_util::future::LocalBoxFuture;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::policy::Actor;
+use crate::service::{self, Error};
+use crate::store::tokens::TokenKind;
+use crate::store::users::User;
+
+/// The authenticated caller.
+pub struct Auth {
+    /// The user.
+    pub user: User,
+    /// The token used.
+    pub token: String,
+}
+
+impl Auth {
+    /// The policy's view of the caller.
+    pub fn actor(&self) -> Actor {
+        self.user.actor()
+    }
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    let h = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = h.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+}
+
+impl FromRequest for Auth {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let (Some(state), Some(token)) = (state, token) else {
+                return Err(Error::Unauthenticated("log in first: send Authorization: Bearer <token>".into()).into());
+            };
+            let t = token.clone();
+            let user = state
+                .store
+                .read(move |c| service::auth::authenticate(c, &t, TokenKind::Api))
+                .await?;
+            match user {
+                Some(user) => Ok(Auth { user, token }),
+                None => Err(Error::Unauthenticated("the token is not valid (expired, revoked or unknown)".into()).into()),
+            }
+        })
+    }
+}

@@ -1,0 +1,115 @@
+//! actix: the app (routes, extractors, error mapping) and the server around it.
+
+pub mod api;
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod openapi;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use actix_web::middleware::DefaultHeaders;
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpResponse, HttpServer};
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::domain::throttle::Throttle;
+use crate::service::{self, Error};
+use crate::store::Store;
+use error::ApiError;
+
+/// What every request can reach.
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Login failures.
+    pub throttle: Mutex<Throttle>,
+    /// Wakes the outbox dispatcher after a message is queued.
+    pub outbox_wake: Arc<Notify>,
+}
+
+impl AppState {
+    /// Tells the outbox dispatcher there is something to send.
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
+    }
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(Error::NotFound("resource").into())
+}
+
+/// Registers the whole application on an actix `App`.
+pub fn configure(state: Data<AppState>) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(state.clone())
+            .app_data(web::PathConfig::default().error_handler(|_, _| ApiError(Error::NotFound("resource")).into()))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                ApiError(service::bad_request("invalid_query", format!("the query string does not fit: {e}"))).into()
+            }))
+            .configure(api::configure)
+            .default_service(web::to(not_found));
+    }
+}
+
+/// A started server.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The server future (await it to serve; its handle stops it).
+    pub server: actix_web::dev::Server,
+    /// The database.
+    pub store: Store,
+}
+
+/// Opens the data dir, prints the setup link while there is no user, starts the outbox
+/// dispatcher and binds the HTTP server. Call inside an actix system.
+pub async fn start(config: &Config) -> anyhow::Result<Running> {
+    let store = Store::open(&config.data)?;
+    let setup = store.write(service::auth::ensure_setup_token).await?;
+    let outbox_wake = Arc::new(Notify::new());
+    crate::outbox::spawn(store.clone(), config.outbox.clone(), outbox_wake.clone());
+    let state = Data::new(AppState {
+        store: store.clone(),
+        throttle: Mutex::new(Throttle::default()),
+        outbox_wake,
+    });
+    let app = configure(state);
+    let http = HttpServer::new(move || {
+        App::new()
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "same-origin"))
+                    .add(("X-Frame-Options", "DENY")),
+            )
+            .configure(app.clone())
+    })
+    .workers(config.workers)
+    .shutdown_timeout(5)
+    .bind(&config.bind)
+    .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
+    let addr = *http
+        .addrs()
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no address to listen on"))?;
+    if let Some(token) = setup {
+        let host = if addr.ip().is_unspecified() {
+            "localhost".to_string()
+        } else {
+            addr.ip().to_string()
+        };
+        println!(
+            "No users yet. Create the owner account within this run:\n  http://{host}:{}/setup?token={token}\n  (or: teaminbox user add --role owner ...)",
+            addr.port()
+        );
+    }
+    tracing::info!(%addr, data = %config.data.display(), "teaminbox is serving");
+    Ok(Running {
+        addr,
+        server: http.run(),
+        store,
+    })
+}
