@@ -67,6 +67,7 @@ pub struct Running {
 /// Opens the data dir, prints the setup link while there is no user, starts the outbox
 /// dispatcher and binds the HTTP server. Call inside an actix system.
 pub async fn start(config: &Config) -> anyhow::Result<Running> {
+    crate::install_crypto();
     let store = Store::open(&config.data)?;
     let setup = store.write(service::auth::ensure_setup_token).await?;
     let outbox_wake = Arc::new(Notify::new());

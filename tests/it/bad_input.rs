@@ -1,0 +1,1 @@
+//! Bad input on every POST route (written by a helper).

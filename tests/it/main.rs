@@ -1,0 +1,7 @@
+//! Integration tests: the real HTTP stack over a real SQLite file (one test binary, many modules).
+
+mod auth;
+mod bad_input;
+mod conversations;
+mod outbox;
+mod support;
