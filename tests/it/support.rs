@@ -298,7 +298,7 @@ impl TestApp {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             assert!(!left.is_zero(), "timed out waiting for {what}");
-            let _ = rt.block_on(tokio::time::timeout(left, rx.changed()));
+            let _ = rt.block_on(async { tokio::time::timeout(left, rx.changed()).await });
         }
     }
 
