@@ -1,10 +1,312 @@
-//! `teaminbox bench`.
+//! `teaminbox bench`: measures, on a scratch data dir, durable inbound ingest through the API
+//! channel with concurrent senders (beside a bare rusqlite loop writing the same rows one
+//! transaction each), and the queue view on a generated database of 100k conversations and 1M
+//! messages. It prints figures; nothing here asserts a timing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::json;
+
+use crate::config::{Config, Overrides};
+use crate::domain::{ChannelKind, Role};
+use crate::service;
+use crate::store::tokens::TokenKind;
+use crate::store::users::NewUser;
+use crate::store::{Store, now_ms};
+use crate::web::{Background, spawn_background};
 
 /// Options of `teaminbox bench`.
 #[derive(clap::Args, Debug, Clone)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// Inbound messages to send through the API channel.
+    #[arg(long, default_value_t = 20_000)]
+    pub messages: usize,
+    /// Concurrent senders.
+    #[arg(long, default_value_t = 16)]
+    pub senders: usize,
+    /// Messages for the bare-rusqlite baseline (one fsync each, so keep it modest).
+    #[arg(long, default_value_t = 2_000)]
+    pub baseline: usize,
+    /// Conversations in the generated database for the queue view.
+    #[arg(long, default_value_t = 100_000)]
+    pub conversations: usize,
+    /// Messages per generated conversation.
+    #[arg(long, default_value_t = 10)]
+    pub per_conversation: usize,
+    /// Queue view requests to time.
+    #[arg(long, default_value_t = 2_000)]
+    pub queries: usize,
+    /// Where to put scratch data (removed afterwards) [default: the system temp dir].
+    #[arg(long)]
+    pub scratch: Option<PathBuf>,
+}
 
-/// Runs the benchmark.
-pub fn run(_args: BenchArgs) -> anyhow::Result<()> {
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn server(dir: &Path) -> anyhow::Result<Background> {
+    let config = Config::load(
+        dir.to_path_buf(),
+        Overrides {
+            bind: Some("127.0.0.1:0".into()),
+            log: Some("warn".into()),
+            ..Overrides::default()
+        },
+    )?;
+    spawn_background(config)
+}
+
+/// Creates a user with a token, directly in the store.
+fn user(store: &Store, name: &str, role: Role) -> anyhow::Result<(i64, String)> {
+    let hash = service::auth::hash_password("benchmark password")?;
+    let email = format!("{}@bench.test", name.to_lowercase());
+    let name = name.to_string();
+    let (id, token) = store.write_blocking(move |c| {
+        let u = service::users::create_user(
+            c,
+            NewUser {
+                email,
+                name,
+                role,
+                password_hash: hash,
+            },
+            &[],
+        )?;
+        let t = service::auth::issue_token(c, &u, TokenKind::Api, None)?;
+        Ok::<_, service::Error>((u.id.0, t))
+    })?;
+    Ok((id, token))
+}
+
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Runs the benchmark and prints the figures.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    crate::install_crypto();
+    let base = args.scratch.clone().unwrap_or_else(std::env::temp_dir);
+    let scratch = Scratch(base.join(format!("teaminbox-bench-{}", std::process::id())));
+    std::fs::create_dir_all(&scratch.0).context("creating the scratch dir")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    println!(
+        "teaminbox bench — {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("(server and load generator share this machine; compare figures within one run)\n");
+    ingest(&rt, &args, &scratch.0)?;
+    queue(&rt, &args, &scratch.0)?;
+    if let Some(kib) = rss_kib() {
+        println!(
+            "\nprocess RSS at the end (server + load generator + caches): {:.1} MiB",
+            kib as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
+
+fn ingest(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyhow::Result<()> {
+    let dir = scratch.join("ingest");
+    let srv = server(&dir)?;
+    let store = srv.store.clone();
+    let channel = store.write_blocking(|c| {
+        service::channels::create(
+            c,
+            ChannelKind::Api,
+            "bench",
+            &json!({"callback_url": "http://127.0.0.1:9/"}),
+        )
+    })?;
+    let secret = channel.secret.clone().context("channel secret")?;
+    let url = Arc::new(format!(
+        "http://{}/api/v1/channels/{}/inbound",
+        srv.addr, channel.id
+    ));
+    let contacts = (args.messages / 5).max(1);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.senders * 2)
+        .build()?;
+    let senders = args.senders.max(1);
+    let per_sender = args.messages / senders;
+    let started = Instant::now();
+    let latencies = rt.block_on(async {
+        let mut tasks = Vec::new();
+        for s in 0..senders {
+            let (client, url, secret) = (client.clone(), url.clone(), secret.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(per_sender);
+                for i in 0..per_sender {
+                    let n = s * per_sender + i;
+                    let body = json!({"external_id": format!("bench-{n}"),
+                        "contact": {"identifier": format!("cust-{}", n % contacts), "name": format!("Customer {}", n % contacts)},
+                        "text": "hello from the benchmark"});
+                    let t = Instant::now();
+                    let resp = client.post(url.as_str()).bearer_auth(&secret).json(&body).send().await?;
+                    if resp.status().as_u16() != 201 {
+                        bail!("inbound answered {}", resp.status());
+                    }
+                    lat.push(t.elapsed());
+                }
+                Ok(lat)
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await??);
+        }
+        Ok::<_, anyhow::Error>(all)
+    })?;
+    let elapsed = started.elapsed();
+    let mut lat = latencies;
+    lat.sort();
+    let sent = lat.len();
+    let stored: i64 = store.read_blocking(|c| {
+        c.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
+            .map_err(crate::store::StoreError::from)
+    })?;
+    srv.stop();
+    let ours = sent as f64 / elapsed.as_secs_f64();
+
+    let baseline_path = scratch.join("baseline.db");
+    let t = Instant::now();
+    let n = crate::store::bench::baseline_ingest(
+        &baseline_path,
+        args.baseline,
+        (args.baseline / 5).max(1),
+        now_ms(),
+    )?;
+    let bare = n as f64 / t.elapsed().as_secs_f64();
+
+    println!("== Durable inbound ingest (API channel, synchronous=FULL, WAL)");
+    println!(
+        "  teaminbox, {senders} concurrent senders over HTTP: {sent} messages in {:.2} s = {ours:.0} msg/s (stored: {stored})",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "    acknowledgement latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0)
+    );
+    println!(
+        "  bare rusqlite loop, same rows, one transaction each: {n} messages = {bare:.0} msg/s"
+    );
+    println!(
+        "  ratio (group commit over HTTP / bare loop): {:.1}x\n",
+        ours / bare
+    );
+    Ok(())
+}
+
+fn queue(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyhow::Result<()> {
+    let dir = scratch.join("queue");
+    std::fs::create_dir_all(&dir)?;
+    let (agents, channel) = {
+        let store = Store::open(&dir)?;
+        let mut agents = Vec::new();
+        for i in 0..8 {
+            agents.push(user(&store, &format!("Agent{i}"), Role::Agent)?.0);
+        }
+        let ch = store.write_blocking(|c| {
+            service::channels::create(
+                c,
+                ChannelKind::Api,
+                "bench",
+                &json!({"callback_url": "http://127.0.0.1:9/"}),
+            )
+        })?;
+        (agents, ch.id.0)
+    };
+    let t = Instant::now();
+    crate::store::bench::generate(
+        &dir,
+        channel,
+        &agents,
+        args.conversations,
+        args.per_conversation,
+        now_ms(),
+    )?;
+    let generated = t.elapsed();
+    let srv = server(&dir)?;
+    let (_, owner) = user(&srv.store, "Owner", Role::Owner)?;
+    let (_, agent) = user(&srv.store, "Watcher", Role::Agent)?;
+    println!(
+        "== Queue view on {} conversations / {} messages (generated in {:.1} s)",
+        args.conversations,
+        args.conversations * args.per_conversation,
+        generated.as_secs_f64()
+    );
+    let client = reqwest::Client::new();
+    for (label, token, view) in [
+        ("owner, view=unassigned", &owner, "unassigned"),
+        (
+            "agent (own_and_pool), view=unassigned",
+            &agent,
+            "unassigned",
+        ),
+        ("owner, view=all", &owner, "all"),
+    ] {
+        let url = format!("http://{}/api/v1/conversations?view={view}", srv.addr);
+        let lat = rt.block_on(async {
+            for _ in 0..50 {
+                client
+                    .get(&url)
+                    .bearer_auth(token)
+                    .send()
+                    .await?
+                    .bytes()
+                    .await?;
+            }
+            let mut lat = Vec::with_capacity(args.queries);
+            for _ in 0..args.queries {
+                let t = Instant::now();
+                let resp = client.get(&url).bearer_auth(token).send().await?;
+                if !resp.status().is_success() {
+                    bail!("queue view answered {}", resp.status());
+                }
+                let body = resp.bytes().await?;
+                lat.push(t.elapsed());
+                if body.len() < 100 {
+                    bail!("queue view came back nearly empty");
+                }
+            }
+            Ok::<_, anyhow::Error>(lat)
+        })?;
+        let mut lat = lat;
+        lat.sort();
+        println!(
+            "  {label}, first page (50): p50 {:.2} ms, p99 {:.2} ms over {} requests",
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            lat.len()
+        );
+    }
+    srv.stop();
     Ok(())
 }

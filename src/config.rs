@@ -74,7 +74,9 @@ impl Config {
         let f = read_file(&data)?;
         let d = OutboxConfig::default();
         let workers = o.workers.or(f.workers).unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
+            std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .clamp(2, 8)
         });
         Ok(Config {
             bind: o.bind.or(f.bind).unwrap_or_else(|| DEFAULT_BIND.into()),
@@ -82,9 +84,19 @@ impl Config {
             workers,
             log: o.log.or(f.log).unwrap_or_else(|| "info".into()),
             outbox: OutboxConfig {
-                retry_base_ms: o.outbox_retry_base_ms.or(f.outbox_retry_base_ms).unwrap_or(d.retry_base_ms),
-                max_attempts: o.outbox_max_attempts.or(f.outbox_max_attempts).unwrap_or(d.max_attempts).max(1),
-                timeout_ms: o.outbox_timeout_ms.or(f.outbox_timeout_ms).unwrap_or(d.timeout_ms),
+                retry_base_ms: o
+                    .outbox_retry_base_ms
+                    .or(f.outbox_retry_base_ms)
+                    .unwrap_or(d.retry_base_ms),
+                max_attempts: o
+                    .outbox_max_attempts
+                    .or(f.outbox_max_attempts)
+                    .unwrap_or(d.max_attempts)
+                    .max(1),
+                timeout_ms: o
+                    .outbox_timeout_ms
+                    .or(f.outbox_timeout_ms)
+                    .unwrap_or(d.timeout_ms),
                 retry_max_ms: d.retry_max_ms,
             },
         })
@@ -100,7 +112,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let c = Config::load(dir.path().into(), Overrides::default()).expect("defaults");
         assert_eq!(c.bind, DEFAULT_BIND);
-        std::fs::write(dir.path().join(FILE_NAME), "bind = \"127.0.0.1:9000\"\noutbox_max_attempts = 3\n").expect("write");
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            "bind = \"127.0.0.1:9000\"\noutbox_max_attempts = 3\n",
+        )
+        .expect("write");
         let c = Config::load(dir.path().into(), Overrides::default()).expect("file");
         assert_eq!(c.bind, "127.0.0.1:9000");
         assert_eq!(c.outbox.max_attempts, 3);

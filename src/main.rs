@@ -13,7 +13,11 @@ use teaminbox::store::users::{NewUser, find_user_by_email, list_users};
 use teaminbox::store::{Store, now_ms, teams};
 
 #[derive(Parser)]
-#[command(name = "teaminbox", version, about = "A shared team inbox for WhatsApp, in one binary")]
+#[command(
+    name = "teaminbox",
+    version,
+    about = "A shared team inbox for WhatsApp, in one binary"
+)]
 struct Cli {
     /// Data directory (database, media, teaminbox.toml).
     #[arg(long, env = "TEAMINBOX_DATA", global = true, default_value = DEFAULT_DATA)]
@@ -31,6 +35,12 @@ enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Write a consistent copy of the database to a file (safe while the server runs).
+    Backup {
+        /// The file to create.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Measure ingest and queue performance on a scratch database and print the figures.
     Bench(teaminbox::bench::BenchArgs),
 }
@@ -96,7 +106,9 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
         return Ok((service::auth::new_secret()[..20].to_string(), true));
     }
     let mut s = String::new();
-    std::io::stdin().read_to_string(&mut s).context("reading the password from stdin")?;
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .context("reading the password from stdin")?;
     let p = s.trim_end_matches(['\n', '\r']).to_string();
     if p.is_empty() {
         bail!("no password on standard input");
@@ -107,7 +119,13 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 fn user_command(data: PathBuf, cmd: UserCommand) -> anyhow::Result<()> {
     let store = Store::open(&data).with_context(|| format!("opening {}", data.display()))?;
     match cmd {
-        UserCommand::Add { email, name, role, teams: team_names, password_stdin } => {
+        UserCommand::Add {
+            email,
+            name,
+            role,
+            teams: team_names,
+            password_stdin,
+        } => {
             let role = Role::parse(&role).context("role")?;
             let (password, generated) = read_password(password_stdin)?;
             let password_hash = service::auth::hash_password(&password)?;
@@ -121,7 +139,16 @@ fn user_command(data: PathBuf, cmd: UserCommand) -> anyhow::Result<()> {
                     };
                     ids.push(TeamId(id.0));
                 }
-                service::users::create_user(c, NewUser { email, name, role, password_hash }, &ids)
+                service::users::create_user(
+                    c,
+                    NewUser {
+                        email,
+                        name,
+                        role,
+                        password_hash,
+                    },
+                    &ids,
+                )
             })?;
             println!("created {} <{}> as {}", user.name, user.email, user.role);
             if generated {
@@ -129,31 +156,70 @@ fn user_command(data: PathBuf, cmd: UserCommand) -> anyhow::Result<()> {
             }
         }
         UserCommand::List => {
-            let users = store.read_blocking(|c| list_users(c))?;
-            println!("{:<5} {:<30} {:<24} {:<8} {:<10} teams", "id", "email", "name", "role", "state");
+            let users = store.read_blocking(list_users)?;
+            println!(
+                "{:<5} {:<30} {:<24} {:<8} {:<10} teams",
+                "id", "email", "name", "role", "state"
+            );
             for u in users {
-                let state = if u.disabled { "disabled" } else { u.status.as_str() };
+                let state = if u.disabled {
+                    "disabled"
+                } else {
+                    u.status.as_str()
+                };
                 let teams: Vec<_> = u.teams.iter().map(|t| t.name.as_str()).collect();
-                println!("{:<5} {:<30} {:<24} {:<8} {:<10} {}", u.id.0, u.email, u.name, u.role, state, teams.join(", "));
+                println!(
+                    "{:<5} {:<30} {:<24} {:<8} {:<10} {}",
+                    u.id.0,
+                    u.email,
+                    u.name,
+                    u.role,
+                    state,
+                    teams.join(", ")
+                );
             }
         }
-        UserCommand::Passwd { email, password_stdin } => {
+        UserCommand::Passwd {
+            email,
+            password_stdin,
+        } => {
             let (password, generated) = read_password(password_stdin)?;
             let hash = service::auth::hash_password(&password)?;
             let user = store.write_blocking(move |c| {
-                let (user, _) = find_user_by_email(c, &email)?.ok_or(service::Error::NotFound("user"))?;
+                let (user, _) =
+                    find_user_by_email(c, &email)?.ok_or(service::Error::NotFound("user"))?;
                 teaminbox::store::tokens::revoke_user_tokens(c, user.id, now_ms())?;
-                service::users::patch_user(c, None, user.id, UserPatch { password_hash: Some(hash), ..UserPatch::default() })
+                service::users::patch_user(
+                    c,
+                    None,
+                    user.id,
+                    UserPatch {
+                        password_hash: Some(hash),
+                        ..UserPatch::default()
+                    },
+                )
             })?;
-            println!("password changed for {}; their sessions were signed out", user.email);
+            println!(
+                "password changed for {}; their sessions were signed out",
+                user.email
+            );
             if generated {
                 println!("password (shown once): {password}");
             }
         }
         UserCommand::Disable { email } => {
             let user = store.write_blocking(move |c| {
-                let (user, _) = find_user_by_email(c, &email)?.ok_or(service::Error::NotFound("user"))?;
-                service::users::patch_user(c, None, user.id, UserPatch { disabled: Some(true), ..UserPatch::default() })
+                let (user, _) =
+                    find_user_by_email(c, &email)?.ok_or(service::Error::NotFound("user"))?;
+                service::users::patch_user(
+                    c,
+                    None,
+                    user.id,
+                    UserPatch {
+                        disabled: Some(true),
+                        ..UserPatch::default()
+                    },
+                )
             })?;
             println!("disabled {}; their tokens were revoked", user.email);
         }
@@ -174,7 +240,9 @@ fn serve(data: PathBuf, args: ServeArgs) -> anyhow::Result<()> {
         },
     )?;
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into()),
+        )
         .init();
     actix_web::rt::System::new().block_on(async move {
         let running = teaminbox::web::start(&config).await?;
@@ -190,6 +258,18 @@ fn main() -> anyhow::Result<()> {
         None => serve(cli.data, cli.serve),
         Some(Command::Serve(args)) => serve(cli.data, args),
         Some(Command::User(cmd)) => user_command(cli.data, cmd),
+        Some(Command::Backup { to }) => {
+            if to.exists() {
+                bail!("{} exists already; choose a new file", to.display());
+            }
+            let store = Store::open(&cli.data)
+                .with_context(|| format!("opening {}", cli.data.display()))?;
+            store
+                .backup_to(&to)
+                .with_context(|| format!("writing {}", to.display()))?;
+            println!("backup written to {}", to.display());
+            Ok(())
+        }
         Some(Command::Bench(args)) => teaminbox::bench::run(args),
     }
 }

@@ -98,7 +98,11 @@ async fn run(store: Store, cfg: OutboxConfig, wake: Arc<Notify>) {
     }
 }
 
-async fn attempt(store: &Store, client: &reqwest::Client, item: &OutboxItem) -> Result<(), SendError> {
+async fn attempt(
+    store: &Store,
+    client: &reqwest::Client,
+    item: &OutboxItem,
+) -> Result<(), SendError> {
     let channel_id = item.channel_id;
     let channel = store
         .read(move |c| channel_store::find_channel(c, channel_id))
@@ -117,7 +121,12 @@ async fn attempt(store: &Store, client: &reqwest::Client, item: &OutboxItem) -> 
     }
 }
 
-async fn deliver(store: &Store, client: &reqwest::Client, cfg: &OutboxConfig, item: OutboxItem) -> Result<(), StoreError> {
+async fn deliver(
+    store: &Store,
+    client: &reqwest::Client,
+    cfg: &OutboxConfig,
+    item: OutboxItem,
+) -> Result<(), StoreError> {
     let outcome = attempt(store, client, &item).await;
     let attempts = item.attempts + 1;
     let now = now_ms();

@@ -11,7 +11,8 @@ use crate::store::outbox::OutboxItem;
 
 /// `sha256=<hex>` of the body under `secret`.
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -40,7 +41,12 @@ pub fn payload(item: &OutboxItem) -> serde_json::Value {
 }
 
 /// Delivers one message: 2xx is delivered, anything else is retried by the caller.
-pub async fn send(client: &reqwest::Client, callback_url: &str, secret: &str, item: &OutboxItem) -> Result<(), SendError> {
+pub async fn send(
+    client: &reqwest::Client,
+    callback_url: &str,
+    secret: &str,
+    item: &OutboxItem,
+) -> Result<(), SendError> {
     let body = payload(item).to_string();
     let resp = client
         .post(callback_url)
@@ -55,7 +61,10 @@ pub async fn send(client: &reqwest::Client, callback_url: &str, secret: &str, it
     if status.is_success() {
         Ok(())
     } else {
-        Err(SendError::Transient(format!("the callback answered HTTP {}", status.as_u16())))
+        Err(SendError::Transient(format!(
+            "the callback answered HTTP {}",
+            status.as_u16()
+        )))
     }
 }
 

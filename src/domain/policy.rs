@@ -94,7 +94,9 @@ pub fn can_see(actor: &Actor, visibility: Visibility, conv: Ownership) -> bool {
     }
     match visibility {
         Visibility::Own => false,
-        Visibility::OwnAndPool => conv.assignee.is_none() && actor.in_pool_scope(visibility, conv.team),
+        Visibility::OwnAndPool => {
+            conv.assignee.is_none() && actor.in_pool_scope(visibility, conv.team)
+        }
         Visibility::AllReadOnly => true,
     }
 }
@@ -155,7 +157,9 @@ pub fn check(
     let visible = can_see(actor, visibility, conv);
     let mine = conv.assignee == Some(actor.id);
     match action {
-        Action::View | Action::Note | Action::Tag => visible.then_some(()).ok_or(Denied::NotVisible),
+        Action::View | Action::Note | Action::Tag => {
+            visible.then_some(()).ok_or(Denied::NotVisible)
+        }
         Action::Reply => {
             if !visible {
                 Err(Denied::NotVisible)
@@ -379,7 +383,11 @@ mod tests {
                 ] {
                     let a = actor(*role);
                     let c = conv(held);
-                    assert_eq!(scope(&a, *vis).contains(c), can_see(&a, *vis, c), "{role} {vis} {held:?}");
+                    assert_eq!(
+                        scope(&a, *vis).contains(c),
+                        can_see(&a, *vis, c),
+                        "{role} {vis} {held:?}"
+                    );
                 }
             }
         }

@@ -97,7 +97,11 @@ impl Settings {
 
     /// Applies a partial update by `role`, validating every key; nothing changes on error.
     /// Returns the changed keys with their new JSON values.
-    pub fn patch(&self, role: Role, patch: &Value) -> Result<(Settings, Map<String, Value>), SettingsError> {
+    pub fn patch(
+        &self,
+        role: Role,
+        patch: &Value,
+    ) -> Result<(Settings, Map<String, Value>), SettingsError> {
         let Value::Object(patch) = patch else {
             return Err(SettingsError::NotObject);
         };
@@ -110,18 +114,19 @@ impl Settings {
             if !current.contains_key(key) {
                 return Err(SettingsError::UnknownKey(key.clone()));
             }
-            if role != Role::Owner && !(role == Role::Manager && MANAGER_KEYS.contains(&key.as_str())) {
+            if role != Role::Owner
+                && !(role == Role::Manager && MANAGER_KEYS.contains(&key.as_str()))
+            {
                 return Err(SettingsError::Forbidden(key.clone()));
             }
             validate(key, value)?;
             current.insert(key.clone(), value.clone());
         }
-        let next: Settings = serde_json::from_value(Value::Object(current)).map_err(|e| {
-            SettingsError::Invalid {
+        let next: Settings =
+            serde_json::from_value(Value::Object(current)).map_err(|e| SettingsError::Invalid {
                 key: patch.keys().next().cloned().unwrap_or_default(),
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         Ok((next, patch.clone()))
     }
 }
@@ -161,17 +166,24 @@ fn validate(key: &str, v: &Value) -> Result<(), SettingsError> {
     match key {
         "agent_visibility" => match v.as_str().and_then(Visibility::parse) {
             Some(_) => Ok(()),
-            None => Err(invalid(key, "expected one of own, own_and_pool, all_read_only")),
+            None => Err(invalid(
+                key,
+                "expected one of own, own_and_pool, all_read_only",
+            )),
         },
         "timezone" => match v.as_str() {
             Some(s)
                 if !s.is_empty()
                     && s.len() <= 64
-                    && s.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)) =>
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)) =>
             {
                 Ok(())
             }
-            _ => Err(invalid(key, "expected a time zone name such as Europe/Lisbon")),
+            _ => Err(invalid(
+                key,
+                "expected a time zone name such as Europe/Lisbon",
+            )),
         },
         "business_hours" => {
             const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -180,7 +192,10 @@ fn validate(key: &str, v: &Value) -> Result<(), SettingsError> {
             };
             for (day, intervals) in days {
                 if !DAYS.contains(&day.as_str()) {
-                    return Err(invalid(key, "weekdays are mon, tue, wed, thu, fri, sat, sun"));
+                    return Err(invalid(
+                        key,
+                        "weekdays are mon, tue, wed, thu, fri, sat, sun",
+                    ));
                 }
                 let ok = intervals.as_array().is_some_and(|list| {
                     list.iter().all(|iv| {
@@ -192,7 +207,10 @@ fn validate(key: &str, v: &Value) -> Result<(), SettingsError> {
                     })
                 });
                 if !ok {
-                    return Err(invalid(key, "intervals are [\"HH:MM\",\"HH:MM\"] with start before end"));
+                    return Err(invalid(
+                        key,
+                        "intervals are [\"HH:MM\",\"HH:MM\"] with start before end",
+                    ));
                 }
             }
             Ok(())
@@ -201,9 +219,10 @@ fn validate(key: &str, v: &Value) -> Result<(), SettingsError> {
             Some(list) if list.iter().all(|d| d.as_str().is_some_and(is_date)) => Ok(()),
             _ => Err(invalid(key, "expected a list of dates YYYY-MM-DD")),
         },
-        "unassigned_alert_secs" | "oldest_first_after_secs" | "take_back_secs" | "auto_offline_secs" => {
-            secs(true)
-        }
+        "unassigned_alert_secs"
+        | "oldest_first_after_secs"
+        | "take_back_secs"
+        | "auto_offline_secs" => secs(true),
         "scheduler_tick_ms" => match v.as_i64() {
             Some(n) if (10..=60_000).contains(&n) => Ok(()),
             _ => Err(invalid(key, "expected milliseconds between 10 and 60000")),
@@ -233,7 +252,10 @@ mod tests {
     fn patch_validates_and_respects_roles() {
         let s = Settings::default();
         let (n, changed) = s
-            .patch(Role::Owner, &json!({"agent_visibility": "own", "take_back_secs": 60}))
+            .patch(
+                Role::Owner,
+                &json!({"agent_visibility": "own", "take_back_secs": 60}),
+            )
             .expect("valid");
         assert_eq!(n.agent_visibility, Visibility::Own);
         assert_eq!(n.take_back_secs, Some(60));
@@ -254,19 +276,36 @@ mod tests {
             s.patch(Role::Manager, &json!({"agent_visibility": "own"})),
             Err(SettingsError::Forbidden(_))
         ));
-        assert!(s.patch(Role::Manager, &json!({"take_back_secs": null})).is_ok());
+        assert!(
+            s.patch(Role::Manager, &json!({"take_back_secs": null}))
+                .is_ok()
+        );
         assert!(matches!(
             s.patch(Role::Agent, &json!({"take_back_secs": 5})),
             Err(SettingsError::Forbidden(_))
         ));
-        assert!(s
-            .patch(Role::Owner, &json!({"business_hours": {"mon": [["09:00", "18:00"]]}}))
-            .is_ok());
-        assert!(s
-            .patch(Role::Owner, &json!({"business_hours": {"mon": [["18:00", "09:00"]]}}))
-            .is_err());
-        assert!(s.patch(Role::Owner, &json!({"holidays": ["2026-12-25"]})).is_ok());
-        assert!(s.patch(Role::Owner, &json!({"holidays": ["25/12"]})).is_err());
+        assert!(
+            s.patch(
+                Role::Owner,
+                &json!({"business_hours": {"mon": [["09:00", "18:00"]]}})
+            )
+            .is_ok()
+        );
+        assert!(
+            s.patch(
+                Role::Owner,
+                &json!({"business_hours": {"mon": [["18:00", "09:00"]]}})
+            )
+            .is_err()
+        );
+        assert!(
+            s.patch(Role::Owner, &json!({"holidays": ["2026-12-25"]}))
+                .is_ok()
+        );
+        assert!(
+            s.patch(Role::Owner, &json!({"holidays": ["25/12"]}))
+                .is_err()
+        );
         assert!(s.patch(Role::Owner, &json!([1])).is_err());
     }
 }

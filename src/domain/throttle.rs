@@ -26,7 +26,12 @@ fn prune(q: &mut VecDeque<i64>, now: i64) {
 }
 
 /// Seconds until fewer than `limit` failures remain in the window, if at the limit.
-fn wait(map: &mut HashMap<String, VecDeque<i64>>, key: &str, limit: usize, now: i64) -> Option<u64> {
+fn wait(
+    map: &mut HashMap<String, VecDeque<i64>>,
+    key: &str,
+    limit: usize,
+    now: i64,
+) -> Option<u64> {
     let q = map.get_mut(key)?;
     prune(q, now);
     if q.len() < limit {
@@ -56,7 +61,12 @@ fn record(map: &mut HashMap<String, VecDeque<i64>>, key: &str, now: i64) {
 impl Throttle {
     /// `Some(seconds)` to wait if this account or address is locked out now.
     pub fn check(&mut self, account: &str, address: &str, now: i64) -> Option<u64> {
-        let a = wait(&mut self.accounts, &account.to_lowercase(), ACCOUNT_LIMIT, now);
+        let a = wait(
+            &mut self.accounts,
+            &account.to_lowercase(),
+            ACCOUNT_LIMIT,
+            now,
+        );
         let b = wait(&mut self.addresses, address, ADDRESS_LIMIT, now);
         a.max(b)
     }

@@ -41,8 +41,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 
 /// Parses `YYYY-MM-DD` (start of that day, UTC) or RFC 3339 into milliseconds.
 pub fn parse_date_or_rfc3339(s: &str) -> Option<i64> {
-    if let Ok(d) = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
-    {
+    if let Ok(d) = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")) {
         return Some(d.midnight().assume_utc().unix_timestamp() * 1000);
     }
     parse_rfc3339(s)

@@ -29,7 +29,11 @@ pub fn hash_password(password: &str) -> Result<String> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| Error::Store(crate::store::StoreError::Commit(format!("hashing failed: {e}"))))
+        .map_err(|e| {
+            Error::Store(crate::store::StoreError::Commit(format!(
+                "hashing failed: {e}"
+            )))
+        })
 }
 
 /// Checks a password against an argon2 hash (slow on purpose).
@@ -63,9 +67,21 @@ pub fn hash_token(token: &str) -> Vec<u8> {
 }
 
 /// Creates and stores a token for `user`; returns the secret (shown once).
-pub fn issue_token(conn: &Connection, user: &User, kind: TokenKind, expires_at: Option<i64>) -> Result<String> {
+pub fn issue_token(
+    conn: &Connection,
+    user: &User,
+    kind: TokenKind,
+    expires_at: Option<i64>,
+) -> Result<String> {
     let token = new_secret();
-    tokens::insert_token(conn, user.id, kind, &hash_token(&token), now_ms(), expires_at)?;
+    tokens::insert_token(
+        conn,
+        user.id,
+        kind,
+        &hash_token(&token),
+        now_ms(),
+        expires_at,
+    )?;
     Ok(token)
 }
 
@@ -110,10 +126,17 @@ pub fn check_setup_token(conn: &Connection, token: &str) -> Result<bool> {
 }
 
 /// Creates the first owner with the setup token, which is then used up.
-pub fn complete_setup(conn: &Connection, token: &str, name: &str, email: &str, password_hash: String) -> Result<User> {
+pub fn complete_setup(
+    conn: &Connection,
+    token: &str,
+    name: &str,
+    email: &str,
+    password_hash: String,
+) -> Result<User> {
     if !check_setup_token(conn, token)? {
         return Err(Error::Unauthenticated(
-            "this setup link is not valid any more; restart teaminbox to get a new one, or log in".into(),
+            "this setup link is not valid any more; restart teaminbox to get a new one, or log in"
+                .into(),
         ));
     }
     let user = super::users::create_user(

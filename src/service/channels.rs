@@ -39,7 +39,10 @@ pub fn redact(c: &ChannelRecord) -> ChannelView {
     if let Value::Object(m) = &c.config {
         for (k, v) in m {
             if WHATSAPP_SECRETS.contains(&k.as_str()) {
-                config.insert(format!("{k}_set"), Value::Bool(v.as_str().is_some_and(|s| !s.is_empty())));
+                config.insert(
+                    format!("{k}_set"),
+                    Value::Bool(v.as_str().is_some_and(|s| !s.is_empty())),
+                );
             } else {
                 config.insert(k.clone(), v.clone());
             }
@@ -61,7 +64,9 @@ pub fn redact(c: &ChannelRecord) -> ChannelView {
 fn valid_url(s: &str) -> bool {
     (s.starts_with("http://") || s.starts_with("https://"))
         && s.len() <= 2048
-        && s.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+        && s.split("://")
+            .nth(1)
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
@@ -69,12 +74,20 @@ fn config_str<'a>(config: &'a Map<String, Value>, key: &str) -> Result<Option<&'
     match config.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(invalid("invalid_config", format!("config.{key} must be a string"))),
+        Some(_) => Err(invalid(
+            "invalid_config",
+            format!("config.{key} must be a string"),
+        )),
     }
 }
 
 /// Creates a channel. An API channel gets a fresh secret, returned here only.
-pub fn create(conn: &Connection, kind: ChannelKind, name: &str, config: &Value) -> Result<ChannelView> {
+pub fn create(
+    conn: &Connection,
+    kind: ChannelKind,
+    name: &str,
+    config: &Value,
+) -> Result<ChannelView> {
     let name = clean_text("name", name, 100)?;
     let empty = Map::new();
     let config = match config {
@@ -87,9 +100,15 @@ pub fn create(conn: &Connection, kind: ChannelKind, name: &str, config: &Value) 
             let url = config_str(config, "callback_url")?
                 .ok_or_else(|| invalid("invalid_config", "config.callback_url is required"))?;
             if !valid_url(url) {
-                return Err(invalid("invalid_config", "config.callback_url must be an http(s) URL"));
+                return Err(invalid(
+                    "invalid_config",
+                    "config.callback_url must be an http(s) URL",
+                ));
             }
-            (json!({"callback_url": url}), Some(super::auth::new_secret()))
+            (
+                json!({"callback_url": url}),
+                Some(super::auth::new_secret()),
+            )
         }
         ChannelKind::Whatsapp => {
             let mut stored = Map::new();
@@ -98,9 +117,22 @@ pub fn create(conn: &Connection, kind: ChannelKind, name: &str, config: &Value) 
                     stored.insert((*key).into(), Value::String(v.trim().into()));
                 }
             }
-            for key in ["phone_number_id", "waba_id", "access_token", "app_secret", "verify_token"] {
-                if stored.get(key).and_then(Value::as_str).is_none_or(str::is_empty) {
-                    return Err(invalid("invalid_config", format!("config.{key} is required")));
+            for key in [
+                "phone_number_id",
+                "waba_id",
+                "access_token",
+                "app_secret",
+                "verify_token",
+            ] {
+                if stored
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
+                    return Err(invalid(
+                        "invalid_config",
+                        format!("config.{key} is required"),
+                    ));
                 }
             }
             let base = stored
@@ -110,7 +142,10 @@ pub fn create(conn: &Connection, kind: ChannelKind, name: &str, config: &Value) 
                 .trim_end_matches('/')
                 .to_string();
             if !valid_url(&base) {
-                return Err(invalid("invalid_config", "config.graph_api_base must be an http(s) URL"));
+                return Err(invalid(
+                    "invalid_config",
+                    "config.graph_api_base must be an http(s) URL",
+                ));
             }
             stored.insert("graph_api_base".into(), Value::String(base));
             (Value::Object(stored), None)

@@ -51,7 +51,9 @@ fn denied(conn: &Connection, d: Denied) -> Error {
     };
     match d {
         Denied::NotVisible => Error::NotFound("conversation"),
-        Denied::Forbidden => super::forbidden("your role does not allow this on a conversation you do not own"),
+        Denied::Forbidden => {
+            super::forbidden("your role does not allow this on a conversation you do not own")
+        }
         Denied::NotOwner { owner: None } => Error::Conflict {
             code: "not_owner",
             message: "nobody owns this conversation yet: claim it before replying".into(),
@@ -61,7 +63,9 @@ fn denied(conn: &Connection, d: Denied) -> Error {
             let (v, name) = who(owner);
             Error::Conflict {
                 code: "not_owner",
-                message: format!("{name} owns this conversation; only the owner can reply. Ask for a handoff."),
+                message: format!(
+                    "{name} owns this conversation; only the owner can reply. Ask for a handoff."
+                ),
                 data: Some(json!({"assignee": v})),
             }
         }
@@ -77,10 +81,16 @@ fn denied(conn: &Connection, d: Denied) -> Error {
 }
 
 /// Loads a conversation and checks `action` for `actor`; 404 when it does not exist or is hidden.
-pub fn authorize(conn: &Connection, actor: &Actor, action: Action, id: ConversationId) -> Result<(ConvState, Settings)> {
+pub fn authorize(
+    conn: &Connection,
+    actor: &Actor,
+    action: Action,
+    id: ConversationId,
+) -> Result<(ConvState, Settings)> {
     let state = convs::find_conv_state(conn, id)?.ok_or(Error::NotFound("conversation"))?;
     let settings = settings::load_settings(conn)?;
-    policy::check(actor, settings.agent_visibility, action, state.ownership()).map_err(|d| denied(conn, d))?;
+    policy::check(actor, settings.agent_visibility, action, state.ownership())
+        .map_err(|d| denied(conn, d))?;
     Ok((state, settings))
 }
 
@@ -99,7 +109,12 @@ pub fn claim(conn: &Connection, actor: &Actor, id: ConversationId) -> Result<Con
     let now = now_ms();
     if !convs::claim_if_unassigned(conn, id, actor.id, now)? {
         let owner = convs::find_conv_state(conn, id)?.and_then(|s| s.assignee);
-        return Err(denied(conn, Denied::AlreadyAssigned { owner: owner.unwrap_or(actor.id) }));
+        return Err(denied(
+            conn,
+            Denied::AlreadyAssigned {
+                owner: owner.unwrap_or(actor.id),
+            },
+        ));
     }
     events::insert_event(
         conn,
@@ -124,13 +139,28 @@ pub struct AssignRequest {
 }
 
 /// Assigns, transfers or releases a conversation; the note and the event are stored together.
-pub fn assign(conn: &Connection, actor: &Actor, id: ConversationId, req: AssignRequest) -> Result<Conversation> {
+pub fn assign(
+    conn: &Connection,
+    actor: &Actor,
+    id: ConversationId,
+    req: AssignRequest,
+) -> Result<Conversation> {
     let (state, _) = authorize(conn, actor, Action::Assign, id)?;
     if let Some(uid) = req.assignee {
         match users::find_user(conn, uid)? {
             Some(u) if !u.disabled => {}
-            Some(_) => return Err(invalid("invalid_assignee", format!("user {uid} is disabled"))),
-            None => return Err(invalid("invalid_assignee", format!("there is no user {uid}"))),
+            Some(_) => {
+                return Err(invalid(
+                    "invalid_assignee",
+                    format!("user {uid} is disabled"),
+                ));
+            }
+            None => {
+                return Err(invalid(
+                    "invalid_assignee",
+                    format!("there is no user {uid}"),
+                ));
+            }
         }
     }
     if let Some(Some(t)) = req.team
@@ -152,7 +182,14 @@ pub fn assign(conn: &Connection, actor: &Actor, id: ConversationId, req: AssignR
     let note_id = match &note {
         Some(text) => {
             let nid = messages::insert_note(conn, id, actor.id, text, now)?;
-            events::insert_event(conn, Some(id), "note.created", Some(actor.id), &json!({"note_id": nid}), now)?;
+            events::insert_event(
+                conn,
+                Some(id),
+                "note.created",
+                Some(actor.id),
+                &json!({"note_id": nid}),
+                now,
+            )?;
             Some(nid)
         }
         None => None,
@@ -211,7 +248,13 @@ pub fn set_status(
 }
 
 /// Adds and removes tags.
-pub fn tag(conn: &Connection, actor: &Actor, id: ConversationId, add: &[String], remove: &[String]) -> Result<Conversation> {
+pub fn tag(
+    conn: &Connection,
+    actor: &Actor,
+    id: ConversationId,
+    add: &[String],
+    remove: &[String],
+) -> Result<Conversation> {
     authorize(conn, actor, Action::Tag, id)?;
     let clean = |list: &[String]| -> Result<Vec<String>> {
         list.iter().map(|t| clean_text("tag", t, 50)).collect()
@@ -274,12 +317,24 @@ pub struct Created {
 }
 
 /// Writes a private note.
-pub fn add_note(conn: &Connection, actor: &Actor, id: ConversationId, text: &str) -> Result<Created> {
+pub fn add_note(
+    conn: &Connection,
+    actor: &Actor,
+    id: ConversationId,
+    text: &str,
+) -> Result<Created> {
     authorize(conn, actor, Action::Note, id)?;
     let text = clean_text("text", text, MAX_TEXT)?;
     let now = now_ms();
     let nid = messages::insert_note(conn, id, actor.id, &text, now)?;
-    events::insert_event(conn, Some(id), "note.created", Some(actor.id), &json!({"note_id": nid}), now)?;
+    events::insert_event(
+        conn,
+        Some(id),
+        "note.created",
+        Some(actor.id),
+        &json!({"note_id": nid}),
+        now,
+    )?;
     Ok(Created {
         kind: "note",
         id: nid.0,
@@ -295,7 +350,10 @@ pub fn add_note(conn: &Connection, actor: &Actor, id: ConversationId, text: &str
 }
 
 fn author(conn: &Connection, id: UserId) -> Result<Option<Named>> {
-    Ok(users::find_user(conn, id)?.map(|u| Named { id: u.id.0, name: u.name }))
+    Ok(users::find_user(conn, id)?.map(|u| Named {
+        id: u.id.0,
+        name: u.name,
+    }))
 }
 
 /// A template to send: name, language and positional parameters.
@@ -327,9 +385,16 @@ impl Outgoing {
                 let name = clean_text("template name", &t.name, 512)?;
                 let language = clean_text("template language", &t.language, 15)?;
                 if t.params.len() > 100 || t.params.iter().any(|p| p.chars().count() > 1024) {
-                    return Err(invalid("invalid_template", "too many or too long template parameters"));
+                    return Err(invalid(
+                        "invalid_template",
+                        "too many or too long template parameters",
+                    ));
                 }
-                Ok(Outgoing::Template(Template { name, language, params: t.params }))
+                Ok(Outgoing::Template(Template {
+                    name,
+                    language,
+                    params: t.params,
+                }))
             }
         }
     }
@@ -351,15 +416,28 @@ impl Outgoing {
 
 /// Queues a customer-visible message from the assignee: message, outbox row, status and events
 /// in one transaction.
-pub fn reply(conn: &Connection, actor: &Actor, id: ConversationId, out: Outgoing) -> Result<Created> {
+pub fn reply(
+    conn: &Connection,
+    actor: &Actor,
+    id: ConversationId,
+    out: Outgoing,
+) -> Result<Created> {
     let (state, settings) = authorize(conn, actor, Action::Reply, id)?;
     let out = out.validate()?;
     send(conn, actor, &state, &settings, out)
 }
 
-fn send(conn: &Connection, actor: &Actor, state: &ConvState, settings: &Settings, out: Outgoing) -> Result<Created> {
+fn send(
+    conn: &Connection,
+    actor: &Actor,
+    state: &ConvState,
+    settings: &Settings,
+    out: Outgoing,
+) -> Result<Created> {
     let now = now_ms();
-    if matches!(out, Outgoing::Text(_)) && !rules::free_text_allowed(state.channel_kind, state.window_closes_at, now) {
+    if matches!(out, Outgoing::Text(_))
+        && !rules::free_text_allowed(state.channel_kind, state.window_closes_at, now)
+    {
         return Err(invalid(
             "window_closed",
             "the 24-hour window is closed: send a template",
@@ -421,7 +499,11 @@ fn send(conn: &Connection, actor: &Actor, state: &ConvState, settings: &Settings
 
 /// The first line of a message, shortened for queue rows.
 pub fn preview(text: &str) -> String {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     let mut p: String = line.chars().take(140).collect();
     if line.chars().count() > 140 {
         p.push('…');
@@ -454,14 +536,22 @@ pub fn start(
     let contact = match contacts::find_identity(conn, channel.id, id_kind, &phone)? {
         Some(c) => c,
         None => {
-            let c = contacts::insert_contact(conn, name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&phone), Some(&phone), now)?;
+            let c = contacts::insert_contact(
+                conn,
+                name.map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(&phone),
+                Some(&phone),
+                now,
+            )?;
             contacts::insert_identity(conn, c, channel.id, id_kind, &phone)?;
             c
         }
     };
     let id = match convs::find_latest_for_contact(conn, contact, channel.id)? {
         Some(existing) => {
-            let state = convs::find_conv_state(conn, existing)?.ok_or(Error::NotFound("conversation"))?;
+            let state =
+                convs::find_conv_state(conn, existing)?.ok_or(Error::NotFound("conversation"))?;
             match state.assignee {
                 Some(owner) if owner != actor.id && state.status != Status::Resolved => {
                     return Err(denied(conn, Denied::AlreadyAssigned { owner }));
@@ -532,7 +622,10 @@ pub fn normalize_phone(phone: &str) -> Result<String> {
     } else {
         Err(invalid(
             "invalid_phone",
-            format!("\"{}\" is not a phone number (digits with country code)", phone.trim()),
+            format!(
+                "\"{}\" is not a phone number (digits with country code)",
+                phone.trim()
+            ),
         ))
     }
 }

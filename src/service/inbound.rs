@@ -7,7 +7,9 @@ use serde_json::json;
 use super::Result;
 use super::conversations::preview;
 use crate::domain::conversation as rules;
-use crate::domain::{ChannelId, ChannelKind, ContactId, ConversationId, DeliveryStatus, Direction, MessageId, Status};
+use crate::domain::{
+    ChannelId, ChannelKind, ContactId, ConversationId, DeliveryStatus, Direction, MessageId, Status,
+};
 use crate::store::conversations::{self as convs, NewConversation};
 use crate::store::messages::{self, NewMessage};
 use crate::store::{contacts, events, now_ms};
@@ -72,7 +74,9 @@ fn find_or_create_contact(conn: &Connection, m: &Inbound<'_>, now: i64) -> Resul
 /// Stores an inbound message; a repeated provider id changes nothing and returns where the first
 /// one landed.
 pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
-    if let Some((message_id, conversation_id)) = messages::find_by_external(conn, m.channel, m.external_id)? {
+    if let Some((message_id, conversation_id)) =
+        messages::find_by_external(conn, m.channel, m.external_id)?
+    {
         return Ok(Landed {
             conversation_id,
             message_id,
@@ -84,7 +88,8 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
     let contact = find_or_create_contact(conn, m, now)?;
     let (id, before, cycle) = match convs::find_latest_for_contact(conn, contact, m.channel)? {
         Some(id) => {
-            let state = convs::find_conv_state(conn, id)?.ok_or(super::Error::NotFound("conversation"))?;
+            let state =
+                convs::find_conv_state(conn, id)?.ok_or(super::Error::NotFound("conversation"))?;
             (id, Some(state.status), state.cycle_id)
         }
         None => {
@@ -99,7 +104,14 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
                 },
                 at.min(now),
             )?;
-            events::insert_event(conn, Some(id), "conversation.created", None, &json!({"outbound": false}), now)?;
+            events::insert_event(
+                conn,
+                Some(id),
+                "conversation.created",
+                None,
+                &json!({"outbound": false}),
+                now,
+            )?;
             (id, None, None)
         }
     };

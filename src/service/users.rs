@@ -14,13 +14,19 @@ pub fn clean_email(email: &str) -> Result<String> {
     let e = email.trim().to_string();
     let ok = e.len() <= 254
         && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         })
         && !e.chars().any(|c| c.is_whitespace() || c.is_control());
     if ok {
         Ok(e)
     } else {
-        Err(invalid("invalid_email", format!("\"{e}\" is not an email address")))
+        Err(invalid(
+            "invalid_email",
+            format!("\"{e}\" is not an email address"),
+        ))
     }
 }
 
@@ -73,7 +79,12 @@ pub struct UserPatch {
 }
 
 /// Changes a user. Keeps at least one enabled owner; disabling revokes every token at once.
-pub fn patch_user(conn: &Connection, by: Option<&Actor>, id: UserId, patch: UserPatch) -> Result<User> {
+pub fn patch_user(
+    conn: &Connection,
+    by: Option<&Actor>,
+    id: UserId,
+    patch: UserPatch,
+) -> Result<User> {
     let before = load(conn, id)?;
     if let Some(teams) = &patch.teams {
         check_teams(conn, teams)?;
@@ -81,7 +92,10 @@ pub fn patch_user(conn: &Connection, by: Option<&Actor>, id: UserId, patch: User
     if let Some(Some(c)) = patch.capacity
         && !(0..=10_000).contains(&c)
     {
-        return Err(invalid("invalid_capacity", "capacity must be between 0 and 10000"));
+        return Err(invalid(
+            "invalid_capacity",
+            "capacity must be between 0 and 10000",
+        ));
     }
     let loses_owner = before.role == Role::Owner
         && !before.disabled

@@ -37,7 +37,12 @@ pub struct Contact {
 }
 
 /// The contact holding an identity.
-pub fn find_identity(conn: &Connection, channel: ChannelId, kind: &str, identifier: &str) -> Result<Option<ContactId>> {
+pub fn find_identity(
+    conn: &Connection,
+    channel: ChannelId,
+    kind: &str,
+    identifier: &str,
+) -> Result<Option<ContactId>> {
     Ok(conn
         .prepare_cached(
             "SELECT contact_id FROM contact_identities WHERE channel_id = ?1 AND kind = ?2 AND identifier = ?3",
@@ -48,7 +53,12 @@ pub fn find_identity(conn: &Connection, channel: ChannelId, kind: &str, identifi
 }
 
 /// Inserts a contact.
-pub fn insert_contact(conn: &Connection, name: &str, phone: Option<&str>, now: i64) -> Result<ContactId> {
+pub fn insert_contact(
+    conn: &Connection,
+    name: &str,
+    phone: Option<&str>,
+    now: i64,
+) -> Result<ContactId> {
     conn.prepare_cached("INSERT INTO contacts (name, phone, created_at) VALUES (?1, ?2, ?3)")?
         .execute(params![name, phone, now])?;
     Ok(ContactId(conn.last_insert_rowid()))
@@ -82,7 +92,10 @@ pub fn update_contact(
             .execute(params![id.0, n])?;
     }
     if let Some(p) = phone {
-        conn.execute("UPDATE contacts SET phone = ?2 WHERE id = ?1", params![id.0, p])?;
+        conn.execute(
+            "UPDATE contacts SET phone = ?2 WHERE id = ?1",
+            params![id.0, p],
+        )?;
     }
     if let Some(a) = attributes {
         conn.execute(
@@ -96,14 +109,17 @@ pub fn update_contact(
 /// One contact with identities.
 pub fn find_contact(conn: &Connection, id: ContactId) -> Result<Option<Contact>> {
     let row = conn
-        .prepare_cached("SELECT id, name, phone, attributes, created_at FROM contacts WHERE id = ?1")?
+        .prepare_cached(
+            "SELECT id, name, phone, attributes, created_at FROM contacts WHERE id = ?1",
+        )?
         .query_row([id.0], |r| {
             let attrs: String = r.get(3)?;
             Ok(Contact {
                 id: ContactId(r.get(0)?),
                 name: r.get(1)?,
                 phone: r.get(2)?,
-                attributes: serde_json::from_str(&attrs).unwrap_or(Value::Object(Default::default())),
+                attributes: serde_json::from_str(&attrs)
+                    .unwrap_or(Value::Object(Default::default())),
                 identities: Vec::new(),
                 created_at: Ts(r.get(4)?),
             })

@@ -103,7 +103,11 @@ pub struct NewConversation {
 }
 
 /// Inserts a conversation.
-pub fn insert_conversation(conn: &Connection, c: &NewConversation, now: i64) -> Result<ConversationId> {
+pub fn insert_conversation(
+    conn: &Connection,
+    c: &NewConversation,
+    now: i64,
+) -> Result<ConversationId> {
     conn.prepare_cached(
         "INSERT INTO conversations (channel_id, contact_id, status, assignee_id, team_id, last_message_at, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
@@ -121,7 +125,12 @@ pub fn insert_conversation(conn: &Connection, c: &NewConversation, now: i64) -> 
 
 /// Claims an unassigned conversation; returns false if someone holds it already. The condition
 /// in the UPDATE makes the claim atomic even apart from the single writer.
-pub fn claim_if_unassigned(conn: &Connection, id: ConversationId, user: UserId, now: i64) -> Result<bool> {
+pub fn claim_if_unassigned(
+    conn: &Connection,
+    id: ConversationId,
+    user: UserId,
+    now: i64,
+) -> Result<bool> {
     Ok(conn
         .prepare_cached(
             "UPDATE conversations SET assignee_id = ?2, updated_at = ?3 WHERE id = ?1 AND assignee_id IS NULL",
@@ -182,7 +191,14 @@ pub fn record_inbound(
             preview = ?4, updated_at = ?6
          WHERE id = ?1",
     )?
-    .execute(params![id.0, at, status.as_str(), preview, window_closes_at, now])?;
+    .execute(params![
+        id.0,
+        at,
+        status.as_str(),
+        preview,
+        window_closes_at,
+        now
+    ])?;
     // A channel without a window stores NULL, not 0.
     if window_closes_at.is_none() {
         conn.prepare_cached("UPDATE conversations SET window_closes_at = NULL WHERE id = ?1 AND window_closes_at = 0")?
@@ -192,7 +208,13 @@ pub fn record_inbound(
 }
 
 /// Records a customer-visible staff message: the customer is no longer waiting on us.
-pub fn record_outbound(conn: &Connection, id: ConversationId, preview: &str, status: Status, now: i64) -> Result<()> {
+pub fn record_outbound(
+    conn: &Connection,
+    id: ConversationId,
+    preview: &str,
+    status: Status,
+    now: i64,
+) -> Result<()> {
     conn.prepare_cached(
         "UPDATE conversations SET status = ?3, snoozed_until = CASE WHEN ?3 = 'snoozed' THEN snoozed_until END,
             last_message_at = MAX(last_message_at, ?4), waiting_since = NULL, preview = ?2, updated_at = ?4
@@ -222,7 +244,12 @@ pub fn mark_first_response(conn: &Connection, cycle: i64, at: i64, user: UserId)
 }
 
 /// Records (or, with `None`, withdraws) a cycle's resolution.
-pub fn mark_resolved(conn: &Connection, cycle: i64, at: Option<i64>, by: Option<UserId>) -> Result<()> {
+pub fn mark_resolved(
+    conn: &Connection,
+    cycle: i64,
+    at: Option<i64>,
+    by: Option<UserId>,
+) -> Result<()> {
     conn.prepare_cached("UPDATE cycles SET resolved_at = ?2, resolved_by = ?3 WHERE id = ?1")?
         .execute(params![cycle, at, by.map(|u| u.0)])?;
     Ok(())
@@ -240,7 +267,9 @@ pub fn ensure_tag(conn: &Connection, name: &str) -> Result<i64> {
 /// Tags a conversation; returns whether it was new.
 pub fn add_tag(conn: &Connection, id: ConversationId, tag: i64) -> Result<bool> {
     Ok(conn
-        .prepare_cached("INSERT OR IGNORE INTO conversation_tags (conversation_id, tag_id) VALUES (?1, ?2)")?
+        .prepare_cached(
+            "INSERT OR IGNORE INTO conversation_tags (conversation_id, tag_id) VALUES (?1, ?2)",
+        )?
         .execute([id.0, tag])?
         == 1)
 }
@@ -325,7 +354,12 @@ const SELECT: &str = "SELECT c.id, c.status, c.assignee_id, u.name, c.team_id, t
     LEFT JOIN teams t ON t.id = c.team_id";
 
 fn map_conversation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
-    let named = |id: Option<i64>, name: Option<String>| id.map(|id| Named { id, name: name.unwrap_or_default() });
+    let named = |id: Option<i64>, name: Option<String>| {
+        id.map(|id| Named {
+            id,
+            name: name.unwrap_or_default(),
+        })
+    };
     let status: String = r.get(1)?;
     let kind: String = r.get(10)?;
     let tags: Option<String> = r.get(12)?;
@@ -344,7 +378,9 @@ fn map_conversation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
             kind: ChannelKind::parse(&kind).unwrap_or(ChannelKind::Api),
             name: r.get(11)?,
         },
-        tags: tags.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+        tags: tags
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default(),
         last_message_at: Ts(r.get(13)?),
         waiting_since: r.get::<_, Option<i64>>(14)?.map(Ts),
         window_closes_at: r.get::<_, Option<i64>>(15)?.map(Ts),
@@ -411,8 +447,11 @@ pub struct ConvQuery {
     pub before: Option<(i64, i64)>,
 }
 
+/// A page of conversations and the cursor (`last_message_at`, id) of the next one.
+pub type Page = (Vec<Conversation>, Option<(i64, i64)>);
+
 /// One page of a queue view, newest activity first, with the cursor of the next page.
-pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<(Vec<Conversation>, Option<(i64, i64)>)> {
+pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
     let mut sql = format!("{SELECT} WHERE 1");
     let mut args: Vec<SqlValue> = Vec::new();
     let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
@@ -451,7 +490,11 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<(Vec<Conve
         }
         Scope::AssignedToOrPool { user, teams } => {
             let p = arg(user.0.into(), &mut args);
-            let team_list = teams.iter().map(|t| t.0.to_string()).collect::<Vec<_>>().join(",");
+            let team_list = teams
+                .iter()
+                .map(|t| t.0.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
             sql.push_str(&format!(
                 " AND (c.assignee_id = {p} OR (c.assignee_id IS NULL AND (c.team_id IS NULL OR c.team_id IN ({team_list}))))"
             ));
@@ -469,7 +512,11 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<(Vec<Conve
         ));
     }
     if let Some(text) = q.q.as_deref().filter(|s| !s.trim().is_empty()) {
-        let escaped = text.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = text
+            .trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         let p = arg(format!("%{escaped}%").into(), &mut args);
         sql.push_str(&format!(
             " AND (ct.name LIKE {p} ESCAPE '\\' OR ct.phone LIKE {p} ESCAPE '\\' OR c.preview LIKE {p} ESCAPE '\\')"
@@ -483,7 +530,9 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<(Vec<Conve
         ));
     }
     let l = arg((q.limit + 1).into(), &mut args);
-    sql.push_str(&format!(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT {l}"));
+    sql.push_str(&format!(
+        " ORDER BY c.last_message_at DESC, c.id DESC LIMIT {l}"
+    ));
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut items = stmt
         .query_map(params_from_iter(args.iter()), map_conversation)?
@@ -498,7 +547,10 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<(Vec<Conve
 }
 
 /// Every conversation of a contact with who holds it, newest first (at most 100).
-pub fn list_for_contact(conn: &Connection, contact: ContactId) -> Result<Vec<(ConversationId, Ownership)>> {
+pub fn list_for_contact(
+    conn: &Connection,
+    contact: ContactId,
+) -> Result<Vec<(ConversationId, Ownership)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, assignee_id, team_id FROM conversations WHERE contact_id = ?1 ORDER BY id DESC LIMIT 100",
     )?;

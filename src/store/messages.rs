@@ -7,7 +7,9 @@ use serde_json::Value;
 use super::Result;
 use super::users::Named;
 use crate::domain::time::Ts;
-use crate::domain::{ChannelId, ConversationId, DeliveryStatus, Direction, MessageId, NoteId, UserId};
+use crate::domain::{
+    ChannelId, ConversationId, DeliveryStatus, Direction, MessageId, NoteId, UserId,
+};
 
 /// Fields of a new message.
 #[derive(Debug, Clone)]
@@ -62,7 +64,9 @@ pub fn find_by_external(
     external_id: &str,
 ) -> Result<Option<(MessageId, ConversationId)>> {
     Ok(conn
-        .prepare_cached("SELECT id, conversation_id FROM messages WHERE channel_id = ?1 AND external_id = ?2")?
+        .prepare_cached(
+            "SELECT id, conversation_id FROM messages WHERE channel_id = ?1 AND external_id = ?2",
+        )?
         .query_row(params![channel.0, external_id], |r| {
             Ok((MessageId(r.get(0)?), ConversationId(r.get(1)?)))
         })
@@ -85,15 +89,30 @@ pub fn update_status(
     status: DeliveryStatus,
     error: Option<(&str, &str)>,
 ) -> Result<()> {
-    conn.prepare_cached("UPDATE messages SET status = ?2, error_code = ?3, error_text = ?4 WHERE id = ?1")?
-        .execute(params![id.0, status.as_str(), error.map(|e| e.0), error.map(|e| e.1)])?;
+    conn.prepare_cached(
+        "UPDATE messages SET status = ?2, error_code = ?3, error_text = ?4 WHERE id = ?1",
+    )?
+    .execute(params![
+        id.0,
+        status.as_str(),
+        error.map(|e| e.0),
+        error.map(|e| e.1)
+    ])?;
     Ok(())
 }
 
 /// Inserts a private note.
-pub fn insert_note(conn: &Connection, conv: ConversationId, author: UserId, text: &str, now: i64) -> Result<NoteId> {
-    conn.prepare_cached("INSERT INTO notes (conversation_id, author_id, text, created_at) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![conv.0, author.0, text, now])?;
+pub fn insert_note(
+    conn: &Connection,
+    conv: ConversationId,
+    author: UserId,
+    text: &str,
+    now: i64,
+) -> Result<NoteId> {
+    conn.prepare_cached(
+        "INSERT INTO notes (conversation_id, author_id, text, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![conv.0, author.0, text, now])?;
     Ok(NoteId(conn.last_insert_rowid()))
 }
 
@@ -188,9 +207,14 @@ pub fn timeline(
         let t: i64 = r.get(0)?;
         let id: i64 = r.get(1)?;
         let at: i64 = r.get(2)?;
-        let author = r
-            .get::<_, Option<i64>>(5)?
-            .map(|aid| Named { id: aid, name: r.get::<_, Option<String>>(6).ok().flatten().unwrap_or_default() });
+        let author = r.get::<_, Option<i64>>(5)?.map(|aid| Named {
+            id: aid,
+            name: r
+                .get::<_, Option<String>>(6)
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        });
         let item = match t {
             0 => {
                 let dir: String = r.get(3)?;
@@ -206,7 +230,11 @@ pub fn timeline(
                     status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Received),
                     error: code.map(|code| MessageError {
                         code,
-                        message: r.get::<_, Option<String>>(9).ok().flatten().unwrap_or_default(),
+                        message: r
+                            .get::<_, Option<String>>(9)
+                            .ok()
+                            .flatten()
+                            .unwrap_or_default(),
                     }),
                     content_type: r.get(10)?,
                     payload: payload.and_then(|p| serde_json::from_str(&p).ok()),

@@ -99,11 +99,7 @@ impl Store {
         let known = migrations_count();
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if found > known {
-            return Err(StoreError::TooNew {
-                path,
-                found,
-                known,
-            });
+            return Err(StoreError::TooNew { path, found, known });
         }
         migrations.to_latest(&mut conn)?;
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
@@ -176,10 +172,29 @@ impl Store {
         f(&conn)
     }
 
+    /// Writes a consistent copy of the whole database to `dest` while the server keeps running
+    /// (`VACUUM INTO`: a snapshot, compacted). Refuses to overwrite an existing file.
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        // Its own connection: readers are query-only and the writer holds transactions open.
+        let conn = Connection::open(self.path())?;
+        configure(&conn)?;
+        conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
+        Ok(())
+    }
+
     /// Subscribes to commit notifications (the id of the newest event after each commit).
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<Committed> {
         self.inner.writer.subscribe()
     }
+}
+
+/// Opens a bare connection with the production pragmas and the schema applied (for the
+/// benchmark's baseline and bulk generation, which bypass the writer on purpose).
+pub fn open_bare(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    migrations().to_latest(&mut conn)?;
+    Ok(conn)
 }
 
 fn migrations_count() -> i64 {

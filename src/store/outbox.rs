@@ -7,7 +7,12 @@ use super::Result;
 use crate::domain::{ChannelId, ContactId, ConversationId, MessageId};
 
 /// Queues a message for sending.
-pub fn insert_outbox(conn: &Connection, message: MessageId, channel: ChannelId, now: i64) -> Result<i64> {
+pub fn insert_outbox(
+    conn: &Connection,
+    message: MessageId,
+    channel: ChannelId,
+    now: i64,
+) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO outbox (message_id, channel_id, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?3)",
     )?
@@ -76,7 +81,15 @@ pub fn list_due(conn: &Connection, now: i64, limit: i64) -> Result<Vec<OutboxIte
             kind: r.get(5)?,
             text: r.get(6)?,
             payload: payload.and_then(|p| serde_json::from_str(&p).ok()),
-            author: author.map(|id| (id, r.get::<_, Option<String>>(9).ok().flatten().unwrap_or_default())),
+            author: author.map(|id| {
+                (
+                    id,
+                    r.get::<_, Option<String>>(9)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default(),
+                )
+            }),
             contact_id: ContactId(r.get(10)?),
             contact_name: r.get(11)?,
             contact_phone: r.get(12)?,
@@ -116,7 +129,13 @@ pub fn mark_done(conn: &Connection, id: i64, attempts: i64, now: i64) -> Result<
 }
 
 /// Schedules another attempt.
-pub fn mark_retry(conn: &Connection, id: i64, attempts: i64, next_at: i64, error: &str) -> Result<()> {
+pub fn mark_retry(
+    conn: &Connection,
+    id: i64,
+    attempts: i64,
+    next_at: i64,
+    error: &str,
+) -> Result<()> {
     conn.prepare_cached(
         "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1 AND state = 'pending'",
     )?
@@ -125,7 +144,13 @@ pub fn mark_retry(conn: &Connection, id: i64, attempts: i64, next_at: i64, error
 }
 
 /// Gives up on a row.
-pub fn mark_failed(conn: &Connection, id: i64, attempts: i64, error: &str, now: i64) -> Result<bool> {
+pub fn mark_failed(
+    conn: &Connection,
+    id: i64,
+    attempts: i64,
+    error: &str,
+    now: i64,
+) -> Result<bool> {
     Ok(conn
         .prepare_cached(
             "UPDATE outbox SET state = 'failed', attempts = ?2, last_error = ?3, done_at = ?4

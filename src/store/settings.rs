@@ -39,7 +39,9 @@ pub fn save_settings(conn: &Connection, changed: &Map<String, Value>) -> Result<
 /// An internal value (keys start with `_`, so they never clash with settings).
 pub fn find_internal(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
         .optional()?)
 }
 

@@ -91,21 +91,27 @@ pub fn insert_team(conn: &Connection, name: &str, now: i64) -> Result<TeamId> {
 
 /// Renames a team.
 pub fn update_team_name(conn: &Connection, id: TeamId, name: &str) -> Result<()> {
-    conn.execute("UPDATE teams SET name = ?2 WHERE id = ?1", params![id.0, name])?;
+    conn.execute(
+        "UPDATE teams SET name = ?2 WHERE id = ?1",
+        params![id.0, name],
+    )?;
     Ok(())
 }
 
 /// Sets a team's routing mode.
 pub fn update_team_assignment(conn: &Connection, id: TeamId, a: Assignment) -> Result<()> {
-    conn.execute("UPDATE teams SET assignment = ?2 WHERE id = ?1", params![id.0, a.as_str()])?;
+    conn.execute(
+        "UPDATE teams SET assignment = ?2 WHERE id = ?1",
+        params![id.0, a.as_str()],
+    )?;
     Ok(())
 }
 
 /// Replaces a team's members.
 pub fn set_team_members(conn: &Connection, id: TeamId, users: &[UserId]) -> Result<()> {
     conn.execute("DELETE FROM memberships WHERE team_id = ?1", [id.0])?;
-    let mut stmt =
-        conn.prepare_cached("INSERT OR IGNORE INTO memberships (user_id, team_id) VALUES (?1, ?2)")?;
+    let mut stmt = conn
+        .prepare_cached("INSERT OR IGNORE INTO memberships (user_id, team_id) VALUES (?1, ?2)")?;
     for u in users {
         stmt.execute([u.0, id.0])?;
     }

@@ -40,7 +40,12 @@ pub fn insert_token(
 }
 
 /// The enabled user a live token of `kind` belongs to.
-pub fn find_token_user(conn: &Connection, kind: TokenKind, hash: &[u8], now: i64) -> Result<Option<UserId>> {
+pub fn find_token_user(
+    conn: &Connection,
+    kind: TokenKind,
+    hash: &[u8],
+    now: i64,
+) -> Result<Option<UserId>> {
     Ok(conn
         .prepare_cached(
             "SELECT t.user_id FROM tokens t JOIN users u ON u.id = t.user_id

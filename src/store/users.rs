@@ -120,7 +120,8 @@ pub fn find_user_by_email(conn: &Connection, email: &str) -> Result<Option<(User
 
 /// Every user, by name.
 pub fn list_users(conn: &Connection) -> Result<Vec<User>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY name, id"))?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY name, id"))?;
     let users = stmt
         .query_map([], map_user)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -161,8 +162,8 @@ pub fn insert_user(conn: &Connection, u: &NewUser, now: i64) -> Result<UserId> {
 /// Replaces a user's teams.
 pub fn set_user_teams(conn: &Connection, user: UserId, teams: &[TeamId]) -> Result<()> {
     conn.execute("DELETE FROM memberships WHERE user_id = ?1", [user.0])?;
-    let mut stmt =
-        conn.prepare_cached("INSERT OR IGNORE INTO memberships (user_id, team_id) VALUES (?1, ?2)")?;
+    let mut stmt = conn
+        .prepare_cached("INSERT OR IGNORE INTO memberships (user_id, team_id) VALUES (?1, ?2)")?;
     for t in teams {
         stmt.execute([user.0, t.0])?;
     }
@@ -171,36 +172,54 @@ pub fn set_user_teams(conn: &Connection, user: UserId, teams: &[TeamId]) -> Resu
 
 /// Sets a user's role.
 pub fn update_user_role(conn: &Connection, user: UserId, role: Role) -> Result<()> {
-    conn.execute("UPDATE users SET role = ?2 WHERE id = ?1", params![user.0, role.as_str()])?;
+    conn.execute(
+        "UPDATE users SET role = ?2 WHERE id = ?1",
+        params![user.0, role.as_str()],
+    )?;
     Ok(())
 }
 
 /// Enables or disables a user.
 pub fn update_user_disabled(conn: &Connection, user: UserId, disabled: bool) -> Result<()> {
-    conn.execute("UPDATE users SET disabled = ?2 WHERE id = ?1", params![user.0, disabled])?;
+    conn.execute(
+        "UPDATE users SET disabled = ?2 WHERE id = ?1",
+        params![user.0, disabled],
+    )?;
     Ok(())
 }
 
 /// Sets a user's capacity.
 pub fn update_user_capacity(conn: &Connection, user: UserId, capacity: Option<i64>) -> Result<()> {
-    conn.execute("UPDATE users SET capacity = ?2 WHERE id = ?1", params![user.0, capacity])?;
+    conn.execute(
+        "UPDATE users SET capacity = ?2 WHERE id = ?1",
+        params![user.0, capacity],
+    )?;
     Ok(())
 }
 
 /// Sets a user's name.
 pub fn update_user_name(conn: &Connection, user: UserId, name: &str) -> Result<()> {
-    conn.execute("UPDATE users SET name = ?2 WHERE id = ?1", params![user.0, name])?;
+    conn.execute(
+        "UPDATE users SET name = ?2 WHERE id = ?1",
+        params![user.0, name],
+    )?;
     Ok(())
 }
 
 /// Sets a user's password hash.
 pub fn update_user_password(conn: &Connection, user: UserId, hash: &str) -> Result<()> {
-    conn.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user.0, hash])?;
+    conn.execute(
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        params![user.0, hash],
+    )?;
     Ok(())
 }
 
 /// Sets a user's availability.
 pub fn update_user_status(conn: &Connection, user: UserId, status: UserStatus) -> Result<()> {
-    conn.execute("UPDATE users SET status = ?2 WHERE id = ?1", params![user.0, status.as_str()])?;
+    conn.execute(
+        "UPDATE users SET status = ?2 WHERE id = ?1",
+        params![user.0, status.as_str()],
+    )?;
     Ok(())
 }

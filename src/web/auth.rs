@@ -27,9 +27,15 @@ impl Auth {
 
 /// The bearer token of a request, if any.
 pub fn bearer(req: &HttpRequest) -> Option<String> {
-    let h = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let h = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = h.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 impl FromRequest for Auth {
@@ -41,7 +47,10 @@ impl FromRequest for Auth {
         let token = bearer(req);
         Box::pin(async move {
             let (Some(state), Some(token)) = (state, token) else {
-                return Err(Error::Unauthenticated("log in first: send Authorization: Bearer <token>".into()).into());
+                return Err(Error::Unauthenticated(
+                    "log in first: send Authorization: Bearer <token>".into(),
+                )
+                .into());
             };
             let t = token.clone();
             let user = state
@@ -50,7 +59,10 @@ impl FromRequest for Auth {
                 .await?;
             match user {
                 Some(user) => Ok(Auth { user, token }),
-                None => Err(Error::Unauthenticated("the token is not valid (expired, revoked or unknown)".into()).into()),
+                None => Err(Error::Unauthenticated(
+                    "the token is not valid (expired, revoked or unknown)".into(),
+                )
+                .into()),
             }
         })
     }

@@ -46,7 +46,12 @@ async fn read(req: &HttpRequest, mut payload: Payload) -> Result<actix_web::web:
     }
     let mut buf = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| bad_request("unreadable_body", format!("the body could not be read: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            bad_request(
+                "unreadable_body",
+                format!("the body could not be read: {e}"),
+            )
+        })?;
         if buf.len() + chunk.len() > limit {
             return Err(too_large(limit));
         }
@@ -59,6 +64,16 @@ async fn read(req: &HttpRequest, mut payload: Payload) -> Result<actix_web::web:
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(bad_request("empty_body", "the request needs a JSON body"));
+    }
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(bad_request("invalid_json", "the body is not valid UTF-8"));
+    }
+    // Every body of this API is an object; serde would otherwise accept a struct as an array.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(bad_request(
+            "invalid_json",
+            "the body must be a JSON object",
+        ));
     }
     serde_json::from_slice(bytes).map_err(|e| {
         if e.is_data() {
@@ -88,5 +103,57 @@ impl FromRequest for RawBody {
         let req = req.clone();
         let payload = payload.take();
         Box::pin(async move { Ok(RawBody(read(&req, payload).await)) })
+    }
+}
+
+/// The `{id}` of the path, or a 404 kept for after authentication (a non-numeric id names
+/// nothing).
+pub struct PathId(pub Result<i64, Error>);
+
+impl PathId {
+    /// The id, or the 404.
+    pub fn get(self) -> Result<i64, Error> {
+        self.0
+    }
+}
+
+impl FromRequest for PathId {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req
+            .match_info()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .ok_or(Error::NotFound("resource"));
+        std::future::ready(Ok(PathId(id)))
+    }
+}
+
+/// The query string parsed as `T`, or a 400 kept for after authentication.
+pub struct QueryOf<T>(pub Result<T, Error>);
+
+impl<T> QueryOf<T> {
+    /// The parsed query, or the 400.
+    pub fn get(self) -> Result<T, Error> {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for QueryOf<T> {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = actix_web::web::Query::<T>::from_query(req.query_string())
+            .map(|q| q.into_inner())
+            .map_err(|e| {
+                bad_request(
+                    "invalid_query",
+                    format!("the query string does not fit: {e}"),
+                )
+            });
+        std::future::ready(Ok(QueryOf(parsed)))
     }
 }

@@ -34,14 +34,44 @@ impl From<StoreError> for ApiError {
 impl ApiError {
     fn parts(&self) -> (StatusCode, &str, String, Option<&Value>) {
         match &self.0 {
-            Error::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message.clone(), None),
-            Error::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, "unauthenticated", m.clone(), None),
-            Error::Forbidden { code, message } => (StatusCode::FORBIDDEN, code, message.clone(), None),
-            Error::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), None),
-            Error::Conflict { code, message, data } => (StatusCode::CONFLICT, code, message.clone(), data.as_ref()),
-            Error::Invalid { code, message } => (StatusCode::UNPROCESSABLE_ENTITY, code, message.clone(), None),
-            Error::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m.clone(), None),
-            Error::RateLimited { message, .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", message.clone(), None),
+            Error::BadRequest { code, message } => {
+                (StatusCode::BAD_REQUEST, code, message.clone(), None)
+            }
+            Error::Unauthenticated(m) => {
+                (StatusCode::UNAUTHORIZED, "unauthenticated", m.clone(), None)
+            }
+            Error::Forbidden { code, message } => {
+                (StatusCode::FORBIDDEN, code, message.clone(), None)
+            }
+            Error::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found"),
+                None,
+            ),
+            Error::Conflict {
+                code,
+                message,
+                data,
+            } => (StatusCode::CONFLICT, code, message.clone(), data.as_ref()),
+            Error::Invalid { code, message } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                message.clone(),
+                None,
+            ),
+            Error::TooLarge(m) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                m.clone(),
+                None,
+            ),
+            Error::RateLimited { message, .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                message.clone(),
+                None,
+            ),
             Error::Store(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -68,7 +98,10 @@ impl ResponseError for ApiError {
         }
         let mut resp = HttpResponse::build(status);
         resp.insert_header((CONTENT_TYPE, "application/json"));
-        if let Error::RateLimited { retry_after_secs, .. } = &self.0 {
+        if let Error::RateLimited {
+            retry_after_secs, ..
+        } = &self.0
+        {
             resp.insert_header((RETRY_AFTER, retry_after_secs.to_string()));
         }
         if status == StatusCode::UNAUTHORIZED {

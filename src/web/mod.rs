@@ -45,9 +45,16 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
 pub fn configure(state: Data<AppState>) -> impl Fn(&mut web::ServiceConfig) + Clone {
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(state.clone())
-            .app_data(web::PathConfig::default().error_handler(|_, _| ApiError(Error::NotFound("resource")).into()))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| ApiError(Error::NotFound("resource")).into()),
+            )
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                ApiError(service::bad_request("invalid_query", format!("the query string does not fit: {e}"))).into()
+                ApiError(service::bad_request(
+                    "invalid_query",
+                    format!("the query string does not fit: {e}"),
+                ))
+                .into()
             }))
             .configure(api::configure)
             .default_service(web::to(not_found));
@@ -112,5 +119,58 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         addr,
         server: http.run(),
         store,
+    })
+}
+
+/// A server running on its own thread and actix system (for tests and the benchmark).
+pub struct Background {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The database.
+    pub store: Store,
+    /// Stops the server.
+    pub handle: actix_web::dev::ServerHandle,
+    /// The server's thread.
+    pub thread: std::thread::JoinHandle<()>,
+}
+
+impl Background {
+    /// Stops the server gracefully and waits for its thread.
+    pub fn stop(self) {
+        actix_web::rt::System::new().block_on(self.handle.stop(true));
+        let _ = self.thread.join();
+    }
+}
+
+/// Starts [`start`] on a new thread with its own actix system and waits until it listens.
+pub fn spawn_background(config: Config) -> anyhow::Result<Background> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match start(&config).await {
+                Ok(running) => {
+                    let _ = tx.send(Ok((
+                        running.addr,
+                        running.store.clone(),
+                        running.server.handle(),
+                    )));
+                    if let Err(e) = running.server.await {
+                        tracing::error!(error = %e, "server stopped with an error");
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+    });
+    let (addr, store, handle) = rx
+        .recv()
+        .map_err(|_| anyhow::anyhow!("the server thread ended before listening"))??;
+    Ok(Background {
+        addr,
+        store,
+        handle,
+        thread,
     })
 }

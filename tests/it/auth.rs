@@ -14,7 +14,11 @@ fn login_issues_a_token_that_works_until_revoked() {
             Method::POST,
             "/api/v1/auth/token",
             None,
-            Some(json!({"email": "ANA@shop.test", "password": PASSWORD}).to_string().into_bytes()),
+            Some(
+                json!({"email": "ANA@shop.test", "password": PASSWORD})
+                    .to_string()
+                    .into_bytes(),
+            ),
         )
         .expect(201);
     let token = login["token"].as_str().expect("token").to_string();
@@ -24,8 +28,13 @@ fn login_issues_a_token_that_works_until_revoked() {
     assert_eq!(login["user"]["teams"][0]["name"], "Sales");
     let me = app.api.get("/api/v1/me", &token).expect(200);
     assert_eq!(me["id"], app.ana.id);
-    assert_eq!(app.api.delete("/api/v1/auth/token", &token).status.as_u16(), 204);
-    app.api.get("/api/v1/me", &token).expect_error(401, "unauthenticated");
+    assert_eq!(
+        app.api.delete("/api/v1/auth/token", &token).status.as_u16(),
+        204
+    );
+    app.api
+        .get("/api/v1/me", &token)
+        .expect_error(401, "unauthenticated");
     // The other token of the same user still works.
     app.api.get("/api/v1/me", &app.ana.token).expect(200);
 }
@@ -33,14 +42,22 @@ fn login_issues_a_token_that_works_until_revoked() {
 #[test]
 fn missing_or_bad_credentials_are_401() {
     let app = TestApp::spawn();
-    app.api.raw(Method::GET, "/api/v1/me", None, None).expect_error(401, "unauthenticated");
-    app.api.get("/api/v1/me", "nonsense").expect_error(401, "unauthenticated");
+    app.api
+        .raw(Method::GET, "/api/v1/me", None, None)
+        .expect_error(401, "unauthenticated");
+    app.api
+        .get("/api/v1/me", "nonsense")
+        .expect_error(401, "unauthenticated");
     app.api
         .raw(
             Method::POST,
             "/api/v1/auth/token",
             None,
-            Some(json!({"email": "ana@shop.test", "password": "wrong password"}).to_string().into_bytes()),
+            Some(
+                json!({"email": "ana@shop.test", "password": "wrong password"})
+                    .to_string()
+                    .into_bytes(),
+            ),
         )
         .expect_error(401, "unauthenticated");
     app.api
@@ -48,13 +65,24 @@ fn missing_or_bad_credentials_are_401() {
             Method::POST,
             "/api/v1/auth/token",
             None,
-            Some(json!({"email": "nobody@shop.test", "password": PASSWORD}).to_string().into_bytes()),
+            Some(
+                json!({"email": "nobody@shop.test", "password": PASSWORD})
+                    .to_string()
+                    .into_bytes(),
+            ),
         )
         .expect_error(401, "unauthenticated");
     // 401 comes before 404 and 400.
-    app.api.get("/api/v1/conversations/999", "nonsense").expect_error(401, "");
     app.api
-        .raw(Method::POST, "/api/v1/conversations/999/notes", Some("nonsense"), Some(b"{not json".to_vec()))
+        .get("/api/v1/conversations/999", "nonsense")
+        .expect_error(401, "");
+    app.api
+        .raw(
+            Method::POST,
+            "/api/v1/conversations/999/notes",
+            Some("nonsense"),
+            Some(b"{not json".to_vec()),
+        )
         .expect_error(401, "");
 }
 
@@ -66,7 +94,11 @@ fn five_failed_logins_lock_the_account_even_for_the_right_password() {
             Method::POST,
             "/api/v1/auth/token",
             None,
-            Some(json!({"email": "bruno@shop.test", "password": password}).to_string().into_bytes()),
+            Some(
+                json!({"email": "bruno@shop.test", "password": password})
+                    .to_string()
+                    .into_bytes(),
+            ),
         )
     };
     for _ in 0..5 {
@@ -87,7 +119,11 @@ fn five_failed_logins_lock_the_account_even_for_the_right_password() {
             Method::POST,
             "/api/v1/auth/token",
             None,
-            Some(json!({"email": "ana@shop.test", "password": PASSWORD}).to_string().into_bytes()),
+            Some(
+                json!({"email": "ana@shop.test", "password": PASSWORD})
+                    .to_string()
+                    .into_bytes(),
+            ),
         )
         .expect(201);
 }
@@ -96,12 +132,23 @@ fn five_failed_logins_lock_the_account_even_for_the_right_password() {
 fn disabling_a_user_revokes_their_tokens_and_keeps_one_owner() {
     let app = TestApp::spawn();
     let path = format!("/api/v1/users/{}", app.bruno.id);
-    app.api.patch(&path, &app.manager.token, json!({"disabled": true})).expect_error(403, "forbidden");
-    let u = app.api.patch(&path, &app.owner.token, json!({"disabled": true})).expect(200);
-    assert_eq!(u["disabled"], true);
-    app.api.get("/api/v1/me", &app.bruno.token).expect_error(401, "unauthenticated");
     app.api
-        .patch(&format!("/api/v1/users/{}", app.owner.id), &app.owner.token, json!({"role": "agent"}))
+        .patch(&path, &app.manager.token, json!({"disabled": true}))
+        .expect_error(403, "forbidden");
+    let u = app
+        .api
+        .patch(&path, &app.owner.token, json!({"disabled": true}))
+        .expect(200);
+    assert_eq!(u["disabled"], true);
+    app.api
+        .get("/api/v1/me", &app.bruno.token)
+        .expect_error(401, "unauthenticated");
+    app.api
+        .patch(
+            &format!("/api/v1/users/{}", app.owner.id),
+            &app.owner.token,
+            json!({"role": "agent"}),
+        )
         .expect_error(409, "last_owner");
 }
 
@@ -141,11 +188,23 @@ fn owner_creates_staff_and_teams() {
         .expect_error(422, "weak_password");
     let team = app
         .api
-        .post("/api/v1/teams", &app.manager.token, json!({"name": "Returns", "members": [app.ana.id]}))
+        .post(
+            "/api/v1/teams",
+            &app.manager.token,
+            json!({"name": "Returns", "members": [app.ana.id]}),
+        )
         .expect(201);
     assert_eq!(team["members"][0]["name"], "Ana");
-    app.api.post("/api/v1/teams", &app.ana.token, json!({"name": "Mine"})).expect_error(403, "forbidden");
-    app.api.post("/api/v1/teams", &app.owner.token, json!({"name": "returns"})).expect_error(409, "name_taken");
+    app.api
+        .post("/api/v1/teams", &app.ana.token, json!({"name": "Mine"}))
+        .expect_error(403, "forbidden");
+    app.api
+        .post(
+            "/api/v1/teams",
+            &app.owner.token,
+            json!({"name": "returns"}),
+        )
+        .expect_error(409, "name_taken");
     let teams = app.api.get("/api/v1/teams", &app.ana.token).expect(200);
     assert_eq!(teams["items"].as_array().expect("items").len(), 3);
     let patched = app
@@ -165,35 +224,77 @@ fn owner_creates_staff_and_teams() {
 #[test]
 fn status_and_settings() {
     let app = TestApp::spawn();
-    let me = app.api.put("/api/v1/me/status", &app.ana.token, json!({"status": "busy"})).expect(200);
+    let me = app
+        .api
+        .put(
+            "/api/v1/me/status",
+            &app.ana.token,
+            json!({"status": "busy"}),
+        )
+        .expect(200);
     assert_eq!(me["status"], "busy");
-    app.api.put("/api/v1/me/status", &app.ana.token, json!({"status": "asleep"})).expect_error(400, "");
+    app.api
+        .put(
+            "/api/v1/me/status",
+            &app.ana.token,
+            json!({"status": "asleep"}),
+        )
+        .expect_error(400, "");
     let s = app.api.get("/api/v1/settings", &app.ana.token).expect(200);
     assert_eq!(s["agent_visibility"], "own_and_pool");
     assert_eq!(s["auto_pending_on_reply"], true);
     assert_eq!(s["unassigned_alert_secs"], 300);
     app.api
-        .patch("/api/v1/settings", &app.ana.token, json!({"timezone": "Europe/Lisbon"}))
+        .patch(
+            "/api/v1/settings",
+            &app.ana.token,
+            json!({"timezone": "Europe/Lisbon"}),
+        )
         .expect_error(403, "forbidden");
     app.api
-        .patch("/api/v1/settings", &app.manager.token, json!({"agent_visibility": "own"}))
+        .patch(
+            "/api/v1/settings",
+            &app.manager.token,
+            json!({"agent_visibility": "own"}),
+        )
         .expect_error(403, "forbidden");
     let s = app
         .api
-        .patch("/api/v1/settings", &app.manager.token, json!({"take_back_secs": 600}))
+        .patch(
+            "/api/v1/settings",
+            &app.manager.token,
+            json!({"take_back_secs": 600}),
+        )
         .expect(200);
     assert_eq!(s["take_back_secs"], 600);
     app.api
-        .patch("/api/v1/settings", &app.owner.token, json!({"agent_visibility": "everything"}))
+        .patch(
+            "/api/v1/settings",
+            &app.owner.token,
+            json!({"agent_visibility": "everything"}),
+        )
         .expect_error(422, "invalid_setting");
-    app.api.patch("/api/v1/settings", &app.owner.token, json!({"colour": "red"})).expect_error(422, "unknown_setting");
+    app.api
+        .patch(
+            "/api/v1/settings",
+            &app.owner.token,
+            json!({"colour": "red"}),
+        )
+        .expect_error(422, "unknown_setting");
     let s = app
         .api
-        .patch("/api/v1/settings", &app.owner.token, json!({"timezone": "Europe/Lisbon", "auto_pending_on_reply": false}))
+        .patch(
+            "/api/v1/settings",
+            &app.owner.token,
+            json!({"timezone": "Europe/Lisbon", "auto_pending_on_reply": false}),
+        )
         .expect(200);
     assert_eq!(s["timezone"], "Europe/Lisbon");
     assert_eq!(s["take_back_secs"], 600);
-    let again = app.api.get("/api/v1/settings", &app.carla.token).expect(200);
+    let again = app
+        .api
+        .get("/api/v1/settings", &app.carla.token)
+        .expect(200);
     assert_eq!(again, s);
 }
 
@@ -206,31 +307,53 @@ fn first_run_setup_token_creates_the_owner_once() {
         .expect("token")
         .expect("no users yet");
     drop(store);
-    let (addr, _store, handle, thread) = crate::support::start_server(crate::support::test_config(dir.path().into()));
-    let api = crate::support::Api::new(&format!("http://{addr}"));
+    let server = crate::support::start_server(crate::support::test_config(dir.path().into()));
+    let api = crate::support::Api::new(&format!("http://{}", server.addr));
     // The server made a fresh token at start: the old one is void.
-    let body = |t: &str| Some(json!({"token": t, "name": "Olga", "email": "olga@shop.test", "password": PASSWORD}).to_string().into_bytes());
-    api.raw(Method::POST, "/api/v1/setup", None, body(&token)).expect_error(401, "unauthenticated");
-    let fresh = _store
+    let body = |t: &str| {
+        Some(
+            json!({"token": t, "name": "Olga", "email": "olga@shop.test", "password": PASSWORD})
+                .to_string()
+                .into_bytes(),
+        )
+    };
+    api.raw(Method::POST, "/api/v1/setup", None, body(&token))
+        .expect_error(401, "unauthenticated");
+    let fresh = server
+        .store
         .write_blocking(teaminbox::service::auth::ensure_setup_token)
         .expect("token")
         .expect("still no users");
-    let made = api.raw(Method::POST, "/api/v1/setup", None, body(&fresh)).expect(201);
+    let made = api
+        .raw(Method::POST, "/api/v1/setup", None, body(&fresh))
+        .expect(201);
     assert_eq!(made["user"]["role"], "owner");
-    api.get("/api/v1/me", made["token"].as_str().expect("token")).expect(200);
-    api.raw(Method::POST, "/api/v1/setup", None, body(&fresh)).expect_error(401, "unauthenticated");
-    actix_web::rt::System::new().block_on(handle.stop(true));
-    thread.join().expect("join");
+    api.get("/api/v1/me", made["token"].as_str().expect("token"))
+        .expect(200);
+    api.raw(Method::POST, "/api/v1/setup", None, body(&fresh))
+        .expect_error(401, "unauthenticated");
+    server.stop();
 }
 
 #[test]
 fn openapi_document_and_health() {
     let app = TestApp::spawn();
-    let doc = app.api.raw(Method::GET, "/api/v1/openapi.json", None, None).expect(200);
+    let doc = app
+        .api
+        .raw(Method::GET, "/api/v1/openapi.json", None, None)
+        .expect(200);
     assert_eq!(doc["openapi"], "3.1.0");
     for (method, path) in teaminbox::web::api::ROUTES {
-        assert!(doc["paths"][*path][*method].is_object(), "{method} {path} undocumented");
+        assert!(
+            doc["paths"][*path][*method].is_object(),
+            "{method} {path} undocumented"
+        );
     }
-    assert_eq!(app.api.raw(Method::GET, "/healthz", None, None).expect(200)["status"], "ok");
-    app.api.raw(Method::GET, "/api/v1/nothing-here", None, None).expect_error(404, "not_found");
+    assert_eq!(
+        app.api.raw(Method::GET, "/healthz", None, None).expect(200)["status"],
+        "ok"
+    );
+    app.api
+        .raw(Method::GET, "/api/v1/nothing-here", None, None)
+        .expect_error(404, "not_found");
 }

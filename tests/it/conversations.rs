@@ -13,7 +13,12 @@ fn ten_concurrent_claims_one_winner_nine_409() {
     let cb = FakeCallback::start(&[]);
     let (_, _, conv) = app.conversation(&cb.url);
     // Ten different people (five agents of the team, owner, manager, and repeats) race.
-    let mut tokens = vec![app.ana.token.clone(), app.bruno.token.clone(), app.owner.token.clone(), app.manager.token.clone()];
+    let mut tokens = vec![
+        app.ana.token.clone(),
+        app.bruno.token.clone(),
+        app.owner.token.clone(),
+        app.manager.token.clone(),
+    ];
     for i in 0..6 {
         let made = app
             .api
@@ -29,7 +34,11 @@ fn ten_concurrent_claims_one_winner_nine_409() {
                 reqwest::Method::POST,
                 "/api/v1/auth/token",
                 None,
-                Some(json!({"email": made["email"], "password": "long enough"}).to_string().into_bytes()),
+                Some(
+                    json!({"email": made["email"], "password": "long enough"})
+                        .to_string()
+                        .into_bytes(),
+                ),
             )
             .expect(201);
         tokens.push(login["token"].as_str().expect("token").to_string());
@@ -42,12 +51,19 @@ fn ten_concurrent_claims_one_winner_nine_409() {
             let b = barrier.clone();
             std::thread::spawn(move || {
                 b.wait();
-                let r = api.post(&format!("/api/v1/conversations/{conv}/claim"), &t, json!({}));
+                let r = api.post(
+                    &format!("/api/v1/conversations/{conv}/claim"),
+                    &t,
+                    json!({}),
+                );
                 (r.status.as_u16(), r.body)
             })
         })
         .collect();
-    let results: Vec<(u16, Value)> = handles.into_iter().map(|h| h.join().expect("join")).collect();
+    let results: Vec<(u16, Value)> = handles
+        .into_iter()
+        .map(|h| h.join().expect("join"))
+        .collect();
     let winners: Vec<_> = results.iter().filter(|r| r.0 == 200).collect();
     let losers: Vec<_> = results.iter().filter(|r| r.0 == 409).collect();
     assert_eq!(winners.len(), 1, "{results:?}");
@@ -55,9 +71,16 @@ fn ten_concurrent_claims_one_winner_nine_409() {
     let owner = &winners[0].1["assignee"];
     for (_, body) in losers {
         assert_eq!(body["error"]["code"], "already_assigned");
-        assert_eq!(body["error"]["data"]["assignee"]["id"], owner["id"], "the loser learns who won");
+        assert_eq!(
+            body["error"]["data"]["assignee"]["id"], owner["id"],
+            "the loser learns who won"
+        );
     }
-    let claimed = app.timeline(conv).iter().filter(|i| i["kind"] == "conversation.claimed").count();
+    let claimed = app
+        .timeline(conv)
+        .iter()
+        .filter(|i| i["kind"] == "conversation.claimed")
+        .count();
     assert_eq!(claimed, 1);
 }
 
@@ -67,24 +90,58 @@ fn only_the_assignee_replies_and_a_refused_reply_queues_nothing() {
     let cb = FakeCallback::start(&[]);
     let (_, _, conv) = app.conversation(&cb.url);
     let path = format!("/api/v1/conversations/{conv}/messages");
-    let r = app.api.post(&path, &app.ana.token, json!({"text": "hi"})).expect_error(409, "not_owner");
-    assert!(r["error"]["message"].as_str().expect("message").contains("claim"));
-    app.api.post(&format!("/api/v1/conversations/{conv}/claim"), &app.ana.token, json!({})).expect(200);
+    let r = app
+        .api
+        .post(&path, &app.ana.token, json!({"text": "hi"}))
+        .expect_error(409, "not_owner");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("claim")
+    );
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{conv}/claim"),
+            &app.ana.token,
+            json!({}),
+        )
+        .expect(200);
     let before = app.count("outbox");
     // Bruno sees nothing of Ana's conversation (own_and_pool): 404, not 409.
-    app.api.post(&path, &app.bruno.token, json!({"text": "me too"})).expect_error(404, "not_found");
+    app.api
+        .post(&path, &app.bruno.token, json!({"text": "me too"}))
+        .expect_error(404, "not_found");
     // The manager sees it but does not own it: 409 naming Ana.
-    let r = app.api.post(&path, &app.manager.token, json!({"text": "manager here"})).expect_error(409, "not_owner");
+    let r = app
+        .api
+        .post(&path, &app.manager.token, json!({"text": "manager here"}))
+        .expect_error(409, "not_owner");
     assert_eq!(r["error"]["data"]["assignee"]["id"], app.ana.id);
-    assert!(r["error"]["message"].as_str().expect("message").contains("Ana"));
-    assert_eq!(app.count("outbox"), before, "a refused reply must not reach the outbox");
-    let sent = app.api.post(&path, &app.ana.token, json!({"text": "Hello from Ana"})).expect(201);
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("Ana")
+    );
+    assert_eq!(
+        app.count("outbox"),
+        before,
+        "a refused reply must not reach the outbox"
+    );
+    let sent = app
+        .api
+        .post(&path, &app.ana.token, json!({"text": "Hello from Ana"}))
+        .expect(201);
     assert_eq!(sent["type"], "message");
     assert_eq!(sent["direction"], "out");
     assert_eq!(sent["status"], "queued");
     assert_eq!(sent["author"]["name"], "Ana");
     assert_eq!(app.count("outbox"), before + 1);
-    let c = app.api.get(&format!("/api/v1/conversations/{conv}"), &app.ana.token).expect(200);
+    let c = app
+        .api
+        .get(&format!("/api/v1/conversations/{conv}"), &app.ana.token)
+        .expect(200);
     assert_eq!(c["status"], "pending", "auto_pending_on_reply");
     assert_eq!(c["waiting_since"], Value::Null);
 }
@@ -94,24 +151,57 @@ fn agents_see_own_and_pool_only() {
     let app = TestApp::spawn();
     let cb = FakeCallback::start(&[]);
     let (ch, secret, conv) = app.conversation(&cb.url);
-    app.api.post(&format!("/api/v1/conversations/{conv}/claim"), &app.ana.token, json!({})).expect(200);
-    app.api.get(&format!("/api/v1/conversations/{conv}"), &app.bruno.token).expect_error(404, "not_found");
-    app.api.get(&format!("/api/v1/conversations/{conv}/timeline"), &app.carla.token).expect_error(404, "not_found");
     app.api
-        .post(&format!("/api/v1/conversations/{conv}/notes"), &app.bruno.token, json!({"text": "peek"}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/claim"),
+            &app.ana.token,
+            json!({}),
+        )
+        .expect(200);
+    app.api
+        .get(&format!("/api/v1/conversations/{conv}"), &app.bruno.token)
+        .expect_error(404, "not_found");
+    app.api
+        .get(
+            &format!("/api/v1/conversations/{conv}/timeline"),
+            &app.carla.token,
+        )
+        .expect_error(404, "not_found");
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{conv}/notes"),
+            &app.bruno.token,
+            json!({"text": "peek"}),
+        )
         .expect_error(404, "not_found");
     // Bruno's lost claim names the owner rather than hiding the conversation.
     app.api
-        .post(&format!("/api/v1/conversations/{conv}/claim"), &app.bruno.token, json!({}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/claim"),
+            &app.bruno.token,
+            json!({}),
+        )
         .expect_error(409, "already_assigned");
-    app.api.get(&format!("/api/v1/conversations/{conv}"), &app.manager.token).expect(200);
-    // A second, unassigned conversation in Support's pool.
-    let other = app.inbound(ch, &secret, "x2", "cust-2", "Need help").expect(201)["conversation_id"].as_i64().expect("id");
     app.api
-        .post(&format!("/api/v1/conversations/{other}/assign"), &app.manager.token, json!({"assignee_id": null, "team_id": app.support}))
+        .get(&format!("/api/v1/conversations/{conv}"), &app.manager.token)
+        .expect(200);
+    // A second, unassigned conversation in Support's pool.
+    let other = app
+        .inbound(ch, &secret, "x2", "cust-2", "Need help")
+        .expect(201)["conversation_id"]
+        .as_i64()
+        .expect("id");
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{other}/assign"),
+            &app.manager.token,
+            json!({"assignee_id": null, "team_id": app.support}),
+        )
         .expect(200);
     let ids = |token: &str, view: &str| -> Vec<i64> {
-        app.api.get(&format!("/api/v1/conversations?view={view}"), token).expect(200)["items"]
+        app.api
+            .get(&format!("/api/v1/conversations?view={view}"), token)
+            .expect(200)["items"]
             .as_array()
             .expect("items")
             .iter()
@@ -119,28 +209,62 @@ fn agents_see_own_and_pool_only() {
             .collect()
     };
     assert_eq!(ids(&app.ana.token, "mine"), vec![conv]);
-    assert_eq!(ids(&app.ana.token, "unassigned"), Vec::<i64>::new(), "Support's pool is not Ana's");
+    assert_eq!(
+        ids(&app.ana.token, "unassigned"),
+        Vec::<i64>::new(),
+        "Support's pool is not Ana's"
+    );
     assert_eq!(ids(&app.carla.token, "unassigned"), vec![other]);
     assert_eq!(ids(&app.bruno.token, "all"), Vec::<i64>::new());
     assert_eq!(ids(&app.manager.token, "all"), vec![other, conv]);
     app.api
-        .post(&format!("/api/v1/conversations/{other}/claim"), &app.ana.token, json!({}))
+        .post(
+            &format!("/api/v1/conversations/{other}/claim"),
+            &app.ana.token,
+            json!({}),
+        )
         .expect_error(404, "not_found");
     // Strict mode: agents see only their own.
-    app.api.patch("/api/v1/settings", &app.owner.token, json!({"agent_visibility": "own"})).expect(200);
+    app.api
+        .patch(
+            "/api/v1/settings",
+            &app.owner.token,
+            json!({"agent_visibility": "own"}),
+        )
+        .expect(200);
     assert_eq!(ids(&app.carla.token, "unassigned"), Vec::<i64>::new());
-    app.api.get(&format!("/api/v1/conversations/{other}"), &app.carla.token).expect_error(404, "not_found");
+    app.api
+        .get(&format!("/api/v1/conversations/{other}"), &app.carla.token)
+        .expect_error(404, "not_found");
     // Read-only: everything visible, replies still only for the owner.
-    app.api.patch("/api/v1/settings", &app.owner.token, json!({"agent_visibility": "all_read_only"})).expect(200);
+    app.api
+        .patch(
+            "/api/v1/settings",
+            &app.owner.token,
+            json!({"agent_visibility": "all_read_only"}),
+        )
+        .expect(200);
     assert_eq!(ids(&app.bruno.token, "all"), vec![other, conv]);
     app.api
-        .post(&format!("/api/v1/conversations/{conv}/messages"), &app.bruno.token, json!({"text": "hi"}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            &app.bruno.token,
+            json!({"text": "hi"}),
+        )
         .expect_error(409, "not_owner");
     app.api
-        .post(&format!("/api/v1/conversations/{conv}/status"), &app.bruno.token, json!({"status": "resolved"}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/status"),
+            &app.bruno.token,
+            json!({"status": "resolved"}),
+        )
         .expect_error(403, "forbidden");
     app.api
-        .post(&format!("/api/v1/conversations/{other}/claim"), &app.bruno.token, json!({}))
+        .post(
+            &format!("/api/v1/conversations/{other}/claim"),
+            &app.bruno.token,
+            json!({}),
+        )
         .expect_error(403, "forbidden");
 }
 
@@ -149,12 +273,22 @@ fn transfer_with_note_stores_note_and_event_together() {
     let app = TestApp::spawn();
     let cb = FakeCallback::start(&[]);
     let (_, _, conv) = app.conversation(&cb.url);
-    app.api.post(&format!("/api/v1/conversations/{conv}/claim"), &app.ana.token, json!({})).expect(200);
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{conv}/claim"),
+            &app.ana.token,
+            json!({}),
+        )
+        .expect(200);
     let path = format!("/api/v1/conversations/{conv}/assign");
     // A transfer that fails validation leaves no note behind.
     let notes = app.count("notes");
     app.api
-        .post(&path, &app.ana.token, json!({"assignee_id": 999_999, "note": "lost?"}))
+        .post(
+            &path,
+            &app.ana.token,
+            json!({"assignee_id": 999_999, "note": "lost?"}),
+        )
         .expect_error(422, "invalid_assignee");
     assert_eq!(app.count("notes"), notes);
     let moved = app
@@ -164,26 +298,63 @@ fn transfer_with_note_stores_note_and_event_together() {
     assert_eq!(moved["assignee"]["id"], app.carla.id);
     assert_eq!(moved["team"]["name"], "Support");
     let items = app.timeline(conv);
-    let note = items.iter().find(|i| i["type"] == "note").expect("note in timeline");
+    let note = items
+        .iter()
+        .find(|i| i["type"] == "note")
+        .expect("note in timeline");
     assert_eq!(note["text"], "Wants a refund; order 1234");
     assert_eq!(note["author"]["name"], "Ana");
-    let ev = items.iter().find(|i| i["kind"] == "conversation.assigned").expect("event");
+    let ev = items
+        .iter()
+        .find(|i| i["kind"] == "conversation.assigned")
+        .expect("event");
     assert_eq!(ev["data"]["note_id"], note["id"]);
     assert_eq!(ev["data"]["from"]["id"], app.ana.id);
     assert_eq!(ev["data"]["to"]["id"], app.carla.id);
     assert_eq!(ev["data"]["team"]["name"], "Support");
     assert_eq!(ev["actor"]["id"], app.ana.id);
     // Ana no longer owns it and, in own_and_pool, no longer sees it.
-    app.api.post(&path, &app.ana.token, json!({"assignee_id": app.ana.id})).expect_error(404, "not_found");
+    app.api
+        .post(&path, &app.ana.token, json!({"assignee_id": app.ana.id}))
+        .expect_error(404, "not_found");
     // Carla releases it to the pool; Bruno (Sales) cannot take it from Support's pool, a manager can.
-    app.api.post(&path, &app.carla.token, json!({"assignee_id": null})).expect(200);
-    let c = app.api.get(&format!("/api/v1/conversations/{conv}"), &app.carla.token).expect(200);
+    app.api
+        .post(&path, &app.carla.token, json!({"assignee_id": null}))
+        .expect(200);
+    let c = app
+        .api
+        .get(&format!("/api/v1/conversations/{conv}"), &app.carla.token)
+        .expect(200);
     assert_eq!(c["assignee"], Value::Null);
-    app.api.post(&format!("/api/v1/conversations/{conv}/claim"), &app.bruno.token, json!({})).expect_error(404, "");
-    app.api.post(&path, &app.manager.token, json!({"assignee_id": app.bruno.id, "team_id": null})).expect(200);
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{conv}/claim"),
+            &app.bruno.token,
+            json!({}),
+        )
+        .expect_error(404, "");
+    app.api
+        .post(
+            &path,
+            &app.manager.token,
+            json!({"assignee_id": app.bruno.id, "team_id": null}),
+        )
+        .expect(200);
     // An agent may not hand off someone else's conversation.
-    app.api.patch("/api/v1/settings", &app.owner.token, json!({"agent_visibility": "all_read_only"})).expect(200);
-    app.api.post(&path, &app.carla.token, json!({"assignee_id": app.carla.id})).expect_error(403, "forbidden");
+    app.api
+        .patch(
+            "/api/v1/settings",
+            &app.owner.token,
+            json!({"agent_visibility": "all_read_only"}),
+        )
+        .expect(200);
+    app.api
+        .post(
+            &path,
+            &app.carla.token,
+            json!({"assignee_id": app.carla.id}),
+        )
+        .expect_error(403, "forbidden");
 }
 
 #[test]
@@ -191,59 +362,119 @@ fn status_cycle_tags_and_notes() {
     let app = TestApp::spawn();
     let cb = FakeCallback::start(&[]);
     let (ch, secret, conv) = app.conversation(&cb.url);
-    let status = |token: &str, body: Value| app.api.post(&format!("/api/v1/conversations/{conv}/status"), token, body);
+    let status = |token: &str, body: Value| {
+        app.api
+            .post(&format!("/api/v1/conversations/{conv}/status"), token, body)
+    };
     status(&app.ana.token, json!({"status": "resolved"})).expect_error(403, "forbidden");
-    app.api.post(&format!("/api/v1/conversations/{conv}/claim"), &app.ana.token, json!({})).expect(200);
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{conv}/claim"),
+            &app.ana.token,
+            json!({}),
+        )
+        .expect(200);
     status(&app.ana.token, json!({"status": "snoozed"})).expect_error(422, "invalid_until");
-    status(&app.ana.token, json!({"status": "snoozed", "until": "2020-01-01T00:00:00Z"})).expect_error(422, "invalid_until");
-    let s = status(&app.ana.token, json!({"status": "snoozed", "until": "2099-01-01T00:00:00Z"})).expect(200);
+    status(
+        &app.ana.token,
+        json!({"status": "snoozed", "until": "2020-01-01T00:00:00Z"}),
+    )
+    .expect_error(422, "invalid_until");
+    let s = status(
+        &app.ana.token,
+        json!({"status": "snoozed", "until": "2099-01-01T00:00:00Z"}),
+    )
+    .expect(200);
     assert_eq!(s["status"], "snoozed");
     assert_eq!(s["snoozed_until"], "2099-01-01T00:00:00.000Z");
     // An inbound message wakes a snoozed conversation.
-    app.inbound(ch, &secret, "m2", "cust-1", "Still there?").expect(201);
-    let c = app.api.get(&format!("/api/v1/conversations/{conv}"), &app.ana.token).expect(200);
+    app.inbound(ch, &secret, "m2", "cust-1", "Still there?")
+        .expect(201);
+    let c = app
+        .api
+        .get(&format!("/api/v1/conversations/{conv}"), &app.ana.token)
+        .expect(200);
     assert_eq!(c["status"], "open");
     assert_eq!(c["snoozed_until"], Value::Null);
     let r = status(&app.ana.token, json!({"status": "resolved"})).expect(200);
     assert_eq!(r["status"], "resolved");
     assert_eq!(r["waiting_since"], Value::Null);
     // A new message on a resolved conversation reopens it with the same owner, in a new cycle.
-    app.inbound(ch, &secret, "m3", "cust-1", "One more thing").expect(201);
-    let c = app.api.get(&format!("/api/v1/conversations/{conv}"), &app.ana.token).expect(200);
+    app.inbound(ch, &secret, "m3", "cust-1", "One more thing")
+        .expect(201);
+    let c = app
+        .api
+        .get(&format!("/api/v1/conversations/{conv}"), &app.ana.token)
+        .expect(200);
     assert_eq!(c["status"], "open");
     assert_eq!(c["assignee"]["id"], app.ana.id);
     assert!(c["waiting_since"].is_string());
     assert_eq!(app.count("cycles"), 2);
-    let kinds: Vec<_> = app.timeline(conv).iter().filter_map(|i| i["kind"].as_str().map(String::from)).collect();
-    assert!(kinds.iter().filter(|k| *k == "conversation.status").count() >= 4, "{kinds:?}");
+    let kinds: Vec<_> = app
+        .timeline(conv)
+        .iter()
+        .filter_map(|i| i["kind"].as_str().map(String::from))
+        .collect();
+    assert!(
+        kinds.iter().filter(|k| *k == "conversation.status").count() >= 4,
+        "{kinds:?}"
+    );
     // Tags: anyone who sees it; names are trimmed, case-insensitive and deduplicated.
     let t = app
         .api
-        .post(&format!("/api/v1/conversations/{conv}/tags"), &app.manager.token, json!({"add": ["vip", " refund "]}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/tags"),
+            &app.manager.token,
+            json!({"add": ["vip", " refund "]}),
+        )
         .expect(200);
-    let mut tags: Vec<_> = t["tags"].as_array().expect("tags").iter().map(|t| t.as_str().expect("s").to_string()).collect();
+    let mut tags: Vec<_> = t["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .map(|t| t.as_str().expect("s").to_string())
+        .collect();
     tags.sort();
     assert_eq!(tags, vec!["refund", "vip"]);
     let t = app
         .api
-        .post(&format!("/api/v1/conversations/{conv}/tags"), &app.ana.token, json!({"add": ["VIP"], "remove": ["refund"]}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/tags"),
+            &app.ana.token,
+            json!({"add": ["VIP"], "remove": ["refund"]}),
+        )
         .expect(200);
     assert_eq!(t["tags"], json!(["vip"]));
-    let listed = app.api.get("/api/v1/conversations?view=all&tag=vip", &app.manager.token).expect(200);
+    let listed = app
+        .api
+        .get("/api/v1/conversations?view=all&tag=vip", &app.manager.token)
+        .expect(200);
     assert_eq!(listed["items"].as_array().expect("items").len(), 1);
     app.api
-        .post(&format!("/api/v1/conversations/{conv}/tags"), &app.ana.token, json!({"add": [""]}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/tags"),
+            &app.ana.token,
+            json!({"add": [""]}),
+        )
         .expect_error(422, "empty");
     // Notes: anyone who sees it, never sent.
     let outbox = app.count("outbox");
     let n = app
         .api
-        .post(&format!("/api/v1/conversations/{conv}/notes"), &app.manager.token, json!({"text": "Call her back after 5pm"}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/notes"),
+            &app.manager.token,
+            json!({"text": "Call her back after 5pm"}),
+        )
         .expect(201);
     assert_eq!(n["type"], "note");
     assert_eq!(app.count("outbox"), outbox);
     app.api
-        .post(&format!("/api/v1/conversations/{conv}/notes"), &app.ana.token, json!({"text": "   "}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/notes"),
+            &app.ana.token,
+            json!({"text": "   "}),
+        )
         .expect_error(422, "empty");
 }
 
@@ -252,28 +483,48 @@ fn inbound_is_idempotent_and_survives_restart() {
     let mut app = TestApp::spawn();
     let cb = FakeCallback::start(&[]);
     let (ch, secret) = app.api_channel(&cb.url);
-    let first = app.inbound(ch, &secret, "ext-42", "cust-9", "Do you deliver?").expect(201);
+    let first = app
+        .inbound(ch, &secret, "ext-42", "cust-9", "Do you deliver?")
+        .expect(201);
     for _ in 0..4 {
-        let again = app.inbound(ch, &secret, "ext-42", "cust-9", "Do you deliver?").expect(200);
+        let again = app
+            .inbound(ch, &secret, "ext-42", "cust-9", "Do you deliver?")
+            .expect(200);
         assert_eq!(again, first);
     }
     assert_eq!(app.count("messages"), 1);
     assert_eq!(app.count("conversations"), 1);
-    app.inbound(ch, "wrong secret", "ext-43", "cust-9", "x").expect_error(401, "unauthenticated");
-    app.inbound(999, &secret, "ext-43", "cust-9", "x").expect_error(401, "unauthenticated");
+    app.inbound(ch, "wrong secret", "ext-43", "cust-9", "x")
+        .expect_error(401, "unauthenticated");
+    app.inbound(999, &secret, "ext-43", "cust-9", "x")
+        .expect_error(401, "unauthenticated");
     let conv = first["conversation_id"].as_i64().expect("id");
-    app.api.post(&format!("/api/v1/conversations/{conv}/claim"), &app.bruno.token, json!({})).expect(200);
     app.api
-        .post(&format!("/api/v1/conversations/{conv}/notes"), &app.bruno.token, json!({"text": "remember me"}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/claim"),
+            &app.bruno.token,
+            json!({}),
+        )
+        .expect(200);
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{conv}/notes"),
+            &app.bruno.token,
+            json!({"text": "remember me"}),
+        )
         .expect(201);
     let before = app.timeline(conv);
     app.restart();
     let after = app.timeline(conv);
     assert_eq!(before, after);
-    let c = app.api.get(&format!("/api/v1/conversations/{conv}"), &app.bruno.token).expect(200);
+    let c = app
+        .api
+        .get(&format!("/api/v1/conversations/{conv}"), &app.bruno.token)
+        .expect(200);
     assert_eq!(c["assignee"]["name"], "Bruno");
     // Still idempotent after the restart.
-    app.inbound(ch, &secret, "ext-42", "cust-9", "Do you deliver?").expect(200);
+    app.inbound(ch, &secret, "ext-42", "cust-9", "Do you deliver?")
+        .expect(200);
     assert_eq!(app.count("messages"), 1);
 }
 
@@ -294,19 +545,39 @@ fn inbound_timestamp_contact_and_paging() {
         "text": "Old message", "timestamp": 1_700_000_000}))
     .expect(201);
     let conv = landed["conversation_id"].as_i64().expect("id");
-    let c = app.api.get(&format!("/api/v1/conversations/{conv}"), &app.ana.token).expect(200);
+    let c = app
+        .api
+        .get(&format!("/api/v1/conversations/{conv}"), &app.ana.token)
+        .expect(200);
     assert_eq!(c["last_message_at"], "2023-11-14T22:13:20.000Z");
-    assert_eq!(c["contact"]["name"], "<script>alert(1)</script>", "stored as given; escaping is the renderer's job");
+    assert_eq!(
+        c["contact"]["name"], "<script>alert(1)</script>",
+        "stored as given; escaping is the renderer's job"
+    );
     assert_eq!(c["contact"]["phone"], "442079460958");
-    assert_eq!(c["window_closes_at"], Value::Null, "API channels have no service window");
+    assert_eq!(
+        c["window_closes_at"],
+        Value::Null,
+        "API channels have no service window"
+    );
     post(json!({"external_id": "t2", "contact": {"identifier": "c1"}, "text": "x", "timestamp": "yesterday"}))
         .expect_error(422, "invalid_timestamp");
-    let contact = app.api.get(&format!("/api/v1/contacts/{}", c["contact"]["id"]), &app.ana.token).expect(200);
+    let contact = app
+        .api
+        .get(
+            &format!("/api/v1/contacts/{}", c["contact"]["id"]),
+            &app.ana.token,
+        )
+        .expect(200);
     assert_eq!(contact["identities"][0]["identifier"], "c1");
     assert_eq!(contact["conversations"][0]["id"], conv);
     let patched = app
         .api
-        .patch(&format!("/api/v1/contacts/{}", c["contact"]["id"]), &app.ana.token, json!({"name": "Maria", "attributes": {"tier": "gold"}}))
+        .patch(
+            &format!("/api/v1/contacts/{}", c["contact"]["id"]),
+            &app.ana.token,
+            json!({"name": "Maria", "attributes": {"tier": "gold"}}),
+        )
         .expect(200);
     assert_eq!(patched["name"], "Maria");
     assert_eq!(patched["attributes"]["tier"], "gold");
@@ -331,11 +602,21 @@ fn inbound_timestamp_contact_and_paging() {
     unique.dedup();
     assert_eq!(unique.len(), 8);
     assert_eq!(seen.len(), 8);
-    let found = app.api.get("/api/v1/conversations?view=all&q=hello%204", &app.ana.token).expect(200);
+    let found = app
+        .api
+        .get("/api/v1/conversations?view=all&q=hello%204", &app.ana.token)
+        .expect(200);
     assert_eq!(found["items"].as_array().expect("items").len(), 1);
-    app.api.get("/api/v1/conversations?view=everything", &app.ana.token).expect_error(400, "invalid_view");
-    app.api.get("/api/v1/conversations?before=garbage", &app.ana.token).expect_error(400, "invalid_cursor");
-    let clamp = app.api.get("/api/v1/conversations?limit=100000", &app.ana.token).expect(200);
+    app.api
+        .get("/api/v1/conversations?view=everything", &app.ana.token)
+        .expect_error(400, "invalid_view");
+    app.api
+        .get("/api/v1/conversations?before=garbage", &app.ana.token)
+        .expect_error(400, "invalid_cursor");
+    let clamp = app
+        .api
+        .get("/api/v1/conversations?limit=100000", &app.ana.token)
+        .expect(200);
     assert_eq!(clamp["items"].as_array().expect("items").len(), 8);
 }
 
@@ -345,7 +626,14 @@ fn timeline_pages_back_in_time() {
     let cb = FakeCallback::start(&[]);
     let (ch, secret, conv) = app.conversation(&cb.url);
     for i in 0..9 {
-        app.inbound(ch, &secret, &format!("tl{i}"), "cust-1", &format!("line {i}")).expect(201);
+        app.inbound(
+            ch,
+            &secret,
+            &format!("tl{i}"),
+            "cust-1",
+            &format!("line {i}"),
+        )
+        .expect(201);
     }
     let mut collected: Vec<Value> = Vec::new();
     let mut url = format!("/api/v1/conversations/{conv}/timeline?limit=4");
@@ -359,8 +647,16 @@ fn timeline_pages_back_in_time() {
             None => break,
         }
     }
-    assert_eq!(collected, app.timeline(conv), "pages join up into the whole timeline");
-    let texts: Vec<_> = collected.iter().filter(|i| i["type"] == "message").map(|i| i["text"].clone()).collect();
+    assert_eq!(
+        collected,
+        app.timeline(conv),
+        "pages join up into the whole timeline"
+    );
+    let texts: Vec<_> = collected
+        .iter()
+        .filter(|i| i["type"] == "message")
+        .map(|i| i["text"].clone())
+        .collect();
     assert_eq!(texts.len(), 10);
     assert_eq!(texts[0], "Hello!");
     assert_eq!(texts[9], "line 8");
@@ -396,9 +692,17 @@ fn start_outbound_makes_the_starter_owner() {
         )
         .expect_error(409, "already_assigned");
     app.api
-        .post("/api/v1/conversations", &app.ana.token, json!({"contact": {"phone": "12"}, "channel_id": ch, "text": "x"}))
+        .post(
+            "/api/v1/conversations",
+            &app.ana.token,
+            json!({"contact": {"phone": "12"}, "channel_id": ch, "text": "x"}),
+        )
         .expect_error(422, "invalid_phone");
     app.api
-        .post("/api/v1/conversations", &app.ana.token, json!({"contact": {"phone": "351912000999"}, "channel_id": 999, "text": "x"}))
+        .post(
+            "/api/v1/conversations",
+            &app.ana.token,
+            json!({"contact": {"phone": "351912000999"}, "channel_id": 999, "text": "x"}),
+        )
         .expect_error(422, "unknown_channel");
 }

@@ -19,9 +19,19 @@ fn message_status(app: &TestApp, conv: i64, id: i64) -> Value {
 }
 
 fn claim_and_reply(app: &TestApp, conv: i64, text: &str) -> i64 {
-    app.api.post(&format!("/api/v1/conversations/{conv}/claim"), &app.ana.token, json!({})).expect(200);
     app.api
-        .post(&format!("/api/v1/conversations/{conv}/messages"), &app.ana.token, json!({"text": text}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/claim"),
+            &app.ana.token,
+            json!({}),
+        )
+        .expect(200);
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            &app.ana.token,
+            json!({"text": text}),
+        )
         .expect(201)["id"]
         .as_i64()
         .expect("id")
@@ -34,16 +44,25 @@ fn retries_5xx_then_delivers_exactly_once_signed() {
     let (_, secret, conv) = app.conversation(&cb.url);
     let id = claim_and_reply(&app, conv, "Your order shipped");
     cb.wait_for(3);
-    app.wait_until("delivered status", || message_status(&app, conv, id)["status"] == "delivered");
+    app.wait_until("delivered status", || {
+        message_status(&app, conv, id)["status"] == "delivered"
+    });
     assert_eq!(cb.answered(500), 2);
     assert_eq!(cb.answered(200), 1);
     let requests = cb.requests();
     assert_eq!(requests.len(), 3, "no send after the success");
     for (headers, body, _) in &requests {
-        let sig = headers.iter().find(|(k, _)| k == "x-teaminbox-signature").map(|(_, v)| v.clone()).expect("signed");
+        let sig = headers
+            .iter()
+            .find(|(k, _)| k == "x-teaminbox-signature")
+            .map(|(_, v)| v.clone())
+            .expect("signed");
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("key");
         mac.update(body);
-        assert_eq!(sig, format!("sha256={}", hex::encode(mac.finalize().into_bytes())));
+        assert_eq!(
+            sig,
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        );
         let v: Value = serde_json::from_slice(body).expect("json body");
         assert_eq!(v["message"]["text"], "Your order shipped");
         assert_eq!(v["contact"]["identifier"], "cust-1");
@@ -51,11 +70,25 @@ fn retries_5xx_then_delivers_exactly_once_signed() {
     }
     let ids: Vec<_> = requests
         .iter()
-        .map(|(h, _, _)| h.iter().find(|(k, _)| k == "x-teaminbox-delivery").map(|(_, v)| v.clone()))
+        .map(|(h, _, _)| {
+            h.iter()
+                .find(|(k, _)| k == "x-teaminbox-delivery")
+                .map(|(_, v)| v.clone())
+        })
         .collect();
-    assert!(ids.iter().all(|i| i.is_some() && *i == ids[0]), "one delivery id for every attempt");
-    let ev = app.timeline(conv).into_iter().filter(|i| i["kind"] == "message.status").count();
-    assert_eq!(ev, 0, "status events are not shown in the timeline (the message carries its status)");
+    assert!(
+        ids.iter().all(|i| i.is_some() && *i == ids[0]),
+        "one delivery id for every attempt"
+    );
+    let ev = app
+        .timeline(conv)
+        .into_iter()
+        .filter(|i| i["kind"] == "message.status")
+        .count();
+    assert_eq!(
+        ev, 0,
+        "status events are not shown in the timeline (the message carries its status)"
+    );
 }
 
 #[test]
@@ -65,10 +98,15 @@ fn gives_up_after_the_bound_with_a_reason() {
     let cb = FakeCallback::start(&[Reply::Status(503); 10]);
     let (_, _, conv) = app.conversation(&cb.url);
     let id = claim_and_reply(&app, conv, "Anyone there?");
-    app.wait_until("failed status", || message_status(&app, conv, id)["status"] == "failed");
+    app.wait_until("failed status", || {
+        message_status(&app, conv, id)["status"] == "failed"
+    });
     let m = message_status(&app, conv, id);
     let reason = m["error"]["message"].as_str().expect("reason");
-    assert!(reason.contains("4 attempts") && reason.contains("503"), "{reason}");
+    assert!(
+        reason.contains("4 attempts") && reason.contains("503"),
+        "{reason}"
+    );
     assert_eq!(cb.requests().len(), 4);
 }
 
@@ -76,11 +114,20 @@ fn gives_up_after_the_bound_with_a_reason() {
 fn unreachable_callback_is_retried_not_lost() {
     let app = TestApp::spawn();
     // Reserve a port, then free it: nothing listens there.
-    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let (_, _, conv) = app.conversation(&format!("http://127.0.0.1:{port}/cb"));
     let id = claim_and_reply(&app, conv, "hello?");
-    app.wait_until("failed status", || message_status(&app, conv, id)["status"] == "failed");
-    let reason = message_status(&app, conv, id)["error"]["message"].as_str().expect("reason").to_string();
+    app.wait_until("failed status", || {
+        message_status(&app, conv, id)["status"] == "failed"
+    });
+    let reason = message_status(&app, conv, id)["error"]["message"]
+        .as_str()
+        .expect("reason")
+        .to_string();
     assert!(reason.contains("could not be reached"), "{reason}");
 }
 
@@ -123,7 +170,11 @@ fn wait_healthy(api: &Api) {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 #[test]
@@ -131,13 +182,30 @@ fn a_killed_process_delivers_after_restart_and_the_cli_manages_users() {
     let dir = tempfile::tempdir().expect("tempdir");
     let add = |email: &str, role: &str| {
         let mut child = Command::new(env!("CARGO_BIN_EXE_teaminbox"))
-            .args(["user", "add", "--email", email, "--name", email, "--role", role, "--team", "Sales", "--password-stdin"])
+            .args([
+                "user",
+                "add",
+                "--email",
+                email,
+                "--name",
+                email,
+                "--role",
+                role,
+                "--team",
+                "Sales",
+                "--password-stdin",
+            ])
             .env("TEAMINBOX_DATA", dir.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .expect("cli");
-        child.stdin.take().expect("stdin").write_all(format!("{PASSWORD}\n").as_bytes()).expect("write");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{PASSWORD}\n").as_bytes())
+            .expect("write");
         let out = child.wait_with_output().expect("wait");
         assert!(out.status.success(), "user add failed");
         String::from_utf8_lossy(&out.stdout).to_string()
@@ -150,7 +218,10 @@ fn a_killed_process_delivers_after_restart_and_the_cli_manages_users() {
         .output()
         .expect("list");
     let list = String::from_utf8_lossy(&list.stdout);
-    assert!(list.contains("ana@shop.test") && list.contains("Sales"), "{list}");
+    assert!(
+        list.contains("ana@shop.test") && list.contains("Sales"),
+        "{list}"
+    );
 
     let cb = FakeCallback::start(&[Reply::Hang]);
     let port = free_port();
@@ -162,7 +233,11 @@ fn a_killed_process_delivers_after_restart_and_the_cli_manages_users() {
             reqwest::Method::POST,
             "/api/v1/auth/token",
             None,
-            Some(json!({"email": email, "password": PASSWORD}).to_string().into_bytes()),
+            Some(
+                json!({"email": email, "password": PASSWORD})
+                    .to_string()
+                    .into_bytes(),
+            ),
         )
         .expect(201)["token"]
             .as_str()
@@ -172,7 +247,11 @@ fn a_killed_process_delivers_after_restart_and_the_cli_manages_users() {
     let owner = login("owner@shop.test");
     let ana = login("ana@shop.test");
     let ch = api
-        .post("/api/v1/channels", &owner, json!({"kind": "api", "name": "Web", "config": {"callback_url": cb.url}}))
+        .post(
+            "/api/v1/channels",
+            &owner,
+            json!({"kind": "api", "name": "Web", "config": {"callback_url": cb.url}}),
+        )
         .expect(201);
     let secret = ch["secret"].as_str().expect("secret");
     let conv = api
@@ -180,14 +259,27 @@ fn a_killed_process_delivers_after_restart_and_the_cli_manages_users() {
             reqwest::Method::POST,
             &format!("/api/v1/channels/{}/inbound", ch["id"]),
             Some(secret),
-            Some(json!({"external_id": "k1", "contact": {"identifier": "c"}, "text": "hi"}).to_string().into_bytes()),
+            Some(
+                json!({"external_id": "k1", "contact": {"identifier": "c"}, "text": "hi"})
+                    .to_string()
+                    .into_bytes(),
+            ),
         )
         .expect(201)["conversation_id"]
         .as_i64()
         .expect("id");
-    api.post(&format!("/api/v1/conversations/{conv}/claim"), &ana, json!({})).expect(200);
-    api.post(&format!("/api/v1/conversations/{conv}/messages"), &ana, json!({"text": "queued before the crash"}))
-        .expect(201);
+    api.post(
+        &format!("/api/v1/conversations/{conv}/claim"),
+        &ana,
+        json!({}),
+    )
+    .expect(200);
+    api.post(
+        &format!("/api/v1/conversations/{conv}/messages"),
+        &ana,
+        json!({"text": "queued before the crash"}),
+    )
+    .expect(201);
     // The first attempt is in flight (the callback holds it) when the process dies.
     cb.wait_for(1);
     drop(first);
@@ -197,12 +289,23 @@ fn a_killed_process_delivers_after_restart_and_the_cli_manages_users() {
     cb.wait_for(2);
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let items = api.get(&format!("/api/v1/conversations/{conv}/timeline"), &ana).expect(200);
-        let out = items["items"].as_array().expect("items").iter().find(|i| i["direction"] == "out").cloned().expect("reply");
+        let items = api
+            .get(&format!("/api/v1/conversations/{conv}/timeline"), &ana)
+            .expect(200);
+        let out = items["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|i| i["direction"] == "out")
+            .cloned()
+            .expect("reply");
         if out["status"] == "delivered" {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "not delivered after restart: {out}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not delivered after restart: {out}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
     assert_eq!(cb.answered(200), 1, "delivered exactly once");
@@ -213,6 +316,7 @@ fn a_killed_process_delivers_after_restart_and_the_cli_manages_users() {
         .status()
         .expect("disable");
     assert!(st.success());
-    api.get("/api/v1/me", &ana).expect_error(401, "unauthenticated");
+    api.get("/api/v1/me", &ana)
+        .expect_error(401, "unauthenticated");
     drop(second);
 }

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -37,16 +37,30 @@ impl Resp {
     /// Asserts the status and returns the body.
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self.body
     }
 
     /// Asserts an API error with this status (and code, unless empty).
     #[track_caller]
     pub fn expect_error(self, status: u16, code: &str) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         let err = &self.body["error"];
-        assert!(err["code"].is_string() && err["message"].is_string(), "not the error shape: {}", self.body);
+        assert!(
+            err["code"].is_string() && err["message"].is_string(),
+            "not the error shape: {}",
+            self.body
+        );
         if !code.is_empty() {
             assert_eq!(err["code"], code, "body: {}", self.body);
         }
@@ -66,12 +80,21 @@ impl Api {
         teaminbox::install_crypto();
         Api {
             base: base.trim_end_matches('/').to_string(),
-            client: Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+            client: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
         }
     }
 
     /// Sends a request with an optional bearer token and raw body.
-    pub fn raw(&self, method: Method, path: &str, token: Option<&str>, body: Option<Vec<u8>>) -> Resp {
+    pub fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Resp {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -95,15 +118,30 @@ impl Api {
     }
 
     pub fn post(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.raw(Method::POST, path, Some(token), Some(body.to_string().into_bytes()))
+        self.raw(
+            Method::POST,
+            path,
+            Some(token),
+            Some(body.to_string().into_bytes()),
+        )
     }
 
     pub fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.raw(Method::PATCH, path, Some(token), Some(body.to_string().into_bytes()))
+        self.raw(
+            Method::PATCH,
+            path,
+            Some(token),
+            Some(body.to_string().into_bytes()),
+        )
     }
 
     pub fn put(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.raw(Method::PUT, path, Some(token), Some(body.to_string().into_bytes()))
+        self.raw(
+            Method::PUT,
+            path,
+            Some(token),
+            Some(body.to_string().into_bytes()),
+        )
     }
 
     pub fn delete(&self, path: &str, token: &str) -> Resp {
@@ -133,8 +171,7 @@ pub struct TestApp {
     pub ana: Staff,
     pub bruno: Staff,
     pub carla: Staff,
-    handle: Option<actix_web::dev::ServerHandle>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: Option<teaminbox::web::Background>,
 }
 
 /// Test configuration: fast outbox retries.
@@ -154,18 +191,8 @@ pub fn test_config(data: PathBuf) -> Config {
 }
 
 /// Starts the server of `config` on its own thread and actix system.
-pub fn start_server(config: Config) -> (SocketAddr, Store, actix_web::dev::ServerHandle, std::thread::JoinHandle<()>) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let running = teaminbox::web::start(&config).await.expect("server start");
-            tx.send((running.addr, running.store.clone(), running.server.handle()))
-                .expect("send");
-            running.server.await.expect("server");
-        });
-    });
-    let (addr, store, handle) = rx.recv_timeout(WAIT).expect("server did not start");
-    (addr, store, handle, thread)
+pub fn start_server(config: Config) -> teaminbox::web::Background {
+    teaminbox::web::spawn_background(config).expect("server start")
 }
 
 fn seed_user(store: &Store, name: &str, role: Role, teams: &[i64]) -> Staff {
@@ -200,7 +227,8 @@ impl TestApp {
     /// A fresh server in a fresh data dir.
     pub fn spawn() -> TestApp {
         let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
-        let (addr, store, handle, thread) = start_server(test_config(dir.path().to_path_buf()));
+        let server = start_server(test_config(dir.path().to_path_buf()));
+        let store = server.store.clone();
         let (sales, support) = store
             .write_blocking(|c| {
                 let s = teams::insert_team(c, "Sales", now_ms())?;
@@ -214,7 +242,7 @@ impl TestApp {
         let bruno = seed_user(&store, "Bruno", Role::Agent, &[sales]);
         let carla = seed_user(&store, "Carla", Role::Agent, &[support]);
         TestApp {
-            api: Api::new(&format!("http://{addr}")),
+            api: Api::new(&format!("http://{}", server.addr)),
             store,
             dir,
             sales,
@@ -224,29 +252,24 @@ impl TestApp {
             ana,
             bruno,
             carla,
-            handle: Some(handle),
-            thread: Some(thread),
+            server: Some(server),
         }
     }
 
     /// Stops the server and waits for it, keeping the data dir.
     pub fn stop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            actix_web::rt::System::new().block_on(h.stop(true));
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().expect("server thread");
+        if let Some(s) = self.server.take() {
+            s.stop();
         }
     }
 
     /// Stops and starts the server again over the same data dir.
     pub fn restart(&mut self) {
         self.stop();
-        let (addr, store, handle, thread) = start_server(test_config(self.dir.path().to_path_buf()));
-        self.api = Api::new(&format!("http://{addr}"));
-        self.store = store;
-        self.handle = Some(handle);
-        self.thread = Some(thread);
+        let server = start_server(test_config(self.dir.path().to_path_buf()));
+        self.api = Api::new(&format!("http://{}", server.addr));
+        self.store = server.store.clone();
+        self.server = Some(server);
     }
 
     /// Creates an API channel with `callback_url`; returns (id, secret).
@@ -259,11 +282,21 @@ impl TestApp {
                 json!({"kind": "api", "name": "Web chat", "config": {"callback_url": callback_url}}),
             )
             .expect(201);
-        (ch["id"].as_i64().expect("id"), ch["secret"].as_str().expect("secret").to_string())
+        (
+            ch["id"].as_i64().expect("id"),
+            ch["secret"].as_str().expect("secret").to_string(),
+        )
     }
 
     /// Sends an inbound message through an API channel.
-    pub fn inbound(&self, channel: i64, secret: &str, external_id: &str, identifier: &str, text: &str) -> Resp {
+    pub fn inbound(
+        &self,
+        channel: i64,
+        secret: &str,
+        external_id: &str,
+        identifier: &str,
+        text: &str,
+    ) -> Resp {
         self.api.raw(
             Method::POST,
             &format!("/api/v1/channels/{channel}/inbound"),
@@ -279,8 +312,14 @@ impl TestApp {
     /// A channel plus one inbound conversation; returns (channel id, secret, conversation id).
     pub fn conversation(&self, callback_url: &str) -> (i64, String, i64) {
         let (ch, secret) = self.api_channel(callback_url);
-        let landed = self.inbound(ch, &secret, "first", "cust-1", "Hello!").expect(201);
-        (ch, secret, landed["conversation_id"].as_i64().expect("conversation id"))
+        let landed = self
+            .inbound(ch, &secret, "first", "cust-1", "Hello!")
+            .expect(201);
+        (
+            ch,
+            secret,
+            landed["conversation_id"].as_i64().expect("conversation id"),
+        )
     }
 
     /// Waits (on commit notifications, not by sleeping) until `check` holds.
@@ -305,7 +344,10 @@ impl TestApp {
     /// The timeline items of a conversation, as the owner sees them.
     pub fn timeline(&self, conv: i64) -> Vec<Value> {
         self.api
-            .get(&format!("/api/v1/conversations/{conv}/timeline?limit=200"), &self.owner.token)
+            .get(
+                &format!("/api/v1/conversations/{conv}/timeline?limit=200"),
+                &self.owner.token,
+            )
             .expect(200)["items"]
             .as_array()
             .expect("items")
@@ -337,10 +379,13 @@ pub enum Reply {
     Hang,
 }
 
+/// A request the fake received: lower-cased headers, body, and the status it answered (0: hung).
+pub type Recorded = (Vec<(String, String)>, Vec<u8>, u16);
+
 #[derive(Default)]
 struct FakeState {
     script: VecDeque<Reply>,
-    requests: Vec<(Vec<(String, String)>, Vec<u8>, u16)>,
+    requests: Vec<Recorded>,
     released: bool,
 }
 
@@ -385,7 +430,7 @@ impl FakeCallback {
     }
 
     /// Every request: headers and body.
-    pub fn requests(&self) -> Vec<(Vec<(String, String)>, Vec<u8>, u16)> {
+    pub fn requests(&self) -> Vec<Recorded> {
         self.state.0.lock().expect("lock").requests.clone()
     }
 
@@ -397,7 +442,10 @@ impl FakeCallback {
         let (_g, timeout) = cv
             .wait_timeout_while(guard, WAIT, |st| st.requests.len() < n)
             .expect("wait");
-        assert!(!timeout.timed_out(), "timed out waiting for {n} callback requests");
+        assert!(
+            !timeout.timed_out(),
+            "timed out waiting for {n} callback requests"
+        );
     }
 
     /// Lets hanging requests finish (with a 200).
@@ -452,5 +500,8 @@ fn handle(stream: TcpStream, state: Arc<(Mutex<FakeState>, Condvar)>) {
     }
     drop(st);
     let mut stream = stream;
-    let _ = write!(stream, "HTTP/1.1 {status} Scripted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} Scripted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
 }

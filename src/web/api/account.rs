@@ -22,7 +22,9 @@ pub(super) struct Login {
 }
 
 fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
 }
 
 async fn verify(password: String, hash: String) -> bool {
@@ -32,22 +34,37 @@ async fn verify(password: String, hash: String) -> bool {
 }
 
 /// `POST /api/v1/auth/token`: email and password → a bearer token.
-pub(super) async fn post_token(req: HttpRequest, state: Data<AppState>, body: Body<Login>) -> ApiResult<HttpResponse> {
+pub(super) async fn post_token(
+    req: HttpRequest,
+    state: Data<AppState>,
+    body: Body<Login>,
+) -> ApiResult<HttpResponse> {
     let login = body.into_inner()?;
     let address = client_address(&req);
-    let retry = state.throttle.lock().ok().and_then(|mut t| t.check(&login.email, &address, now_ms()));
+    let retry = state
+        .throttle
+        .lock()
+        .ok()
+        .and_then(|mut t| t.check(&login.email, &address, now_ms()));
     if let Some(retry_after_secs) = retry {
         return Err(Error::RateLimited {
-            message: format!("too many failed logins; try again in {} minutes", retry_after_secs.div_ceil(60)),
+            message: format!(
+                "too many failed logins; try again in {} minutes",
+                retry_after_secs.div_ceil(60)
+            ),
             retry_after_secs,
         }
         .into());
     }
     let email = login.email.trim().to_string();
-    let found = state.store.read(move |c| find_user_by_email(c, &email)).await?;
-    let hash = found
-        .as_ref()
-        .map_or_else(|| service::auth::dummy_hash().to_string(), |(_, h)| h.clone());
+    let found = state
+        .store
+        .read(move |c| find_user_by_email(c, &email))
+        .await?;
+    let hash = found.as_ref().map_or_else(
+        || service::auth::dummy_hash().to_string(),
+        |(_, h)| h.clone(),
+    );
     let ok = verify(login.password, hash).await;
     let user = match found {
         Some((user, _)) if ok => user,
@@ -59,7 +76,9 @@ pub(super) async fn post_token(req: HttpRequest, state: Data<AppState>, body: Bo
         }
     };
     if user.disabled {
-        return Err(Error::Unauthenticated("this account is disabled; ask the owner".into()).into());
+        return Err(
+            Error::Unauthenticated("this account is disabled; ask the owner".into()).into(),
+        );
     }
     if let Ok(mut t) = state.throttle.lock() {
         t.succeeded(&login.email);
@@ -75,7 +94,10 @@ pub(super) async fn post_token(req: HttpRequest, state: Data<AppState>, body: Bo
 /// `DELETE /api/v1/auth/token`: revokes the token in use.
 pub(super) async fn delete_token(auth: Auth, state: Data<AppState>) -> ApiResult<HttpResponse> {
     let token = auth.token;
-    state.store.write(move |c| service::auth::revoke(c, &token)).await?;
+    state
+        .store
+        .write(move |c| service::auth::revoke(c, &token))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -88,12 +110,20 @@ pub(super) struct Setup {
 }
 
 /// `POST /api/v1/setup`: creates the first owner with the one-time token printed at start.
-pub(super) async fn post_setup(state: Data<AppState>, body: Body<Setup>) -> ApiResult<HttpResponse> {
+pub(super) async fn post_setup(
+    state: Data<AppState>,
+    body: Body<Setup>,
+) -> ApiResult<HttpResponse> {
     let setup = body.into_inner()?;
     let token = setup.token.clone();
-    if !state.store.read(move |c| service::auth::check_setup_token(c, &token)).await? {
+    if !state
+        .store
+        .read(move |c| service::auth::check_setup_token(c, &token))
+        .await?
+    {
         return Err(Error::Unauthenticated(
-            "this setup link is not valid any more; restart teaminbox to get a new one, or log in".into(),
+            "this setup link is not valid any more; restart teaminbox to get a new one, or log in"
+                .into(),
         )
         .into());
     }
@@ -104,7 +134,8 @@ pub(super) async fn post_setup(state: Data<AppState>, body: Body<Setup>) -> ApiR
     let user = state
         .store
         .write(move |c| {
-            let user = service::auth::complete_setup(c, &setup.token, &setup.name, &setup.email, hash)?;
+            let user =
+                service::auth::complete_setup(c, &setup.token, &setup.name, &setup.email, hash)?;
             let token = service::auth::issue_token(c, &user, TokenKind::Api, None)?;
             Ok::<_, Error>((user, token))
         })
@@ -123,9 +154,16 @@ pub(super) struct StatusBody {
 }
 
 /// `PUT /api/v1/me/status`.
-pub(super) async fn put_status(auth: Auth, state: Data<AppState>, body: Body<StatusBody>) -> ApiResult<HttpResponse> {
+pub(super) async fn put_status(
+    auth: Auth,
+    state: Data<AppState>,
+    body: Body<StatusBody>,
+) -> ApiResult<HttpResponse> {
     let status = body.into_inner()?.status;
     let id = auth.user.id;
-    let user = state.store.write(move |c| service::users::set_status(c, id, status)).await?;
+    let user = state
+        .store
+        .write(move |c| service::users::set_status(c, id, status))
+        .await?;
     Ok(HttpResponse::Ok().json(user))
 }

@@ -1,6 +1,6 @@
 //! Contacts, channels (and the API channel's inbound endpoint), settings and health.
 
-use actix_web::web::{Data, Path};
+use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,7 +17,7 @@ use crate::service::{self, Error, clean_text, forbidden, invalid};
 use crate::store::{channels, contacts, conversations, events, now_ms, settings};
 use crate::web::AppState;
 use crate::web::auth::{Auth, bearer};
-use crate::web::body::Body;
+use crate::web::body::{Body, PathId};
 use crate::web::error::ApiResult;
 
 fn require(auth: &Auth, cap: Capability) -> Result<(), Error> {
@@ -29,7 +29,11 @@ fn require(auth: &Auth, cap: Capability) -> Result<(), Error> {
 }
 
 /// A contact with the conversations of theirs the caller may see; 404 if they may see none.
-fn visible_contact(c: &rusqlite::Connection, auth_actor: &policy::Actor, id: ContactId) -> Result<Value, Error> {
+fn visible_contact(
+    c: &rusqlite::Connection,
+    auth_actor: &policy::Actor,
+    id: ContactId,
+) -> Result<Value, Error> {
     let contact = contacts::find_contact(c, id)?.ok_or(Error::NotFound("contact"))?;
     let settings = settings::load_settings(c)?;
     let scope = policy::scope(auth_actor, settings.agent_visibility);
@@ -50,9 +54,16 @@ fn visible_contact(c: &rusqlite::Connection, auth_actor: &policy::Actor, id: Con
 }
 
 /// `GET /api/v1/contacts/{id}`.
-pub(super) async fn show_contact(auth: Auth, state: Data<AppState>, id: Path<i64>) -> ApiResult<HttpResponse> {
-    let (actor, id) = (auth.actor(), ContactId(id.into_inner()));
-    let v = state.store.read(move |c| visible_contact(c, &actor, id)).await?;
+pub(super) async fn show_contact(
+    auth: Auth,
+    state: Data<AppState>,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    let (actor, id) = (auth.actor(), ContactId(id.get()?));
+    let v = state
+        .store
+        .read(move |c| visible_contact(c, &actor, id))
+        .await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -65,25 +76,50 @@ pub(super) struct ContactPatch {
 }
 
 /// `PATCH /api/v1/contacts/{id}`.
-pub(super) async fn patch_contact(auth: Auth, state: Data<AppState>, id: Path<i64>, body: Body<ContactPatch>) -> ApiResult<HttpResponse> {
-    let (actor, id, body) = (auth.actor(), ContactId(id.into_inner()), body.0);
+pub(super) async fn patch_contact(
+    auth: Auth,
+    state: Data<AppState>,
+    id: PathId,
+    body: Body<ContactPatch>,
+) -> ApiResult<HttpResponse> {
+    let (actor, id, body) = (auth.actor(), ContactId(id.get()?), body.0);
     let v = state
         .store
         .write(move |c| {
             visible_contact(c, &actor, id)?;
             let b = body?;
-            let name = b.name.as_deref().map(|n| clean_text("name", n, 200)).transpose()?;
+            let name = b
+                .name
+                .as_deref()
+                .map(|n| clean_text("name", n, 200))
+                .transpose()?;
             let phone = match &b.phone {
                 Some(Some(p)) => Some(Some(service::conversations::normalize_phone(p)?)),
                 Some(None) => Some(None),
                 None => None,
             };
             let attributes = b.attributes.map(Value::Object);
-            if attributes.as_ref().is_some_and(|a| a.to_string().len() > 16 * 1024) {
+            if attributes
+                .as_ref()
+                .is_some_and(|a| a.to_string().len() > 16 * 1024)
+            {
                 return Err(invalid("too_long", "attributes are limited to 16 KiB"));
             }
-            contacts::update_contact(c, id, name.as_deref(), phone.as_ref().map(|p| p.as_deref()), attributes.as_ref())?;
-            events::insert_event(c, None, "contact.updated", Some(actor.id), &json!({"contact_id": id}), now_ms())?;
+            contacts::update_contact(
+                c,
+                id,
+                name.as_deref(),
+                phone.as_ref().map(|p| p.as_deref()),
+                attributes.as_ref(),
+            )?;
+            events::insert_event(
+                c,
+                None,
+                "contact.updated",
+                Some(actor.id),
+                &json!({"contact_id": id}),
+                now_ms(),
+            )?;
             visible_contact(c, &actor, id)
         })
         .await?;
@@ -93,7 +129,7 @@ pub(super) async fn patch_contact(auth: Auth, state: Data<AppState>, id: Path<i6
 /// `GET /api/v1/channels` (owner).
 pub(super) async fn list_channels(auth: Auth, state: Data<AppState>) -> ApiResult<HttpResponse> {
     require(&auth, Capability::ManageChannels)?;
-    let list = state.store.read(|c| channels::list_channels(c)).await?;
+    let list = state.store.read(channels::list_channels).await?;
     let items: Vec<_> = list.iter().map(service::channels::redact).collect();
     Ok(HttpResponse::Ok().json(json!({"items": items, "next": null})))
 }
@@ -107,7 +143,11 @@ pub(super) struct ChannelBody {
 }
 
 /// `POST /api/v1/channels` (owner).
-pub(super) async fn post_channel(auth: Auth, state: Data<AppState>, body: Body<ChannelBody>) -> ApiResult<HttpResponse> {
+pub(super) async fn post_channel(
+    auth: Auth,
+    state: Data<AppState>,
+    body: Body<ChannelBody>,
+) -> ApiResult<HttpResponse> {
     require(&auth, Capability::ManageChannels)?;
     let b = body.into_inner()?;
     let view = state
@@ -134,7 +174,12 @@ pub(super) struct InboundBody {
 
 /// A provider timestamp: unix seconds (or milliseconds), as a number or string, or RFC 3339.
 fn parse_timestamp(v: &Value) -> Result<Option<i64>, Error> {
-    let bad = || invalid("invalid_timestamp", "timestamp must be unix seconds or an RFC 3339 time");
+    let bad = || {
+        invalid(
+            "invalid_timestamp",
+            "timestamp must be unix seconds or an RFC 3339 time",
+        )
+    };
     let ms = match v {
         Value::Null => return Ok(None),
         Value::Number(n) => n.as_i64().ok_or_else(bad)?,
@@ -144,7 +189,11 @@ fn parse_timestamp(v: &Value) -> Result<Option<i64>, Error> {
         },
         _ => return Err(bad()),
     };
-    let ms = if ms.abs() < 100_000_000_000 { ms.saturating_mul(1000) } else { ms };
+    let ms = if ms.abs() < 100_000_000_000 {
+        ms.saturating_mul(1000)
+    } else {
+        ms
+    };
     if ms <= 0 {
         return Err(bad());
     }
@@ -153,14 +202,32 @@ fn parse_timestamp(v: &Value) -> Result<Option<i64>, Error> {
 
 /// `POST /api/v1/channels/{id}/inbound`: a customer message through an API channel,
 /// authenticated with the channel's secret, idempotent on `external_id`.
-pub(super) async fn post_inbound(req: HttpRequest, state: Data<AppState>, id: Path<i64>, body: Body<InboundBody>) -> ApiResult<HttpResponse> {
-    let unauthenticated = || Error::Unauthenticated("send the channel secret as Authorization: Bearer <secret>".into());
+pub(super) async fn post_inbound(
+    req: HttpRequest,
+    state: Data<AppState>,
+    id: PathId,
+    body: Body<InboundBody>,
+) -> ApiResult<HttpResponse> {
+    let unauthenticated = || {
+        Error::Unauthenticated("send the channel secret as Authorization: Bearer <secret>".into())
+    };
     let secret = bearer(&req).ok_or_else(unauthenticated)?;
-    let id = ChannelId(id.into_inner());
-    let channel = state.store.read(move |c| channels::find_channel(c, id)).await?;
+    // An id that names no channel fails like a wrong secret: 401 before anything else.
+    let id = ChannelId(id.get().map_err(|_| unauthenticated())?);
+    let channel = state
+        .store
+        .read(move |c| channels::find_channel(c, id))
+        .await?;
     let channel = match channel {
-        Some(ch) if ch.kind == ChannelKind::Api
-            && ch.secret.as_deref().is_some_and(|s| bool::from(s.as_bytes().ct_eq(secret.as_bytes()))) => ch,
+        Some(ch)
+            if ch.kind == ChannelKind::Api
+                && ch
+                    .secret
+                    .as_deref()
+                    .is_some_and(|s| bool::from(s.as_bytes().ct_eq(secret.as_bytes()))) =>
+        {
+            ch
+        }
         _ => return Err(unauthenticated().into()),
     };
     let b = body.into_inner()?;
@@ -169,14 +236,30 @@ pub(super) async fn post_inbound(req: HttpRequest, state: Data<AppState>, id: Pa
     if b.text.chars().count() > MAX_TEXT * 4 {
         return Err(invalid("too_long", "text is too long").into());
     }
-    if b.contact.name.as_deref().is_some_and(|n| n.chars().count() > 200) {
+    if b.contact
+        .name
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > 200)
+    {
         return Err(invalid("too_long", "contact.name is longer than 200 characters").into());
     }
-    let phone = match b.contact.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+    let phone = match b
+        .contact
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         Some(p) => Some(service::conversations::normalize_phone(p)?),
         None => None,
     };
-    let at = b.timestamp.as_ref().map(parse_timestamp).transpose()?.flatten().map(|t| t.min(now_ms()));
+    let at = b
+        .timestamp
+        .as_ref()
+        .map(parse_timestamp)
+        .transpose()?
+        .flatten()
+        .map(|t| t.min(now_ms()));
     let landed = state
         .store
         .write(move |c| {
@@ -208,12 +291,16 @@ pub(super) async fn post_inbound(req: HttpRequest, state: Data<AppState>, id: Pa
 
 /// `GET /api/v1/settings`.
 pub(super) async fn show_settings(_auth: Auth, state: Data<AppState>) -> ApiResult<HttpResponse> {
-    let s = state.store.read(|c| settings::load_settings(c)).await?;
+    let s = state.store.read(settings::load_settings).await?;
     Ok(HttpResponse::Ok().json(s))
 }
 
 /// `PATCH /api/v1/settings` (owner; managers the routing and SLA keys).
-pub(super) async fn patch_settings(auth: Auth, state: Data<AppState>, body: Body<Value>) -> ApiResult<HttpResponse> {
+pub(super) async fn patch_settings(
+    auth: Auth,
+    state: Data<AppState>,
+    body: Body<Value>,
+) -> ApiResult<HttpResponse> {
     if !allows(auth.user.role, Capability::ManageRoutingSettings) {
         return Err(forbidden("your role may not change settings").into());
     }
@@ -230,7 +317,14 @@ pub(super) async fn patch_settings(auth: Auth, state: Data<AppState>, body: Body
                 SettingsError::Invalid { .. } => invalid("invalid_setting", e.to_string()),
             })?;
             settings::save_settings(c, &changed)?;
-            events::insert_event(c, None, "settings.updated", Some(actor), &Value::Object(changed), now_ms())?;
+            events::insert_event(
+                c,
+                None,
+                "settings.updated",
+                Some(actor),
+                &Value::Object(changed),
+                now_ms(),
+            )?;
             Ok::<_, Error>(next)
         })
         .await?;
@@ -239,6 +333,9 @@ pub(super) async fn patch_settings(auth: Auth, state: Data<AppState>, body: Body
 
 /// `GET /healthz`: the process answers and the database reads.
 pub(super) async fn show_health(state: Data<AppState>) -> ApiResult<HttpResponse> {
-    state.store.read(|c| settings::load_settings(c).map(|_| ())).await?;
+    state
+        .store
+        .read(|c| settings::load_settings(c).map(|_| ()))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"status": "ok"})))
 }

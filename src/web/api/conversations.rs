@@ -1,7 +1,7 @@
 //! Conversations: queue views, detail, timeline and every action on one.
 
 use actix_web::HttpResponse;
-use actix_web::web::{Data, Path, Query};
+use actix_web::web::Data;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -15,7 +15,7 @@ use crate::store::conversations::{ConvQuery, StatusFilter, View, list_conversati
 use crate::store::{messages, settings};
 use crate::web::AppState;
 use crate::web::auth::Auth;
-use crate::web::body::Body;
+use crate::web::body::{Body, PathId, QueryOf};
 use crate::web::error::ApiResult;
 
 #[derive(Deserialize)]
@@ -30,20 +30,33 @@ pub(super) struct ListParams {
 }
 
 /// `GET /api/v1/conversations`: a queue view, newest activity first.
-pub(super) async fn list(auth: Auth, state: Data<AppState>, params: Query<ListParams>) -> ApiResult<HttpResponse> {
-    let p = params.into_inner();
+pub(super) async fn list(
+    auth: Auth,
+    state: Data<AppState>,
+    params: QueryOf<ListParams>,
+) -> ApiResult<HttpResponse> {
+    let p = params.get()?;
     let view = match p.view.as_deref().unwrap_or("all") {
         "unassigned" => View::Unassigned,
         "mine" => View::Mine,
         "pending" => View::Pending,
         "all" => View::All,
-        other => return Err(bad_request("invalid_view", format!("unknown view \"{other}\": use unassigned, mine, pending or all")).into()),
+        other => {
+            return Err(bad_request(
+                "invalid_view",
+                format!("unknown view \"{other}\": use unassigned, mine, pending or all"),
+            )
+            .into());
+        }
     };
     let status = match p.status.as_deref() {
         None | Some("") => StatusFilter::Unresolved,
         Some("any") | Some("all") => StatusFilter::Any,
         Some(s) => StatusFilter::Is(Status::parse(s).ok_or_else(|| {
-            bad_request("invalid_status", format!("unknown status \"{s}\": use open, pending, snoozed, resolved or all"))
+            bad_request(
+                "invalid_status",
+                format!("unknown status \"{s}\": use open, pending, snoozed, resolved or all"),
+            )
         })?),
     };
     let before = match p.before.as_deref().filter(|b| !b.is_empty()) {
@@ -80,8 +93,8 @@ pub(super) async fn list(auth: Auth, state: Data<AppState>, params: Query<ListPa
 }
 
 /// `GET /api/v1/conversations/{id}`.
-pub(super) async fn show(auth: Auth, state: Data<AppState>, id: Path<i64>) -> ApiResult<HttpResponse> {
-    let (actor, id) = (auth.actor(), ConversationId(id.into_inner()));
+pub(super) async fn show(auth: Auth, state: Data<AppState>, id: PathId) -> ApiResult<HttpResponse> {
+    let (actor, id) = (auth.actor(), ConversationId(id.get()?));
     let conv = state
         .store
         .read(move |c| {
@@ -103,11 +116,11 @@ pub(super) struct PageParams {
 pub(super) async fn show_timeline(
     auth: Auth,
     state: Data<AppState>,
-    id: Path<i64>,
-    params: Query<PageParams>,
+    id: PathId,
+    params: QueryOf<PageParams>,
 ) -> ApiResult<HttpResponse> {
-    let (actor, id) = (auth.actor(), ConversationId(id.into_inner()));
-    let p = params.into_inner();
+    let (actor, id) = (auth.actor(), ConversationId(id.get()?));
+    let p = params.get()?;
     let limit = page_limit(p.limit);
     let before = p.before.filter(|b| !b.is_empty());
     let (items, next) = state
@@ -141,8 +154,14 @@ impl MessageBody {
         match (self.text, self.template) {
             (Some(t), None) => Ok(Outgoing::Text(t)),
             (None, Some(t)) => Ok(Outgoing::Template(t)),
-            (Some(_), Some(_)) => Err(bad_request("invalid_field", "send either \"text\" or \"template\", not both")),
-            (None, None) => Err(bad_request("invalid_field", "the body needs \"text\" or \"template\"")),
+            (Some(_), Some(_)) => Err(bad_request(
+                "invalid_field",
+                "send either \"text\" or \"template\", not both",
+            )),
+            (None, None) => Err(bad_request(
+                "invalid_field",
+                "the body needs \"text\" or \"template\"",
+            )),
         }
     }
 }
@@ -151,10 +170,10 @@ impl MessageBody {
 pub(super) async fn post_message(
     auth: Auth,
     state: Data<AppState>,
-    id: Path<i64>,
+    id: PathId,
     body: Body<MessageBody>,
 ) -> ApiResult<HttpResponse> {
-    let (actor, id, body) = (auth.actor(), ConversationId(id.into_inner()), body.0);
+    let (actor, id, body) = (auth.actor(), ConversationId(id.get()?), body.0);
     let created = state
         .store
         .write(move |c| {
@@ -172,8 +191,13 @@ pub(super) struct NoteBody {
 }
 
 /// `POST /api/v1/conversations/{id}/notes`.
-pub(super) async fn post_note(auth: Auth, state: Data<AppState>, id: Path<i64>, body: Body<NoteBody>) -> ApiResult<HttpResponse> {
-    let (actor, id, body) = (auth.actor(), ConversationId(id.into_inner()), body.0);
+pub(super) async fn post_note(
+    auth: Auth,
+    state: Data<AppState>,
+    id: PathId,
+    body: Body<NoteBody>,
+) -> ApiResult<HttpResponse> {
+    let (actor, id, body) = (auth.actor(), ConversationId(id.get()?), body.0);
     let created = state
         .store
         .write(move |c| {
@@ -185,9 +209,16 @@ pub(super) async fn post_note(auth: Auth, state: Data<AppState>, id: Path<i64>, 
 }
 
 /// `POST /api/v1/conversations/{id}/claim`.
-pub(super) async fn post_claim(auth: Auth, state: Data<AppState>, id: Path<i64>) -> ApiResult<HttpResponse> {
-    let (actor, id) = (auth.actor(), ConversationId(id.into_inner()));
-    let conv = state.store.write(move |c| ops::claim(c, &actor, id)).await?;
+pub(super) async fn post_claim(
+    auth: Auth,
+    state: Data<AppState>,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    let (actor, id) = (auth.actor(), ConversationId(id.get()?));
+    let conv = state
+        .store
+        .write(move |c| ops::claim(c, &actor, id))
+        .await?;
     Ok(HttpResponse::Ok().json(conv))
 }
 
@@ -201,17 +232,34 @@ pub(super) struct AssignBody {
 }
 
 /// `POST /api/v1/conversations/{id}/assign`: handoff, transfer or release to the pool.
-pub(super) async fn post_assign(auth: Auth, state: Data<AppState>, id: Path<i64>, body: Body<AssignBody>) -> ApiResult<HttpResponse> {
-    let (actor, id, body) = (auth.actor(), ConversationId(id.into_inner()), body.0);
+pub(super) async fn post_assign(
+    auth: Auth,
+    state: Data<AppState>,
+    id: PathId,
+    body: Body<AssignBody>,
+) -> ApiResult<HttpResponse> {
+    let (actor, id, body) = (auth.actor(), ConversationId(id.get()?), body.0);
     let conv = state
         .store
         .write(move |c| {
             ops::authorize(c, &actor, Action::Assign, id)?;
             let b = body?;
-            let assignee = b
-                .assignee_id
-                .ok_or_else(|| bad_request("invalid_field", "\"assignee_id\" is required (null releases to the pool)"))?;
-            ops::assign(c, &actor, id, AssignRequest { assignee, team: b.team_id, note: b.note })
+            let assignee = b.assignee_id.ok_or_else(|| {
+                bad_request(
+                    "invalid_field",
+                    "\"assignee_id\" is required (null releases to the pool)",
+                )
+            })?;
+            ops::assign(
+                c,
+                &actor,
+                id,
+                AssignRequest {
+                    assignee,
+                    team: b.team_id,
+                    note: b.note,
+                },
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(conv))
@@ -224,15 +272,22 @@ pub(super) struct StatusBody {
 }
 
 /// `POST /api/v1/conversations/{id}/status`.
-pub(super) async fn post_status(auth: Auth, state: Data<AppState>, id: Path<i64>, body: Body<StatusBody>) -> ApiResult<HttpResponse> {
-    let (actor, id, body) = (auth.actor(), ConversationId(id.into_inner()), body.0);
+pub(super) async fn post_status(
+    auth: Auth,
+    state: Data<AppState>,
+    id: PathId,
+    body: Body<StatusBody>,
+) -> ApiResult<HttpResponse> {
+    let (actor, id, body) = (auth.actor(), ConversationId(id.get()?), body.0);
     let conv = state
         .store
         .write(move |c| {
             ops::authorize(c, &actor, Action::SetStatus, id)?;
             let b = body?;
             let until = match b.until.as_deref() {
-                Some(u) => Some(parse_rfc3339(u).ok_or_else(|| bad_request("invalid_field", "\"until\" must be an RFC 3339 time"))?),
+                Some(u) => Some(parse_rfc3339(u).ok_or_else(|| {
+                    bad_request("invalid_field", "\"until\" must be an RFC 3339 time")
+                })?),
                 None => None,
             };
             ops::set_status(c, &actor, id, b.status, until)
@@ -250,8 +305,13 @@ pub(super) struct TagsBody {
 }
 
 /// `POST /api/v1/conversations/{id}/tags`.
-pub(super) async fn post_tags(auth: Auth, state: Data<AppState>, id: Path<i64>, body: Body<TagsBody>) -> ApiResult<HttpResponse> {
-    let (actor, id, body) = (auth.actor(), ConversationId(id.into_inner()), body.0);
+pub(super) async fn post_tags(
+    auth: Auth,
+    state: Data<AppState>,
+    id: PathId,
+    body: Body<TagsBody>,
+) -> ApiResult<HttpResponse> {
+    let (actor, id, body) = (auth.actor(), ConversationId(id.get()?), body.0);
     let conv = state
         .store
         .write(move |c| {
@@ -285,13 +345,30 @@ pub(super) struct StartBody {
 }
 
 /// `POST /api/v1/conversations`: start an outbound conversation; the caller becomes assignee.
-pub(super) async fn post_start(auth: Auth, state: Data<AppState>, body: Body<StartBody>) -> ApiResult<HttpResponse> {
+pub(super) async fn post_start(
+    auth: Auth,
+    state: Data<AppState>,
+    body: Body<StartBody>,
+) -> ApiResult<HttpResponse> {
     let b = body.into_inner()?;
-    let out = MessageBody { text: b.text, template: b.template }.outgoing()?;
+    let out = MessageBody {
+        text: b.text,
+        template: b.template,
+    }
+    .outgoing()?;
     let actor = auth.actor();
     let conv = state
         .store
-        .write(move |c| ops::start(c, &actor, b.channel_id, &b.contact.phone, b.contact.name.as_deref(), out))
+        .write(move |c| {
+            ops::start(
+                c,
+                &actor,
+                b.channel_id,
+                &b.contact.phone,
+                b.contact.name.as_deref(),
+                out,
+            )
+        })
         .await?;
     state.wake_outbox();
     Ok(HttpResponse::Created().json(conv))

@@ -31,7 +31,10 @@ pub(crate) fn parse_cursor(s: &str, n: usize) -> Result<Vec<i64>, Error> {
     if parts.len() == n && s.split('_').count() == n {
         Ok(parts)
     } else {
-        Err(bad_request("invalid_cursor", "the \"before\" cursor is not one this API gave out"))
+        Err(bad_request(
+            "invalid_cursor",
+            "the \"before\" cursor is not one this API gave out",
+        ))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Users and teams.
 
 use actix_web::HttpResponse;
-use actix_web::web::{Data, Path};
+use actix_web::web::Data;
 use serde::Deserialize;
 
 use super::nullable;
@@ -12,7 +12,7 @@ use crate::store::users::NewUser;
 use crate::store::{StoreError, now_ms, teams, users};
 use crate::web::AppState;
 use crate::web::auth::Auth;
-use crate::web::body::Body;
+use crate::web::body::{Body, PathId};
 use crate::web::error::ApiResult;
 
 fn require(auth: &Auth, cap: Capability) -> Result<(), Error> {
@@ -31,14 +31,21 @@ async fn hash(password: String) -> Result<String, Error> {
 
 /// `GET /api/v1/users`.
 pub(super) async fn list_users(_auth: Auth, state: Data<AppState>) -> ApiResult<HttpResponse> {
-    let list = state.store.read(|c| users::list_users(c)).await?;
+    let list = state.store.read(users::list_users).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"items": list, "next": null})))
 }
 
 /// `GET /api/v1/users/{id}`.
-pub(super) async fn show_user(_auth: Auth, state: Data<AppState>, id: Path<i64>) -> ApiResult<HttpResponse> {
-    let id = UserId(id.into_inner());
-    let user = state.store.read(move |c| service::users::load(c, id)).await?;
+pub(super) async fn show_user(
+    _auth: Auth,
+    state: Data<AppState>,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    let id = UserId(id.get()?);
+    let user = state
+        .store
+        .read(move |c| service::users::load(c, id))
+        .await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -53,7 +60,11 @@ pub(super) struct NewUserBody {
 }
 
 /// `POST /api/v1/users` (owner).
-pub(super) async fn post_user(auth: Auth, state: Data<AppState>, body: Body<NewUserBody>) -> ApiResult<HttpResponse> {
+pub(super) async fn post_user(
+    auth: Auth,
+    state: Data<AppState>,
+    body: Body<NewUserBody>,
+) -> ApiResult<HttpResponse> {
     require(&auth, Capability::ManageUsers)?;
     let b = body.into_inner()?;
     let password_hash = hash(b.password).await?;
@@ -90,12 +101,15 @@ pub(super) struct PatchUserBody {
 pub(super) async fn patch_user(
     auth: Auth,
     state: Data<AppState>,
-    id: Path<i64>,
+    id: PathId,
     body: Body<PatchUserBody>,
 ) -> ApiResult<HttpResponse> {
     require(&auth, Capability::ManageUsers)?;
-    let id = UserId(id.into_inner());
-    state.store.read(move |c| service::users::load(c, id)).await?;
+    let id = UserId(id.get()?);
+    state
+        .store
+        .read(move |c| service::users::load(c, id))
+        .await?;
     let b = body.into_inner()?;
     let password_hash = match b.password {
         Some(p) => Some(hash(p).await?),
@@ -119,13 +133,17 @@ pub(super) async fn patch_user(
 
 /// `GET /api/v1/teams`.
 pub(super) async fn list_teams(_auth: Auth, state: Data<AppState>) -> ApiResult<HttpResponse> {
-    let list = state.store.read(|c| teams::list_teams(c)).await?;
+    let list = state.store.read(teams::list_teams).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"items": list, "next": null})))
 }
 
 /// `GET /api/v1/teams/{id}`.
-pub(super) async fn show_team(_auth: Auth, state: Data<AppState>, id: Path<i64>) -> ApiResult<HttpResponse> {
-    let id = TeamId(id.into_inner());
+pub(super) async fn show_team(
+    _auth: Auth,
+    state: Data<AppState>,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    let id = TeamId(id.get()?);
     let team = state
         .store
         .read(move |c| teams::find_team(c, id)?.ok_or(Error::NotFound("team")))
@@ -140,7 +158,11 @@ pub(super) struct TeamBody {
     members: Option<Vec<UserId>>,
 }
 
-fn team_name_taken(c: &rusqlite::Connection, name: &str, except: Option<TeamId>) -> Result<(), Error> {
+fn team_name_taken(
+    c: &rusqlite::Connection,
+    name: &str,
+    except: Option<TeamId>,
+) -> Result<(), Error> {
     match teams::find_team_by_name(c, name)? {
         Some(t) if Some(t) != except => Err(Error::Conflict {
             code: "name_taken",
@@ -154,7 +176,10 @@ fn team_name_taken(c: &rusqlite::Connection, name: &str, except: Option<TeamId>)
 fn check_members(c: &rusqlite::Connection, members: &[UserId]) -> Result<(), Error> {
     for m in members {
         if users::find_user(c, *m)?.is_none() {
-            return Err(service::invalid("unknown_user", format!("there is no user {m}")));
+            return Err(service::invalid(
+                "unknown_user",
+                format!("there is no user {m}"),
+            ));
         }
     }
     Ok(())
@@ -172,7 +197,11 @@ fn apply_team(c: &rusqlite::Connection, id: TeamId, b: TeamBody) -> Result<teams
 }
 
 /// `POST /api/v1/teams` (owner, manager).
-pub(super) async fn post_team(auth: Auth, state: Data<AppState>, body: Body<TeamBody>) -> ApiResult<HttpResponse> {
+pub(super) async fn post_team(
+    auth: Auth,
+    state: Data<AppState>,
+    body: Body<TeamBody>,
+) -> ApiResult<HttpResponse> {
     require(&auth, Capability::ManageTeams)?;
     let b = body.into_inner()?;
     let team = state
@@ -191,11 +220,11 @@ pub(super) async fn post_team(auth: Auth, state: Data<AppState>, body: Body<Team
 pub(super) async fn patch_team(
     auth: Auth,
     state: Data<AppState>,
-    id: Path<i64>,
+    id: PathId,
     body: Body<TeamBody>,
 ) -> ApiResult<HttpResponse> {
     require(&auth, Capability::ManageTeams)?;
-    let id = TeamId(id.into_inner());
+    let id = TeamId(id.get()?);
     let body = body.0;
     let team = state
         .store
