@@ -11,18 +11,16 @@ use crate::domain::conversation::{self as rules, StatusError};
 use crate::domain::policy::{self, Action, Actor, Denied};
 use crate::domain::settings::Settings;
 use crate::domain::time::Ts;
-use crate::domain::{
-    ChannelId, ChannelKind, ConversationId, DeliveryStatus, Direction, Status, TeamId, UserId,
-};
-use crate::store::conversations::{self as convs, ConvState, Conversation, NewConversation};
-use crate::store::messages::{self, NewMessage};
+use crate::domain::{ConversationId, DeliveryStatus, Direction, Status, TeamId, UserId};
+use crate::store::conversations::{self as convs, ConvState, Conversation};
+use crate::store::messages;
 use crate::store::users::Named;
-use crate::store::{channels, contacts, events, now_ms, outbox, settings, teams, users};
+use crate::store::{events, now_ms, settings, teams, users};
 
 /// Longest message or note.
 pub const MAX_TEXT: usize = 4096;
 
-fn named_user(conn: &Connection, id: Option<UserId>) -> Result<Value> {
+pub(super) fn named_user(conn: &Connection, id: Option<UserId>) -> Result<Value> {
     Ok(match id {
         Some(id) => match users::find_user(conn, id)? {
             Some(u) => json!({"id": u.id, "name": u.name}),
@@ -32,7 +30,7 @@ fn named_user(conn: &Connection, id: Option<UserId>) -> Result<Value> {
     })
 }
 
-fn named_team(conn: &Connection, id: Option<TeamId>) -> Result<Value> {
+pub(super) fn named_team(conn: &Connection, id: Option<TeamId>) -> Result<Value> {
     Ok(match id {
         Some(id) => match teams::find_team(conn, id)? {
             Some(t) => json!({"id": t.id, "name": t.name}),
@@ -43,7 +41,7 @@ fn named_team(conn: &Connection, id: Option<TeamId>) -> Result<Value> {
 }
 
 /// Turns a policy refusal into the error the caller sees.
-fn denied(conn: &Connection, d: Denied) -> Error {
+pub(super) fn denied(conn: &Connection, d: Denied) -> Error {
     let who = |id: Option<UserId>| -> (Value, String) {
         let v = named_user(conn, id).unwrap_or(Value::Null);
         let name = v["name"].as_str().unwrap_or("someone").to_string();
@@ -349,283 +347,9 @@ pub fn add_note(
     })
 }
 
-fn author(conn: &Connection, id: UserId) -> Result<Option<Named>> {
+pub(super) fn author(conn: &Connection, id: UserId) -> Result<Option<Named>> {
     Ok(users::find_user(conn, id)?.map(|u| Named {
         id: u.id.0,
         name: u.name,
     }))
-}
-
-/// A template to send: name, language and positional parameters.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct Template {
-    /// Template name.
-    pub name: String,
-    /// Language code, such as `en_US`.
-    pub language: String,
-    /// Body parameters, in order.
-    #[serde(default)]
-    pub params: Vec<String>,
-}
-
-/// What a staff member sends.
-#[derive(Debug, Clone)]
-pub enum Outgoing {
-    /// Free text.
-    Text(String),
-    /// An approved template.
-    Template(Template),
-}
-
-impl Outgoing {
-    fn validate(self) -> Result<Outgoing> {
-        match self {
-            Outgoing::Text(t) => Ok(Outgoing::Text(clean_text("text", &t, MAX_TEXT)?)),
-            Outgoing::Template(t) => {
-                let name = clean_text("template name", &t.name, 512)?;
-                let language = clean_text("template language", &t.language, 15)?;
-                if t.params.len() > 100 || t.params.iter().any(|p| p.chars().count() > 1024) {
-                    return Err(invalid(
-                        "invalid_template",
-                        "too many or too long template parameters",
-                    ));
-                }
-                Ok(Outgoing::Template(Template {
-                    name,
-                    language,
-                    params: t.params,
-                }))
-            }
-        }
-    }
-
-    fn parts(&self) -> (&'static str, String, Option<Value>) {
-        match self {
-            Outgoing::Text(t) => ("text", t.clone(), None),
-            Outgoing::Template(t) => {
-                let shown = if t.params.is_empty() {
-                    format!("[template {}]", t.name)
-                } else {
-                    format!("[template {}: {}]", t.name, t.params.join(", "))
-                };
-                ("template", shown, Some(json!({"template": t})))
-            }
-        }
-    }
-}
-
-/// Queues a customer-visible message from the assignee: message, outbox row, status and events
-/// in one transaction.
-pub fn reply(
-    conn: &Connection,
-    actor: &Actor,
-    id: ConversationId,
-    out: Outgoing,
-) -> Result<Created> {
-    let (state, settings) = authorize(conn, actor, Action::Reply, id)?;
-    let out = out.validate()?;
-    send(conn, actor, &state, &settings, out)
-}
-
-fn send(
-    conn: &Connection,
-    actor: &Actor,
-    state: &ConvState,
-    settings: &Settings,
-    out: Outgoing,
-) -> Result<Created> {
-    let now = now_ms();
-    if matches!(out, Outgoing::Text(_))
-        && !rules::free_text_allowed(state.channel_kind, state.window_closes_at, now)
-    {
-        return Err(invalid(
-            "window_closed",
-            "the 24-hour window is closed: send a template",
-        ));
-    }
-    let (kind, text, payload) = out.parts();
-    let mid = messages::insert_message(
-        conn,
-        &NewMessage {
-            conversation: state.id,
-            channel: state.channel_id,
-            direction: Direction::Out,
-            kind,
-            text: &text,
-            payload: payload.as_ref(),
-            author: Some(actor.id),
-            status: DeliveryStatus::Queued,
-            external_id: None,
-            created_at: now,
-        },
-    )?;
-    outbox::insert_outbox(conn, mid, state.channel_id, now)?;
-    let status = rules::on_staff_reply(state.status, settings.auto_pending_on_reply);
-    convs::record_outbound(conn, state.id, &preview(&text), status, now)?;
-    if let Some(cycle) = state.cycle_id {
-        convs::mark_first_response(conn, cycle, now, actor.id)?;
-    }
-    events::insert_event(
-        conn,
-        Some(state.id),
-        "message.created",
-        Some(actor.id),
-        &json!({"message_id": mid, "direction": "out"}),
-        now,
-    )?;
-    if status != state.status {
-        events::insert_event(
-            conn,
-            Some(state.id),
-            "conversation.status",
-            Some(actor.id),
-            &json!({"from": state.status, "to": status, "until": null}),
-            now,
-        )?;
-    }
-    Ok(Created {
-        kind: "message",
-        id: mid.0,
-        conversation_id: state.id,
-        at: Ts(now),
-        author: author(conn, actor.id)?,
-        text,
-        direction: Some(Direction::Out),
-        status: Some(DeliveryStatus::Queued),
-        error: None,
-        payload,
-    })
-}
-
-/// The first line of a message, shortened for queue rows.
-pub fn preview(text: &str) -> String {
-    let line = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    let mut p: String = line.chars().take(140).collect();
-    if line.chars().count() > 140 {
-        p.push('…');
-    }
-    p
-}
-
-/// Starts (or resumes) a conversation with a customer by phone: the starter becomes assignee
-/// and the first message is queued.
-pub fn start(
-    conn: &Connection,
-    actor: &Actor,
-    channel: ChannelId,
-    phone: &str,
-    name: Option<&str>,
-    out: Outgoing,
-) -> Result<Conversation> {
-    let channel = channels::find_channel(conn, channel)?
-        .ok_or_else(|| invalid("unknown_channel", format!("there is no channel {channel}")))?;
-    let phone = normalize_phone(phone)?;
-    let out = out.validate()?;
-    if channel.kind.has_service_window() && matches!(out, Outgoing::Text(_)) {
-        return Err(invalid(
-            "window_closed",
-            "a conversation the business starts must open with a template",
-        ));
-    }
-    let now = now_ms();
-    let id_kind = identity_kind(channel.kind);
-    let contact = match contacts::find_identity(conn, channel.id, id_kind, &phone)? {
-        Some(c) => c,
-        None => {
-            let c = contacts::insert_contact(
-                conn,
-                name.map(str::trim)
-                    .filter(|n| !n.is_empty())
-                    .unwrap_or(&phone),
-                Some(&phone),
-                now,
-            )?;
-            contacts::insert_identity(conn, c, channel.id, id_kind, &phone)?;
-            c
-        }
-    };
-    let id = match convs::find_latest_for_contact(conn, contact, channel.id)? {
-        Some(existing) => {
-            let state =
-                convs::find_conv_state(conn, existing)?.ok_or(Error::NotFound("conversation"))?;
-            match state.assignee {
-                Some(owner) if owner != actor.id && state.status != Status::Resolved => {
-                    return Err(denied(conn, Denied::AlreadyAssigned { owner }));
-                }
-                Some(owner) if owner == actor.id => {}
-                _ => {
-                    convs::update_assignment(conn, existing, Some(actor.id), state.team, now)?;
-                    events::insert_event(
-                        conn,
-                        Some(existing),
-                        "conversation.assigned",
-                        Some(actor.id),
-                        &json!({"from": named_user(conn, state.assignee)?, "to": named_user(conn, Some(actor.id))?,
-                                "by": named_user(conn, Some(actor.id))?, "team": named_team(conn, state.team)?, "note_id": null}),
-                        now,
-                    )?;
-                }
-            }
-            existing
-        }
-        None => {
-            let id = convs::insert_conversation(
-                conn,
-                &NewConversation {
-                    channel: channel.id,
-                    contact,
-                    status: Status::Open,
-                    assignee: Some(actor.id),
-                    team: None,
-                },
-                now,
-            )?;
-            events::insert_event(
-                conn,
-                Some(id),
-                "conversation.created",
-                Some(actor.id),
-                &json!({"outbound": true, "assignee": named_user(conn, Some(actor.id))?}),
-                now,
-            )?;
-            id
-        }
-    };
-    let state = convs::find_conv_state(conn, id)?.ok_or(Error::NotFound("conversation"))?;
-    let settings = settings::load_settings(conn)?;
-    send(conn, actor, &state, &settings, out)?;
-    view(conn, id)
-}
-
-/// How a channel identifies a customer reached by phone.
-pub fn identity_kind(kind: ChannelKind) -> &'static str {
-    match kind {
-        ChannelKind::Api => "api",
-        ChannelKind::Whatsapp => "wa_id",
-    }
-}
-
-/// Digits of a phone number (an optional leading `+`, spaces, dashes and brackets dropped).
-pub fn normalize_phone(phone: &str) -> Result<String> {
-    let digits: String = phone
-        .trim()
-        .trim_start_matches('+')
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
-        .collect();
-    if (5..=20).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
-        Ok(digits)
-    } else {
-        Err(invalid(
-            "invalid_phone",
-            format!(
-                "\"{}\" is not a phone number (digits with country code)",
-                phone.trim()
-            ),
-        ))
-    }
 }

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use super::Result;
-use super::conversations::preview;
+use super::messages::preview;
 use crate::domain::conversation as rules;
 use crate::domain::{
     ChannelId, ChannelKind, ContactId, ConversationId, DeliveryStatus, Direction, MessageId, Status,

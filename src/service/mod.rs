@@ -6,6 +6,7 @@ pub mod auth;
 pub mod channels;
 pub mod conversations;
 pub mod inbound;
+pub mod messages;
 pub mod users;
 
 use serde_json::Value;

@@ -5,7 +5,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::domain::policy::Actor;
+use crate::domain::policy::{Actor, Capability, allows};
 use crate::service::{self, Error};
 use crate::store::tokens::TokenKind;
 use crate::store::users::User;
@@ -19,6 +19,15 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// 403 unless the caller's role has `cap`.
+    pub fn require(&self, cap: Capability) -> Result<(), Error> {
+        if allows(self.user.role, cap) {
+            Ok(())
+        } else {
+            Err(service::forbidden("your role does not allow this"))
+        }
+    }
+
     /// The policy's view of the caller.
     pub fn actor(&self) -> Actor {
         self.user.actor()
@@ -66,4 +75,11 @@ impl FromRequest for Auth {
             }
         })
     }
+}
+
+/// Hashes a password on a blocking thread (argon2 is slow on purpose).
+pub async fn hash_password(password: String) -> Result<String, Error> {
+    tokio::task::spawn_blocking(move || service::auth::hash_password(&password))
+        .await
+        .map_err(|e| Error::Store(crate::store::StoreError::Join(e.to_string())))?
 }

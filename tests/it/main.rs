@@ -3,5 +3,6 @@
 mod auth;
 mod bad_input;
 mod conversations;
+mod inbound;
 mod outbox;
 mod support;

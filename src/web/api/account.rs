@@ -11,7 +11,7 @@ use crate::store::now_ms;
 use crate::store::tokens::TokenKind;
 use crate::store::users::find_user_by_email;
 use crate::web::AppState;
-use crate::web::auth::Auth;
+use crate::web::auth::{Auth, hash_password};
 use crate::web::body::Body;
 use crate::web::error::ApiResult;
 
@@ -128,9 +128,7 @@ pub(super) async fn post_setup(
         .into());
     }
     let password = setup.password.clone();
-    let hash = tokio::task::spawn_blocking(move || service::auth::hash_password(&password))
-        .await
-        .map_err(|e| Error::Store(crate::store::StoreError::Join(e.to_string())))??;
+    let hash = hash_password(password).await?;
     let user = state
         .store
         .write(move |c| {

@@ -20,14 +20,6 @@ use crate::web::auth::{Auth, bearer};
 use crate::web::body::{Body, PathId};
 use crate::web::error::ApiResult;
 
-fn require(auth: &Auth, cap: Capability) -> Result<(), Error> {
-    if allows(auth.user.role, cap) {
-        Ok(())
-    } else {
-        Err(forbidden("your role does not allow this"))
-    }
-}
-
 /// A contact with the conversations of theirs the caller may see; 404 if they may see none.
 fn visible_contact(
     c: &rusqlite::Connection,
@@ -94,7 +86,7 @@ pub(super) async fn patch_contact(
                 .map(|n| clean_text("name", n, 200))
                 .transpose()?;
             let phone = match &b.phone {
-                Some(Some(p)) => Some(Some(service::conversations::normalize_phone(p)?)),
+                Some(Some(p)) => Some(Some(service::messages::normalize_phone(p)?)),
                 Some(None) => Some(None),
                 None => None,
             };
@@ -128,7 +120,7 @@ pub(super) async fn patch_contact(
 
 /// `GET /api/v1/channels` (owner).
 pub(super) async fn list_channels(auth: Auth, state: Data<AppState>) -> ApiResult<HttpResponse> {
-    require(&auth, Capability::ManageChannels)?;
+    auth.require(Capability::ManageChannels)?;
     let list = state.store.read(channels::list_channels).await?;
     let items: Vec<_> = list.iter().map(service::channels::redact).collect();
     Ok(HttpResponse::Ok().json(json!({"items": items, "next": null})))
@@ -148,7 +140,7 @@ pub(super) async fn post_channel(
     state: Data<AppState>,
     body: Body<ChannelBody>,
 ) -> ApiResult<HttpResponse> {
-    require(&auth, Capability::ManageChannels)?;
+    auth.require(Capability::ManageChannels)?;
     let b = body.into_inner()?;
     let view = state
         .store
@@ -250,7 +242,7 @@ pub(super) async fn post_inbound(
         .map(str::trim)
         .filter(|p| !p.is_empty())
     {
-        Some(p) => Some(service::conversations::normalize_phone(p)?),
+        Some(p) => Some(service::messages::normalize_phone(p)?),
         None => None,
     };
     let at = b

@@ -9,7 +9,8 @@ use super::{nullable, page_limit, parse_cursor};
 use crate::domain::policy::{self, Action};
 use crate::domain::time::parse_rfc3339;
 use crate::domain::{ChannelId, ConversationId, Status, TeamId, UserId};
-use crate::service::conversations::{self as ops, AssignRequest, Outgoing, Template};
+use crate::service::conversations::{self as ops, AssignRequest};
+use crate::service::messages::{self as send, Outgoing, Template};
 use crate::service::{Error, bad_request};
 use crate::store::conversations::{ConvQuery, StatusFilter, View, list_conversations};
 use crate::store::{messages, settings};
@@ -178,7 +179,7 @@ pub(super) async fn post_message(
         .store
         .write(move |c| {
             ops::authorize(c, &actor, Action::Reply, id)?;
-            ops::reply(c, &actor, id, body?.outgoing()?)
+            send::reply(c, &actor, id, body?.outgoing()?)
         })
         .await?;
     state.wake_outbox();
@@ -360,7 +361,7 @@ pub(super) async fn post_start(
     let conv = state
         .store
         .write(move |c| {
-            ops::start(
+            send::start(
                 c,
                 &actor,
                 b.channel_id,

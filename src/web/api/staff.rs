@@ -5,29 +5,15 @@ use actix_web::web::Data;
 use serde::Deserialize;
 
 use super::nullable;
-use crate::domain::policy::{Capability, allows};
+use crate::domain::policy::Capability;
 use crate::domain::{Assignment, Role, TeamId, UserId};
-use crate::service::{self, Error, clean_text, forbidden};
+use crate::service::{self, Error, clean_text};
 use crate::store::users::NewUser;
-use crate::store::{StoreError, now_ms, teams, users};
+use crate::store::{now_ms, teams, users};
 use crate::web::AppState;
-use crate::web::auth::Auth;
+use crate::web::auth::{Auth, hash_password};
 use crate::web::body::{Body, PathId};
 use crate::web::error::ApiResult;
-
-fn require(auth: &Auth, cap: Capability) -> Result<(), Error> {
-    if allows(auth.user.role, cap) {
-        Ok(())
-    } else {
-        Err(forbidden("your role does not allow this"))
-    }
-}
-
-async fn hash(password: String) -> Result<String, Error> {
-    tokio::task::spawn_blocking(move || service::auth::hash_password(&password))
-        .await
-        .map_err(|e| Error::Store(StoreError::Join(e.to_string())))?
-}
 
 /// `GET /api/v1/users`.
 pub(super) async fn list_users(_auth: Auth, state: Data<AppState>) -> ApiResult<HttpResponse> {
@@ -65,9 +51,9 @@ pub(super) async fn post_user(
     state: Data<AppState>,
     body: Body<NewUserBody>,
 ) -> ApiResult<HttpResponse> {
-    require(&auth, Capability::ManageUsers)?;
+    auth.require(Capability::ManageUsers)?;
     let b = body.into_inner()?;
-    let password_hash = hash(b.password).await?;
+    let password_hash = hash_password(b.password).await?;
     let user = state
         .store
         .write(move |c| {
@@ -104,7 +90,7 @@ pub(super) async fn patch_user(
     id: PathId,
     body: Body<PatchUserBody>,
 ) -> ApiResult<HttpResponse> {
-    require(&auth, Capability::ManageUsers)?;
+    auth.require(Capability::ManageUsers)?;
     let id = UserId(id.get()?);
     state
         .store
@@ -112,7 +98,7 @@ pub(super) async fn patch_user(
         .await?;
     let b = body.into_inner()?;
     let password_hash = match b.password {
-        Some(p) => Some(hash(p).await?),
+        Some(p) => Some(hash_password(p).await?),
         None => None,
     };
     let actor = auth.actor();
@@ -202,7 +188,7 @@ pub(super) async fn post_team(
     state: Data<AppState>,
     body: Body<TeamBody>,
 ) -> ApiResult<HttpResponse> {
-    require(&auth, Capability::ManageTeams)?;
+    auth.require(Capability::ManageTeams)?;
     let b = body.into_inner()?;
     let team = state
         .store
@@ -223,7 +209,7 @@ pub(super) async fn patch_team(
     id: PathId,
     body: Body<TeamBody>,
 ) -> ApiResult<HttpResponse> {
-    require(&auth, Capability::ManageTeams)?;
+    auth.require(Capability::ManageTeams)?;
     let id = TeamId(id.get()?);
     let body = body.0;
     let team = state
