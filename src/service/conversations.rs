@@ -11,7 +11,7 @@ use crate::domain::conversation::{self as rules, StatusError};
 use crate::domain::policy::{self, Action, Actor, Denied};
 use crate::domain::settings::Settings;
 use crate::domain::time::Ts;
-use crate::domain::{ConversationId, DeliveryStatus, Direction, Status, TeamId, UserId};
+use crate::domain::{ConversationId, DeliveryStatus, Direction, NoteId, Status, TeamId, UserId};
 use crate::store::conversations::{self as convs, ConvState, Conversation};
 use crate::store::messages;
 use crate::store::users::Named;
@@ -178,18 +178,7 @@ pub fn assign(
     }
     let now = now_ms();
     let note_id = match &note {
-        Some(text) => {
-            let nid = messages::insert_note(conn, id, actor.id, text, now)?;
-            events::insert_event(
-                conn,
-                Some(id),
-                "note.created",
-                Some(actor.id),
-                &json!({"note_id": nid}),
-                now,
-            )?;
-            Some(nid)
-        }
+        Some(text) => Some(write_note(conn, actor, id, text, now)?),
         None => None,
     };
     convs::update_assignment(conn, id, req.assignee, team, now)?;
@@ -314,6 +303,26 @@ pub struct Created {
     pub payload: Option<Value>,
 }
 
+/// Stores a note with its event.
+fn write_note(
+    conn: &Connection,
+    actor: &Actor,
+    id: ConversationId,
+    text: &str,
+    now: i64,
+) -> Result<NoteId> {
+    let nid = messages::insert_note(conn, id, actor.id, text, now)?;
+    events::insert_event(
+        conn,
+        Some(id),
+        "note.created",
+        Some(actor.id),
+        &json!({"note_id": nid}),
+        now,
+    )?;
+    Ok(nid)
+}
+
 /// Writes a private note.
 pub fn add_note(
     conn: &Connection,
@@ -324,15 +333,7 @@ pub fn add_note(
     authorize(conn, actor, Action::Note, id)?;
     let text = clean_text("text", text, MAX_TEXT)?;
     let now = now_ms();
-    let nid = messages::insert_note(conn, id, actor.id, &text, now)?;
-    events::insert_event(
-        conn,
-        Some(id),
-        "note.created",
-        Some(actor.id),
-        &json!({"note_id": nid}),
-        now,
-    )?;
+    let nid = write_note(conn, actor, id, &text, now)?;
     Ok(Created {
         kind: "note",
         id: nid.0,
