@@ -55,8 +55,11 @@ pub enum StoreError {
 /// Result alias of the storage layer.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Every migration, in order; append only.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/001_core.sql")];
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/001_core.sql"))])
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
 }
 
 /// Applies the pragmas every connection needs.
@@ -198,8 +201,7 @@ pub fn open_bare(path: &Path) -> Result<Connection> {
 }
 
 fn migrations_count() -> i64 {
-    // One entry per file in migrations/; kept next to `migrations()`.
-    1
+    MIGRATIONS.len() as i64
 }
 
 /// Milliseconds since the Unix epoch, now.

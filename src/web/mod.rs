@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod openapi;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -57,6 +58,7 @@ pub fn configure(state: Data<AppState>) -> impl Fn(&mut web::ServiceConfig) + Cl
                 .into()
             }))
             .configure(api::configure)
+            .configure(webhooks::configure)
             .default_service(web::to(not_found));
     }
 }

@@ -11,7 +11,6 @@ use crate::domain::policy::{self, Capability, allows};
 use crate::domain::settings::SettingsError;
 use crate::domain::time::parse_rfc3339;
 use crate::domain::{ChannelId, ChannelKind, ContactId};
-use crate::service::conversations::MAX_TEXT;
 use crate::service::inbound::{Inbound, receive};
 use crate::service::{self, Error, clean_text, forbidden, invalid};
 use crate::store::{channels, contacts, conversations, events, now_ms, settings};
@@ -164,6 +163,9 @@ pub(super) struct InboundBody {
     timestamp: Option<Value>,
 }
 
+/// Longest inbound text accepted.
+const MAX_INBOUND_TEXT: usize = 65_536;
+
 /// A provider timestamp: unix seconds (or milliseconds), as a number or string, or RFC 3339.
 fn parse_timestamp(v: &Value) -> Result<Option<i64>, Error> {
     let bad = || {
@@ -225,8 +227,12 @@ pub(super) async fn post_inbound(
     let b = body.into_inner()?;
     let external_id = clean_text("external_id", &b.external_id, 255)?;
     let identifier = clean_text("contact.identifier", &b.contact.identifier, 255)?;
-    if b.text.chars().count() > MAX_TEXT * 4 {
-        return Err(invalid("too_long", "text is too long").into());
+    if b.text.chars().count() > MAX_INBOUND_TEXT {
+        return Err(invalid(
+            "too_long",
+            format!("text is longer than {MAX_INBOUND_TEXT} characters"),
+        )
+        .into());
     }
     if b.contact
         .name
@@ -242,7 +248,10 @@ pub(super) async fn post_inbound(
         .map(str::trim)
         .filter(|p| !p.is_empty())
     {
-        Some(p) => Some(service::messages::normalize_phone(p)?),
+        // A customer's message is never refused for an odd phone: keep it as given.
+        Some(p) => Some(
+            service::messages::normalize_phone(p).unwrap_or_else(|_| p.chars().take(40).collect()),
+        ),
         None => None,
     };
     let at = b
