@@ -6,6 +6,7 @@ pub mod channels;
 pub mod config;
 pub mod domain;
 pub mod outbox;
+pub mod realtime;
 pub mod service;
 pub mod store;
 pub mod web;

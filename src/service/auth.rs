@@ -152,3 +152,17 @@ pub fn complete_setup(
     settings::set_internal(conn, SETUP_KEY, None)?;
     Ok(user)
 }
+
+/// How long a browser session lasts.
+pub const SESSION_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+
+/// The CSRF token of a session: derived from its secret, so it needs no storage and cannot be
+/// guessed without the cookie.
+pub fn csrf_token(session: &str) -> String {
+    hex::encode(&Sha256::digest(format!("csrf:{session}").as_bytes())[..20])
+}
+
+/// Whether `given` is the CSRF token of `session` (constant time).
+pub fn check_csrf(session: &str, given: &str) -> bool {
+    subtle::ConstantTimeEq::ct_eq(csrf_token(session).as_bytes(), given.as_bytes()).into()
+}

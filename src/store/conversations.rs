@@ -447,6 +447,31 @@ pub struct ConvQuery {
     pub before: Option<(i64, i64)>,
 }
 
+/// The SQL condition (starting with ` AND`) that keeps conversations `c` in `scope`, pushing its
+/// parameters onto `args`.
+pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
+    match scope {
+        Scope::All => String::new(),
+        Scope::AssignedTo(u) => {
+            args.push(u.0.into());
+            format!(" AND c.assignee_id = ?{}", args.len())
+        }
+        Scope::AssignedToOrPool { user, teams } => {
+            args.push(user.0.into());
+            // Team ids are integers from the database, safe to inline.
+            let team_list = teams
+                .iter()
+                .map(|t| t.0.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            format!(
+                " AND (c.assignee_id = ?{} OR (c.assignee_id IS NULL AND (c.team_id IS NULL OR c.team_id IN ({team_list}))))",
+                args.len()
+            )
+        }
+    }
+}
+
 /// A page of conversations and the cursor (`last_message_at`, id) of the next one.
 pub type Page = (Vec<Conversation>, Option<(i64, i64)>);
 
@@ -482,24 +507,7 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
         }
         StatusFilter::Any => {}
     }
-    match &q.scope {
-        Scope::All => {}
-        Scope::AssignedTo(u) => {
-            let p = arg(u.0.into(), &mut args);
-            sql.push_str(&format!(" AND c.assignee_id = {p}"));
-        }
-        Scope::AssignedToOrPool { user, teams } => {
-            let p = arg(user.0.into(), &mut args);
-            let team_list = teams
-                .iter()
-                .map(|t| t.0.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
-            sql.push_str(&format!(
-                " AND (c.assignee_id = {p} OR (c.assignee_id IS NULL AND (c.team_id IS NULL OR c.team_id IN ({team_list}))))"
-            ));
-        }
-    }
+    sql.push_str(&scope_clause(&q.scope, &mut args));
     if let Some(t) = q.team {
         let p = arg(t.0.into(), &mut args);
         sql.push_str(&format!(" AND c.team_id = {p}"));

@@ -27,3 +27,68 @@ pub fn insert_event(
     ])?;
     Ok(EventId(conn.last_insert_rowid()))
 }
+
+/// An event as the live stream carries it, with who holds its conversation now.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    /// Id.
+    pub id: i64,
+    /// Stable kind.
+    pub kind: String,
+    /// Time.
+    pub at: i64,
+    /// Conversation, if any.
+    pub conversation_id: Option<i64>,
+    /// Who did it (id, name).
+    pub actor: Option<(i64, String)>,
+    /// Details.
+    pub data: Value,
+    /// The conversation's assignee and team now (for visibility).
+    pub ownership: Option<crate::domain::policy::Ownership>,
+}
+
+/// Events after `after`, oldest first, at most `limit`.
+pub fn list_after(conn: &Connection, after: i64, limit: i64) -> Result<Vec<EventRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.id, e.kind, e.created_at, e.conversation_id, e.actor_id, u.name, e.data,
+                c.id, c.assignee_id, c.team_id
+           FROM events e
+           LEFT JOIN users u ON u.id = e.actor_id
+           LEFT JOIN conversations c ON c.id = e.conversation_id
+          WHERE e.id > ?1 ORDER BY e.id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![after, limit], |r| {
+        let data: String = r.get(6)?;
+        let actor: Option<i64> = r.get(4)?;
+        let conv: Option<i64> = r.get(7)?;
+        Ok(EventRow {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            at: r.get(2)?,
+            conversation_id: r.get(3)?,
+            actor: actor.map(|a| {
+                (
+                    a,
+                    r.get::<_, Option<String>>(5)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default(),
+                )
+            }),
+            data: serde_json::from_str(&data).unwrap_or(Value::Null),
+            ownership: match conv {
+                Some(_) => Some(crate::domain::policy::Ownership {
+                    assignee: r.get::<_, Option<i64>>(8)?.map(UserId),
+                    team: r.get::<_, Option<i64>>(9)?.map(crate::domain::TeamId),
+                }),
+                None => None,
+            },
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Id of the newest event.
+pub fn last_event_id(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?)
+}

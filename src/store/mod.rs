@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod events;
 pub mod messages;
 pub mod outbox;
+pub mod queue;
 pub mod settings;
 pub mod teams;
 pub mod tokens;

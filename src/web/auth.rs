@@ -53,7 +53,20 @@ impl FromRequest for Auth {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<Data<AppState>>().cloned();
-        let token = bearer(req);
+        // A bearer token wins; else the browser's session cookie, whose unsafe requests must
+        // carry the session's CSRF token in X-CSRF-Token.
+        let (token, kind) = match (bearer(req), super::session::cookie_session(req)) {
+            (Some(t), _) => (Some(t), TokenKind::Api),
+            (None, Some(s)) => (Some(s), TokenKind::Session),
+            (None, None) => (None, TokenKind::Api),
+        };
+        let unsafe_method = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+        let csrf = req
+            .headers()
+            .get("X-CSRF-Token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
         Box::pin(async move {
             let (Some(state), Some(token)) = (state, token) else {
                 return Err(Error::Unauthenticated(
@@ -64,15 +77,25 @@ impl FromRequest for Auth {
             let t = token.clone();
             let user = state
                 .store
-                .read(move |c| service::auth::authenticate(c, &t, TokenKind::Api))
+                .read(move |c| service::auth::authenticate(c, &t, kind))
                 .await?;
-            match user {
-                Some(user) => Ok(Auth { user, token }),
-                None => Err(Error::Unauthenticated(
+            let Some(user) = user else {
+                return Err(Error::Unauthenticated(
                     "the token is not valid (expired, revoked or unknown)".into(),
                 )
-                .into()),
+                .into());
+            };
+            if kind == TokenKind::Session
+                && unsafe_method
+                && !service::auth::check_csrf(&token, &csrf)
+            {
+                return Err(Error::Forbidden {
+                    code: "csrf",
+                    message: "send the page's CSRF token in X-CSRF-Token".into(),
+                }
+                .into());
             }
+            Ok(Auth { user, token })
         })
     }
 }

@@ -1,10 +1,14 @@
 //! actix: the app (routes, extractors, error mapping) and the server around it.
 
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod body;
 pub mod error;
 pub mod openapi;
+pub mod session;
+pub mod ui;
+pub mod views;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -21,6 +25,9 @@ use crate::service::{self, Error};
 use crate::store::Store;
 use error::ApiError;
 
+/// No inline script or style, nothing from elsewhere.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /// What every request can reach.
 pub struct AppState {
     /// The database.
@@ -29,6 +36,8 @@ pub struct AppState {
     pub throttle: Mutex<Throttle>,
     /// Wakes the outbox dispatcher after a message is queued.
     pub outbox_wake: Arc<Notify>,
+    /// Live event fan-out.
+    pub hub: crate::realtime::Hub,
 }
 
 impl AppState {
@@ -59,6 +68,7 @@ pub fn configure(state: Data<AppState>) -> impl Fn(&mut web::ServiceConfig) + Cl
             }))
             .configure(api::configure)
             .configure(webhooks::configure)
+            .configure(ui::configure)
             .default_service(web::to(not_found));
     }
 }
@@ -85,16 +95,19 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         store: store.clone(),
         throttle: Mutex::new(Throttle::default()),
         outbox_wake,
+        hub: crate::realtime::Hub::start(store.clone()),
     });
     let app = configure(state);
     let http = HttpServer::new(move || {
         App::new()
             .wrap(
                 DefaultHeaders::new()
+                    .add(("Content-Security-Policy", CSP))
                     .add(("X-Content-Type-Options", "nosniff"))
                     .add(("Referrer-Policy", "same-origin"))
                     .add(("X-Frame-Options", "DENY")),
             )
+            .wrap(actix_web::middleware::Compress::default())
             .configure(app.clone())
     })
     .workers(config.workers)

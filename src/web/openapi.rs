@@ -335,6 +335,16 @@ fn ops() -> Vec<Op> {
         ),
         (
             "get",
+            "/api/v1/events",
+            "Server-Sent Events of changes you may see; honours Last-Event-ID",
+            no_body.clone(),
+            200,
+            json!({"type": "string", "contentMediaType": "text/event-stream",
+                "description": "frames of id (the event id), event (its kind) and data (the event as JSON)"}),
+            &[401],
+        ),
+        (
+            "get",
             "/api/v1/openapi.json",
             "This document",
             no_body.clone(),
@@ -396,7 +406,8 @@ pub fn document() -> Value {
         let mut responses = Map::new();
         let mut ok = json!({"description": "success"});
         if !response.is_null() {
-            ok["content"] = json!({"application/json": {"schema": response}});
+            let media = if path == "/api/v1/events" { "text/event-stream" } else { "application/json" };
+            ok["content"] = json!({ media: {"schema": response} });
         }
         responses.insert(status.to_string(), ok);
         for e in errors {

@@ -2,6 +2,7 @@
 
 mod auth;
 mod bad_input;
+mod browser;
 mod conversations;
 mod inbound;
 mod outbox;

@@ -241,19 +241,16 @@ pub(super) async fn post_inbound(
     {
         return Err(invalid("too_long", "contact.name is longer than 200 characters").into());
     }
-    let phone = match b
+    // A customer's message is never refused for an odd phone: keep it as given.
+    let phone = b
         .contact
         .phone
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty())
-    {
-        // A customer's message is never refused for an odd phone: keep it as given.
-        Some(p) => Some(
-            service::messages::normalize_phone(p).unwrap_or_else(|_| p.chars().take(40).collect()),
-        ),
-        None => None,
-    };
+        .map(|p| {
+            service::messages::normalize_phone(p).unwrap_or_else(|_| p.chars().take(40).collect())
+        });
     let at = b
         .timestamp
         .as_ref()

@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod conversations;
+mod live;
 mod staff;
 
 use actix_web::web;
@@ -81,6 +82,7 @@ routes! {
     post "/api/v1/channels/{id}/inbound" => admin::post_inbound,
     get "/api/v1/settings" => admin::show_settings,
     patch "/api/v1/settings" => admin::patch_settings,
+    get "/api/v1/events" => live::show_events,
     get "/api/v1/openapi.json" => super::openapi::show,
     get "/healthz" => admin::show_health,
 }

@@ -1,0 +1,207 @@
+//! Live updates: after every commit one task reads the new events once and fans them out to
+//! every open event stream; each stream keeps only what its user may see. A stream that falls
+//! behind, or a browser that reconnects with `Last-Event-ID`, catches up from the events table.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web::Bytes;
+use futures_util::Stream;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use crate::domain::policy::{self, Actor};
+use crate::domain::settings::Settings;
+use crate::domain::time::Ts;
+use crate::store::events::{EventRow, last_event_id, list_after};
+use crate::store::{Store, StoreError, settings, users};
+
+/// How often a comment line keeps idle streams open.
+pub const KEEPALIVE: Duration = Duration::from_secs(15);
+const BATCH: i64 = 500;
+
+/// The fan-out point for committed events.
+#[derive(Clone)]
+pub struct Hub {
+    tx: broadcast::Sender<Arc<EventRow>>,
+}
+
+impl Hub {
+    /// Starts the reader task on the current runtime.
+    pub fn start(store: Store) -> Hub {
+        let (tx, _) = broadcast::channel(1024);
+        let hub = Hub { tx: tx.clone() };
+        actix_web::rt::spawn(async move {
+            let mut commits = store.subscribe();
+            let mut last = commits.borrow().last_event_id;
+            while commits.changed().await.is_ok() {
+                let newest = commits.borrow_and_update().last_event_id;
+                while last < newest {
+                    let from = last;
+                    match store.read(move |c| list_after(c, from, BATCH)).await {
+                        Ok(rows) if rows.is_empty() => break,
+                        Ok(rows) => {
+                            for row in rows {
+                                last = row.id;
+                                let _ = tx.send(Arc::new(row));
+                            }
+                        }
+                        Err::<_, StoreError>(e) => {
+                            tracing::error!(error = %e, "reading new events failed");
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                    }
+                }
+            }
+        });
+        hub
+    }
+}
+
+/// The JSON of an event on the stream: `{"id","kind","at","conversation_id","actor","data"}`.
+pub fn event_json(e: &EventRow) -> Value {
+    json!({
+        "id": e.id,
+        "kind": e.kind,
+        "at": Ts(e.at),
+        "conversation_id": e.conversation_id,
+        "actor": e.actor.as_ref().map(|(id, name)| json!({"id": id, "name": name})),
+        "data": e.data,
+    })
+}
+
+/// Whether `viewer` should receive `e`.
+pub fn visible_to(viewer: &Actor, settings: &Settings, e: &EventRow) -> bool {
+    let mentions_me = |v: &Value| v.get("id").and_then(Value::as_i64) == Some(viewer.id.0);
+    match e.ownership {
+        // Someone who just handed a conversation on still learns that it left them.
+        Some(o) => {
+            policy::can_see(viewer, settings.agent_visibility, o)
+                || e.actor.as_ref().is_some_and(|(id, _)| *id == viewer.id.0)
+                || mentions_me(&e.data["from"])
+        }
+        None => match e.kind.as_str() {
+            "user.status" => true,
+            _ => viewer.is_manager() || mentions_me(&e.data["user"]),
+        },
+    }
+}
+
+fn frame(e: &EventRow) -> Bytes {
+    Bytes::from(format!(
+        "id: {}\nevent: {}\ndata: {}\n\n",
+        e.id,
+        e.kind,
+        event_json(e)
+    ))
+}
+
+struct Viewer {
+    actor: Actor,
+    settings: Settings,
+}
+
+impl Viewer {
+    async fn refresh(&mut self, store: &Store) {
+        let id = self.actor.id;
+        if let Ok(Some((actor, s))) = store
+            .read(move |c| {
+                let user = users::find_user(c, id)?;
+                let s = settings::load_settings(c)?;
+                Ok::<_, StoreError>(user.filter(|u| !u.disabled).map(|u| (u.actor(), s)))
+            })
+            .await
+        {
+            self.actor = actor;
+            self.settings = s;
+        }
+    }
+
+    /// The frame for `e`, if this viewer may see it (refreshing role and settings first when the
+    /// event changed them).
+    async fn frame_for(&mut self, store: &Store, e: &EventRow) -> Option<Bytes> {
+        if matches!(e.kind.as_str(), "settings.updated" | "user.updated") {
+            self.refresh(store).await;
+        }
+        visible_to(&self.actor, &self.settings, e).then(|| frame(e))
+    }
+}
+
+/// The event stream of one user: replay after `last_event_id` (or start from now), then live
+/// events, with a keep-alive comment every [`KEEPALIVE`]. The work runs in a task that ends when
+/// the browser goes away.
+pub fn stream(
+    hub: &Hub,
+    store: Store,
+    actor: Actor,
+    settings: Settings,
+    resume_after: Option<i64>,
+) -> impl Stream<Item = Result<Bytes, actix_web::Error>> + use<> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    // Subscribe before reading the cursor, so nothing committed in between is missed.
+    let mut live = hub.tx.subscribe();
+    actix_web::rt::spawn(async move {
+        let mut viewer = Viewer { actor, settings };
+        if tx
+            .send(Bytes::from_static(b": connected\nretry: 2000\n\n"))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let mut cursor = match resume_after {
+            Some(id) => id,
+            None => store.read(last_event_id).await.unwrap_or(0),
+        };
+        let mut catch_up = resume_after.is_some();
+        loop {
+            while catch_up {
+                let after = cursor;
+                let rows = match store.read(move |c| list_after(c, after, BATCH)).await {
+                    Ok(rows) => rows,
+                    Err::<_, StoreError>(e) => {
+                        tracing::error!(error = %e, "replaying events failed");
+                        return;
+                    }
+                };
+                catch_up = !rows.is_empty();
+                for e in rows {
+                    cursor = e.id;
+                    if let Some(f) = viewer.frame_for(&store, &e).await
+                        && tx.send(f).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+            match tokio::time::timeout(KEEPALIVE, live.recv()).await {
+                Err(_) => {
+                    if tx
+                        .send(Bytes::from_static(b": keep-alive\n\n"))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(Ok(e)) if e.id <= cursor => {}
+                // Something in between was not seen live: the table has it.
+                Ok(Ok(e)) if e.id > cursor + 1 => catch_up = true,
+                Ok(Ok(e)) => {
+                    cursor = e.id;
+                    if let Some(f) = viewer.frame_for(&store, &e).await
+                        && tx.send(f).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => catch_up = true,
+                Ok(Err(broadcast::error::RecvError::Closed)) => return,
+            }
+        }
+    });
+    futures_util::stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.map(|b| (Ok(b), rx)) },
+    )
+}

@@ -1,0 +1,305 @@
+//! `GET /c/{id}` and the actions on it (`POST /c/{id}/{action}`), through the same service
+//! operations and policy as the API.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Form, Query};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::{frame, html, refusal, see_other};
+use crate::domain::policy::{self, Action};
+use crate::domain::time::parse_rfc3339;
+use crate::domain::{ConversationId, Status, TeamId, UserId};
+use crate::service::conversations::{self as ops, AssignRequest};
+use crate::service::messages::{self as send, Outgoing};
+use crate::service::{Error, bad_request};
+use crate::store::users::Named;
+use crate::store::{messages, settings, teams, users};
+use crate::web::AppState;
+use crate::web::session::Viewer;
+use crate::web::views::conversation::{Can, ConversationView, conversation_page};
+use crate::web::views::layout::message_page;
+
+#[derive(Deserialize)]
+pub(super) struct PageQuery {
+    before: Option<String>,
+}
+
+fn parse_before(b: Option<&str>) -> Option<(i64, i64, i64)> {
+    let mut it = b?.split('_').map(|p| p.parse::<i64>().ok());
+    Some((it.next()??, it.next()??, it.next()??))
+}
+
+async fn render(
+    viewer: &Viewer,
+    state: &AppState,
+    id: ConversationId,
+    before: Option<(i64, i64, i64)>,
+    error: Option<(StatusCode, String)>,
+) -> HttpResponse {
+    let actor = viewer.user.actor();
+    let me = viewer.user.id;
+    let loaded = state
+        .store
+        .read(move |c| {
+            let (state, s) = ops::authorize(c, &actor, Action::View, id)?;
+            let conv = ops::view(c, id)?;
+            let (items, older) = messages::timeline(c, id, before, 100)?;
+            let vis = s.agent_visibility;
+            let check = |a: Action| policy::check(&actor, vis, a, state.ownership()).is_ok();
+            let can = Can {
+                reply: check(Action::Reply),
+                claim: state.assignee.is_none() && check(Action::Claim),
+                assign: check(Action::Assign),
+                status: check(Action::SetStatus),
+                take_over: actor.is_manager() && state.assignee.is_some_and(|a| a != me),
+            };
+            let staff: Vec<Named> = users::list_users(c)?
+                .into_iter()
+                .filter(|u| !u.disabled && u.id != me)
+                .map(|u| Named {
+                    id: u.id.0,
+                    name: u.name,
+                })
+                .collect();
+            let teams: Vec<Named> = teams::list_teams(c)?
+                .into_iter()
+                .map(|t| Named {
+                    id: t.id.0,
+                    name: t.name,
+                })
+                .collect();
+            Ok::<_, Error>((conv, items, older, can, staff, teams))
+        })
+        .await;
+    let (conv, items, older, can, staff, teams) = match loaded {
+        Ok(v) => v,
+        Err(e) => {
+            let (s, m) = refusal(&e);
+            let title = if s == StatusCode::NOT_FOUND {
+                "Not found"
+            } else {
+                "Conversation"
+            };
+            let msg = if s == StatusCode::NOT_FOUND {
+                "This conversation does not exist or is not yours to see."
+            } else {
+                &m
+            };
+            return html(s, message_page(title, msg));
+        }
+    };
+    let older = older.map(|(a, t, i)| format!("/c/{id}?before={a}_{t}_{i}"));
+    let csrf = viewer.csrf();
+    let f = frame(viewer, &csrf, "conversation", Some(id.0));
+    let (status, msg) = match &error {
+        Some((s, m)) => (*s, Some(m.as_str())),
+        None => (StatusCode::OK, None),
+    };
+    html(
+        status,
+        conversation_page(
+            &f,
+            &ConversationView {
+                conv: &conv,
+                items: &items,
+                older,
+                can,
+                staff: &staff,
+                teams: &teams,
+                error: msg,
+            },
+        ),
+    )
+}
+
+/// `GET /c/{id}`.
+pub(super) async fn show_conversation(
+    req: HttpRequest,
+    viewer: Viewer,
+    state: Data<AppState>,
+    q: Query<PageQuery>,
+) -> HttpResponse {
+    let Some(id) = req.match_info().get("id").and_then(|s| s.parse().ok()) else {
+        return html(
+            StatusCode::NOT_FOUND,
+            message_page("Not found", "There is no such conversation."),
+        );
+    };
+    render(
+        &viewer,
+        &state,
+        ConversationId(id),
+        parse_before(q.before.as_deref()),
+        None,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct ActionForm {
+    csrf: String,
+    text: Option<String>,
+    note: Option<String>,
+    to: Option<String>,
+    status: Option<String>,
+    until: Option<String>,
+    tz_offset_min: Option<i64>,
+    add: Option<String>,
+    remove: Option<String>,
+}
+
+/// A `datetime-local` value in the browser's zone (offset as JavaScript reports it) → ms UTC.
+fn local_time(value: &str, offset_min: i64) -> Option<i64> {
+    let v = if value.len() == 16 {
+        format!("{value}:00Z")
+    } else {
+        format!("{value}Z")
+    };
+    parse_rfc3339(&v).map(|t| t + offset_min * 60_000)
+}
+
+fn tags(s: Option<&str>) -> Vec<String> {
+    s.map(|s| {
+        s.split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// `POST /c/{id}/{action}`: claim, take, reply, note, assign, status, tags.
+pub(super) async fn post_action(
+    req: HttpRequest,
+    viewer: Viewer,
+    state: Data<AppState>,
+    form: Form<ActionForm>,
+) -> HttpResponse {
+    let Some(id) = req
+        .match_info()
+        .get("id")
+        .and_then(|s| s.parse().ok())
+        .map(ConversationId)
+    else {
+        return html(
+            StatusCode::NOT_FOUND,
+            message_page("Not found", "There is no such conversation."),
+        );
+    };
+    let action = req
+        .match_info()
+        .get("action")
+        .unwrap_or_default()
+        .to_string();
+    if viewer.check_csrf(&form.csrf).is_err() {
+        let e = (
+            StatusCode::FORBIDDEN,
+            "The form expired; reload the page and try again.".to_string(),
+        );
+        return render(&viewer, &state, id, None, Some(e)).await;
+    }
+    let f = form.into_inner();
+    let actor = viewer.user.actor();
+    let me = viewer.user.id;
+    let done = state
+        .store
+        .write(move |c| {
+            let conv = match action.as_str() {
+                "claim" => ops::claim(c, &actor, id)?,
+                "take" => ops::assign(
+                    c,
+                    &actor,
+                    id,
+                    AssignRequest {
+                        assignee: Some(me),
+                        team: None,
+                        note: None,
+                    },
+                )?,
+                "reply" => {
+                    send::reply(c, &actor, id, Outgoing::Text(f.text.unwrap_or_default()))?;
+                    ops::view(c, id)?
+                }
+                "note" => {
+                    ops::add_note(c, &actor, id, &f.text.unwrap_or_default())?;
+                    ops::view(c, id)?
+                }
+                "assign" => {
+                    let to = f.to.unwrap_or_default();
+                    let (assignee, team) = match to.split_once(':') {
+                        Some(("user", n)) => (
+                            Some(UserId(n.parse().map_err(|_| {
+                                bad_request("invalid_field", "pick a person")
+                            })?)),
+                            None,
+                        ),
+                        Some(("team", n)) => (
+                            None,
+                            Some(Some(TeamId(
+                                n.parse()
+                                    .map_err(|_| bad_request("invalid_field", "pick a team"))?,
+                            ))),
+                        ),
+                        _ if to == "pool" => (None, None),
+                        _ => {
+                            return Err(bad_request(
+                                "invalid_field",
+                                "pick a person, a team or the pool",
+                            ));
+                        }
+                    };
+                    ops::assign(
+                        c,
+                        &actor,
+                        id,
+                        AssignRequest {
+                            assignee,
+                            team,
+                            note: f.note,
+                        },
+                    )?
+                }
+                "status" => {
+                    let to = f
+                        .status
+                        .as_deref()
+                        .and_then(Status::parse)
+                        .ok_or_else(|| bad_request("invalid_field", "unknown status"))?;
+                    let until = f
+                        .until
+                        .as_deref()
+                        .filter(|u| !u.is_empty())
+                        .and_then(|u| local_time(u, f.tz_offset_min.unwrap_or(0)));
+                    ops::set_status(c, &actor, id, to, until)?
+                }
+                "tags" => ops::tag(
+                    c,
+                    &actor,
+                    id,
+                    &tags(f.add.as_deref()),
+                    &tags(f.remove.as_deref()),
+                )?,
+                _ => return Err(Error::NotFound("action")),
+            };
+            let s = settings::load_settings(c)?;
+            let ownership = policy::Ownership {
+                assignee: conv.assignee.as_ref().map(|a| UserId(a.id)),
+                team: conv.team.as_ref().map(|t| TeamId(t.id)),
+            };
+            Ok::<_, Error>(policy::can_see(&actor, s.agent_visibility, ownership))
+        })
+        .await;
+    match done {
+        Ok(true) => {
+            state.wake_outbox();
+            see_other(&req, &format!("/c/{}", id.0))
+        }
+        // Handed on out of sight: back to the inbox.
+        Ok(false) => see_other(&req, "/"),
+        Err(e) => {
+            let r = refusal(&e);
+            render(&viewer, &state, id, None, Some(r)).await
+        }
+    }
+}

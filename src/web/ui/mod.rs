@@ -1,0 +1,93 @@
+//! The browser UI: server-rendered pages (maud) that work without JavaScript, enhanced by htmx.
+//! Every action goes through the same service operations as the API.
+
+mod auth;
+mod conversation;
+mod inbox;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::Markup;
+
+use crate::service::Error;
+use crate::web::session::Viewer;
+use crate::web::views::layout::Frame;
+
+/// Registers the UI routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(inbox::show_inbox))
+        .route("/login", web::get().to(auth::show_login))
+        .route("/login", web::post().to(auth::post_login))
+        .route("/logout", web::post().to(auth::post_logout))
+        .route("/setup", web::get().to(auth::show_setup))
+        .route("/setup", web::post().to(auth::post_setup))
+        .route("/c/{id}", web::get().to(conversation::show_conversation))
+        .route(
+            "/c/{id}/{action}",
+            web::post().to(conversation::post_action),
+        )
+        .route(
+            "/assets/{name}",
+            web::get().to(crate::web::assets::show_asset),
+        );
+}
+
+/// The frame of a page for `viewer`.
+fn frame<'a>(
+    viewer: &'a Viewer,
+    csrf: &'a str,
+    page: &'a str,
+    conversation: Option<i64>,
+) -> Frame<'a> {
+    Frame {
+        name: &viewer.user.name,
+        role: viewer.user.role.as_str(),
+        csrf,
+        page,
+        conversation,
+    }
+}
+
+/// An HTML response.
+fn html(status: StatusCode, m: Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(m.into_string())
+}
+
+/// After a successful form: htmx follows `HX-Location` without a full reload; a plain browser
+/// gets a 303.
+fn see_other(req: &HttpRequest, to: &str) -> HttpResponse {
+    if req.headers().contains_key("HX-Request") {
+        HttpResponse::Ok()
+            .insert_header(("HX-Location", to.to_string()))
+            .finish()
+    } else {
+        HttpResponse::SeeOther()
+            .insert_header(("Location", to.to_string()))
+            .finish()
+    }
+}
+
+/// The status and sentence a refused action shows.
+fn refusal(e: &Error) -> (StatusCode, String) {
+    let status = match e {
+        Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+        Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::Conflict { .. } => StatusCode::CONFLICT,
+        Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::Store(cause) => {
+            tracing::error!(error = %cause, "page failed");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side; it has been logged.".into(),
+            );
+        }
+    };
+    (status, e.to_string())
+}
