@@ -406,7 +406,11 @@ pub fn document() -> Value {
         let mut responses = Map::new();
         let mut ok = json!({"description": "success"});
         if !response.is_null() {
-            let media = if path == "/api/v1/events" { "text/event-stream" } else { "application/json" };
+            let media = if path == "/api/v1/events" {
+                "text/event-stream"
+            } else {
+                "application/json"
+            };
             ok["content"] = json!({ media: {"schema": response} });
         }
         responses.insert(status.to_string(), ok);
