@@ -47,6 +47,7 @@
   es.onopen = function () { if (badge) { badge.classList.add("on"); badge.textContent = "live"; } };
   es.onerror = function () { if (badge) { badge.classList.remove("on"); badge.textContent = "reconnecting"; } };
   es.onmessage = function (m) { handle(m); };
+  es.addEventListener("presence", showPresence);
   ["message.created", "message.status", "note.created", "conversation.created", "conversation.claimed",
    "conversation.assigned", "conversation.status", "conversation.tagged"].forEach(function (k) {
     es.addEventListener(k, handle);
@@ -61,7 +62,74 @@
       document.title = "(" + unread + ") " + baseTitle;
     }
   }
+  // Presence: who else is viewing or typing here, so two people do not work the same chat.
+  var others = {};
+  function showPresence(m) {
+    var ev;
+    try { ev = JSON.parse(m.data); } catch (e) { return; }
+    var h = here();
+    if (h.page !== "conversation" || String(ev.conversation_id) !== h.conv || !ev.data || !ev.data.user) { return; }
+    var u = ev.data.user;
+    if (ev.data.state === "left") { delete others[u.id]; }
+    else { others[u.id] = { name: u.name, state: ev.data.state, until: Date.now() + (ev.data.state === "typing" ? 6000 : 45000) }; }
+    renderPresence();
+  }
+  function renderPresence() {
+    var el = document.getElementById("presence");
+    if (!el) { return; }
+    var now = Date.now();
+    var words = Object.keys(others).filter(function (k) { return others[k].until > now; }).map(function (k) {
+      return others[k].name + (others[k].state === "typing" ? " is typing…" : " is viewing");
+    });
+    el.textContent = words.join(" · ");
+  }
+  setInterval(renderPresence, 2000);
+  function csrf() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || ""; } catch (e) { return ""; }
+  }
+  var lastSent = {};
+  function say(state) {
+    var h = here();
+    if (h.page !== "conversation" || !window.fetch) { return; }
+    var key = h.conv + state;
+    if (lastSent[key] && Date.now() - lastSent[key] < (state === "typing" ? 4000 : 20000)) { return; }
+    lastSent[key] = Date.now();
+    fetch("/api/v1/conversations/" + h.conv + "/presence", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+      body: JSON.stringify({ state: state })
+    }).catch(function () {});
+  }
+  say("viewing");
+  setInterval(function () { if (!document.hidden) { say("viewing"); } }, 20000);
+  var shown = here().conv;
+  document.body.addEventListener("htmx:afterSettle", function () {
+    if (here().conv !== shown) { shown = here().conv; others = {}; renderPresence(); }
+    say("viewing");
+  });
+  document.addEventListener("input", function (e) { if (e.target && e.target.id === "reply") { say("typing"); } });
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) { unread = 0; document.title = baseTitle; }
+  });
+})();
+
+// Canned replies: "/shortcut " in a composer becomes the saved text.
+(function () {
+  "use strict";
+  document.addEventListener("input", function (e) {
+    var t = e.target;
+    if (!t || t.tagName !== "TEXTAREA" || !t.hasAttribute("data-canned")) { return; }
+    var canned;
+    try { canned = JSON.parse(t.getAttribute("data-canned") || "{}"); } catch (err) { return; }
+    var caret = t.selectionStart;
+    var before = t.value.slice(0, caret);
+    var m = /(^|\s)\/([\w-]+) $/.exec(before);
+    if (!m) { return; }
+    var key = Object.keys(canned).find(function (k) { return k.toLowerCase() === m[2].toLowerCase(); });
+    if (key === undefined) { return; }
+    var start = caret - m[2].length - 2;
+    t.value = t.value.slice(0, start) + canned[key] + t.value.slice(caret);
+    var pos = start + canned[key].length;
+    t.setSelectionRange(pos, pos);
   });
 })();

@@ -2,6 +2,7 @@
 //! One binary: the HTTP server, the SQLite store, the outbox dispatcher and the admin CLI.
 
 pub mod bench;
+pub mod bench_web;
 pub mod channels;
 pub mod config;
 pub mod domain;

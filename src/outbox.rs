@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::Notify;
 
+use crate::channels::whatsapp::{WaConfig, graph};
 use crate::channels::{self, SendError};
 use crate::domain::{ChannelKind, DeliveryStatus};
 use crate::store::outbox::{self as queue, OutboxItem};
@@ -56,6 +57,9 @@ pub fn backoff(cfg: &OutboxConfig, attempts: i64) -> u64 {
 
 /// Starts the dispatcher on the current actix/tokio runtime.
 pub fn spawn(store: Store, cfg: OutboxConfig, wake: Arc<Notify>) {
+    // The WhatsApp worker (webhooks left unprocessed, media downloads) starts with the
+    // dispatcher: both are the server's background traffic with the providers.
+    crate::service::whatsapp::spawn_worker(store.clone());
     actix_web::rt::spawn(async move { run(store, cfg, wake).await });
 }
 
@@ -98,11 +102,19 @@ async fn run(store: Store, cfg: OutboxConfig, wake: Arc<Notify>) {
     }
 }
 
+/// What a channel answered to an accepted send.
+struct Accepted {
+    /// The message's status afterwards.
+    status: DeliveryStatus,
+    /// The provider's id of the message (WhatsApp's wamid), for status updates.
+    external_id: Option<String>,
+}
+
 async fn attempt(
     store: &Store,
     client: &reqwest::Client,
     item: &OutboxItem,
-) -> Result<(), SendError> {
+) -> Result<Accepted, SendError> {
     let channel_id = item.channel_id;
     let channel = store
         .read(move |c| channel_store::find_channel(c, channel_id))
@@ -113,11 +125,23 @@ async fn attempt(
         ChannelKind::Api => {
             let url = channel.config["callback_url"].as_str().unwrap_or_default();
             let secret = channel.secret.as_deref().unwrap_or_default();
-            channels::api::send(client, url, secret, item).await
+            channels::api::send(client, url, secret, item).await?;
+            Ok(Accepted {
+                status: DeliveryStatus::Delivered,
+                external_id: None,
+            })
         }
-        ChannelKind::Whatsapp => Err(SendError::Permanent(
-            "sending on WhatsApp channels is not available in this version".into(),
-        )),
+        ChannelKind::Whatsapp => {
+            let cfg = WaConfig::from_config(&channel.config).ok_or_else(|| {
+                SendError::Permanent("the WhatsApp channel's configuration is incomplete".into())
+            })?;
+            // Accepted by WhatsApp is "sent"; delivered and read come as status webhooks.
+            let wamid = graph::send(client, &cfg, item).await?;
+            Ok(Accepted {
+                status: DeliveryStatus::Sent,
+                external_id: Some(wamid),
+            })
+        }
     }
 }
 
@@ -130,42 +154,86 @@ async fn deliver(
     let outcome = attempt(store, client, &item).await;
     let attempts = item.attempts + 1;
     let now = now_ms();
-    let (status, error) = match outcome {
-        Ok(()) => (DeliveryStatus::Delivered, None),
+    let retry = |reason: String, delay_ms: u64| {
+        let next = now + delay_ms as i64;
+        tracing::warn!(outbox = item.id, attempts, %reason, "send failed; will retry");
+        store.write(move |c| queue::mark_retry(c, item.id, attempts, next, &reason))
+    };
+    let (status, external_id, error) = match outcome {
+        Ok(a) => (a.status, a.external_id, None),
         Err(SendError::Transient(reason)) if attempts < cfg.max_attempts => {
-            let next = now + backoff(cfg, item.attempts) as i64;
-            tracing::warn!(outbox = item.id, attempts, %reason, "send failed; will retry");
-            return store
-                .write(move |c| queue::mark_retry(c, item.id, attempts, next, &reason))
-                .await;
+            return retry(reason, backoff(cfg, item.attempts)).await;
         }
-        Err(SendError::Transient(reason)) => (
+        Err(SendError::RetryAfter { reason, delay_ms }) if attempts < cfg.max_attempts => {
+            return retry(reason, delay_ms).await;
+        }
+        // The message may have left: give a status webhook (which echoes the outbox id in
+        // biz_opaque_callback_data) time to say so before sending it again.
+        Err(SendError::Unknown(reason)) if attempts < cfg.max_attempts => {
+            let wait = (2 * cfg.timeout_ms).max(backoff(cfg, item.attempts));
+            return retry(
+                format!("{reason}; waiting for a delivery status before sending again"),
+                wait,
+            )
+            .await;
+        }
+        Err(
+            SendError::Transient(reason)
+            | SendError::RetryAfter { reason, .. }
+            | SendError::Unknown(reason),
+        ) => (
             DeliveryStatus::Failed,
-            Some(format!("gave up after {attempts} attempts: {reason}")),
+            None,
+            Some(("send_failed".to_string(), format!("gave up after {attempts} attempts: {reason}"))),
         ),
-        Err(SendError::Permanent(reason)) => (DeliveryStatus::Failed, Some(reason)),
+        Err(SendError::Permanent(reason)) => (
+            DeliveryStatus::Failed,
+            None,
+            Some(("send_failed".to_string(), reason)),
+        ),
+        Err(SendError::Rejected { code, reason }) => {
+            (DeliveryStatus::Failed, None, Some((code, reason)))
+        }
     };
     store
         .write(move |c| {
             let changed = match &error {
                 None => queue::mark_done(c, item.id, attempts, now)?,
-                Some(reason) => queue::mark_failed(c, item.id, attempts, reason, now)?,
+                Some((_, reason)) => queue::mark_failed(c, item.id, attempts, reason, now)?,
             };
             if !changed {
                 return Ok(());
             }
+            if let Some(wamid) = &external_id {
+                messages::update_external_id(c, item.message_id, wamid)?;
+            }
             let current = messages::find_status(c, item.message_id)?;
             if current.is_some_and(|s| s.can_become(status)) {
-                let err = error.as_deref().map(|r| ("send_failed", r));
+                let err = error.as_ref().map(|(code, r)| (code.as_str(), r.as_str()));
                 messages::update_status(c, item.message_id, status, err)?;
                 events::insert_event(
                     c,
                     Some(item.conversation_id),
                     "message.status",
                     None,
-                    &json!({"message_id": item.message_id, "status": status, "error": error}),
+                    &json!({"message_id": item.message_id, "status": status,
+                            "error": error.as_ref().map(|(_, r)| r)}),
                     now,
                 )?;
+            }
+            if let Some((code, reason)) = &error {
+                crate::service::whatsapp::on_send_rejected(
+                    c,
+                    item.conversation_id,
+                    item.channel_id,
+                    code,
+                    reason,
+                    now,
+                )
+                .map_err(|e| match e {
+                    crate::service::Error::Store(s) => s,
+                    other => StoreError::Commit(other.to_string()),
+                })?;
             }
             Ok(())
         })

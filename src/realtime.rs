@@ -24,13 +24,16 @@ const BATCH: i64 = 500;
 #[derive(Clone)]
 pub struct Hub {
     tx: broadcast::Sender<Arc<EventRow>>,
+    /// Events that are not stored (presence): no id, no replay.
+    passing: broadcast::Sender<Arc<EventRow>>,
 }
 
 impl Hub {
     /// Starts the reader task on the current runtime.
     pub fn start(store: Store) -> Hub {
         let (tx, _) = broadcast::channel(1024);
-        let hub = Hub { tx: tx.clone() };
+        let (passing, _) = broadcast::channel(256);
+        let hub = Hub { tx: tx.clone(), passing };
         actix_web::rt::spawn(async move {
             let mut commits = store.subscribe();
             let mut last = commits.borrow().last_event_id;
@@ -55,6 +58,13 @@ impl Hub {
             }
         });
         hub
+    }
+}
+
+impl Hub {
+    /// Sends an event that is not stored (such as `presence`) to the streams that may see it.
+    pub fn publish_passing(&self, e: EventRow) {
+        let _ = self.passing.send(Arc::new(e));
     }
 }
 
@@ -88,12 +98,11 @@ pub fn visible_to(viewer: &Actor, settings: &Settings, e: &EventRow) -> bool {
 }
 
 fn frame(e: &EventRow) -> Bytes {
-    Bytes::from(format!(
-        "id: {}\nevent: {}\ndata: {}\n\n",
-        e.id,
-        e.kind,
-        event_json(e)
-    ))
+    if e.id == 0 {
+        // Not stored: no id, so a resuming browser's Last-Event-ID does not move.
+        return Bytes::from(format!("event: {}\ndata: {}\n\n", e.kind, event_json(e)));
+    }
+    Bytes::from(format!("id: {}\nevent: {}\ndata: {}\n\n", e.id, e.kind, event_json(e)))
 }
 
 struct Viewer {
@@ -140,6 +149,7 @@ pub fn stream(
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
     // Subscribe before reading the cursor, so nothing committed in between is missed.
     let mut live = hub.tx.subscribe();
+    let mut passing = hub.passing.subscribe();
     actix_web::rt::spawn(async move {
         let mut viewer = Viewer { actor, settings };
         if tx
@@ -174,20 +184,30 @@ pub fn stream(
                     }
                 }
             }
-            match tokio::time::timeout(KEEPALIVE, live.recv()).await {
-                Err(_) => {
-                    if tx
-                        .send(Bytes::from_static(b": keep-alive\n\n"))
-                        .await
-                        .is_err()
+            let next = tokio::select! {
+                r = live.recv() => Some(r),
+                p = passing.recv() => {
+                    if let Ok(e) = p
+                        && e.actor.as_ref().is_none_or(|(id, _)| *id != viewer.actor.id.0)
+                        && let Some(f) = viewer.frame_for(&store, &e).await
+                        && tx.send(f).await.is_err()
                     {
                         return;
                     }
+                    continue;
                 }
-                Ok(Ok(e)) if e.id <= cursor => {}
+                _ = tokio::time::sleep(KEEPALIVE) => None,
+            };
+            match next {
+                None => {
+                    if tx.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(e)) if e.id <= cursor => {}
                 // Something in between was not seen live: the table has it.
-                Ok(Ok(e)) if e.id > cursor + 1 => catch_up = true,
-                Ok(Ok(e)) => {
+                Some(Ok(e)) if e.id > cursor + 1 => catch_up = true,
+                Some(Ok(e)) => {
                     cursor = e.id;
                     if let Some(f) = viewer.frame_for(&store, &e).await
                         && tx.send(f).await.is_err()
@@ -195,8 +215,8 @@ pub fn stream(
                         return;
                     }
                 }
-                Ok(Err(broadcast::error::RecvError::Lagged(_))) => catch_up = true,
-                Ok(Err(broadcast::error::RecvError::Closed)) => return,
+                Some(Err(broadcast::error::RecvError::Lagged(_))) => catch_up = true,
+                Some(Err(broadcast::error::RecvError::Closed)) => return,
             }
         }
     });

@@ -13,7 +13,9 @@ use crate::domain::conversation as rules;
 use crate::domain::policy::{Action, Actor, Denied};
 use crate::domain::settings::Settings;
 use crate::domain::time::Ts;
-use crate::domain::{ChannelId, ChannelKind, ConversationId, DeliveryStatus, Direction, Status};
+use crate::domain::{
+    ChannelId, ChannelKind, ConversationId, DeliveryStatus, Direction, MessageId, Status,
+};
 use crate::store::conversations::{self as convs, ConvState, Conversation, NewConversation};
 use crate::store::messages::{self, NewMessage};
 use crate::store::{channels, contacts, events, now_ms, outbox, settings};
@@ -30,6 +32,26 @@ pub struct Template {
     pub params: Vec<String>,
 }
 
+/// An attachment to send, by a link the provider fetches (or a media id it already holds).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct MediaOut {
+    /// `image`, `video`, `audio`, `document` or `sticker`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// An http(s) URL of the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// A media id the provider already holds (uploaded earlier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Caption (image, video, document).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+    /// File name shown to the customer (document).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
 /// What a staff member sends.
 #[derive(Debug, Clone)]
 pub enum Outgoing {
@@ -37,6 +59,8 @@ pub enum Outgoing {
     Text(String),
     /// An approved template.
     Template(Template),
+    /// An attachment.
+    Media(MediaOut),
 }
 
 impl Outgoing {
@@ -58,6 +82,41 @@ impl Outgoing {
                     params: t.params,
                 }))
             }
+            Outgoing::Media(m) => {
+                if !crate::channels::whatsapp::graph::MEDIA_KINDS.contains(&m.kind.as_str()) {
+                    return Err(invalid(
+                        "invalid_media",
+                        "media type must be image, video, audio, document or sticker",
+                    ));
+                }
+                let link_ok = m.link.as_deref().is_some_and(|l| {
+                    (l.starts_with("https://") || l.starts_with("http://"))
+                        && l.len() <= 2048
+                        && !l.chars().any(|c| c.is_whitespace() || c.is_control())
+                });
+                let id_ok = m.id.as_deref().is_some_and(|i| {
+                    !i.is_empty() && i.len() <= 128 && i.chars().all(|c| c.is_ascii_alphanumeric())
+                });
+                if link_ok == id_ok {
+                    return Err(invalid(
+                        "invalid_media",
+                        "media needs either an http(s) \"link\" or a media \"id\"",
+                    ));
+                }
+                let caption = match m.caption.as_deref().map(str::trim) {
+                    Some(c) if !c.is_empty() => Some(clean_text("caption", c, 1024)?),
+                    _ => None,
+                };
+                let filename = match m.filename.as_deref().map(str::trim) {
+                    Some(f) if !f.is_empty() => Some(clean_text("filename", f, 240)?),
+                    _ => None,
+                };
+                Ok(Outgoing::Media(MediaOut {
+                    caption,
+                    filename,
+                    ..m
+                }))
+            }
         }
     }
 
@@ -72,6 +131,18 @@ impl Outgoing {
                 };
                 ("template", shown, Some(json!({"template": t})))
             }
+            Outgoing::Media(m) => {
+                let label = match (m.kind.as_str(), &m.filename) {
+                    ("image", _) => "[photo]".to_string(),
+                    ("document", Some(f)) => format!("[document: {f}]"),
+                    (k, _) => format!("[{k}]"),
+                };
+                let shown = match &m.caption {
+                    Some(c) => format!("{label} {c}"),
+                    None => label,
+                };
+                ("media", shown, Some(json!({"media": m})))
+            }
         }
     }
 }
@@ -84,9 +155,34 @@ pub fn reply(
     id: ConversationId,
     out: Outgoing,
 ) -> Result<Created> {
+    reply_quoting(conn, actor, id, out, None)
+}
+
+/// [`reply`], quoting one of the conversation's messages (WhatsApp shows it above the reply).
+pub fn reply_quoting(
+    conn: &Connection,
+    actor: &Actor,
+    id: ConversationId,
+    out: Outgoing,
+    quoted: Option<MessageId>,
+) -> Result<Created> {
     let (state, settings) = authorize(conn, actor, Action::Reply, id)?;
     let out = out.validate()?;
-    send(conn, actor, &state, &settings, out)
+    let quote = match quoted {
+        Some(q) => match messages::find_external_id(conn, q)? {
+            Some((conv, external_id)) if conv == id => {
+                Some(json!({"message_id": q, "external_id": external_id}))
+            }
+            _ => {
+                return Err(invalid(
+                    "invalid_reply_to",
+                    "reply_to must name a message of this conversation",
+                ));
+            }
+        },
+        None => None,
+    };
+    send(conn, actor, &state, &settings, out, quote)
 }
 
 fn send(
@@ -95,9 +191,10 @@ fn send(
     state: &ConvState,
     settings: &Settings,
     out: Outgoing,
+    quote: Option<Value>,
 ) -> Result<Created> {
     let now = now_ms();
-    if matches!(out, Outgoing::Text(_))
+    if !matches!(out, Outgoing::Template(_))
         && !rules::free_text_allowed(state.channel_kind, state.window_closes_at, now)
     {
         return Err(invalid(
@@ -105,7 +202,10 @@ fn send(
             "the 24-hour window is closed: send a template",
         ));
     }
-    let (kind, text, payload) = out.parts();
+    let (kind, text, mut payload) = out.parts();
+    if let Some(q) = quote {
+        payload.get_or_insert_with(|| json!({}))["reply_to"] = q;
+    }
     let mid = messages::insert_message(
         conn,
         &NewMessage {
@@ -187,7 +287,7 @@ pub fn start(
         .ok_or_else(|| invalid("unknown_channel", format!("there is no channel {channel}")))?;
     let phone = normalize_phone(phone)?;
     let out = out.validate()?;
-    if channel.kind.has_service_window() && matches!(out, Outgoing::Text(_)) {
+    if channel.kind.has_service_window() && !matches!(out, Outgoing::Template(_)) {
         return Err(invalid(
             "window_closed",
             "a conversation the business starts must open with a template",
@@ -259,7 +359,7 @@ pub fn start(
     };
     let state = convs::find_conv_state(conn, id)?.ok_or(Error::NotFound("conversation"))?;
     let settings = settings::load_settings(conn)?;
-    send(conn, actor, &state, &settings, out)?;
+    send(conn, actor, &state, &settings, out, None)?;
     view(conn, id)
 }
 

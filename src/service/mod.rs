@@ -8,6 +8,8 @@ pub mod conversations;
 pub mod inbound;
 pub mod messages;
 pub mod users;
+pub mod workspace;
+pub mod whatsapp;
 
 use serde_json::Value;
 
@@ -96,6 +98,15 @@ pub fn forbidden(message: impl Into<String>) -> Error {
     Error::Forbidden {
         code: "forbidden",
         message: message.into(),
+    }
+}
+
+/// 403 unless `role` has `cap`.
+pub fn require(role: crate::domain::Role, cap: crate::domain::policy::Capability) -> Result<()> {
+    if crate::domain::policy::allows(role, cap) {
+        Ok(())
+    } else {
+        Err(forbidden("your role does not allow this"))
     }
 }
 

@@ -330,6 +330,9 @@ pub struct Conversation {
     pub waiting_since: Option<Ts>,
     /// When the customer service window closes (null: no window on this channel, or never opened).
     pub window_closes_at: Option<Ts>,
+    /// The conversation is unresolved and its window closes within two hours: reply now (or
+    /// hand it to someone who can) while free text is still allowed.
+    pub window_closing: bool,
     /// SLA state (SLA policies come later).
     pub sla: Option<serde_json::Value>,
     /// Creation time.
@@ -352,6 +355,15 @@ const SELECT: &str = "SELECT c.id, c.status, c.assignee_id, u.name, c.team_id, t
     JOIN channels ch ON ch.id = c.channel_id
     LEFT JOIN users u ON u.id = c.assignee_id
     LEFT JOIN teams t ON t.id = c.team_id";
+
+/// How long before the window closes a conversation is flagged.
+pub const WINDOW_WARNING_MS: i64 = 2 * 60 * 60 * 1000;
+
+/// Whether an unresolved conversation's window closes within [`WINDOW_WARNING_MS`] of `now`.
+fn window_closing(status: &str, window_closes_at: Option<i64>, now: i64) -> bool {
+    status != "resolved"
+        && window_closes_at.is_some_and(|t| t > now && t - now <= WINDOW_WARNING_MS)
+}
 
 fn map_conversation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
     let named = |id: Option<i64>, name: Option<String>| {
@@ -384,6 +396,7 @@ fn map_conversation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
         last_message_at: Ts(r.get(13)?),
         waiting_since: r.get::<_, Option<i64>>(14)?.map(Ts),
         window_closes_at: r.get::<_, Option<i64>>(15)?.map(Ts),
+        window_closing: window_closing(&status, r.get(15)?, super::now_ms()),
         sla: None,
         created_at: Ts(r.get(16)?),
         priority: r.get(17)?,
@@ -472,6 +485,18 @@ pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
     }
 }
 
+/// A full-text query for what a person typed: every word as a quoted prefix, so operators in
+/// the input are taken literally.
+pub(crate) fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
 /// A page of conversations and the cursor (`last_message_at`, id) of the next one.
 pub type Page = (Vec<Conversation>, Option<(i64, i64)>);
 
@@ -520,15 +545,17 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
         ));
     }
     if let Some(text) = q.q.as_deref().filter(|s| !s.trim().is_empty()) {
-        let escaped = text
-            .trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let p = arg(format!("%{escaped}%").into(), &mut args);
-        sql.push_str(&format!(
-            " AND (ct.name LIKE {p} ESCAPE '\\' OR ct.phone LIKE {p} ESCAPE '\\' OR c.preview LIKE {p} ESCAPE '\\')"
-        ));
+        let escaped = text.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let like = arg(format!("%{escaped}%").into(), &mut args);
+        let mut clause = format!("ct.name LIKE {like} ESCAPE '\\' OR ct.phone LIKE {like} ESCAPE '\\'");
+        if let Some(m) = fts_query(text) {
+            let p = arg(m.into(), &mut args);
+            clause.push_str(&format!(
+                " OR c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid
+                   WHERE messages_fts MATCH {p})"
+            ));
+        }
+        sql.push_str(&format!(" AND ({clause})"));
     }
     if let Some((at, id)) = q.before {
         let a = arg(at.into(), &mut args);

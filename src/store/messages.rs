@@ -101,6 +101,28 @@ pub fn update_status(
     Ok(())
 }
 
+/// Sets the provider's id of a message that has none yet (an outbound message once the provider
+/// accepted it); returns whether it was set.
+pub fn update_external_id(conn: &Connection, id: MessageId, external_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE messages SET external_id = ?2 WHERE id = ?1 AND external_id IS NULL",
+        )?
+        .execute(params![id.0, external_id])?
+        == 1)
+}
+
+/// A message's conversation and provider id.
+pub fn find_external_id(
+    conn: &Connection,
+    id: MessageId,
+) -> Result<Option<(ConversationId, Option<String>)>> {
+    Ok(conn
+        .prepare_cached("SELECT conversation_id, external_id FROM messages WHERE id = ?1")?
+        .query_row([id.0], |r| Ok((ConversationId(r.get(0)?), r.get(1)?)))
+        .optional()?)
+}
+
 /// Inserts a private note.
 pub fn insert_note(
     conn: &Connection,

@@ -2,6 +2,7 @@
 //! concurrent requests together (group commit), a pool of readers, and typed queries.
 
 pub mod bench;
+pub mod canned;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;
@@ -13,6 +14,7 @@ pub mod settings;
 pub mod teams;
 pub mod tokens;
 pub mod users;
+pub mod whatsapp;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -57,7 +59,11 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Every migration, in order; append only.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_core.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_core.sql"),
+    include_str!("migrations/002_ui.sql"),
+    include_str!("migrations/003_whatsapp.sql"),
+];
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
@@ -72,7 +78,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // FULL: an acknowledged write survives power loss, not only a process crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "cache_size", -8000)?;
+    // 4 MiB of page cache per connection: the whole working set of a shop fits, and memory
+    // stays near the ~30 MB the product promises.
+    conn.pragma_update(None, "cache_size", -4000)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
@@ -111,7 +119,7 @@ impl Store {
             c.pragma_update(None, "query_only", true)
         });
         let readers = r2d2::Pool::builder()
-            .max_size(8)
+            .max_size(4)
             .min_idle(Some(1))
             .build(manager)?;
         let writer = writer::Writer::start(conn);

@@ -26,14 +26,26 @@ pub struct QueueCounts {
 pub fn queue_counts(conn: &Connection, scope: &Scope, me: UserId) -> Result<QueueCounts> {
     let mut args: Vec<SqlValue> = Vec::new();
     let clause = scope_clause(scope, &mut args);
-    let (unassigned, oldest) = conn
-        .prepare_cached(&format!(
-            "SELECT COUNT(*), MIN(COALESCE(c.waiting_since, c.last_message_at)) FROM conversations c
-             WHERE c.assignee_id IS NULL AND c.status <> 'resolved'{clause}"
-        ))?
-        .query_row(params_from_iter(args.iter()), |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+    // In the pool nobody is the assignee, so the scope reduces to its team condition; the
+    // figures then come from conv_pool alone.
+    let pool = match scope {
+        Scope::All => Some(String::new()),
+        Scope::AssignedTo(_) => None,
+        Scope::AssignedToOrPool { teams, .. } => {
+            let list = teams.iter().map(|t| t.0.to_string()).collect::<Vec<_>>().join(",");
+            Some(format!(" AND (c.team_id IS NULL OR c.team_id IN ({list}))"))
+        }
+    };
+    let (unassigned, oldest) = match pool {
+        None => (0, None),
+        Some(team_clause) => conn
+            .prepare_cached(&format!(
+                "SELECT COUNT(*), MIN(COALESCE(c.waiting_since, c.last_message_at))
+                   FROM conversations c INDEXED BY conv_pool
+                  WHERE c.assignee_id IS NULL AND c.status <> 'resolved'{team_clause}"
+            ))?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?,
+    };
     let pending = conn
         .prepare_cached(&format!(
             "SELECT COUNT(*) FROM conversations c WHERE c.status = 'pending'{clause}"

@@ -5,7 +5,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::domain::policy::{Actor, Capability, allows};
+use crate::domain::policy::{Actor, Capability};
 use crate::service::{self, Error};
 use crate::store::tokens::TokenKind;
 use crate::store::users::User;
@@ -21,11 +21,7 @@ pub struct Auth {
 impl Auth {
     /// 403 unless the caller's role has `cap`.
     pub fn require(&self, cap: Capability) -> Result<(), Error> {
-        if allows(self.user.role, cap) {
-            Ok(())
-        } else {
-            Err(service::forbidden("your role does not allow this"))
-        }
+        service::require(self.user.role, cap)
     }
 
     /// The policy's view of the caller.

@@ -1,6 +1,125 @@
-//! Provider webhooks (WhatsApp Cloud API).
+//! Provider webhooks (WhatsApp Cloud API): Meta's verification handshake, and notifications —
+//! signature checked over the raw bytes, body kept durably, 200, then processed in the
+//! background. A well-signed body we do not understand is still kept and acknowledged: anything
+//! but 200 makes Meta retry it for days.
 
-use actix_web::web;
+use std::collections::HashMap;
+
+use actix_web::web::{self, Data};
+use actix_web::{HttpRequest, HttpResponse};
+use subtle::ConstantTimeEq;
+
+use crate::channels::whatsapp::webhook::verify_signature;
+use crate::service::{self, Error};
+use crate::store::whatsapp as wa;
+use crate::web::AppState;
+use crate::web::body::{BodyLimit, RawBody};
+use crate::web::error::{ApiError, ApiResult};
+
+/// Largest webhook body (Meta sends up to 3 MB).
+pub const WEBHOOK_LIMIT: usize = 4 << 20;
 
 /// Registers the webhook routes.
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/webhooks/whatsapp")
+            .app_data(BodyLimit(WEBHOOK_LIMIT))
+            .route(web::get().to(show_verification))
+            .route(web::post().to(post_whatsapp)),
+    );
+}
+
+/// `GET /webhooks/whatsapp`: answers `hub.challenge` when `hub.verify_token` is the verify token
+/// of a WhatsApp channel.
+async fn show_verification(
+    state: Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> ApiResult<HttpResponse> {
+    let (Some(mode), Some(token), Some(challenge)) = (
+        query.get("hub.mode"),
+        query.get("hub.verify_token"),
+        query.get("hub.challenge"),
+    ) else {
+        return Err(service::bad_request(
+            "invalid_query",
+            "expected hub.mode, hub.verify_token and hub.challenge",
+        )
+        .into());
+    };
+    if mode != "subscribe" || challenge.len() > 1024 {
+        return Err(service::bad_request("invalid_query", "not a subscription handshake").into());
+    }
+    let channels = state.store.read(wa::list_whatsapp_channels).await?;
+    let known = channels.iter().any(|c| {
+        let expected = c.config["verify_token"].as_str().unwrap_or_default();
+        !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(token.as_bytes()))
+    });
+    if !known {
+        return Err(
+            service::forbidden("the verify token does not match a WhatsApp channel").into(),
+        );
+    }
+    // Plain text (never HTML): the challenge is echoed verbatim.
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(challenge.clone()))
+}
+
+/// `POST /webhooks/whatsapp`: 401 unless signed by the app secret of a WhatsApp channel; else
+/// kept (committed) before the 200, then processed.
+async fn post_whatsapp(
+    req: HttpRequest,
+    state: Data<AppState>,
+    body: RawBody,
+) -> ApiResult<HttpResponse> {
+    let signature = req
+        .headers()
+        .get("X-Hub-Signature-256")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    if signature.is_empty() {
+        return Err(unsigned("the X-Hub-Signature-256 header is missing"));
+    }
+    let body = body.0?;
+    let channels = state.store.read(wa::list_whatsapp_channels).await?;
+    let signed = channels.iter().any(|c| {
+        let secret = c.config["app_secret"].as_str().unwrap_or_default();
+        verify_signature(secret, &signature, &body)
+    });
+    if !signed {
+        tracing::warn!(
+            bytes = body.len(),
+            "refused a WhatsApp webhook with a wrong signature"
+        );
+        return Err(unsigned(
+            "the signature does not match any WhatsApp channel",
+        ));
+    }
+    // Nothing has been parsed yet: what is kept is exactly what Meta signed.
+    let stored = state
+        .store
+        .write(move |c| service::whatsapp::accept(c, &body))
+        .await;
+    let id = match stored {
+        Ok(id) => id,
+        Err(e) => {
+            // Not kept, so not acknowledged: Meta will send it again.
+            tracing::error!(error = %e, "a WhatsApp webhook could not be stored");
+            return Ok(HttpResponse::ServiceUnavailable()
+                .content_type("application/json")
+                .body(r#"{"error":{"code":"unavailable","message":"the webhook could not be stored; try again"}}"#));
+        }
+    };
+    actix_web::rt::spawn(service::whatsapp::process_and_fetch(
+        state.store.clone(),
+        id,
+    ));
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(format!(r#"{{"received":{id}}}"#)))
+}
+
+fn unsigned(message: &str) -> ApiError {
+    Error::Unauthenticated(message.into()).into()
+}

@@ -209,10 +209,20 @@ fn team_flow_in_two_browsers() {
             .raw(reqwest::Method::POST, "/api/v1/auth/token", None,
                 Some(json!({"email": "olga@shop.test", "password": PASSWORD}).to_string().into_bytes()))
             .expect(201)["token"].as_str().expect("token").to_string());
+        // Staff and a canned reply through the settings page.
+        a.goto(&format!("{base}/settings")).await.expect("settings");
         for name in ["Ana", "Bruno"] {
-            b(|| api.post("/api/v1/users", &owner, json!({"name": name, "email": format!("{}@shop.test", name.to_lowercase()),
-                "password": PASSWORD, "role": "agent"})).expect(201));
+            click(&a, "#staff > details:last-of-type > summary").await;
+            fill(&a, "#new-name", name).await;
+            fill(&a, "#new-email", &format!("{}@shop.test", name.to_lowercase())).await;
+            fill(&a, "#new-password", PASSWORD).await;
+            click(&a, "#staff form[action='/settings/users'] button").await;
+            wait_text(&a, "#staff summary", &format!("{name} · agent")).await;
         }
+        fill(&a, "#canned input[name=shortcut]", "hours").await;
+        fill(&a, "#canned textarea[name=body]", "We are open 9-18, Monday to Saturday.").await;
+        click(&a, "#canned form[action='/settings/canned'] button").await;
+        wait_text(&a, "#canned", "/hours").await;
         let ch = b(|| api.post("/api/v1/channels", &owner,
             json!({"kind": "api", "name": "Web", "config": {"callback_url": cb.url}})).expect(201));
         let secret = ch["secret"].as_str().expect("secret").to_string();
@@ -234,9 +244,9 @@ fn team_flow_in_two_browsers() {
         wait_text(&a, "h2", "Maria Silva").await;
         click(&a, "form[action$='/claim'] button").await;
         wait_text(&a, ".owner-bar", "Owner: Ana").await;
-        fill(&a, "#reply", "Yes! Size 40 is in stock.").await;
+        fill(&a, "#reply", "Yes! Size 40 is in stock. /hours ").await;
         click(&a, "form[action$='/reply'] button").await;
-        wait_text(&a, "li.out .msg", "Size 40 is in stock").await;
+        wait_text(&a, "li.out .msg", "Size 40 is in stock. We are open 9-18, Monday to Saturday.").await;
         b(|| cb.wait_for(1));
         fill(&a, "#note", "She prefers pickup on Saturday").await;
         click(&a, "form[action$='/note'] button").await;
@@ -278,6 +288,9 @@ fn team_flow_in_two_browsers() {
         bb.goto(&format!("{base}/c/{xss}")).await.expect("xss conversation");
         wait_text(&bb, "li.in .msg", "<script>alert(2)</script> hello").await;
         assert!(bb.get_alert_text().await.is_err(), "a dialog opened: script ran");
+        // Presence: Bruno sees that Ana has the same conversation open.
+        a.goto(&format!("{base}/c/{xss}")).await.expect("ana opens it too");
+        wait_text(&bb, "#presence", "Ana is viewing").await;
         let injected = bb.find_all(Locator::Css("img[src='x'], .msg script")).await.expect("query");
         assert!(injected.is_empty(), "customer markup became elements");
 

@@ -5,5 +5,7 @@ mod bad_input;
 mod browser;
 mod conversations;
 mod inbound;
+mod live;
 mod outbox;
 mod support;
+mod whatsapp;

@@ -7,12 +7,11 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
 use super::nullable;
-use crate::domain::policy::{self, Capability, allows};
-use crate::domain::settings::SettingsError;
+use crate::domain::policy::{self, Capability};
 use crate::domain::time::parse_rfc3339;
 use crate::domain::{ChannelId, ChannelKind, ContactId};
 use crate::service::inbound::{Inbound, receive};
-use crate::service::{self, Error, clean_text, forbidden, invalid};
+use crate::service::{self, Error, clean_text, invalid};
 use crate::store::{channels, contacts, conversations, events, now_ms, settings};
 use crate::web::AppState;
 use crate::web::auth::{Auth, bearer};
@@ -299,32 +298,11 @@ pub(super) async fn patch_settings(
     state: Data<AppState>,
     body: Body<Value>,
 ) -> ApiResult<HttpResponse> {
-    if !allows(auth.user.role, Capability::ManageRoutingSettings) {
-        return Err(forbidden("your role may not change settings").into());
-    }
-    let (role, actor, body) = (auth.user.role, auth.user.id, body.0);
+    auth.require(Capability::ManageRoutingSettings)?;
+    let (actor, body) = (auth.actor(), body.0);
     let s = state
         .store
-        .write(move |c| {
-            let patch = body?;
-            let current = settings::load_settings(c)?;
-            let (next, changed) = current.patch(role, &patch).map_err(|e| match e {
-                SettingsError::Forbidden(_) => forbidden(e.to_string()),
-                SettingsError::NotObject => service::bad_request("invalid_field", e.to_string()),
-                SettingsError::UnknownKey(_) => invalid("unknown_setting", e.to_string()),
-                SettingsError::Invalid { .. } => invalid("invalid_setting", e.to_string()),
-            })?;
-            settings::save_settings(c, &changed)?;
-            events::insert_event(
-                c,
-                None,
-                "settings.updated",
-                Some(actor),
-                &Value::Object(changed),
-                now_ms(),
-            )?;
-            Ok::<_, Error>(next)
-        })
+        .write(move |c| service::workspace::patch_settings(c, &actor, &body?))
         .await?;
     Ok(HttpResponse::Ok().json(s))
 }

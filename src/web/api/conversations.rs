@@ -1,18 +1,20 @@
 //! Conversations: queue views, detail, timeline and every action on one.
 
 use actix_web::HttpResponse;
-use actix_web::web::Data;
+use actix_web::web::{self, Data};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{nullable, page_limit, parse_cursor};
 use crate::domain::policy::{self, Action};
 use crate::domain::time::parse_rfc3339;
-use crate::domain::{ChannelId, ConversationId, Status, TeamId, UserId};
+use crate::domain::{ChannelId, ChannelKind, ConversationId, MessageId, Status, TeamId, UserId};
 use crate::service::conversations::{self as ops, AssignRequest};
-use crate::service::messages::{self as send, Outgoing, Template};
+use crate::service::messages::{self as send, MediaOut, Outgoing, Template};
+use crate::service::whatsapp;
 use crate::service::{Error, bad_request};
 use crate::store::conversations::{ConvQuery, StatusFilter, View, list_conversations};
+use crate::store::whatsapp as wa_store;
 use crate::store::{messages, settings};
 use crate::web::AppState;
 use crate::web::auth::Auth;
@@ -96,6 +98,7 @@ pub(super) async fn list(
 /// `GET /api/v1/conversations/{id}`.
 pub(super) async fn show(auth: Auth, state: Data<AppState>, id: PathId) -> ApiResult<HttpResponse> {
     let (actor, id) = (auth.actor(), ConversationId(id.get()?));
+    let me = actor.id;
     let conv = state
         .store
         .read(move |c| {
@@ -103,6 +106,12 @@ pub(super) async fn show(auth: Auth, state: Data<AppState>, id: PathId) -> ApiRe
             ops::view(c, id)
         })
         .await?;
+    // The owner opening a WhatsApp conversation tells the customer it was read.
+    if conv.assignee.as_ref().is_some_and(|a| a.id == me.0)
+        && conv.channel.kind == ChannelKind::Whatsapp
+    {
+        actix_web::rt::spawn(whatsapp::mark_read_on_open(state.store.clone(), id));
+    }
     Ok(HttpResponse::Ok().json(conv))
 }
 
@@ -148,20 +157,26 @@ pub(super) async fn show_timeline(
 pub(super) struct MessageBody {
     text: Option<String>,
     template: Option<Template>,
+    #[serde(default)]
+    media: Option<MediaOut>,
+    /// Id of a message of the conversation to quote.
+    #[serde(default)]
+    reply_to: Option<i64>,
 }
 
 impl MessageBody {
     fn outgoing(self) -> Result<Outgoing, Error> {
-        match (self.text, self.template) {
-            (Some(t), None) => Ok(Outgoing::Text(t)),
-            (None, Some(t)) => Ok(Outgoing::Template(t)),
-            (Some(_), Some(_)) => Err(bad_request(
+        match (self.text, self.template, self.media) {
+            (Some(t), None, None) => Ok(Outgoing::Text(t)),
+            (None, Some(t), None) => Ok(Outgoing::Template(t)),
+            (None, None, Some(m)) => Ok(Outgoing::Media(m)),
+            (None, None, None) => Err(bad_request(
                 "invalid_field",
-                "send either \"text\" or \"template\", not both",
+                "the body needs \"text\", \"template\" or \"media\"",
             )),
-            (None, None) => Err(bad_request(
+            _ => Err(bad_request(
                 "invalid_field",
-                "the body needs \"text\" or \"template\"",
+                "send one of \"text\", \"template\" or \"media\", not several",
             )),
         }
     }
@@ -179,7 +194,9 @@ pub(super) async fn post_message(
         .store
         .write(move |c| {
             ops::authorize(c, &actor, Action::Reply, id)?;
-            send::reply(c, &actor, id, body?.outgoing()?)
+            let b = body?;
+            let quoted = b.reply_to.map(MessageId);
+            send::reply_quoting(c, &actor, id, b.outgoing()?, quoted)
         })
         .await?;
     state.wake_outbox();
@@ -355,6 +372,8 @@ pub(super) async fn post_start(
     let out = MessageBody {
         text: b.text,
         template: b.template,
+        media: None,
+        reply_to: None,
     }
     .outgoing()?;
     let actor = auth.actor();
@@ -373,4 +392,81 @@ pub(super) async fn post_start(
         .await?;
     state.wake_outbox();
     Ok(HttpResponse::Created().json(conv))
+}
+
+/// `GET /api/v1/messages/{id}/media`: the file of an inbound WhatsApp attachment, to staff who
+/// can see its conversation.
+pub(super) async fn show_media(
+    auth: Auth,
+    state: Data<AppState>,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    let (actor, id) = (auth.actor(), MessageId(id.get()?));
+    let media = state
+        .store
+        .read(move |c| {
+            let m = wa_store::find_media(c, id)?.ok_or(Error::NotFound("media"))?;
+            ops::authorize(c, &actor, Action::View, m.conversation_id)?;
+            Ok::<_, Error>(m)
+        })
+        .await?;
+    let path = match (media.state.as_str(), &media.path) {
+        ("done", Some(p)) => p.clone(),
+        ("failed", _) => {
+            return Err(crate::service::invalid(
+                "media_unavailable",
+                format!(
+                    "the file could not be downloaded from WhatsApp: {}",
+                    media.error.unwrap_or_default()
+                ),
+            )
+            .into());
+        }
+        _ => {
+            return Err(Error::Conflict {
+                code: "media_pending",
+                message: "the file is still being downloaded; try again shortly".into(),
+                data: None,
+            }
+            .into());
+        }
+    };
+    let dir = state.store.path().parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let bytes = web::block(move || std::fs::read(dir.join(path)))
+        .await
+        .map_err(|e| Error::Store(crate::store::StoreError::Join(e.to_string())))?
+        .map_err(|_| Error::NotFound("media"))?;
+    let (mime, inline) = safe_mime(media.mime_type.as_deref().unwrap_or(""));
+    let name = media
+        .filename
+        .unwrap_or_else(|| format!("message-{}", id.0))
+        .replace(|c: char| c == '"' || c == '\\' || c.is_control(), "_");
+    Ok(HttpResponse::Ok()
+        .content_type(mime)
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "{}; filename=\"{name}\"",
+                if inline { "inline" } else { "attachment" }
+            ),
+        ))
+        .insert_header(("Cache-Control", "private, max-age=86400"))
+        .body(bytes))
+}
+
+/// The type to serve a customer's file as: pictures, sound and video play inline; anything
+/// else is a download, and types a browser would run (HTML, SVG…) become opaque bytes.
+fn safe_mime(declared: &str) -> (String, bool) {
+    let base = declared.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let inline = matches!(
+        base.as_str(),
+        "image/jpeg" | "image/png" | "image/webp" | "image/gif" | "video/mp4" | "video/3gpp"
+    ) || (base.starts_with("audio/") && !base.contains('+'));
+    if inline {
+        (declared.trim().to_string(), true)
+    } else if matches!(base.as_str(), "application/pdf" | "text/plain") || base.starts_with("application/vnd.") {
+        (base, false)
+    } else {
+        ("application/octet-stream".into(), false)
+    }
 }

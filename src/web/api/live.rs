@@ -39,3 +39,41 @@ pub(super) async fn show_events(
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(body))
 }
+
+#[derive(serde::Deserialize)]
+pub(super) struct PresenceBody {
+    state: String,
+}
+
+/// `POST /api/v1/conversations/{id}/presence` `{"state":"viewing|typing|left"}`: tells the others
+/// who can see this conversation that the caller is on it (an SSE `presence` event, not stored).
+pub(super) async fn post_presence(
+    auth: Auth,
+    state: Data<AppState>,
+    id: crate::web::body::PathId,
+    body: crate::web::body::Body<PresenceBody>,
+) -> ApiResult<HttpResponse> {
+    use crate::domain::ConversationId;
+    use crate::domain::policy::Action;
+    let (actor, id) = (auth.actor(), ConversationId(id.get()?));
+    let a = actor.clone();
+    let conv = state
+        .store
+        .read(move |c| crate::service::conversations::authorize(c, &a, Action::View, id))
+        .await?
+        .0;
+    let presence = body.into_inner()?.state;
+    if !matches!(presence.as_str(), "viewing" | "typing" | "left") {
+        return Err(crate::service::bad_request("invalid_field", "state is viewing, typing or left").into());
+    }
+    state.hub.publish_passing(crate::store::events::EventRow {
+        id: 0,
+        kind: "presence".into(),
+        at: crate::store::now_ms(),
+        conversation_id: Some(id.0),
+        actor: Some((actor.id.0, auth.user.name.clone())),
+        data: serde_json::json!({"state": presence, "user": {"id": actor.id, "name": auth.user.name}}),
+        ownership: Some(conv.ownership()),
+    });
+    Ok(HttpResponse::NoContent().finish())
+}

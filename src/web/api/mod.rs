@@ -75,6 +75,7 @@ routes! {
     post "/api/v1/conversations/{id}/assign" => conversations::post_assign,
     post "/api/v1/conversations/{id}/status" => conversations::post_status,
     post "/api/v1/conversations/{id}/tags" => conversations::post_tags,
+    get "/api/v1/messages/{id}/media" => conversations::show_media,
     get "/api/v1/contacts/{id}" => admin::show_contact,
     patch "/api/v1/contacts/{id}" => admin::patch_contact,
     get "/api/v1/channels" => admin::list_channels,
@@ -83,6 +84,7 @@ routes! {
     get "/api/v1/settings" => admin::show_settings,
     patch "/api/v1/settings" => admin::patch_settings,
     get "/api/v1/events" => live::show_events,
+    post "/api/v1/conversations/{id}/presence" => live::post_presence,
     get "/api/v1/openapi.json" => super::openapi::show,
     get "/healthz" => admin::show_health,
 }

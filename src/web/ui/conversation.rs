@@ -69,10 +69,22 @@ async fn render(
                     name: t.name,
                 })
                 .collect();
-            Ok::<_, Error>((conv, items, older, can, staff, teams))
+            let canned = crate::service::workspace::canned_json(c)?.to_string();
+            // The contact's other conversations this viewer may see (other channels).
+            let scope = policy::scope(&actor, vis);
+            let mut others = Vec::new();
+            for (cid, o) in crate::store::conversations::list_for_contact(c, conv.contact.id)? {
+                if cid != id
+                    && scope.contains(o)
+                    && let Some(other) = crate::store::conversations::find_conversation(c, cid)?
+                {
+                    others.push(other);
+                }
+            }
+            Ok::<_, Error>((conv, items, older, can, staff, teams, canned, others))
         })
         .await;
-    let (conv, items, older, can, staff, teams) = match loaded {
+    let (conv, items, older, can, staff, teams, canned, others) = match loaded {
         Ok(v) => v,
         Err(e) => {
             let (s, m) = refusal(&e);
@@ -108,6 +120,8 @@ async fn render(
                 staff: &staff,
                 teams: &teams,
                 error: msg,
+                canned: &canned,
+                others: &others,
             },
         ),
     )
@@ -272,6 +286,11 @@ pub(super) async fn post_action(
                         .filter(|u| !u.is_empty())
                         .and_then(|u| local_time(u, f.tz_offset_min.unwrap_or(0)));
                     ops::set_status(c, &actor, id, to, until)?
+                }
+                "request" => {
+                    let name = crate::store::users::find_user(c, actor.id)?.map(|u| u.name).unwrap_or_default();
+                    ops::add_note(c, &actor, id, &format!("{name} asks to take over this conversation"))?;
+                    ops::view(c, id)?
                 }
                 "tags" => ops::tag(
                     c,

@@ -4,6 +4,7 @@
 mod auth;
 mod conversation;
 mod inbox;
+mod settings;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -26,6 +27,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/c/{id}/{action}",
             web::post().to(conversation::post_action),
         )
+        .route("/settings", web::get().to(settings::show_settings))
+        .route("/settings/{kind}", web::post().to(settings::post_settings))
+        .route("/settings/{kind}/{id}", web::post().to(settings::post_settings))
+        .route("/settings/{kind}/{id}/delete", web::post().to(settings::post_settings))
         .route(
             "/assets/{name}",
             web::get().to(crate::web::assets::show_asset),

@@ -44,6 +44,10 @@ pub struct ConversationView<'a> {
     pub teams: &'a [Named],
     /// A refusal to show.
     pub error: Option<&'a str>,
+    /// Canned replies as a JSON object shortcut → text, for the composer.
+    pub canned: &'a str,
+    /// The contact's other conversations the viewer may see.
+    pub others: &'a [Conversation],
 }
 
 fn when(ms: i64) -> Markup {
@@ -291,16 +295,25 @@ pub fn conversation_page(frame: &Frame<'_>, v: &ConversationView<'_>) -> Markup 
                     @if let Some(o) = &v.older { p { a href=(o) { "← Earlier" } } }
                     ol.timeline { @for i in v.items { (item(i, &notes)) } }
                 }
+                p.meta #presence aria-live="polite" {}
                 // Composers stay outside the live region so live updates never wipe what is typed.
                 @if v.can.reply {
                     form.stack.card method="post" action={ (base) "/reply" } {
                         (hidden(frame.csrf))
                         label for="reply" { "Reply to " (c.contact.name) }
-                        textarea #reply name="text" required {}
+                        textarea #reply name="text" required data-canned=(v.canned) placeholder="Type /shortcut for a canned reply" {}
                         button type="submit" { "Send" }
                     }
                 } @else if let Some(a) = &c.assignee {
-                    p.owner-bar { (a.name) " owns this conversation; only the owner replies. Leave a note, or ask for a handoff." }
+                    div.owner-bar {
+                        (a.name) " owns this conversation; only the owner replies. Leave a note, or ask for a handoff."
+                        @if !v.can.take_over {
+                            form method="post" action={ (base) "/request" } {
+                                (hidden(frame.csrf))
+                                button.secondary type="submit" { "Ask " (a.name) " for a handoff" }
+                            }
+                        }
+                    }
                 } @else {
                     p.owner-bar { "Claim this conversation to reply." }
                 }
@@ -309,6 +322,19 @@ pub fn conversation_page(frame: &Frame<'_>, v: &ConversationView<'_>) -> Markup 
                     label for="note" { "Private note (only staff see it)" }
                     textarea #note name="text" required {}
                     button.secondary type="submit" { "Add note" }
+                }
+                @if !v.others.is_empty() {
+                    section.card {
+                        h3 { "Other conversations with " (c.contact.name) }
+                        ul.queue {
+                            @for o in v.others {
+                                li { a href={ "/c/" (o.id) } {
+                                    div.row1 { span.name { (o.channel.name) } span.meta { (o.status) } }
+                                    div.preview { (o.preview) }
+                                } }
+                            }
+                        }
+                    }
                 }
                 details.card {
                     summary { "Tags" }

@@ -55,6 +55,7 @@ pub fn page(title: &str, frame: &Frame<'_>, content: Markup) -> Markup {
                     a.brand href="/" { "teaminbox" }
                     span.live #live { "" }
                     div.who {
+                        @if frame.role != "agent" { a href="/settings" { "Settings" } }
                         span { (frame.name) " · " (frame.role) }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(frame.csrf);

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod conversation;
 pub mod inbox;
 pub mod layout;
+pub mod settings;
 
 /// A duration in words, short: "45 s", "12 min", "3 h", "2 d".
 pub fn age(ms: i64) -> String {

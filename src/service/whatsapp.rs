@@ -1,0 +1,446 @@
+//! WhatsApp operations: keep a verified webhook body, then turn it into conversations, messages
+//! and delivery statuses; react to refused sends (a 131047 closes the window, a 190 alerts the
+//! owner); fetch inbound media; send read receipts. Processing is idempotent (dedupe on the
+//! wamid, statuses only move forward), so a body processed twice or retried by Meta changes
+//! nothing the second time, and bodies left unprocessed by a crash are picked up at start.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::Result;
+use super::inbound::{Inbound, receive};
+use crate::channels::whatsapp::webhook::{self, InMessage, StatusUpdate};
+use crate::channels::whatsapp::{WaConfig, graph, media};
+use crate::domain::{ChannelId, ChannelKind, ConversationId, DeliveryStatus};
+use crate::store::whatsapp::{self as wa, MediaJob};
+use crate::store::{Store, StoreError, channels, contacts, events, messages, now_ms};
+
+/// Downloads tried before a media file is given up.
+pub const MEDIA_ATTEMPTS: i64 = 5;
+
+/// Keeps a verified webhook body; the caller answers 200 once this is committed.
+pub fn accept(conn: &Connection, body: &[u8]) -> Result<i64> {
+    Ok(wa::insert_webhook(conn, body, now_ms())?)
+}
+
+/// Runs `f` in a savepoint: if it fails, its changes are undone and the rest of the batch goes on.
+fn isolated<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    conn.execute_batch("SAVEPOINT wa_item")
+        .map_err(StoreError::from)?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("RELEASE wa_item")
+                .map_err(StoreError::from)?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO wa_item; RELEASE wa_item")
+                .map_err(StoreError::from)?;
+            Err(e)
+        }
+    }
+}
+
+/// Processes a kept webhook body (once: a processed one is skipped). Returns the media to fetch.
+pub fn process(conn: &Connection, webhook_id: i64) -> Result<Vec<MediaJob>> {
+    let Some(body) = wa::find_unprocessed(conn, webhook_id)? else {
+        return Ok(Vec::new());
+    };
+    let now = now_ms();
+    let parsed = match webhook::parse(&body) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(webhook = webhook_id, error = %e, "kept a WhatsApp webhook we cannot read");
+            wa::mark_processed(conn, webhook_id, &format!("not understood: {e}"), now)?;
+            return Ok(Vec::new());
+        }
+    };
+    let mut jobs = Vec::new();
+    let (mut new, mut dup, mut statuses, mut problems) = (0, 0, 0, parsed.ignored.clone());
+    for m in &parsed.messages {
+        match isolated(conn, || receive_message(conn, m)) {
+            Ok(Some((created, job))) => {
+                if created {
+                    new += 1;
+                } else {
+                    dup += 1;
+                }
+                jobs.extend(job);
+            }
+            Ok(None) => problems.push(format!("no channel for number {}", m.phone_number_id)),
+            Err(e) => problems.push(format!("message {}: {e}", m.id)),
+        }
+    }
+    for s in &parsed.statuses {
+        match isolated(conn, || apply_status(conn, s)) {
+            Ok(true) => statuses += 1,
+            Ok(false) => {}
+            Err(e) => problems.push(format!("status of {}: {e}", s.id)),
+        }
+    }
+    let mut outcome = format!(
+        "{} messages ({new} new, {dup} repeated), {} statuses ({statuses} applied)",
+        parsed.messages.len(),
+        parsed.statuses.len()
+    );
+    if !problems.is_empty() {
+        problems.truncate(20);
+        outcome.push_str("; ignored: ");
+        outcome.push_str(&problems.join("; "));
+    }
+    wa::mark_processed(conn, webhook_id, &outcome, now)?;
+    Ok(jobs)
+}
+
+/// Finds the contact of an identity, linking a BSUID and a phone id that arrive together so the
+/// customer stays one contact across the BSUID roll-out.
+fn link_identities(
+    conn: &Connection,
+    channel: ChannelId,
+    bsuid: Option<&str>,
+    wa_id: Option<&str>,
+) -> Result<()> {
+    if let (Some(b), Some(w)) = (bsuid, wa_id) {
+        let by_b = contacts::find_identity(conn, channel, "bsuid", b)?;
+        let by_w = contacts::find_identity(conn, channel, "wa_id", w)?;
+        match (by_b, by_w) {
+            (None, Some(c)) => contacts::insert_identity(conn, c, channel, "bsuid", b)?,
+            (Some(c), None) => contacts::insert_identity(conn, c, channel, "wa_id", w)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Stores one customer message; `None` when no channel has its phone number id. Returns
+/// whether it was new and the media to fetch.
+fn receive_message(conn: &Connection, m: &InMessage) -> Result<Option<(bool, Option<MediaJob>)>> {
+    let Some(channel) = wa::find_channel_by_phone_number_id(conn, &m.phone_number_id)? else {
+        return Ok(None);
+    };
+    let bsuid = m.user_id.as_deref();
+    let wa_id = m.wa_id.as_deref();
+    link_identities(conn, channel, bsuid, wa_id)?;
+    // Keyed on the business-scoped user id when present (it survives username adoption), else
+    // the phone-based wa_id; a message with neither still lands, under its own id.
+    let (kind, identifier) = match (bsuid, wa_id) {
+        (Some(b), _) => ("bsuid", b),
+        (None, Some(w)) => ("wa_id", w),
+        (None, None) => ("wamid", m.id.as_str()),
+    };
+    let landed = receive(
+        conn,
+        &Inbound {
+            channel,
+            channel_kind: ChannelKind::Whatsapp,
+            external_id: &m.id,
+            identity_kind: kind,
+            identifier,
+            name: m.name.as_deref(),
+            phone: wa_id,
+            kind: &m.kind,
+            text: &m.text,
+            payload: Some(&m.payload),
+            at: m.at,
+        },
+    )?;
+    if !landed.created {
+        return Ok(Some((false, None)));
+    }
+    // A new contact got the identity it is keyed on; give it the other one too.
+    link_identities(conn, channel, bsuid, wa_id)?;
+    if let Some(new_id) = &m.new_wa_id
+        && let Some(c) = contacts::find_identity(conn, channel, kind, identifier)?
+    {
+        // "User changed number": the new number reaches the same contact from now on.
+        contacts::insert_identity(conn, c, channel, "wa_id", new_id)?;
+        contacts::update_contact(conn, c, None, Some(Some(new_id)), None)?;
+    }
+    let job = match &m.media {
+        Some(media) => {
+            let now = now_ms();
+            wa::insert_media(
+                conn,
+                landed.message_id,
+                channel,
+                &media.id,
+                media.mime_type.as_deref(),
+                media.filename.as_deref(),
+                now,
+            )?;
+            wa::find_pending_media(conn, landed.message_id)?
+        }
+        None => None,
+    };
+    Ok(Some((true, job)))
+}
+
+fn parse_status(s: &str) -> Option<DeliveryStatus> {
+    match s {
+        "sent" => Some(DeliveryStatus::Sent),
+        "delivered" => Some(DeliveryStatus::Delivered),
+        // A voice message played counts as read.
+        "read" | "played" => Some(DeliveryStatus::Read),
+        "failed" => Some(DeliveryStatus::Failed),
+        _ => None,
+    }
+}
+
+/// Applies a delivery receipt; returns whether it changed the message. The status only moves
+/// forward, so a late `delivered` after `read`, or a repeated receipt, changes nothing.
+fn apply_status(conn: &Connection, s: &StatusUpdate) -> Result<bool> {
+    let Some(channel) = wa::find_channel_by_phone_number_id(conn, &s.phone_number_id)? else {
+        return Ok(false);
+    };
+    let Some(next) = parse_status(&s.status) else {
+        return Ok(false);
+    };
+    let now = now_ms();
+    let mut found = messages::find_by_external(conn, channel, &s.id)?;
+    if found.is_none()
+        && let Some(outbox_id) = s
+            .biz_opaque_callback_data
+            .as_deref()
+            .and_then(graph::outbox_from_opaque)
+        && let Some((mid, ch, _)) = wa::find_outbox_message(conn, outbox_id)?
+        && ch == channel
+    {
+        // Our send's answer was lost (or is still on its way): the echo of the outbox id tells
+        // which message this is, and that it left, so the dispatcher must not send it again.
+        messages::update_external_id(conn, mid, &s.id)?;
+        if wa::mark_outbox_done_by_status(conn, outbox_id, now)? {
+            tracing::info!(
+                outbox = outbox_id,
+                "a status confirmed a send whose answer was lost"
+            );
+        }
+        found = messages::find_by_external(conn, channel, &s.id)?;
+    }
+    let Some((mid, conv)) = found else {
+        return Ok(false);
+    };
+    let current = messages::find_status(conn, mid)?;
+    if !current.is_some_and(|c| c.can_become(next)) {
+        return Ok(false);
+    }
+    let error = s.error.as_ref().filter(|_| next == DeliveryStatus::Failed);
+    messages::update_status(
+        conn,
+        mid,
+        next,
+        error.map(|e| (e.code.as_str(), e.text.as_str())),
+    )?;
+    events::insert_event(
+        conn,
+        Some(conv),
+        "message.status",
+        None,
+        &json!({"message_id": mid, "status": next,
+                "error": error.map(|e| json!({"code": e.code, "message": e.text}))}),
+        now,
+    )?;
+    if let Some(e) = error {
+        on_send_rejected(conn, conv, channel, &e.code, &e.text, now)?;
+    }
+    Ok(true)
+}
+
+/// What a refused send changes beyond the message: 131047 closes the customer service window at
+/// once; 190 (token) raises an alert for the owner.
+pub fn on_send_rejected(
+    conn: &Connection,
+    conv: ConversationId,
+    channel: ChannelId,
+    code: &str,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    match code.parse::<i64>() {
+        Ok(graph::WINDOW_CLOSED) => wa::close_window(conn, conv, now)?,
+        Ok(graph::TOKEN_INVALID) => {
+            tracing::error!(
+                channel = channel.0,
+                "the WhatsApp access token was refused (190)"
+            );
+            events::insert_event(
+                conn,
+                None,
+                "channel.alert",
+                None,
+                &json!({"channel_id": channel, "code": code, "message": reason}),
+                now,
+            )?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn data_dir(store: &Store) -> PathBuf {
+    store
+        .path()
+        .parent()
+        .map_or_else(|| PathBuf::from("."), |p| p.to_path_buf())
+}
+
+/// Processes a kept webhook in a write of its own, then fetches its media. Run after answering.
+pub async fn process_and_fetch(store: Store, webhook_id: i64) {
+    match store.write(move |c| process(c, webhook_id)).await {
+        Ok(jobs) => fetch_all(&store, jobs).await,
+        Err(e) => tracing::error!(webhook = webhook_id, error = %e,
+            "processing a WhatsApp webhook failed; it is kept and will be tried again"),
+    }
+}
+
+async fn fetch_all(store: &Store, jobs: Vec<MediaJob>) {
+    if jobs.is_empty() {
+        return;
+    }
+    let client = match crate::channels::whatsapp::client(60_000) {
+        Ok(c) => c,
+        Err(e) => return tracing::error!(error = %e, "no HTTP client for media downloads"),
+    };
+    for job in jobs {
+        if let Err(e) = fetch_one(store, &client, job).await {
+            tracing::error!(error = %e, "recording a media download failed");
+        }
+    }
+}
+
+async fn fetch_one(
+    store: &Store,
+    client: &reqwest::Client,
+    job: MediaJob,
+) -> Result<(), StoreError> {
+    let ch = job.channel_id;
+    let cfg = store
+        .read(move |c| channels::find_channel(c, ch))
+        .await?
+        .and_then(|r| WaConfig::from_config(&r.config));
+    let outcome = match &cfg {
+        Some(cfg) => {
+            media::fetch(
+                client,
+                cfg,
+                &job.media_id,
+                &data_dir(store),
+                job.channel_id.0,
+                job.message_id.0,
+            )
+            .await
+        }
+        None => Err(media::MediaError::GiveUp(
+            "the channel is gone or incomplete".into(),
+        )),
+    };
+    let now = now_ms();
+    let mid = job.message_id;
+    match outcome {
+        Ok(s) => {
+            store
+                .write(move |c| {
+                    wa::mark_media_done(
+                        c,
+                        mid,
+                        &s.path,
+                        s.size as i64,
+                        &s.sha256,
+                        &s.mime_type,
+                        now,
+                    )
+                })
+                .await
+        }
+        Err(e) => {
+            let give_up =
+                matches!(e, media::MediaError::GiveUp(_)) || job.attempts + 1 >= MEDIA_ATTEMPTS;
+            tracing::warn!(message = mid.0, error = %e, give_up, "media download failed");
+            let text = e.to_string();
+            store
+                .write(move |c| wa::mark_media_failed(c, mid, &text, give_up, now))
+                .await
+        }
+    }
+}
+
+/// Starts the background sweep: webhooks left unprocessed (a crash between answering and
+/// processing) and media downloads to retry, at start and then every minute.
+pub fn spawn_worker(store: Store) {
+    actix_web::rt::spawn(async move {
+        loop {
+            sweep(&store).await;
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    });
+}
+
+async fn sweep(store: &Store) {
+    loop {
+        let ids = store
+            .read(|c| wa::list_unprocessed(c, 64))
+            .await
+            .unwrap_or_default();
+        if ids.is_empty() {
+            break;
+        }
+        for id in ids {
+            // Run inline: a failing body must not spin this loop, so stop at the first error.
+            match store.write(move |c| process(c, id)).await {
+                Ok(jobs) => fetch_all(store, jobs).await,
+                Err(e) => {
+                    tracing::error!(webhook = id, error = %e, "processing a kept webhook failed");
+                    return;
+                }
+            }
+        }
+    }
+    // Downloads not touched for a minute: the request that started them has finished or died.
+    let stale = now_ms() - 60_000;
+    let due = store
+        .read(move |c| wa::list_pending_media(c, stale, 32))
+        .await
+        .unwrap_or_default();
+    fetch_all(store, due).await;
+}
+
+/// Sends a read receipt for the newest inbound message of a WhatsApp conversation not yet
+/// marked (the assignee opened it). Best effort: a failure is logged, not retried.
+pub async fn mark_read_on_open(store: Store, conv: ConversationId) {
+    let found = store
+        .read(move |c| {
+            let Some(state) = crate::store::conversations::find_conv_state(c, conv)? else {
+                return Ok(None);
+            };
+            if state.channel_kind != ChannelKind::Whatsapp {
+                return Ok(None);
+            }
+            let Some((mid, wamid)) = wa::find_unread_inbound(c, conv)? else {
+                return Ok(None);
+            };
+            let cfg = channels::find_channel(c, state.channel_id)?
+                .and_then(|r| WaConfig::from_config(&r.config));
+            Ok::<_, StoreError>(cfg.map(|cfg| (cfg, mid, wamid)))
+        })
+        .await;
+    let Ok(Some((cfg, mid, wamid))) = found else {
+        return;
+    };
+    let Ok(client) = crate::channels::whatsapp::client(10_000) else {
+        return;
+    };
+    match graph::mark_read(&client, &cfg, &wamid).await {
+        Ok(()) => {
+            let now = now_ms();
+            if let Err(e) = store
+                .write(move |c| wa::upsert_read_mark(c, conv, mid, now))
+                .await
+            {
+                tracing::warn!(error = %e, "recording a read receipt failed");
+            }
+        }
+        Err(e) => tracing::warn!(conversation = conv.0, error = %e, "read receipt not sent"),
+    }
+}

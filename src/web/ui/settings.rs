@@ -1,0 +1,211 @@
+//! `/settings`: staff (owner), teams, tags, canned replies (owner, manager) and workspace options
+//! (owner), through the same service operations as the API.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Form};
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::{Map, Value, json};
+
+use super::{frame, html, refusal, see_other};
+use crate::domain::policy::Capability;
+use crate::domain::{Role, TeamId, UserId};
+use crate::service::users::UserPatch;
+use crate::service::{self, Error, clean_text, require, workspace};
+use crate::store::users::NewUser;
+use crate::store::{canned, now_ms, settings, teams, users};
+use crate::web::AppState;
+use crate::web::auth::hash_password;
+use crate::web::session::Viewer;
+use crate::web::views::layout::message_page;
+use crate::web::views::settings::{SettingsView, settings_page};
+
+async fn render(viewer: &Viewer, state: &AppState, error: Option<(StatusCode, String)>) -> HttpResponse {
+    if !workspace::may_open_settings(viewer.user.role) {
+        return html(StatusCode::FORBIDDEN, message_page("Settings", "Only owners and managers change settings."));
+    }
+    let loaded = state
+        .store
+        .read(|c| {
+            Ok::<_, Error>((
+                users::list_users(c)?,
+                teams::list_teams(c)?,
+                canned::list_tags(c)?,
+                canned::list_canned(c)?,
+                settings::load_settings(c)?,
+            ))
+        })
+        .await;
+    let (users, teams, tags, canned, s) = match loaded {
+        Ok(v) => v,
+        Err(e) => {
+            let (st, m) = refusal(&e);
+            return html(st, message_page("Settings", &m));
+        }
+    };
+    let csrf = viewer.csrf();
+    let f = frame(viewer, &csrf, "settings", None);
+    let (status, msg) = match &error {
+        Some((s, m)) => (*s, Some(m.as_str())),
+        None => (StatusCode::OK, None),
+    };
+    html(
+        status,
+        settings_page(
+            &f,
+            &SettingsView {
+                users: &users,
+                teams: &teams,
+                tags: &tags,
+                canned: &canned,
+                settings: &s,
+                is_owner: viewer.user.role == Role::Owner,
+                error: msg,
+            },
+        ),
+    )
+}
+
+/// `GET /settings`.
+pub(super) async fn show_settings(viewer: Viewer, state: Data<AppState>) -> HttpResponse {
+    render(&viewer, &state, None).await
+}
+
+/// Form fields, repeated keys kept (`teams`, `members`).
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn one(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    fn ids(&self, key: &str) -> Vec<i64> {
+        self.0.iter().filter(|(k, _)| k == key).filter_map(|(_, v)| v.parse().ok()).collect()
+    }
+}
+
+async fn apply(req: &HttpRequest, viewer: &Viewer, state: &AppState, what: &str, f: Fields) -> Result<&'static str, Error> {
+    let actor = viewer.user.actor();
+    let id: Option<i64> = req.match_info().get("id").and_then(|s| s.parse().ok());
+    match what {
+        "user_new" => {
+            require(viewer.user.role, Capability::ManageUsers)?;
+            let hash = hash_password(f.one("password").unwrap_or_default().to_string()).await?;
+            let role = f.one("role").and_then(Role::parse).unwrap_or(Role::Agent);
+            let new = NewUser {
+                email: f.one("email").unwrap_or_default().to_string(),
+                name: f.one("name").unwrap_or_default().to_string(),
+                role,
+                password_hash: hash,
+            };
+            let team_ids: Vec<TeamId> = f.ids("teams").into_iter().map(TeamId).collect();
+            state.store.write(move |c| service::users::create_user(c, new, &team_ids)).await?;
+            Ok("#staff")
+        }
+        "user" => {
+            require(viewer.user.role, Capability::ManageUsers)?;
+            let uid = UserId(id.ok_or(Error::NotFound("user"))?);
+            let password_hash = match f.one("password").filter(|p| !p.is_empty()) {
+                Some(p) => Some(hash_password(p.to_string()).await?),
+                None => None,
+            };
+            let patch = UserPatch {
+                role: f.one("role").and_then(Role::parse),
+                disabled: Some(f.one("disabled").is_some()),
+                teams: Some(f.ids("teams").into_iter().map(TeamId).collect()),
+                password_hash,
+                ..UserPatch::default()
+            };
+            state.store.write(move |c| service::users::patch_user(c, Some(&actor), uid, patch)).await?;
+            Ok("#staff")
+        }
+        "team_new" => {
+            require(viewer.user.role, Capability::ManageTeams)?;
+            let name = clean_text("name", f.one("name").unwrap_or_default(), 60)?;
+            state
+                .store
+                .write(move |c| {
+                    if teams::find_team_by_name(c, &name)?.is_some() {
+                        return Err(Error::Conflict { code: "name_taken", message: format!("a team named {name} exists already"), data: None });
+                    }
+                    teams::insert_team(c, &name, now_ms())?;
+                    Ok(())
+                })
+                .await?;
+            Ok("#teams")
+        }
+        "team" => {
+            require(viewer.user.role, Capability::ManageTeams)?;
+            let tid = TeamId(id.ok_or(Error::NotFound("team"))?);
+            let name = clean_text("name", f.one("name").unwrap_or_default(), 60)?;
+            let members: Vec<UserId> = f.ids("members").into_iter().map(UserId).collect();
+            state
+                .store
+                .write(move |c| {
+                    teams::find_team(c, tid)?.ok_or(Error::NotFound("team"))?;
+                    if teams::find_team_by_name(c, &name)?.is_some_and(|t| t != tid) {
+                        return Err(Error::Conflict { code: "name_taken", message: format!("a team named {name} exists already"), data: None });
+                    }
+                    teams::update_team_name(c, tid, &name)?;
+                    teams::set_team_members(c, tid, &members)?;
+                    Ok(())
+                })
+                .await?;
+            Ok("#teams")
+        }
+        "tag_delete" => {
+            let tid = id.ok_or(Error::NotFound("tag"))?;
+            state.store.write(move |c| workspace::remove_tag(c, &actor, tid)).await?;
+            Ok("#tags")
+        }
+        "canned_new" => {
+            let (shortcut, body) = (f.one("shortcut").unwrap_or_default().to_string(), f.one("body").unwrap_or_default().to_string());
+            state.store.write(move |c| workspace::add_canned(c, &actor, &shortcut, &body)).await?;
+            Ok("#canned")
+        }
+        "canned_delete" => {
+            let cid = id.ok_or(Error::NotFound("canned reply"))?;
+            state.store.write(move |c| workspace::remove_canned(c, &actor, cid)).await?;
+            Ok("#canned")
+        }
+        "workspace" => {
+            let mut patch = Map::new();
+            if let Some(v) = f.one("agent_visibility") {
+                patch.insert("agent_visibility".into(), json!(v));
+            }
+            if let Some(tz) = f.one("timezone") {
+                patch.insert("timezone".into(), json!(tz.trim()));
+            }
+            patch.insert("auto_pending_on_reply".into(), json!(f.one("auto_pending_on_reply").is_some()));
+            let patch = Value::Object(patch);
+            state.store.write(move |c| workspace::patch_settings(c, &actor, &patch)).await?;
+            Ok("#workspace")
+        }
+        _ => Err(Error::NotFound("page")),
+    }
+}
+
+/// `POST /settings/...`: one handler per form, named by the route.
+pub(super) async fn post_settings(req: HttpRequest, viewer: Viewer, state: Data<AppState>, form: Form<Vec<(String, String)>>) -> HttpResponse {
+    let fields = Fields(form.into_inner());
+    if viewer.check_csrf(fields.one("csrf").unwrap_or_default()).is_err() {
+        return render(&viewer, &state, Some((StatusCode::FORBIDDEN, "The form expired; reload the page and try again.".into()))).await;
+    }
+    let what = match (req.match_info().get("kind"), req.match_info().get("id"), req.path().ends_with("/delete")) {
+        (Some("users"), None, _) => "user_new",
+        (Some("users"), Some(_), _) => "user",
+        (Some("teams"), None, _) => "team_new",
+        (Some("teams"), Some(_), _) => "team",
+        (Some("tags"), Some(_), true) => "tag_delete",
+        (Some("canned"), None, _) => "canned_new",
+        (Some("canned"), Some(_), true) => "canned_delete",
+        (Some("workspace"), None, _) => "workspace",
+        _ => "",
+    };
+    match apply(&req, &viewer, &state, what, fields).await {
+        Ok(anchor) => see_other(&req, &format!("/settings{anchor}")),
+        Err(e) => {
+            let r = refusal(&e);
+            render(&viewer, &state, Some(r)).await
+        }
+    }
+}

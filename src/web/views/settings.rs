@@ -1,0 +1,204 @@
+//! Settings: staff, teams, tags, canned replies and workspace options.
+
+use maud::{Markup, html};
+
+use super::layout::{Frame, page};
+use crate::domain::settings::Settings;
+use crate::domain::{Role, Visibility};
+use crate::store::canned::Canned;
+use crate::store::teams::Team;
+use crate::store::users::User;
+
+/// Everything the settings page shows.
+pub struct SettingsView<'a> {
+    /// Staff.
+    pub users: &'a [User],
+    /// Teams.
+    pub teams: &'a [Team],
+    /// Tags: id, name, conversations.
+    pub tags: &'a [(i64, String, i64)],
+    /// Canned replies.
+    pub canned: &'a [Canned],
+    /// Workspace settings.
+    pub settings: &'a Settings,
+    /// Owners see staff and workspace sections.
+    pub is_owner: bool,
+    /// A refusal to show.
+    pub error: Option<&'a str>,
+}
+
+fn csrf_field(csrf: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(csrf); }
+}
+
+fn role_select(current: Role) -> Markup {
+    html! {
+        select name="role" aria-label="Role" {
+            @for r in Role::ALL { option value=(r.as_str()) selected[*r == current] { (r.as_str()) } }
+        }
+    }
+}
+
+fn team_boxes(teams: &[Team], checked: &dyn Fn(i64) -> bool) -> Markup {
+    html! {
+        div.actions {
+            @for t in teams {
+                label { input type="checkbox" name="teams" value=(t.id) checked[checked(t.id.0)]; " " (t.name) }
+            }
+        }
+    }
+}
+
+fn staff(v: &SettingsView<'_>, csrf: &str) -> Markup {
+    html! {
+        section.card #staff {
+            h2 { "Staff" }
+            @for u in v.users {
+                details {
+                    summary {
+                        (u.name) " · " (u.role)
+                        @if u.disabled { " · disabled" }
+                        @for t in &u.teams { " " span.tag { (t.name) } }
+                    }
+                    form.stack method="post" action={ "/settings/users/" (u.id) } {
+                        (csrf_field(csrf))
+                        div.meta { (u.email) }
+                        label { "Role" } (role_select(u.role))
+                        label { "Teams" }
+                        (team_boxes(v.teams, &|id| u.teams.iter().any(|t| t.id == id)))
+                        label { input type="checkbox" name="disabled" value="1" checked[u.disabled]; " Disabled (signs them out everywhere)" }
+                        label for={ "pw-" (u.id) } { "New password (leave empty to keep)" }
+                        input id={ "pw-" (u.id) } type="password" name="password" autocomplete="new-password";
+                        button type="submit" { "Save " (u.name) }
+                    }
+                }
+            }
+            details {
+                summary { "Add a person" }
+                form.stack method="post" action="/settings/users" {
+                    (csrf_field(csrf))
+                    label for="new-name" { "Name" } input #new-name type="text" name="name" required;
+                    label for="new-email" { "Email" } input #new-email type="email" name="email" required;
+                    label for="new-password" { "Password (8 characters or more)" }
+                    input #new-password type="password" name="password" autocomplete="new-password" required;
+                    label { "Role" } (role_select(Role::Agent))
+                    label { "Teams" } (team_boxes(v.teams, &|_| false))
+                    button type="submit" { "Add" }
+                }
+            }
+        }
+    }
+}
+
+fn teams(v: &SettingsView<'_>, csrf: &str) -> Markup {
+    html! {
+        section.card #teams {
+            h2 { "Teams" }
+            @for t in v.teams {
+                details {
+                    summary { (t.name) " · " (t.members.len()) " members" }
+                    form.stack method="post" action={ "/settings/teams/" (t.id) } {
+                        (csrf_field(csrf))
+                        label { "Name" } input type="text" name="name" value=(t.name) required;
+                        label { "Members" }
+                        div.actions {
+                            @for u in v.users.iter().filter(|u| !u.disabled) {
+                                label {
+                                    input type="checkbox" name="members" value=(u.id) checked[t.members.iter().any(|m| m.id == u.id.0)];
+                                    " " (u.name)
+                                }
+                            }
+                        }
+                        button type="submit" { "Save team" }
+                    }
+                }
+            }
+            form.actions method="post" action="/settings/teams" {
+                (csrf_field(csrf))
+                input type="text" name="name" placeholder="New team, such as Sales" aria-label="New team name" required;
+                button type="submit" { "Add team" }
+            }
+        }
+    }
+}
+
+fn tags_and_canned(v: &SettingsView<'_>, csrf: &str) -> Markup {
+    html! {
+        section.card #tags {
+            h2 { "Tags" }
+            @if v.tags.is_empty() { p.meta { "Tags appear here once someone tags a conversation." } }
+            div.actions {
+                @for (id, name, n) in v.tags {
+                    form method="post" action={ "/settings/tags/" (id) "/delete" } {
+                        (csrf_field(csrf))
+                        button.secondary type="submit" aria-label={ "Delete tag " (name) } { (name) " (" (n) ") ×" }
+                    }
+                }
+            }
+        }
+        section.card #canned {
+            h2 { "Canned replies" }
+            p.meta { "Type /shortcut in a reply to insert the text." }
+            @for c in v.canned {
+                div.actions {
+                    span { strong { "/" (c.shortcut) } " — " (c.body) }
+                    form method="post" action={ "/settings/canned/" (c.id) "/delete" } {
+                        (csrf_field(csrf))
+                        button.secondary type="submit" aria-label={ "Delete /" (c.shortcut) } { "×" }
+                    }
+                }
+            }
+            form.stack method="post" action="/settings/canned" {
+                (csrf_field(csrf))
+                input type="text" name="shortcut" placeholder="shortcut, such as hours" aria-label="Shortcut" required;
+                textarea name="body" placeholder="We are open 9:00–18:00, Monday to Saturday." aria-label="Text" required {}
+                button type="submit" { "Add canned reply" }
+            }
+        }
+    }
+}
+
+fn workspace(v: &SettingsView<'_>, csrf: &str) -> Markup {
+    let s = v.settings;
+    html! {
+        section.card #workspace {
+            h2 { "Workspace" }
+            form.stack method="post" action="/settings/workspace" {
+                (csrf_field(csrf))
+                label for="agent_visibility" { "What agents see" }
+                select #agent_visibility name="agent_visibility" {
+                    @for (value, label) in [
+                        (Visibility::Own, "Only what is assigned to them"),
+                        (Visibility::OwnAndPool, "Their own and their teams' unassigned pool"),
+                        (Visibility::AllReadOnly, "Everything (they still reply only to their own)"),
+                    ] {
+                        option value=(value.as_str()) selected[s.agent_visibility == value] { (label) }
+                    }
+                }
+                label { input type="checkbox" name="auto_pending_on_reply" value="1" checked[s.auto_pending_on_reply]; " Mark “waiting on customer” when we reply" }
+                label for="timezone" { "Time zone" }
+                input #timezone type="text" name="timezone" value=(s.timezone);
+                button type="submit" { "Save workspace" }
+            }
+        }
+    }
+}
+
+/// The settings page.
+pub fn settings_page(frame: &Frame<'_>, v: &SettingsView<'_>) -> Markup {
+    page(
+        "Settings · teaminbox",
+        frame,
+        html! {
+            main {
+                p { a href="/" { "← Inbox" } }
+                h1 { "Settings" }
+                @if let Some(e) = v.error { p.alert role="alert" { (e) } }
+                @if v.is_owner { (staff(v, frame.csrf)) }
+                (teams(v, frame.csrf))
+                (tags_and_canned(v, frame.csrf))
+                @if v.is_owner { (workspace(v, frame.csrf)) }
+            }
+        },
+    )
+}
