@@ -32,7 +32,12 @@ pub fn session_for(srv: &Background, email: &str) -> anyhow::Result<String> {
 
 /// Compressed bytes of the inbox page and every asset it references, and render latency of the
 /// inbox for `session` over `queries` requests.
-pub fn inbox(rt: &tokio::runtime::Runtime, srv: &Background, session: &str, queries: usize) -> anyhow::Result<()> {
+pub fn inbox(
+    rt: &tokio::runtime::Runtime,
+    srv: &Background,
+    session: &str,
+    queries: usize,
+) -> anyhow::Result<()> {
     let base = format!("http://{}", srv.addr);
     let client = reqwest::Client::new();
     let cookie = format!("ti_session={session}");
@@ -91,13 +96,26 @@ pub fn inbox(rt: &tokio::runtime::Runtime, srv: &Background, session: &str, quer
 
 /// Opens `clients` event streams as the owner, sends `messages` inbound messages one after
 /// another, and measures from each send to each stream's `message.created`.
-pub fn sse_latency(rt: &tokio::runtime::Runtime, srv: &Background, owner_email: &str, clients: usize, messages: usize) -> anyhow::Result<()> {
+pub fn sse_latency(
+    rt: &tokio::runtime::Runtime,
+    srv: &Background,
+    owner_email: &str,
+    clients: usize,
+    messages: usize,
+) -> anyhow::Result<()> {
     let base = format!("http://{}", srv.addr);
     let channel = srv.store.write_blocking(|c| {
-        service::channels::create(c, ChannelKind::Api, "sse-bench", &json!({"callback_url": "http://127.0.0.1:9/"}))
+        service::channels::create(
+            c,
+            ChannelKind::Api,
+            "sse-bench",
+            &json!({"callback_url": "http://127.0.0.1:9/"}),
+        )
     })?;
     let secret = channel.secret.clone().context("secret")?;
-    let sessions: Vec<String> = (0..clients).map(|_| session_for(srv, owner_email)).collect::<anyhow::Result<_>>()?;
+    let sessions: Vec<String> = (0..clients)
+        .map(|_| session_for(srv, owner_email))
+        .collect::<anyhow::Result<_>>()?;
     // Messages go one after another and each makes one `message.created`, so the n-th such
     // event on a stream belongs to the n-th send.
     let sent: Arc<Mutex<Vec<Instant>>> = Arc::default();

@@ -33,7 +33,10 @@ impl Hub {
     pub fn start(store: Store) -> Hub {
         let (tx, _) = broadcast::channel(1024);
         let (passing, _) = broadcast::channel(256);
-        let hub = Hub { tx: tx.clone(), passing };
+        let hub = Hub {
+            tx: tx.clone(),
+            passing,
+        };
         actix_web::rt::spawn(async move {
             let mut commits = store.subscribe();
             let mut last = commits.borrow().last_event_id;
@@ -102,7 +105,12 @@ fn frame(e: &EventRow) -> Bytes {
         // Not stored: no id, so a resuming browser's Last-Event-ID does not move.
         return Bytes::from(format!("event: {}\ndata: {}\n\n", e.kind, event_json(e)));
     }
-    Bytes::from(format!("id: {}\nevent: {}\ndata: {}\n\n", e.id, e.kind, event_json(e)))
+    Bytes::from(format!(
+        "id: {}\nevent: {}\ndata: {}\n\n",
+        e.id,
+        e.kind,
+        event_json(e)
+    ))
 }
 
 struct Viewer {
@@ -200,7 +208,11 @@ pub fn stream(
             };
             match next {
                 None => {
-                    if tx.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+                    if tx
+                        .send(Bytes::from_static(b": keep-alive\n\n"))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }

@@ -8,8 +8,8 @@ pub mod conversations;
 pub mod inbound;
 pub mod messages;
 pub mod users;
-pub mod workspace;
 pub mod whatsapp;
+pub mod workspace;
 
 use serde_json::Value;
 

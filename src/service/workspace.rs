@@ -14,8 +14,14 @@ use crate::store::{canned, events, now_ms, settings};
 pub fn add_canned(conn: &Connection, actor: &Actor, shortcut: &str, body: &str) -> Result<i64> {
     require(actor.role, Capability::ManageTeams)?;
     let shortcut = clean_text("shortcut", shortcut.trim().trim_start_matches('/'), 30)?;
-    if !shortcut.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
-        return Err(invalid("invalid_shortcut", "a shortcut is one word: letters, digits, - and _"));
+    if !shortcut
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(invalid(
+            "invalid_shortcut",
+            "a shortcut is one word: letters, digits, - and _",
+        ));
     }
     let body = clean_text("text", body, 4096)?;
     if canned::shortcut_exists(conn, &shortcut)? {
@@ -31,13 +37,17 @@ pub fn add_canned(conn: &Connection, actor: &Actor, shortcut: &str, body: &str) 
 /// Removes a canned reply (owners and managers).
 pub fn remove_canned(conn: &Connection, actor: &Actor, id: i64) -> Result<()> {
     require(actor.role, Capability::ManageTeams)?;
-    canned::delete_canned(conn, id)?.then_some(()).ok_or(Error::NotFound("canned reply"))
+    canned::delete_canned(conn, id)?
+        .then_some(())
+        .ok_or(Error::NotFound("canned reply"))
 }
 
 /// Deletes a tag everywhere (owners and managers).
 pub fn remove_tag(conn: &Connection, actor: &Actor, id: i64) -> Result<()> {
     require(actor.role, Capability::ManageTeams)?;
-    canned::delete_tag(conn, id)?.then_some(()).ok_or(Error::NotFound("tag"))
+    canned::delete_tag(conn, id)?
+        .then_some(())
+        .ok_or(Error::NotFound("tag"))
 }
 
 /// Applies a settings change by `role` and records it; the whole new settings come back.
@@ -53,7 +63,14 @@ pub fn patch_settings(conn: &Connection, actor: &Actor, patch: &Value) -> Result
         SettingsError::Invalid { .. } => invalid("invalid_setting", e.to_string()),
     })?;
     settings::save_settings(conn, &changed)?;
-    events::insert_event(conn, None, "settings.updated", Some(actor.id), &Value::Object(changed), now_ms())?;
+    events::insert_event(
+        conn,
+        None,
+        "settings.updated",
+        Some(actor.id),
+        &Value::Object(changed),
+        now_ms(),
+    )?;
     Ok(next)
 }
 
@@ -65,5 +82,9 @@ pub fn may_open_settings(role: Role) -> bool {
 /// The canned replies as JSON for the composer.
 pub fn canned_json(conn: &Connection) -> Result<Value> {
     let list = canned::list_canned(conn)?;
-    Ok(json!(list.into_iter().map(|c| (c.shortcut, c.body)).collect::<std::collections::BTreeMap<_, _>>()))
+    Ok(json!(
+        list.into_iter()
+            .map(|c| (c.shortcut, c.body))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    ))
 }

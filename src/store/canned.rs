@@ -18,7 +18,8 @@ pub struct Canned {
 
 /// Every canned reply, by shortcut.
 pub fn list_canned(conn: &Connection) -> Result<Vec<Canned>> {
-    let mut stmt = conn.prepare_cached("SELECT id, shortcut, body FROM canned_replies ORDER BY shortcut")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT id, shortcut, body FROM canned_replies ORDER BY shortcut")?;
     let rows = stmt.query_map([], |r| {
         Ok(Canned {
             id: r.get(0)?,

@@ -32,7 +32,11 @@ pub fn queue_counts(conn: &Connection, scope: &Scope, me: UserId) -> Result<Queu
         Scope::All => Some(String::new()),
         Scope::AssignedTo(_) => None,
         Scope::AssignedToOrPool { teams, .. } => {
-            let list = teams.iter().map(|t| t.0.to_string()).collect::<Vec<_>>().join(",");
+            let list = teams
+                .iter()
+                .map(|t| t.0.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
             Some(format!(" AND (c.team_id IS NULL OR c.team_id IN ({list}))"))
         }
     };

@@ -207,8 +207,10 @@ fn ops() -> Vec<Op> {
             "post",
             "/api/v1/conversations/{id}/messages",
             "Reply to the customer (assignee only): text, a template, or media by link; reply_to quotes a message of the conversation",
-            obj(json!({"text": {"type": "string"}, "template": r("Template"), "media": r("Media"),
-                "reply_to": {"type": "integer", "description": "id of the message to quote"}})),
+            obj(
+                json!({"text": {"type": "string"}, "template": r("Template"), "media": r("Media"),
+                "reply_to": {"type": "integer", "description": "id of the message to quote"}}),
+            ),
             201,
             r("TimelineItem"),
             &[400, 401, 404, 409, 422],

@@ -18,15 +18,23 @@ struct Frame {
 
 /// Opens a stream and reads its frames on a thread.
 fn open(app: &TestApp, token: &str, last_event_id: Option<i64>) -> Receiver<Frame> {
-    let client = reqwest::blocking::Client::builder().timeout(None).build().expect("client");
-    let mut req = client.get(format!("{}/api/v1/events", app.api.base)).bearer_auth(token);
+    let client = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .expect("client");
+    let mut req = client
+        .get(format!("{}/api/v1/events", app.api.base))
+        .bearer_auth(token);
     if let Some(id) = last_event_id {
         req = req.header("Last-Event-ID", id.to_string());
     }
     let resp = req.send().expect("stream");
     assert_eq!(resp.status().as_u16(), 200);
     assert!(
-        resp.headers()["content-type"].to_str().expect("ct").starts_with("text/event-stream"),
+        resp.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("text/event-stream"),
         "content type"
     );
     let (tx, rx) = channel();
@@ -36,7 +44,11 @@ fn open(app: &TestApp, token: &str, last_event_id: Option<i64>) -> Receiver<Fram
         while let Some(Ok(line)) = lines.next() {
             if line.is_empty() {
                 if !kind.is_empty() {
-                    let frame = Frame { id, kind: kind.clone(), data: serde_json::from_str(&data).unwrap_or(Value::Null) };
+                    let frame = Frame {
+                        id,
+                        kind: kind.clone(),
+                        data: serde_json::from_str(&data).unwrap_or(Value::Null),
+                    };
                     if tx.send(frame).is_err() {
                         return;
                     }
@@ -59,7 +71,9 @@ fn open(app: &TestApp, token: &str, last_event_id: Option<i64>) -> Receiver<Fram
 fn next_of(rx: &Receiver<Frame>, kind: &str) -> (Frame, Vec<String>) {
     let mut skipped = Vec::new();
     loop {
-        let f = rx.recv_timeout(WAIT).unwrap_or_else(|_| panic!("no {kind} event; saw {skipped:?}"));
+        let f = rx
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("no {kind} event; saw {skipped:?}"));
         if f.kind == kind {
             return (f, skipped);
         }
@@ -74,43 +88,74 @@ fn events_are_filtered_by_visibility_and_resume_after_last_event_id() {
     let (ch, secret) = app.api_channel(&cb.url);
     let ana = open(&app, &app.ana.token, None);
     let bruno = open(&app, &app.bruno.token, None);
-    let landed = app.inbound(ch, &secret, "e1", "cust-1", "Hello!").expect(201);
+    let landed = app
+        .inbound(ch, &secret, "e1", "cust-1", "Hello!")
+        .expect(201);
     let conv = landed["conversation_id"].as_i64().expect("id");
     let (created, _) = next_of(&ana, "message.created");
     assert!(created.id.is_some(), "stored events carry an id");
     assert_eq!(created.data["kind"], "message.created");
     assert_eq!(created.data["conversation_id"], conv);
     assert_eq!(created.data["data"]["message_id"], landed["message_id"]);
-    assert!(created.data["at"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert!(
+        created.data["at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
     next_of(&bruno, "message.created");
     // Ana takes it: from now on Bruno (same team, own_and_pool) sees nothing of it.
-    app.api.post(&format!("/api/v1/conversations/{conv}/claim"), &app.ana.token, json!({})).expect(200);
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{conv}/claim"),
+            &app.ana.token,
+            json!({}),
+        )
+        .expect(200);
     let (claimed, _) = next_of(&ana, "conversation.claimed");
     assert_eq!(claimed.data["actor"]["id"], app.ana.id);
     let note = app
         .api
-        .post(&format!("/api/v1/conversations/{conv}/notes"), &app.ana.token, json!({"text": "private to Ana"}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/notes"),
+            &app.ana.token,
+            json!({"text": "private to Ana"}),
+        )
         .expect(201);
     let (n, _) = next_of(&ana, "note.created");
     assert_eq!(n.data["data"]["note_id"], note["id"]);
     // A visible event after the hidden ones: Bruno's stream must reach it without them.
-    app.api.put("/api/v1/me/status", &app.carla.token, json!({"status": "busy"})).expect(200);
+    app.api
+        .put(
+            "/api/v1/me/status",
+            &app.carla.token,
+            json!({"status": "busy"}),
+        )
+        .expect(200);
     let (status, skipped) = next_of(&bruno, "user.status");
     assert_eq!(status.data["data"]["to"], "busy");
     assert!(
-        !skipped.iter().any(|k| k == "conversation.claimed" || k == "note.created"),
+        !skipped
+            .iter()
+            .any(|k| k == "conversation.claimed" || k == "note.created"),
         "Bruno saw events of Ana's conversation: {skipped:?}"
     );
     // Resume: a new stream from the first message's id replays what came after, in order.
     let resumed = open(&app, &app.ana.token, created.id);
     let (again, before) = next_of(&resumed, "note.created");
     assert_eq!(again.id, n.id);
-    assert!(before.contains(&"conversation.claimed".to_string()), "{before:?}");
+    assert!(
+        before.contains(&"conversation.claimed".to_string()),
+        "{before:?}"
+    );
     // Presence is delivered live and never stored.
     let events_before = app.count("events");
     let watcher = open(&app, &app.manager.token, None);
     app.api
-        .post(&format!("/api/v1/conversations/{conv}/presence"), &app.ana.token, json!({"state": "typing"}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/presence"),
+            &app.ana.token,
+            json!({"state": "typing"}),
+        )
         .expect(204);
     let (p, _) = next_of(&watcher, "presence");
     assert_eq!(p.id, None);
@@ -118,10 +163,18 @@ fn events_are_filtered_by_visibility_and_resume_after_last_event_id() {
     assert_eq!(p.data["data"]["user"]["name"], "Ana");
     assert_eq!(app.count("events"), events_before);
     app.api
-        .post(&format!("/api/v1/conversations/{conv}/presence"), &app.bruno.token, json!({"state": "viewing"}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/presence"),
+            &app.bruno.token,
+            json!({"state": "viewing"}),
+        )
         .expect_error(404, "not_found");
     app.api
-        .post(&format!("/api/v1/conversations/{conv}/presence"), &app.ana.token, json!({"state": "dancing"}))
+        .post(
+            &format!("/api/v1/conversations/{conv}/presence"),
+            &app.ana.token,
+            json!({"state": "dancing"}),
+        )
         .expect_error(400, "invalid_field");
 }
 
@@ -130,21 +183,50 @@ fn search_finds_words_in_messages_and_names() {
     let app = TestApp::spawn();
     let cb = FakeCallback::start(&[]);
     let (ch, secret) = app.api_channel(&cb.url);
-    app.inbound(ch, &secret, "s1", "c1", "Is the leather jacket back in stock?").expect(201);
-    app.inbound(ch, &secret, "s2", "c2", "Where is my parcel?").expect(201);
-    app.inbound(ch, &secret, "s3", "c2", "Ordered on Monday").expect(201);
+    app.inbound(
+        ch,
+        &secret,
+        "s1",
+        "c1",
+        "Is the leather jacket back in stock?",
+    )
+    .expect(201);
+    app.inbound(ch, &secret, "s2", "c2", "Where is my parcel?")
+        .expect(201);
+    app.inbound(ch, &secret, "s3", "c2", "Ordered on Monday")
+        .expect(201);
     let find = |q: &str| -> Vec<String> {
-        app.api.get(&format!("/api/v1/conversations?view=all&q={q}"), &app.manager.token).expect(200)["items"]
+        app.api
+            .get(
+                &format!("/api/v1/conversations?view=all&q={q}"),
+                &app.manager.token,
+            )
+            .expect(200)["items"]
             .as_array()
             .expect("items")
             .iter()
             .map(|c| c["contact"]["name"].as_str().expect("name").to_string())
             .collect()
     };
-    assert_eq!(find("leath"), vec!["Customer c1"], "prefix of a word in an older message");
-    assert_eq!(find("parcel"), vec!["Customer c2"], "a word that is not in the last message");
+    assert_eq!(
+        find("leath"),
+        vec!["Customer c1"],
+        "prefix of a word in an older message"
+    );
+    assert_eq!(
+        find("parcel"),
+        vec!["Customer c2"],
+        "a word that is not in the last message"
+    );
     assert_eq!(find("Customer%20c1"), vec!["Customer c1"]);
-    assert!(find("%22)%20NEAR(%20*").is_empty(), "search syntax in the input is taken literally");
-    assert_eq!(find("OR"), vec!["Customer c2"], "OR is a word here (Ordered), not an operator");
+    assert!(
+        find("%22)%20NEAR(%20*").is_empty(),
+        "search syntax in the input is taken literally"
+    );
+    assert_eq!(
+        find("OR"),
+        vec!["Customer c2"],
+        "OR is a word here (Ordered), not an operator"
+    );
     assert!(find("bicycle").is_empty());
 }

@@ -64,7 +64,11 @@ pub(super) async fn post_presence(
         .0;
     let presence = body.into_inner()?.state;
     if !matches!(presence.as_str(), "viewing" | "typing" | "left") {
-        return Err(crate::service::bad_request("invalid_field", "state is viewing, typing or left").into());
+        return Err(crate::service::bad_request(
+            "invalid_field",
+            "state is viewing, typing or left",
+        )
+        .into());
     }
     state.hub.publish_passing(crate::store::events::EventRow {
         id: 0,

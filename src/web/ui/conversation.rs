@@ -288,8 +288,15 @@ pub(super) async fn post_action(
                     ops::set_status(c, &actor, id, to, until)?
                 }
                 "request" => {
-                    let name = crate::store::users::find_user(c, actor.id)?.map(|u| u.name).unwrap_or_default();
-                    ops::add_note(c, &actor, id, &format!("{name} asks to take over this conversation"))?;
+                    let name = crate::store::users::find_user(c, actor.id)?
+                        .map(|u| u.name)
+                        .unwrap_or_default();
+                    ops::add_note(
+                        c,
+                        &actor,
+                        id,
+                        &format!("{name} asks to take over this conversation"),
+                    )?;
                     ops::view(c, id)?
                 }
                 "tags" => ops::tag(

@@ -29,8 +29,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/settings", web::get().to(settings::show_settings))
         .route("/settings/{kind}", web::post().to(settings::post_settings))
-        .route("/settings/{kind}/{id}", web::post().to(settings::post_settings))
-        .route("/settings/{kind}/{id}/delete", web::post().to(settings::post_settings))
+        .route(
+            "/settings/{kind}/{id}",
+            web::post().to(settings::post_settings),
+        )
+        .route(
+            "/settings/{kind}/{id}/delete",
+            web::post().to(settings::post_settings),
+        )
         .route(
             "/assets/{name}",
             web::get().to(crate::web::assets::show_asset),

@@ -19,9 +19,16 @@ use crate::web::session::Viewer;
 use crate::web::views::layout::message_page;
 use crate::web::views::settings::{SettingsView, settings_page};
 
-async fn render(viewer: &Viewer, state: &AppState, error: Option<(StatusCode, String)>) -> HttpResponse {
+async fn render(
+    viewer: &Viewer,
+    state: &AppState,
+    error: Option<(StatusCode, String)>,
+) -> HttpResponse {
     if !workspace::may_open_settings(viewer.user.role) {
-        return html(StatusCode::FORBIDDEN, message_page("Settings", "Only owners and managers change settings."));
+        return html(
+            StatusCode::FORBIDDEN,
+            message_page("Settings", "Only owners and managers change settings."),
+        );
     }
     let loaded = state
         .store
@@ -75,15 +82,28 @@ struct Fields(Vec<(String, String)>);
 
 impl Fields {
     fn one(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn ids(&self, key: &str) -> Vec<i64> {
-        self.0.iter().filter(|(k, _)| k == key).filter_map(|(_, v)| v.parse().ok()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .filter_map(|(_, v)| v.parse().ok())
+            .collect()
     }
 }
 
-async fn apply(req: &HttpRequest, viewer: &Viewer, state: &AppState, what: &str, f: Fields) -> Result<&'static str, Error> {
+async fn apply(
+    req: &HttpRequest,
+    viewer: &Viewer,
+    state: &AppState,
+    what: &str,
+    f: Fields,
+) -> Result<&'static str, Error> {
     let actor = viewer.user.actor();
     let id: Option<i64> = req.match_info().get("id").and_then(|s| s.parse().ok());
     match what {
@@ -98,7 +118,10 @@ async fn apply(req: &HttpRequest, viewer: &Viewer, state: &AppState, what: &str,
                 password_hash: hash,
             };
             let team_ids: Vec<TeamId> = f.ids("teams").into_iter().map(TeamId).collect();
-            state.store.write(move |c| service::users::create_user(c, new, &team_ids)).await?;
+            state
+                .store
+                .write(move |c| service::users::create_user(c, new, &team_ids))
+                .await?;
             Ok("#staff")
         }
         "user" => {
@@ -115,7 +138,10 @@ async fn apply(req: &HttpRequest, viewer: &Viewer, state: &AppState, what: &str,
                 password_hash,
                 ..UserPatch::default()
             };
-            state.store.write(move |c| service::users::patch_user(c, Some(&actor), uid, patch)).await?;
+            state
+                .store
+                .write(move |c| service::users::patch_user(c, Some(&actor), uid, patch))
+                .await?;
             Ok("#staff")
         }
         "team_new" => {
@@ -125,7 +151,11 @@ async fn apply(req: &HttpRequest, viewer: &Viewer, state: &AppState, what: &str,
                 .store
                 .write(move |c| {
                     if teams::find_team_by_name(c, &name)?.is_some() {
-                        return Err(Error::Conflict { code: "name_taken", message: format!("a team named {name} exists already"), data: None });
+                        return Err(Error::Conflict {
+                            code: "name_taken",
+                            message: format!("a team named {name} exists already"),
+                            data: None,
+                        });
                     }
                     teams::insert_team(c, &name, now_ms())?;
                     Ok(())
@@ -143,7 +173,11 @@ async fn apply(req: &HttpRequest, viewer: &Viewer, state: &AppState, what: &str,
                 .write(move |c| {
                     teams::find_team(c, tid)?.ok_or(Error::NotFound("team"))?;
                     if teams::find_team_by_name(c, &name)?.is_some_and(|t| t != tid) {
-                        return Err(Error::Conflict { code: "name_taken", message: format!("a team named {name} exists already"), data: None });
+                        return Err(Error::Conflict {
+                            code: "name_taken",
+                            message: format!("a team named {name} exists already"),
+                            data: None,
+                        });
                     }
                     teams::update_team_name(c, tid, &name)?;
                     teams::set_team_members(c, tid, &members)?;
@@ -154,17 +188,29 @@ async fn apply(req: &HttpRequest, viewer: &Viewer, state: &AppState, what: &str,
         }
         "tag_delete" => {
             let tid = id.ok_or(Error::NotFound("tag"))?;
-            state.store.write(move |c| workspace::remove_tag(c, &actor, tid)).await?;
+            state
+                .store
+                .write(move |c| workspace::remove_tag(c, &actor, tid))
+                .await?;
             Ok("#tags")
         }
         "canned_new" => {
-            let (shortcut, body) = (f.one("shortcut").unwrap_or_default().to_string(), f.one("body").unwrap_or_default().to_string());
-            state.store.write(move |c| workspace::add_canned(c, &actor, &shortcut, &body)).await?;
+            let (shortcut, body) = (
+                f.one("shortcut").unwrap_or_default().to_string(),
+                f.one("body").unwrap_or_default().to_string(),
+            );
+            state
+                .store
+                .write(move |c| workspace::add_canned(c, &actor, &shortcut, &body))
+                .await?;
             Ok("#canned")
         }
         "canned_delete" => {
             let cid = id.ok_or(Error::NotFound("canned reply"))?;
-            state.store.write(move |c| workspace::remove_canned(c, &actor, cid)).await?;
+            state
+                .store
+                .write(move |c| workspace::remove_canned(c, &actor, cid))
+                .await?;
             Ok("#canned")
         }
         "workspace" => {
@@ -175,9 +221,15 @@ async fn apply(req: &HttpRequest, viewer: &Viewer, state: &AppState, what: &str,
             if let Some(tz) = f.one("timezone") {
                 patch.insert("timezone".into(), json!(tz.trim()));
             }
-            patch.insert("auto_pending_on_reply".into(), json!(f.one("auto_pending_on_reply").is_some()));
+            patch.insert(
+                "auto_pending_on_reply".into(),
+                json!(f.one("auto_pending_on_reply").is_some()),
+            );
             let patch = Value::Object(patch);
-            state.store.write(move |c| workspace::patch_settings(c, &actor, &patch)).await?;
+            state
+                .store
+                .write(move |c| workspace::patch_settings(c, &actor, &patch))
+                .await?;
             Ok("#workspace")
         }
         _ => Err(Error::NotFound("page")),
@@ -185,12 +237,32 @@ async fn apply(req: &HttpRequest, viewer: &Viewer, state: &AppState, what: &str,
 }
 
 /// `POST /settings/...`: one handler per form, named by the route.
-pub(super) async fn post_settings(req: HttpRequest, viewer: Viewer, state: Data<AppState>, form: Form<Vec<(String, String)>>) -> HttpResponse {
+pub(super) async fn post_settings(
+    req: HttpRequest,
+    viewer: Viewer,
+    state: Data<AppState>,
+    form: Form<Vec<(String, String)>>,
+) -> HttpResponse {
     let fields = Fields(form.into_inner());
-    if viewer.check_csrf(fields.one("csrf").unwrap_or_default()).is_err() {
-        return render(&viewer, &state, Some((StatusCode::FORBIDDEN, "The form expired; reload the page and try again.".into()))).await;
+    if viewer
+        .check_csrf(fields.one("csrf").unwrap_or_default())
+        .is_err()
+    {
+        return render(
+            &viewer,
+            &state,
+            Some((
+                StatusCode::FORBIDDEN,
+                "The form expired; reload the page and try again.".into(),
+            )),
+        )
+        .await;
     }
-    let what = match (req.match_info().get("kind"), req.match_info().get("id"), req.path().ends_with("/delete")) {
+    let what = match (
+        req.match_info().get("kind"),
+        req.match_info().get("id"),
+        req.path().ends_with("/delete"),
+    ) {
         (Some("users"), None, _) => "user_new",
         (Some("users"), Some(_), _) => "user",
         (Some("teams"), None, _) => "team_new",
