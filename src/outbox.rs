@@ -184,7 +184,10 @@ async fn deliver(
         ) => (
             DeliveryStatus::Failed,
             None,
-            Some(("send_failed".to_string(), format!("gave up after {attempts} attempts: {reason}"))),
+            Some((
+                "send_failed".to_string(),
+                format!("gave up after {attempts} attempts: {reason}"),
+            )),
         ),
         Err(SendError::Permanent(reason)) => (
             DeliveryStatus::Failed,

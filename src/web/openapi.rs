@@ -268,6 +268,19 @@ fn ops() -> Vec<Op> {
         ),
         (
             "get",
+            "/api/v1/channels/{id}/templates",
+            "The message templates of a WhatsApp channel (read from Meta): name, language, status, category, body text and number of parameters",
+            no_body.clone(),
+            200,
+            obj(
+                json!({"items": {"type": "array", "items": obj(json!({"name": {"type": "string"}, "language": {"type": "string"},
+                "status": {"type": "string"}, "category": {"type": "string"}, "body": {"type": "string"}, "params": {"type": "integer"}}))},
+                "next": {"type": "null"}}),
+            ),
+            &[401, 404, 422],
+        ),
+        (
+            "get",
             "/api/v1/messages/{id}/media",
             "The file of an inbound attachment (WhatsApp image, video, audio, document, sticker), as its own type; 409 while it is still downloading",
             no_body.clone(),

@@ -8,4 +8,5 @@ mod inbound;
 mod live;
 mod outbox;
 mod support;
+mod ui;
 mod whatsapp;

@@ -431,7 +431,12 @@ pub(super) async fn show_media(
             .into());
         }
     };
-    let dir = state.store.path().parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let dir = state
+        .store
+        .path()
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default();
     let bytes = web::block(move || std::fs::read(dir.join(path)))
         .await
         .map_err(|e| Error::Store(crate::store::StoreError::Join(e.to_string())))?
@@ -457,16 +462,57 @@ pub(super) async fn show_media(
 /// The type to serve a customer's file as: pictures, sound and video play inline; anything
 /// else is a download, and types a browser would run (HTML, SVG…) become opaque bytes.
 fn safe_mime(declared: &str) -> (String, bool) {
-    let base = declared.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let base = declared
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let inline = matches!(
         base.as_str(),
         "image/jpeg" | "image/png" | "image/webp" | "image/gif" | "video/mp4" | "video/3gpp"
     ) || (base.starts_with("audio/") && !base.contains('+'));
     if inline {
         (declared.trim().to_string(), true)
-    } else if matches!(base.as_str(), "application/pdf" | "text/plain") || base.starts_with("application/vnd.") {
+    } else if matches!(base.as_str(), "application/pdf" | "text/plain")
+        || base.starts_with("application/vnd.")
+    {
         (base, false)
     } else {
         ("application/octet-stream".into(), false)
     }
+}
+
+/// `GET /api/v1/channels/{id}/templates`: the message templates of a WhatsApp channel's business
+/// account, read from the Graph API (what an agent may send once the 24-hour window is closed).
+pub(super) async fn list_templates(
+    _auth: Auth,
+    state: Data<AppState>,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    let id = ChannelId(id.get()?);
+    let channel = state
+        .store
+        .read(move |c| crate::store::channels::find_channel(c, id))
+        .await?
+        .filter(|c| c.kind == ChannelKind::Whatsapp)
+        .ok_or(Error::NotFound("WhatsApp channel"))?;
+    let cfg =
+        crate::channels::whatsapp::WaConfig::from_config(&channel.config).ok_or_else(|| {
+            crate::service::invalid(
+                "invalid_config",
+                "the channel's configuration is incomplete",
+            )
+        })?;
+    let client = crate::channels::whatsapp::client(15_000)
+        .map_err(|e| crate::service::invalid("templates_unavailable", e.to_string()))?;
+    let items = crate::channels::whatsapp::graph::list_templates(&client, &cfg)
+        .await
+        .map_err(|e| {
+            crate::service::invalid(
+                "templates_unavailable",
+                format!("WhatsApp did not list the templates: {e}"),
+            )
+        })?;
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next": null})))
 }

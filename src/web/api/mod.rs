@@ -81,6 +81,7 @@ routes! {
     get "/api/v1/channels" => admin::list_channels,
     post "/api/v1/channels" => admin::post_channel,
     post "/api/v1/channels/{id}/inbound" => admin::post_inbound,
+    get "/api/v1/channels/{id}/templates" => conversations::list_templates,
     get "/api/v1/settings" => admin::show_settings,
     patch "/api/v1/settings" => admin::patch_settings,
     get "/api/v1/events" => live::show_events,

@@ -210,6 +210,21 @@ fn handle(stream: TcpStream, state: Arc<(Mutex<State>, Condvar)>, root: &str) {
         );
         let _ = s.write_all(&bytes);
         return;
+    } else if method == "GET" && path.contains("/message_templates") {
+        if path.contains("after=page2") {
+            Answer::Json(
+                200,
+                json!({"data": [{"name": "hello_world", "language": "en_US", "status": "APPROVED", "category": "UTILITY",
+                    "components": [{"type": "BODY", "text": "Hello World"}]}], "paging": {}}),
+            )
+        } else {
+            Answer::Json(
+                200,
+                json!({"data": [{"name": "order_update", "language": "en_US", "status": "APPROVED", "category": "UTILITY",
+                    "components": [{"type": "BODY", "text": "Hi {{1}}, order {{2}} shipped"}], "id": "1"}],
+                    "paging": {"next": format!("{root}/v23.0/419561257915477/message_templates?after=page2")}}),
+            )
+        }
     } else if method == "GET" {
         // GET /v23.0/{media-id}?phone_number_id=…
         let id = path

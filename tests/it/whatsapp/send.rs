@@ -316,3 +316,34 @@ fn a_lost_answer_with_no_status_is_sent_again_after_the_wait() {
         1
     );
 }
+
+#[test]
+fn templates_are_listed_from_the_business_account() {
+    let app = TestApp::spawn();
+    let graph = FakeGraph::start(vec![]);
+    let ch = wa_channel(&app, &graph, "8700");
+    let list = app
+        .api
+        .get(&format!("/api/v1/channels/{ch}/templates"), &app.ana.token)
+        .expect(200);
+    assert_eq!(
+        list["items"],
+        json!([
+            {"name": "order_update", "language": "en_US", "status": "APPROVED", "category": "UTILITY",
+             "body": "Hi {{1}}, order {{2}} shipped", "params": 2},
+            {"name": "hello_world", "language": "en_US", "status": "APPROVED", "category": "UTILITY",
+             "body": "Hello World", "params": 0}
+        ])
+    );
+    let paths: Vec<String> = graph.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(
+        paths[0].starts_with("/v23.0/419561257915477/message_templates?"),
+        "{paths:?}"
+    );
+    app.api
+        .get("/api/v1/channels/999/templates", &app.ana.token)
+        .expect_error(404, "not_found");
+    app.api
+        .get(&format!("/api/v1/channels/{ch}/templates"), "nope")
+        .expect_error(401, "unauthenticated");
+}

@@ -1,0 +1,264 @@
+//! Browser routes over plain HTTP: sessions, CSRF, roles, headers, escaping.
+
+use reqwest::blocking::Client;
+use reqwest::redirect::Policy;
+use serde_json::json;
+
+use crate::support::{FakeCallback, PASSWORD, TestApp};
+
+fn client() -> Client {
+    Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Logs in through the form; returns the session cookie value.
+fn login(app: &TestApp, email: &str) -> String {
+    let resp = client()
+        .post(format!("{}/login", app.api.base))
+        .form(&[("email", email), ("password", PASSWORD), ("next", "/c/1")])
+        .send()
+        .expect("login");
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(
+        resp.headers()["location"],
+        "/c/1",
+        "returns to the page asked for"
+    );
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    cookie
+        .split(';')
+        .next()
+        .expect("pair")
+        .trim_start_matches("ti_session=")
+        .to_string()
+}
+
+fn csrf_of(html: &str) -> String {
+    let i = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    html[i..i + 40].to_string()
+}
+
+#[test]
+fn sessions_csrf_and_roles() {
+    let app = TestApp::spawn();
+    let cb = FakeCallback::start(&[]);
+    let (ch, secret) = app.api_channel(&cb.url);
+    let landed = app
+        .api
+        .raw(
+            reqwest::Method::POST,
+            &format!("/api/v1/channels/{ch}/inbound"),
+            Some(&secret),
+            Some(json!({"external_id": "x", "contact": {"identifier": "e", "name": "<img src=x onerror=alert(1)>"},
+                "text": "<script>alert(2)</script>"}).to_string().into_bytes()),
+        )
+        .expect(201);
+    let conv = landed["conversation_id"].as_i64().expect("id");
+    let base = &app.api.base;
+    let c = client();
+    // No session: to the login page, remembering where to return.
+    let r = c.get(format!("{base}/c/{conv}")).send().expect("get");
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], format!("/login?next=/c/{conv}"));
+    let bad = c
+        .post(format!("{base}/login"))
+        .form(&[("email", "ana@shop.test"), ("password", "nope")])
+        .send()
+        .expect("bad login");
+    assert_eq!(bad.status().as_u16(), 401);
+    assert!(
+        bad.text()
+            .expect("body")
+            .contains("Wrong email or password.")
+    );
+
+    let ana = login(&app, "ana@shop.test");
+    let cookie = format!("ti_session={ana}");
+    let page = c
+        .get(format!("{base}/c/{conv}"))
+        .header("Cookie", &cookie)
+        .send()
+        .expect("page");
+    assert_eq!(page.status().as_u16(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let html = page.text().expect("html");
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "customer name escaped"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(2)&lt;/script&gt;"),
+        "message escaped"
+    );
+    assert!(!html.contains("<script>alert"), "no raw script");
+    assert!(!html.contains("<script>"), "no inline script at all");
+    let csrf = csrf_of(&html);
+
+    // A form without the session's CSRF token changes nothing.
+    let notes = app.count("notes");
+    let r = c
+        .post(format!("{base}/c/{conv}/note"))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", "forged"), ("text", "x")])
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(app.count("notes"), notes);
+    let r = c
+        .post(format!("{base}/c/{conv}/note"))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", csrf.as_str()), ("text", "from the page")])
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(app.count("notes"), notes + 1);
+    // A refused action shows a readable message, not a crash.
+    let r = c
+        .post(format!("{base}/c/{conv}/reply"))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", csrf.as_str()), ("text", "hi")])
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 409);
+    assert!(r.text().expect("html").contains("claim it before replying"));
+
+    // The API accepts the session cookie; unsafe methods also need the CSRF header.
+    let me = c
+        .get(format!("{base}/api/v1/me"))
+        .header("Cookie", &cookie)
+        .send()
+        .expect("me");
+    assert_eq!(me.status().as_u16(), 200);
+    let r = c
+        .post(format!("{base}/api/v1/conversations/{conv}/notes"))
+        .header("Cookie", &cookie)
+        .json(&json!({"text": "via cookie"}))
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 403);
+    let r = c
+        .post(format!("{base}/api/v1/conversations/{conv}/notes"))
+        .header("Cookie", &cookie)
+        .header("X-CSRF-Token", &csrf)
+        .json(&json!({"text": "via cookie"}))
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 201);
+
+    // Agents do not get the settings; owners do.
+    let r = c
+        .get(format!("{base}/settings"))
+        .header("Cookie", &cookie)
+        .send()
+        .expect("settings");
+    assert_eq!(r.status().as_u16(), 403);
+    let owner = format!("ti_session={}", login(&app, "olga@shop.test"));
+    let r = c
+        .get(format!("{base}/settings"))
+        .header("Cookie", &owner)
+        .send()
+        .expect("settings");
+    assert_eq!(r.status().as_u16(), 200);
+
+    // Logging out ends the session.
+    let r = c
+        .post(format!("{base}/logout"))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .expect("logout");
+    assert_eq!(r.status().as_u16(), 303);
+    let r = c
+        .get(format!("{base}/"))
+        .header("Cookie", &cookie)
+        .send()
+        .expect("get");
+    assert_eq!(r.status().as_u16(), 303);
+}
+
+#[test]
+fn assets_are_cached_by_content_and_logins_are_throttled_readably() {
+    let app = TestApp::spawn();
+    let c = client();
+    let base = &app.api.base;
+    let page = c
+        .get(format!("{base}/login"))
+        .send()
+        .expect("login page")
+        .text()
+        .expect("html");
+    let css = page
+        .split('"')
+        .find(|s| s.starts_with("/assets/app.") && s.ends_with(".css"))
+        .expect("hashed css")
+        .to_string();
+    let r = c
+        .get(format!("{base}{css}"))
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .expect("css");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .expect("cc")
+            .contains("immutable")
+    );
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let etag = r.headers()["etag"].clone();
+    let r = c
+        .get(format!("{base}{css}"))
+        .header("If-None-Match", etag)
+        .send()
+        .expect("css");
+    assert_eq!(r.status().as_u16(), 304);
+    assert_eq!(
+        c.get(format!("{base}/assets/manifest.webmanifest"))
+            .send()
+            .expect("manifest")
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        c.get(format!("{base}/assets/nothing.js"))
+            .send()
+            .expect("missing")
+            .status()
+            .as_u16(),
+        404
+    );
+    for _ in 0..5 {
+        c.post(format!("{base}/login"))
+            .form(&[("email", "carla@shop.test"), ("password", "wrong")])
+            .send()
+            .expect("login");
+    }
+    let r = c
+        .post(format!("{base}/login"))
+        .form(&[("email", "carla@shop.test"), ("password", PASSWORD)])
+        .send()
+        .expect("login");
+    assert_eq!(r.status().as_u16(), 429);
+    assert!(
+        r.text()
+            .expect("html")
+            .contains("Too many failed logins. Try again in 15 minutes.")
+    );
+}
