@@ -116,7 +116,10 @@ fn rss_kib() -> Option<u64> {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     crate::install_crypto();
     let base = args.scratch.clone().unwrap_or_else(std::env::temp_dir);
-    let scratch = Scratch(base.join(format!("teaminbox-bench-{}", std::process::id())), args.keep);
+    let scratch = Scratch(
+        base.join(format!("teaminbox-bench-{}", std::process::id())),
+        args.keep,
+    );
     std::fs::create_dir_all(&scratch.0).context("creating the scratch dir")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -194,10 +197,7 @@ fn ingest(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> any
     let mut lat = latencies;
     lat.sort();
     let sent = lat.len();
-    let stored: i64 = store.read_blocking(|c| {
-        c.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
-            .map_err(crate::store::StoreError::from)
-    })?;
+    let stored = store.read_blocking(crate::store::bench::count_messages)?;
     srv.stop();
     let ours = sent as f64 / elapsed.as_secs_f64();
 
@@ -393,21 +393,14 @@ fn whatsapp_ingest(
     let mut lat = latencies;
     lat.sort();
     let sent = lat.len();
-    let count = |sql: &'static str| {
-        store.read_blocking(|c| {
-            c.query_row(sql, [], |r| r.get::<_, i64>(0))
-                .map_err(crate::store::StoreError::from)
-        })
-    };
+    let count = |f: fn(&rusqlite::Connection) -> crate::store::Result<i64>| store.read_blocking(f);
     // Processing runs behind the acknowledgements; wait (bounded) for it to catch up.
     let deadline = Instant::now() + Duration::from_secs(120);
-    while count("SELECT COUNT(*) FROM wa_webhooks WHERE processed_at IS NULL")? > 0
-        && Instant::now() < deadline
-    {
+    while count(crate::store::bench::count_unprocessed_webhooks)? > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     let processed = started.elapsed();
-    let stored = count("SELECT COUNT(*) FROM messages")?;
+    let stored = count(crate::store::bench::count_messages)?;
     srv.stop();
     println!("== WhatsApp webhook ingest (signed, raw body committed before the 200)");
     println!(

@@ -175,3 +175,17 @@ pub fn baseline_ingest(path: &Path, messages: usize, contacts: usize, now: i64) 
     }
     Ok(messages)
 }
+
+/// Messages stored.
+pub fn count_messages(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))?)
+}
+
+/// Webhook bodies stored but not processed yet.
+pub fn count_unprocessed_webhooks(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM wa_webhooks WHERE processed_at IS NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}

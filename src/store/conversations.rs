@@ -545,9 +545,14 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
         ));
     }
     if let Some(text) = q.q.as_deref().filter(|s| !s.trim().is_empty()) {
-        let escaped = text.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = text
+            .trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         let like = arg(format!("%{escaped}%").into(), &mut args);
-        let mut clause = format!("ct.name LIKE {like} ESCAPE '\\' OR ct.phone LIKE {like} ESCAPE '\\'");
+        let mut clause =
+            format!("ct.name LIKE {like} ESCAPE '\\' OR ct.phone LIKE {like} ESCAPE '\\'");
         if let Some(m) = fts_query(text) {
             let p = arg(m.into(), &mut args);
             clause.push_str(&format!(

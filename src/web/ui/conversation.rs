@@ -101,6 +101,15 @@ async fn render(
             return html(s, message_page(title, msg));
         }
     };
+    // The owner reading the conversation tells WhatsApp the customer's messages were read.
+    if conv.assignee.as_ref().is_some_and(|a| a.id == me.0)
+        && conv.channel.kind == crate::domain::ChannelKind::Whatsapp
+    {
+        actix_web::rt::spawn(crate::service::whatsapp::mark_read_on_open(
+            state.store.clone(),
+            id,
+        ));
+    }
     let older = older.map(|(a, t, i)| format!("/c/{id}?before={a}_{t}_{i}"));
     let csrf = viewer.csrf();
     let f = frame(viewer, &csrf, "conversation", Some(id.0));
