@@ -86,6 +86,16 @@ pub fn window_closes_at(kind: ChannelKind, last_inbound_at: Option<i64>) -> Opti
     }
 }
 
+/// How long before the window closes a conversation is flagged in the queue.
+pub const WINDOW_WARNING_MS: i64 = 2 * 60 * 60 * 1000;
+
+/// Whether an unresolved conversation's window closes within [`WINDOW_WARNING_MS`] of `now`, so
+/// that a handoff does not stall past it.
+pub fn window_closing(status: Status, window_closes_at: Option<i64>, now: i64) -> bool {
+    status != Status::Resolved
+        && window_closes_at.is_some_and(|t| t > now && t - now <= WINDOW_WARNING_MS)
+}
+
 /// Whether free text may be sent now: always on channels without a window, else only while open.
 pub fn free_text_allowed(kind: ChannelKind, window_closes_at: Option<i64>, now: i64) -> bool {
     !kind.has_service_window() || window_closes_at.is_some_and(|t| now < t)
@@ -127,6 +137,16 @@ mod tests {
         assert_eq!(c.snoozed_until, Some(20));
         let r = change_status(Status::Open, Status::Resolved, Some(20), 10).expect("ok");
         assert!(r.resolved && r.snoozed_until.is_none());
+    }
+
+    #[test]
+    fn window_closing_soon() {
+        let h = 60 * 60 * 1000;
+        assert!(window_closing(Status::Open, Some(10 + h), 10));
+        assert!(!window_closing(Status::Resolved, Some(10 + h), 10));
+        assert!(!window_closing(Status::Open, Some(10 + 3 * h), 10));
+        assert!(!window_closing(Status::Open, Some(5), 10), "already closed");
+        assert!(!window_closing(Status::Open, None, 10));
     }
 
     #[test]

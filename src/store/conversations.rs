@@ -356,15 +356,6 @@ const SELECT: &str = "SELECT c.id, c.status, c.assignee_id, u.name, c.team_id, t
     LEFT JOIN users u ON u.id = c.assignee_id
     LEFT JOIN teams t ON t.id = c.team_id";
 
-/// How long before the window closes a conversation is flagged.
-pub const WINDOW_WARNING_MS: i64 = 2 * 60 * 60 * 1000;
-
-/// Whether an unresolved conversation's window closes within [`WINDOW_WARNING_MS`] of `now`.
-fn window_closing(status: &str, window_closes_at: Option<i64>, now: i64) -> bool {
-    status != "resolved"
-        && window_closes_at.is_some_and(|t| t > now && t - now <= WINDOW_WARNING_MS)
-}
-
 fn map_conversation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
     let named = |id: Option<i64>, name: Option<String>| {
         id.map(|id| Named {
@@ -396,7 +387,11 @@ fn map_conversation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
         last_message_at: Ts(r.get(13)?),
         waiting_since: r.get::<_, Option<i64>>(14)?.map(Ts),
         window_closes_at: r.get::<_, Option<i64>>(15)?.map(Ts),
-        window_closing: window_closing(&status, r.get(15)?, super::now_ms()),
+        window_closing: crate::domain::conversation::window_closing(
+            Status::parse(&status).unwrap_or(Status::Open),
+            r.get(15)?,
+            super::now_ms(),
+        ),
         sla: None,
         created_at: Ts(r.get(16)?),
         priority: r.get(17)?,

@@ -262,3 +262,131 @@ fn assets_are_cached_by_content_and_logins_are_throttled_readably() {
             .contains("Too many failed logins. Try again in 15 minutes.")
     );
 }
+
+#[test]
+fn channels_from_settings_and_the_window_in_the_composer() {
+    let app = TestApp::spawn();
+    let c = client();
+    let base = &app.api.base;
+    let owner = format!("ti_session={}", login(&app, "olga@shop.test"));
+    let page = c
+        .get(format!("{base}/settings"))
+        .header("Cookie", &owner)
+        .send()
+        .expect("settings")
+        .text()
+        .expect("html");
+    let csrf = csrf_of(&page);
+    let r = c
+        .post(format!("{base}/settings/channels"))
+        .header("Cookie", &owner)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "api"),
+            ("name", "Site chat"),
+            ("callback_url", "https://example.com/hook"),
+        ])
+        .send()
+        .expect("create");
+    assert_eq!(r.status().as_u16(), 200);
+    let html = r.text().expect("html");
+    assert!(
+        html.contains("Its secret, shown only now:"),
+        "the secret is shown once"
+    );
+    let again = c
+        .get(format!("{base}/settings"))
+        .header("Cookie", &owner)
+        .send()
+        .expect("settings")
+        .text()
+        .expect("html");
+    assert!(!again.contains("shown only now"));
+    let r = c
+        .post(format!("{base}/settings/channels"))
+        .header("Cookie", &owner)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "whatsapp"),
+            ("name", "Shop number"),
+            ("phone_number_id", "1055"),
+            ("waba_id", "2066"),
+            ("access_token", "EAAG-secret-token"),
+            ("app_secret", "app-secret-value"),
+            ("verify_token", "tea"),
+        ])
+        .send()
+        .expect("create");
+    assert_eq!(r.status().as_u16(), 200);
+    let html = r.text().expect("html");
+    assert!(html.contains("Shop number connected"));
+    assert!(
+        !html.contains("EAAG-secret-token") && !html.contains("app-secret-value"),
+        "secrets never shown after saving"
+    );
+    // A WhatsApp customer who wrote 25 hours ago: the window is closed, only templates go.
+    let wa = app
+        .api
+        .get("/api/v1/channels", &app.owner.token)
+        .expect(200)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|c| c["kind"] == "whatsapp")
+        .expect("wa")["id"]
+        .as_i64()
+        .expect("id");
+    let at = teaminbox::store::now_ms() - 25 * 3600 * 1000;
+    let landed = app
+        .store
+        .write_blocking(move |c| {
+            teaminbox::service::inbound::receive(
+                c,
+                &teaminbox::service::inbound::Inbound {
+                    channel: teaminbox::domain::ChannelId(wa),
+                    channel_kind: teaminbox::domain::ChannelKind::Whatsapp,
+                    external_id: "wamid.old",
+                    identity_kind: "wa_id",
+                    identifier: "351910000000",
+                    name: Some("Rita"),
+                    phone: Some("351910000000"),
+                    kind: "text",
+                    text: "Are you open tomorrow?",
+                    payload: None,
+                    at: Some(at),
+                },
+            )
+        })
+        .expect("inbound");
+    let conv = landed.conversation_id.0;
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{conv}/claim"),
+            &app.owner.token,
+            json!({}),
+        )
+        .expect(200);
+    let html = c
+        .get(format!("{base}/c/{conv}"))
+        .header("Cookie", &owner)
+        .send()
+        .expect("page")
+        .text()
+        .expect("html");
+    assert!(html.contains("The 24-hour window is closed: send a template."));
+    assert!(
+        !html.contains("id=\"reply\""),
+        "no free-text composer while the window is closed"
+    );
+    assert!(
+        html.contains("action=\"/c/") && html.contains("/template\""),
+        "the template form is offered"
+    );
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            &app.owner.token,
+            json!({"text": "hi"}),
+        )
+        .expect_error(422, "window_closed");
+}

@@ -131,6 +131,7 @@ async fn render(
                 error: msg,
                 canned: &canned,
                 others: &others,
+                now: crate::store::now_ms(),
             },
         ),
     )
@@ -170,6 +171,9 @@ pub(super) struct ActionForm {
     tz_offset_min: Option<i64>,
     add: Option<String>,
     remove: Option<String>,
+    name: Option<String>,
+    language: Option<String>,
+    params: Option<String>,
 }
 
 /// A `datetime-local` value in the browser's zone (offset as JavaScript reports it) → ms UTC.
@@ -295,6 +299,24 @@ pub(super) async fn post_action(
                         .filter(|u| !u.is_empty())
                         .and_then(|u| local_time(u, f.tz_offset_min.unwrap_or(0)));
                     ops::set_status(c, &actor, id, to, until)?
+                }
+                "template" => {
+                    let params = f
+                        .params
+                        .as_deref()
+                        .unwrap_or_default()
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(String::from)
+                        .collect();
+                    let t = crate::service::messages::Template {
+                        name: f.name.clone().unwrap_or_default(),
+                        language: f.language.clone().unwrap_or_default(),
+                        params,
+                    };
+                    send::reply(c, &actor, id, Outgoing::Template(t))?;
+                    ops::view(c, id)?
                 }
                 "request" => {
                     let name = crate::store::users::find_user(c, actor.id)?

@@ -24,6 +24,15 @@ async fn render(
     state: &AppState,
     error: Option<(StatusCode, String)>,
 ) -> HttpResponse {
+    render_with(viewer, state, error, None).await
+}
+
+async fn render_with(
+    viewer: &Viewer,
+    state: &AppState,
+    error: Option<(StatusCode, String)>,
+    notice: Option<String>,
+) -> HttpResponse {
     if !workspace::may_open_settings(viewer.user.role) {
         return html(
             StatusCode::FORBIDDEN,
@@ -39,10 +48,11 @@ async fn render(
                 canned::list_tags(c)?,
                 canned::list_canned(c)?,
                 settings::load_settings(c)?,
+                crate::store::channels::list_channels(c)?,
             ))
         })
         .await;
-    let (users, teams, tags, canned, s) = match loaded {
+    let (users, teams, tags, canned, s, channels) = match loaded {
         Ok(v) => v,
         Err(e) => {
             let (st, m) = refusal(&e);
@@ -67,6 +77,11 @@ async fn render(
                 settings: &s,
                 is_owner: viewer.user.role == Role::Owner,
                 error: msg,
+                notice: notice.as_deref(),
+                channels: &channels
+                    .iter()
+                    .map(service::channels::redact)
+                    .collect::<Vec<_>>(),
             },
         ),
     )
@@ -236,6 +251,45 @@ async fn apply(
     }
 }
 
+/// Creates a channel from the settings form; the answer tells an API channel's secret once.
+async fn create_channel(viewer: &Viewer, state: &AppState, f: &Fields) -> Result<String, Error> {
+    require(viewer.user.role, Capability::ManageChannels)?;
+    let kind = f
+        .one("kind")
+        .and_then(crate::domain::ChannelKind::parse)
+        .ok_or_else(|| service::bad_request("invalid_field", "unknown kind of channel"))?;
+    let name = f.one("name").unwrap_or_default().to_string();
+    let mut config = Map::new();
+    for key in [
+        "callback_url",
+        "phone_number_id",
+        "waba_id",
+        "access_token",
+        "app_secret",
+        "verify_token",
+        "graph_api_base",
+    ] {
+        if let Some(v) = f.one(key).map(str::trim).filter(|v| !v.is_empty()) {
+            config.insert(key.into(), json!(v));
+        }
+    }
+    let config = Value::Object(config);
+    let view = state
+        .store
+        .write(move |c| service::channels::create(c, kind, &name, &config))
+        .await?;
+    Ok(match view.secret {
+        Some(secret) => format!(
+            "Channel {} added. Its secret, shown only now: {secret} — send it as Authorization: Bearer <secret> to POST /api/v1/channels/{}/inbound, and use it to check X-Teaminbox-Signature on the callbacks.",
+            view.name, view.id
+        ),
+        None => format!(
+            "Channel {} connected. In Meta's dashboard set the callback URL to https://<your public address>/webhooks/whatsapp with the same verify token.",
+            view.name
+        ),
+    })
+}
+
 /// `POST /settings/...`: one handler per form, named by the route.
 pub(super) async fn post_settings(
     req: HttpRequest,
@@ -271,8 +325,15 @@ pub(super) async fn post_settings(
         (Some("canned"), None, _) => "canned_new",
         (Some("canned"), Some(_), true) => "canned_delete",
         (Some("workspace"), None, _) => "workspace",
+        (Some("channels"), None, _) => "channel_new",
         _ => "",
     };
+    if what == "channel_new" {
+        return match create_channel(&viewer, &state, &fields).await {
+            Ok(notice) => render_with(&viewer, &state, None, Some(notice)).await,
+            Err(e) => render(&viewer, &state, Some(refusal(&e))).await,
+        };
+    }
     match apply(&req, &viewer, &state, what, fields).await {
         Ok(anchor) => see_other(&req, &format!("/settings{anchor}")),
         Err(e) => {

@@ -48,6 +48,8 @@ pub struct ConversationView<'a> {
     pub canned: &'a str,
     /// The contact's other conversations the viewer may see.
     pub others: &'a [Conversation],
+    /// Now (ms), for the customer service window.
+    pub now: i64,
 }
 
 fn when(ms: i64) -> Markup {
@@ -297,7 +299,29 @@ pub fn conversation_page(frame: &Frame<'_>, v: &ConversationView<'_>) -> Markup 
                 }
                 p.meta #presence aria-live="polite" {}
                 // Composers stay outside the live region so live updates never wipe what is typed.
-                @if v.can.reply {
+                @let window_open = !c.channel.kind.has_service_window() || c.window_closes_at.is_some_and(|t| t.0 > v.now);
+                @if c.channel.kind.has_service_window() {
+                    @match c.window_closes_at.filter(|t| t.0 > v.now) {
+                        Some(t) => p.meta #window { "Reply window: " (super::age(t.0 - v.now)) " left" },
+                        None => p.alert #window { "The 24-hour window is closed: send a template." },
+                    }
+                }
+                @if v.can.reply && c.channel.kind.has_service_window() {
+                    details.card open[!window_open] {
+                        summary { "Send a template" }
+                        form.stack method="post" action={ (base) "/template" } {
+                            (hidden(frame.csrf))
+                            label for="tpl-name" { "Template name" }
+                            input #tpl-name type="text" name="name" required;
+                            label for="tpl-lang" { "Language" }
+                            input #tpl-lang type="text" name="language" value="en_US" required;
+                            label for="tpl-params" { "Parameters, one per line ({{1}}, {{2}}, …)" }
+                            textarea #tpl-params name="params" {}
+                            button type="submit" { "Send template" }
+                        }
+                    }
+                }
+                @if v.can.reply && window_open {
                     form.stack.card method="post" action={ (base) "/reply" } {
                         (hidden(frame.csrf))
                         label for="reply" { "Reply to " (c.contact.name) }

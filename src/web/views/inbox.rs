@@ -53,6 +53,9 @@ fn row(c: &Conversation, now: i64) -> Markup {
                     " · "
                     @match &c.assignee { Some(a) => span { (a.name) }, None => span { "Unassigned" } }
                     @if let Some(t) = &c.team { " · " (t.name) }
+                    @if c.window_closing {
+                        @if let Some(w) = c.window_closes_at { " · " span.age { "window closes in " (age(w.0 - now)) } }
+                    }
                     " "
                     @for tag in &c.tags { span.tag { (tag) } }
                 }

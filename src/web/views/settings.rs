@@ -25,6 +25,10 @@ pub struct SettingsView<'a> {
     pub is_owner: bool,
     /// A refusal to show.
     pub error: Option<&'a str>,
+    /// Something to tell after success (such as a new channel's secret).
+    pub notice: Option<&'a str>,
+    /// Channels, secrets hidden.
+    pub channels: &'a [crate::service::channels::ChannelView],
 }
 
 fn csrf_field(csrf: &str) -> Markup {
@@ -158,6 +162,58 @@ fn tags_and_canned(v: &SettingsView<'_>, csrf: &str) -> Markup {
     }
 }
 
+fn channels(v: &SettingsView<'_>, csrf: &str) -> Markup {
+    html! {
+        section.card #channels {
+            h2 { "Channels" }
+            @for c in v.channels {
+                details {
+                    summary { (c.name) " · " (c.kind) }
+                    ul {
+                        @if let Some(config) = c.config.as_object() {
+                            @for (k, val) in config {
+                                li.meta { (k) ": " (val.as_str().map(String::from).unwrap_or_else(|| val.to_string())) }
+                            }
+                        }
+                    }
+                    @if c.kind == crate::domain::ChannelKind::Whatsapp {
+                        p.meta { "Webhook URL for Meta: https://<your public address>/webhooks/whatsapp" }
+                    } @else {
+                        p.meta { "Inbound: POST /api/v1/channels/" (c.id) "/inbound with the channel secret" }
+                    }
+                }
+            }
+            details {
+                summary { "Connect a WhatsApp number" }
+                form.stack method="post" action="/settings/channels" {
+                    (csrf_field(csrf))
+                    input type="hidden" name="kind" value="whatsapp";
+                    label for="wa-name" { "Name" } input #wa-name type="text" name="name" value="WhatsApp" required;
+                    label for="wa-phone" { "Phone number ID" } input #wa-phone type="text" name="phone_number_id" required;
+                    label for="wa-waba" { "WhatsApp Business Account ID" } input #wa-waba type="text" name="waba_id" required;
+                    label for="wa-token" { "Access token" } input #wa-token type="password" name="access_token" autocomplete="off" required;
+                    label for="wa-secret" { "App secret" } input #wa-secret type="password" name="app_secret" autocomplete="off" required;
+                    label for="wa-verify" { "Verify token (any phrase; type the same in Meta's dashboard)" }
+                    input #wa-verify type="text" name="verify_token" required;
+                    label for="wa-base" { "Graph API base (leave as is)" }
+                    input #wa-base type="text" name="graph_api_base" value=(crate::service::channels::DEFAULT_GRAPH_API_BASE);
+                    button type="submit" { "Connect" }
+                }
+            }
+            details {
+                summary { "Add an API channel (website chat, scripts, n8n…)" }
+                form.stack method="post" action="/settings/channels" {
+                    (csrf_field(csrf))
+                    input type="hidden" name="kind" value="api";
+                    label for="api-name" { "Name" } input #api-name type="text" name="name" required;
+                    label for="api-url" { "Callback URL for staff replies" } input #api-url type="text" name="callback_url" placeholder="https://example.com/hook" required;
+                    button type="submit" { "Add" }
+                }
+            }
+        }
+    }
+}
+
 fn workspace(v: &SettingsView<'_>, csrf: &str) -> Markup {
     let s = v.settings;
     html! {
@@ -194,9 +250,11 @@ pub fn settings_page(frame: &Frame<'_>, v: &SettingsView<'_>) -> Markup {
                 p { a href="/" { "← Inbox" } }
                 h1 { "Settings" }
                 @if let Some(e) = v.error { p.alert role="alert" { (e) } }
+                @if let Some(n) = v.notice { p.ok role="status" { (n) } }
                 @if v.is_owner { (staff(v, frame.csrf)) }
                 (teams(v, frame.csrf))
                 (tags_and_canned(v, frame.csrf))
+                @if v.is_owner { (channels(v, frame.csrf)) }
                 @if v.is_owner { (workspace(v, frame.csrf)) }
             }
         },
