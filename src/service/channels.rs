@@ -95,7 +95,19 @@ pub fn create(
         Value::Null => &empty,
         _ => return Err(invalid("invalid_config", "config must be an object")),
     };
-    let (stored, secret) = match kind {
+    let stored = validated_config(kind, config)?;
+    let secret = (kind == ChannelKind::Api).then(super::auth::new_secret);
+    let id = channels::insert_channel(conn, kind, &name, &stored, secret.as_deref(), now_ms())?;
+    let record = channels::find_channel(conn, id)?.ok_or(Error::NotFound("channel"))?;
+    let mut view = redact(&record);
+    view.secret = secret;
+    Ok(view)
+}
+
+/// The configuration to store for a channel of `kind`, checked: required keys present, URLs
+/// well-formed, unknown keys dropped.
+fn validated_config(kind: ChannelKind, config: &Map<String, Value>) -> Result<Value> {
+    Ok(match kind {
         ChannelKind::Api => {
             let url = config_str(config, "callback_url")?
                 .ok_or_else(|| invalid("invalid_config", "config.callback_url is required"))?;
@@ -105,10 +117,7 @@ pub fn create(
                     "config.callback_url must be an http(s) URL",
                 ));
             }
-            (
-                json!({"callback_url": url}),
-                Some(super::auth::new_secret()),
-            )
+            json!({"callback_url": url})
         }
         ChannelKind::Whatsapp => {
             let mut stored = Map::new();
@@ -148,12 +157,43 @@ pub fn create(
                 ));
             }
             stored.insert("graph_api_base".into(), Value::String(base));
-            (Value::Object(stored), None)
+            Value::Object(stored)
         }
-    };
-    let id = channels::insert_channel(conn, kind, &name, &stored, secret.as_deref(), now_ms())?;
+    })
+}
+
+/// Renames a channel or changes its configuration (say, a new access token after Meta's 190).
+/// Keys given replace the stored ones; keys left out or empty keep theirs.
+pub fn update(
+    conn: &Connection,
+    id: ChannelId,
+    name: Option<&str>,
+    config: &Value,
+) -> Result<ChannelView> {
     let record = channels::find_channel(conn, id)?.ok_or(Error::NotFound("channel"))?;
-    let mut view = redact(&record);
-    view.secret = secret;
-    Ok(view)
+    let mut merged = record.config.as_object().cloned().unwrap_or_default();
+    match config {
+        Value::Object(given) => {
+            for (k, v) in given {
+                if v.as_str().is_some_and(|s| !s.trim().is_empty()) {
+                    merged.insert(k.clone(), v.clone());
+                } else if !v.is_null() && !v.is_string() {
+                    return Err(invalid(
+                        "invalid_config",
+                        format!("config.{k} must be a string"),
+                    ));
+                }
+            }
+        }
+        Value::Null => {}
+        _ => return Err(invalid("invalid_config", "config must be an object")),
+    }
+    let stored = validated_config(record.kind, &merged)?;
+    let name = match name {
+        Some(n) => clean_text("name", n, 100)?,
+        None => record.name.clone(),
+    };
+    channels::update_channel(conn, id, &name, &stored)?;
+    let record = channels::find_channel(conn, id)?.ok_or(Error::NotFound("channel"))?;
+    Ok(redact(&record))
 }

@@ -68,3 +68,12 @@ pub fn list_channels(conn: &Connection) -> Result<Vec<ChannelRecord>> {
     let rows = stmt.query_map([], map_channel)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Renames a channel and replaces its configuration.
+pub fn update_channel(conn: &Connection, id: ChannelId, name: &str, config: &Value) -> Result<()> {
+    conn.execute(
+        "UPDATE channels SET name = ?2, config = ?3 WHERE id = ?1",
+        params![id.0, name, config.to_string()],
+    )?;
+    Ok(())
+}

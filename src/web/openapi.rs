@@ -368,6 +368,15 @@ fn ops() -> Vec<Op> {
             &[400, 401, 404],
         ),
         (
+            "patch",
+            "/api/v1/channels/{id}",
+            "Rename a channel or replace configuration keys, such as a new access token (owner)",
+            obj(json!({"name": {"type": "string"}, "config": {"type": "object"}})),
+            200,
+            r("Channel"),
+            &[400, 401, 403, 404, 422],
+        ),
+        (
             "get",
             "/api/v1/events",
             "Server-Sent Events of changes you may see; honours Last-Event-ID",

@@ -367,6 +367,7 @@ fn fixture(w: &World, method: &str, template: &str) -> (&'static str, i64) {
         ("patch", "/api/v1/teams/{id}") => ("owner", w.app.sales),
         ("patch", "/api/v1/contacts/{id}") => ("owner", w.contact),
         ("post", "/api/v1/channels/{id}/inbound") => ("secret", w.channel),
+        ("patch", "/api/v1/channels/{id}") => ("owner", w.channel),
         ("post", p) if p.starts_with("/api/v1/conversations/{id}/") => ("ana", w.conv),
         other => panic!("no bad-input fixture for {other:?}: add one to tests/it/bad_input.rs"),
     }

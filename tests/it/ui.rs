@@ -324,6 +324,45 @@ fn channels_from_settings_and_the_window_in_the_composer() {
         !html.contains("EAAG-secret-token") && !html.contains("app-secret-value"),
         "secrets never shown after saving"
     );
+    // A new access token through the API: applied, still never shown.
+    let wa_id = app
+        .api
+        .get("/api/v1/channels", &app.owner.token)
+        .expect(200)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|c| c["kind"] == "whatsapp")
+        .expect("wa")["id"]
+        .clone();
+    let patched = app
+        .api
+        .patch(
+            &format!("/api/v1/channels/{wa_id}"),
+            &app.owner.token,
+            json!({"config": {"access_token": "EAAG-new-token"}}),
+        )
+        .expect(200);
+    assert_eq!(patched["config"]["access_token_set"], true);
+    assert!(!patched.to_string().contains("EAAG-new-token"));
+    assert_eq!(
+        patched["config"]["phone_number_id"], "1055",
+        "other keys kept"
+    );
+    app.api
+        .patch(
+            &format!("/api/v1/channels/{wa_id}"),
+            &app.manager.token,
+            json!({"name": "x"}),
+        )
+        .expect_error(403, "forbidden");
+    app.api
+        .patch(
+            &format!("/api/v1/channels/{wa_id}"),
+            &app.owner.token,
+            json!({"config": {"graph_api_base": "ftp://x"}}),
+        )
+        .expect_error(422, "invalid_config");
     // A WhatsApp customer who wrote 25 hours ago: the window is closed, only templates go.
     let wa = app
         .api

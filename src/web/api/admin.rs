@@ -148,6 +148,34 @@ pub(super) async fn post_channel(
 }
 
 #[derive(Deserialize)]
+pub(super) struct ChannelPatch {
+    name: Option<String>,
+    #[serde(default)]
+    config: Value,
+}
+
+/// `PATCH /api/v1/channels/{id}` (owner): rename, or replace configuration keys (secrets stay
+/// write-only).
+pub(super) async fn patch_channel(
+    auth: Auth,
+    state: Data<AppState>,
+    id: PathId,
+    body: Body<ChannelPatch>,
+) -> ApiResult<HttpResponse> {
+    auth.require(Capability::ManageChannels)?;
+    let (id, body) = (ChannelId(id.get()?), body.0);
+    let view = state
+        .store
+        .write(move |c| {
+            channels::find_channel(c, id)?.ok_or(Error::NotFound("channel"))?;
+            let b = body?;
+            service::channels::update(c, id, b.name.as_deref(), &b.config)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize)]
 pub(super) struct InboundContact {
     identifier: String,
     name: Option<String>,

@@ -80,6 +80,7 @@ routes! {
     patch "/api/v1/contacts/{id}" => admin::patch_contact,
     get "/api/v1/channels" => admin::list_channels,
     post "/api/v1/channels" => admin::post_channel,
+    patch "/api/v1/channels/{id}" => admin::patch_channel,
     post "/api/v1/channels/{id}/inbound" => admin::post_inbound,
     get "/api/v1/channels/{id}/templates" => conversations::list_templates,
     get "/api/v1/settings" => admin::show_settings,

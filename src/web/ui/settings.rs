@@ -247,6 +247,22 @@ async fn apply(
                 .await?;
             Ok("#workspace")
         }
+        "channel" => {
+            require(viewer.user.role, Capability::ManageChannels)?;
+            let cid = crate::domain::ChannelId(id.ok_or(Error::NotFound("channel"))?);
+            let mut config = Map::new();
+            for key in ["callback_url", "access_token", "app_secret", "verify_token"] {
+                if let Some(v) = f.one(key).map(str::trim).filter(|v| !v.is_empty()) {
+                    config.insert(key.into(), json!(v));
+                }
+            }
+            let config = Value::Object(config);
+            state
+                .store
+                .write(move |c| service::channels::update(c, cid, None, &config))
+                .await?;
+            Ok("#channels")
+        }
         _ => Err(Error::NotFound("page")),
     }
 }
@@ -326,6 +342,7 @@ pub(super) async fn post_settings(
         (Some("canned"), Some(_), true) => "canned_delete",
         (Some("workspace"), None, _) => "workspace",
         (Some("channels"), None, _) => "channel_new",
+        (Some("channels"), Some(_), _) => "channel",
         _ => "",
     };
     if what == "channel_new" {

@@ -178,8 +178,24 @@ fn channels(v: &SettingsView<'_>, csrf: &str) -> Markup {
                     }
                     @if c.kind == crate::domain::ChannelKind::Whatsapp {
                         p.meta { "Webhook URL for Meta: https://<your public address>/webhooks/whatsapp" }
+                        form.stack method="post" action={ "/settings/channels/" (c.id) } {
+                            (csrf_field(csrf))
+                            label { "New access token (leave empty to keep)" }
+                            input type="password" name="access_token" autocomplete="off";
+                            label { "New app secret (leave empty to keep)" }
+                            input type="password" name="app_secret" autocomplete="off";
+                            label { "New verify token (leave empty to keep)" }
+                            input type="text" name="verify_token" autocomplete="off";
+                            button.secondary type="submit" { "Update " (c.name) }
+                        }
                     } @else {
                         p.meta { "Inbound: POST /api/v1/channels/" (c.id) "/inbound with the channel secret" }
+                        form.stack method="post" action={ "/settings/channels/" (c.id) } {
+                            (csrf_field(csrf))
+                            label { "Callback URL" }
+                            input type="text" name="callback_url" value=(c.config["callback_url"].as_str().unwrap_or_default());
+                            button.secondary type="submit" { "Update " (c.name) }
+                        }
                     }
                 }
             }
