@@ -314,6 +314,8 @@ fn channels_from_settings_and_the_window_in_the_composer() {
             ("access_token", "EAAG-secret-token"),
             ("app_secret", "app-secret-value"),
             ("verify_token", "tea"),
+            // Never Meta's real host from a test: a closed loopback port.
+            ("graph_api_base", "http://127.0.0.1:9"),
         ])
         .send()
         .expect("create");
@@ -428,4 +430,66 @@ fn channels_from_settings_and_the_window_in_the_composer() {
             json!({"text": "hi"}),
         )
         .expect_error(422, "window_closed");
+    // Within the window: a customer message can be quoted from the page.
+    let fresh = app
+        .store
+        .write_blocking(move |c| {
+            teaminbox::service::inbound::receive(
+                c,
+                &teaminbox::service::inbound::Inbound {
+                    channel: teaminbox::domain::ChannelId(wa),
+                    channel_kind: teaminbox::domain::ChannelKind::Whatsapp,
+                    external_id: "wamid.new",
+                    identity_kind: "wa_id",
+                    identifier: "351910000000",
+                    name: Some("Rita"),
+                    phone: Some("351910000000"),
+                    kind: "text",
+                    text: "And on Sunday?",
+                    payload: None,
+                    at: None,
+                },
+            )
+        })
+        .expect("inbound");
+    let mid = fresh.message_id.0;
+    let html = c
+        .get(format!("{base}/c/{conv}"))
+        .header("Cookie", &owner)
+        .send()
+        .expect("page")
+        .text()
+        .expect("html");
+    assert!(
+        html.contains(&format!("?quote={mid}")),
+        "inbound messages offer a quote link"
+    );
+    let html = c
+        .get(format!("{base}/c/{conv}?quote={mid}"))
+        .header("Cookie", &owner)
+        .send()
+        .expect("page")
+        .text()
+        .expect("html");
+    assert!(html.contains("Quoting: <em>And on Sunday?</em>"), "{html}");
+    let csrf = csrf_of(&html);
+    let r = c
+        .post(format!("{base}/c/{conv}/reply"))
+        .header("Cookie", &owner)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("text", "Sundays too, 10-14."),
+            ("reply_to", &mid.to_string()),
+        ])
+        .send()
+        .expect("reply");
+    assert_eq!(r.status().as_u16(), 303);
+    let items = app.timeline(conv);
+    let sent = items
+        .iter()
+        .rev()
+        .find(|i| i["direction"] == "out")
+        .expect("reply");
+    assert_eq!(sent["text"], "Sundays too, 10-14.");
+    assert_eq!(sent["payload"]["reply_to"]["message_id"], mid, "{sent}");
 }

@@ -23,6 +23,7 @@ use crate::web::views::layout::message_page;
 #[derive(Deserialize)]
 pub(super) struct PageQuery {
     before: Option<String>,
+    quote: Option<i64>,
 }
 
 fn parse_before(b: Option<&str>) -> Option<(i64, i64, i64)> {
@@ -36,6 +37,7 @@ async fn render(
     id: ConversationId,
     before: Option<(i64, i64, i64)>,
     error: Option<(StatusCode, String)>,
+    quote: Option<i64>,
 ) -> HttpResponse {
     let actor = viewer.user.actor();
     let me = viewer.user.id;
@@ -132,6 +134,16 @@ async fn render(
                 canned: &canned,
                 others: &others,
                 now: crate::store::now_ms(),
+                quote: quote.and_then(|q| {
+                    items.iter().find_map(|i| match i {
+                        crate::store::messages::TimelineItem::Message { id, text, .. }
+                            if *id == q =>
+                        {
+                            Some((q, text.chars().take(120).collect()))
+                        }
+                        _ => None,
+                    })
+                }),
             },
         ),
     )
@@ -156,6 +168,7 @@ pub(super) async fn show_conversation(
         ConversationId(id),
         parse_before(q.before.as_deref()),
         None,
+        q.quote,
     )
     .await
 }
@@ -171,6 +184,7 @@ pub(super) struct ActionForm {
     tz_offset_min: Option<i64>,
     add: Option<String>,
     remove: Option<String>,
+    reply_to: Option<i64>,
     name: Option<String>,
     language: Option<String>,
     params: Option<String>,
@@ -224,7 +238,7 @@ pub(super) async fn post_action(
             StatusCode::FORBIDDEN,
             "The form expired; reload the page and try again.".to_string(),
         );
-        return render(&viewer, &state, id, None, Some(e)).await;
+        return render(&viewer, &state, id, None, Some(e), None).await;
     }
     let f = form.into_inner();
     let actor = viewer.user.actor();
@@ -245,7 +259,14 @@ pub(super) async fn post_action(
                     },
                 )?,
                 "reply" => {
-                    send::reply(c, &actor, id, Outgoing::Text(f.text.unwrap_or_default()))?;
+                    let quoted = f.reply_to.map(crate::domain::MessageId);
+                    send::reply_quoting(
+                        c,
+                        &actor,
+                        id,
+                        Outgoing::Text(f.text.unwrap_or_default()),
+                        quoted,
+                    )?;
                     ops::view(c, id)?
                 }
                 "note" => {
@@ -356,7 +377,7 @@ pub(super) async fn post_action(
         Ok(false) => see_other(&req, "/"),
         Err(e) => {
             let r = refusal(&e);
-            render(&viewer, &state, id, None, Some(r)).await
+            render(&viewer, &state, id, None, Some(r), None).await
         }
     }
 }

@@ -50,6 +50,8 @@ pub struct ConversationView<'a> {
     pub others: &'a [Conversation],
     /// Now (ms), for the customer service window.
     pub now: i64,
+    /// The customer message a reply will quote: id and text.
+    pub quote: Option<(i64, String)>,
 }
 
 fn when(ms: i64) -> Markup {
@@ -148,9 +150,10 @@ fn tick(status: DeliveryStatus) -> &'static str {
     }
 }
 
-fn item(i: &TimelineItem, notes: &HashMap<i64, String>) -> Markup {
+fn item(i: &TimelineItem, notes: &HashMap<i64, String>, quote_base: Option<&str>) -> Markup {
     match i {
         TimelineItem::Message {
+            id,
             at,
             direction,
             text,
@@ -164,6 +167,9 @@ fn item(i: &TimelineItem, notes: &HashMap<i64, String>) -> Markup {
                 div.meta {
                     @if let Some(a) = author { (a.name) " · " }
                     (when(at.0))
+                    @if let (Direction::In, Some(base)) = (direction, quote_base) {
+                        " · " a href={ (base) "?quote=" (id) "#reply" } { "Quote" }
+                    }
                     @if *direction == Direction::Out {
                         " " span class={ "tick" @if *status == DeliveryStatus::Failed { " failed" } } { (tick(*status)) }
                     }
@@ -262,6 +268,9 @@ fn actions(v: &ConversationView<'_>, csrf: &str) -> Markup {
 pub fn conversation_page(frame: &Frame<'_>, v: &ConversationView<'_>) -> Markup {
     let c = v.conv;
     let base = format!("/c/{}", c.id);
+    // Quoting is a WhatsApp feature, offered to whoever may reply.
+    let quote_base = (v.can.reply && c.channel.kind == crate::domain::ChannelKind::Whatsapp)
+        .then(|| base.clone());
     let notes: HashMap<i64, String> = v
         .items
         .iter()
@@ -295,7 +304,7 @@ pub fn conversation_page(frame: &Frame<'_>, v: &ConversationView<'_>) -> Markup 
                     }
                     @if let Some(e) = v.error { p.alert role="alert" { (e) } }
                     @if let Some(o) = &v.older { p { a href=(o) { "← Earlier" } } }
-                    ol.timeline { @for i in v.items { (item(i, &notes)) } }
+                    ol.timeline { @for i in v.items { (item(i, &notes, quote_base.as_deref())) } }
                 }
                 p.meta #presence aria-live="polite" {}
                 // Composers stay outside the live region so live updates never wipe what is typed.
@@ -324,6 +333,10 @@ pub fn conversation_page(frame: &Frame<'_>, v: &ConversationView<'_>) -> Markup 
                 @if v.can.reply && window_open {
                     form.stack.card method="post" action={ (base) "/reply" } {
                         (hidden(frame.csrf))
+                        @if let Some((qid, qtext)) = &v.quote {
+                            input type="hidden" name="reply_to" value=(qid);
+                            p.meta { "Quoting: " em { (qtext) } " · " a href=(base) { "cancel" } }
+                        }
                         label for="reply" { "Reply to " (c.contact.name) }
                         textarea #reply name="text" required data-canned=(v.canned) placeholder="Type /shortcut for a canned reply" {}
                         button type="submit" { "Send" }
