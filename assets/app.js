@@ -57,11 +57,41 @@
     var ev;
     try { ev = JSON.parse(m.data); } catch (e) { return; }
     if (relevant(ev)) { refresh(); }
+    var mine = String(ev.assignee_id) === (document.getElementById("page") || { getAttribute: function () { return ""; } }).getAttribute("data-user");
+    if (ev.kind === "message.created" && ev.data && ev.data.direction === "in" && mine && soundOn()) { beep(); }
     if (ev.kind === "message.created" && ev.data && ev.data.direction === "in" && document.hidden) {
       unread += 1;
       document.title = "(" + unread + ") " + baseTitle;
     }
   }
+  // Optional sound for customer messages in my conversations (off until switched on).
+  function soundOn() { try { return localStorage.getItem("ti-sound") === "on"; } catch (e) { return false; } }
+  function showSound() {
+    var b = document.getElementById("sound");
+    if (!b) { return; }
+    b.hidden = false;
+    b.textContent = soundOn() ? "🔔" : "🔕";
+    b.setAttribute("aria-pressed", soundOn() ? "true" : "false");
+  }
+  var audio = null;
+  function beep() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var o = audio.createOscillator(), g = audio.createGain();
+      o.frequency.value = 880; g.gain.value = 0.08;
+      o.connect(g); g.connect(audio.destination);
+      o.start(); o.stop(audio.currentTime + 0.15);
+    } catch (e) { /* no sound on this device */ }
+  }
+  document.addEventListener("click", function (e) {
+    if (!e.target || e.target.id !== "sound") { return; }
+    try { localStorage.setItem("ti-sound", soundOn() ? "off" : "on"); } catch (err) { return; }
+    showSound();
+    if (soundOn()) { beep(); }
+  });
+  showSound();
+  document.body.addEventListener("htmx:afterSettle", showSound);
+
   // Presence: who else is viewing or typing here, so two people do not work the same chat.
   var others = {};
   function showPresence(m) {

@@ -80,6 +80,8 @@ pub fn event_json(e: &EventRow) -> Value {
         "conversation_id": e.conversation_id,
         "actor": e.actor.as_ref().map(|(id, name)| json!({"id": id, "name": name})),
         "data": e.data,
+        // Who holds the conversation now, so clients can tell "mine" apart (sound, badges).
+        "assignee_id": e.ownership.and_then(|o| o.assignee),
     })
 }
 

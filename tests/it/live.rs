@@ -113,6 +113,7 @@ fn events_are_filtered_by_visibility_and_resume_after_last_event_id() {
         .expect(200);
     let (claimed, _) = next_of(&ana, "conversation.claimed");
     assert_eq!(claimed.data["actor"]["id"], app.ana.id);
+    assert_eq!(claimed.data["assignee_id"], app.ana.id, "who holds it now");
     let note = app
         .api
         .post(

@@ -56,6 +56,7 @@ fn frame<'a>(
         csrf,
         page,
         conversation,
+        user_id: viewer.user.id.0,
     }
 }
 

@@ -21,6 +21,8 @@ pub struct Frame<'a> {
     pub page: &'a str,
     /// The conversation shown, if any.
     pub conversation: Option<i64>,
+    /// The viewer's id (for "my conversations" in live updates).
+    pub user_id: i64,
 }
 
 fn head(title: &str) -> Markup {
@@ -50,11 +52,12 @@ pub fn page(title: &str, frame: &Frame<'_>, content: Markup) -> Markup {
             (head(title))
             body hx-boost="true" hx-headers=(headers) {
                 // Read by app.js at every event: boosted navigation replaces this, not <body>.
-                div #page hidden data-page=(frame.page) data-conversation=[frame.conversation] {}
+                div #page hidden data-page=(frame.page) data-conversation=[frame.conversation] data-user=(frame.user_id) {}
                 header.top {
                     a.brand href="/" { "teaminbox" }
                     span.live #live { "" }
                     div.who {
+                        button.secondary #sound type="button" hidden aria-pressed="false" title="Sound for new messages in my conversations" { "🔕" }
                         @if frame.role != "agent" { a href="/settings" { "Settings" } }
                         span { (frame.name) " · " (frame.role) }
                         form method="post" action="/logout" {
