@@ -318,7 +318,22 @@ fn queue(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyh
     }
     println!("\n== Browser pages and live updates on the same database");
     crate::bench_web::inbox(rt, &srv, &owner_session, args.queries.min(500))?;
-    crate::bench_web::sse_latency(rt, &srv, "owner@bench.test", 50, 200)?;
+    crate::bench_web::sse_latency(
+        rt,
+        &srv,
+        "owner@bench.test",
+        50,
+        200,
+        crate::bench_web::Source::Api,
+    )?;
+    crate::bench_web::sse_latency(
+        rt,
+        &srv,
+        "owner@bench.test",
+        50,
+        200,
+        crate::bench_web::Source::Webhook,
+    )?;
     srv.stop();
     Ok(())
 }

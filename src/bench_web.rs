@@ -94,25 +94,43 @@ pub fn inbox(
     })
 }
 
+/// Where the timed customer messages come in.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    /// `POST /api/v1/channels/{id}/inbound`.
+    Api,
+    /// Signed `POST /webhooks/whatsapp` (processed after the 200).
+    Webhook,
+}
+
 /// Opens `clients` event streams as the owner, sends `messages` inbound messages one after
-/// another, and measures from each send to each stream's `message.created`.
+/// another through `source`, and measures from each send to each stream's `message.created`.
 pub fn sse_latency(
     rt: &tokio::runtime::Runtime,
     srv: &Background,
     owner_email: &str,
     clients: usize,
     messages: usize,
+    source: Source,
 ) -> anyhow::Result<()> {
+    const APP_SECRET: &str = "sse-bench-app-secret";
     let base = format!("http://{}", srv.addr);
-    let channel = srv.store.write_blocking(|c| {
-        service::channels::create(
+    let channel = srv.store.write_blocking(move |c| match source {
+        Source::Api => service::channels::create(
             c,
             ChannelKind::Api,
             "sse-bench",
             &json!({"callback_url": "http://127.0.0.1:9/"}),
-        )
+        ),
+        Source::Webhook => service::channels::create(
+            c,
+            ChannelKind::Whatsapp,
+            "sse-bench-wa",
+            &json!({"phone_number_id": "3000", "waba_id": "3001", "access_token": "t",
+                    "app_secret": APP_SECRET, "verify_token": "v", "graph_api_base": "http://127.0.0.1:9"}),
+        ),
     })?;
-    let secret = channel.secret.clone().context("secret")?;
+    let secret = channel.secret.clone().unwrap_or_default();
     let sessions: Vec<String> = (0..clients)
         .map(|_| session_for(srv, owner_email))
         .collect::<anyhow::Result<_>>()?;
@@ -162,13 +180,37 @@ pub fn sse_latency(
         for _ in 0..clients {
             ready_rx.recv().await.context("a stream closed before opening")?;
         }
-        let url = format!("{base}/api/v1/channels/{}/inbound", channel.id);
+        let api_url = format!("{base}/api/v1/channels/{}/inbound", channel.id);
+        let hook_url = format!("{base}/webhooks/whatsapp");
         for i in 0..messages {
-            let body = json!({"external_id": format!("sse-{i}"), "contact": {"identifier": format!("sse-{}", i % 10)}, "text": "ping"});
             sent.lock().map_err(|_| anyhow::anyhow!("lock"))?.push(Instant::now());
-            let r = client.post(&url).bearer_auth(&secret).json(&body).send().await?;
-            if r.status().as_u16() != 201 {
-                bail!("inbound answered {}", r.status());
+            let (status, expected) = match source {
+                Source::Api => {
+                    let body = json!({"external_id": format!("sse-{i}"), "contact": {"identifier": format!("sse-{}", i % 10)}, "text": "ping"});
+                    (client.post(&api_url).bearer_auth(&secret).json(&body).send().await?.status(), 201)
+                }
+                Source::Webhook => {
+                    let from = format!("1666{:06}", i % 10);
+                    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "3001", "changes": [{
+                        "field": "messages", "value": {"messaging_product": "whatsapp",
+                        "metadata": {"display_phone_number": "15550000001", "phone_number_id": "3000"},
+                        "contacts": [{"profile": {"name": "SSE bench"}, "wa_id": from}],
+                        "messages": [{"from": from, "id": format!("wamid.sse.{i}"), "timestamp": "1750000000",
+                            "type": "text", "text": {"body": "ping"}}]}}]}]})
+                    .to_string();
+                    let sig = crate::channels::whatsapp::webhook::sign(APP_SECRET, body.as_bytes());
+                    let r = client
+                        .post(&hook_url)
+                        .header("Content-Type", "application/json")
+                        .header("X-Hub-Signature-256", sig)
+                        .body(body)
+                        .send()
+                        .await?;
+                    (r.status(), 200)
+                }
+            };
+            if status.as_u16() != expected {
+                bail!("inbound answered {status}");
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -179,8 +221,12 @@ pub fn sse_latency(
     })?;
     let mut l = lat.lock().map_err(|_| anyhow::anyhow!("lock"))?.clone();
     l.sort();
+    let path = match source {
+        Source::Api => "API channel inbound",
+        Source::Webhook => "signed WhatsApp webhook",
+    };
     println!(
-        "  inbound → SSE event, {clients} open streams, {messages} messages: p50 {:.2} ms, p99 {:.2} ms ({} deliveries timed)",
+        "  {path} → SSE event, {clients} open streams, {messages} messages: p50 {:.2} ms, p99 {:.2} ms ({} deliveries timed)",
         percentile(&l, 0.5),
         percentile(&l, 0.99),
         l.len()
