@@ -118,12 +118,14 @@ fn frame(e: &EventRow) -> Bytes {
 struct Viewer {
     actor: Actor,
     settings: Settings,
+    /// The user was disabled (or removed): the stream ends.
+    gone: bool,
 }
 
 impl Viewer {
     async fn refresh(&mut self, store: &Store) {
         let id = self.actor.id;
-        if let Ok(Some((actor, s))) = store
+        match store
             .read(move |c| {
                 let user = users::find_user(c, id)?;
                 let s = settings::load_settings(c)?;
@@ -131,8 +133,12 @@ impl Viewer {
             })
             .await
         {
-            self.actor = actor;
-            self.settings = s;
+            Ok(Some((actor, s))) => {
+                self.actor = actor;
+                self.settings = s;
+            }
+            Ok(None) => self.gone = true,
+            Err(e) => tracing::warn!(error = %e, "refreshing a stream's viewer failed"),
         }
     }
 
@@ -142,7 +148,7 @@ impl Viewer {
         if matches!(e.kind.as_str(), "settings.updated" | "user.updated") {
             self.refresh(store).await;
         }
-        visible_to(&self.actor, &self.settings, e).then(|| frame(e))
+        (!self.gone && visible_to(&self.actor, &self.settings, e)).then(|| frame(e))
     }
 }
 
@@ -161,7 +167,11 @@ pub fn stream(
     let mut live = hub.tx.subscribe();
     let mut passing = hub.passing.subscribe();
     actix_web::rt::spawn(async move {
-        let mut viewer = Viewer { actor, settings };
+        let mut viewer = Viewer {
+            actor,
+            settings,
+            gone: false,
+        };
         if tx
             .send(Bytes::from_static(b": connected\nretry: 2000\n\n"))
             .await
@@ -175,6 +185,9 @@ pub fn stream(
         };
         let mut catch_up = resume_after.is_some();
         loop {
+            if viewer.gone {
+                return;
+            }
             while catch_up {
                 let after = cursor;
                 let rows = match store.read(move |c| list_after(c, after, BATCH)).await {

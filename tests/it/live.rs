@@ -148,6 +148,23 @@ fn events_are_filtered_by_visibility_and_resume_after_last_event_id() {
         before.contains(&"conversation.claimed".to_string()),
         "{before:?}"
     );
+    // Disabling Bruno ends his open stream.
+    app.api
+        .patch(
+            &format!("/api/v1/users/{}", app.bruno.id),
+            &app.owner.token,
+            json!({"disabled": true}),
+        )
+        .expect(200);
+    loop {
+        match bruno.recv_timeout(WAIT) {
+            Ok(_) => continue,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("a disabled user's stream stayed open")
+            }
+        }
+    }
     // Presence is delivered live and never stored.
     let events_before = app.count("events");
     let watcher = open(&app, &app.manager.token, None);
@@ -166,7 +183,7 @@ fn events_are_filtered_by_visibility_and_resume_after_last_event_id() {
     app.api
         .post(
             &format!("/api/v1/conversations/{conv}/presence"),
-            &app.bruno.token,
+            &app.carla.token,
             json!({"state": "viewing"}),
         )
         .expect_error(404, "not_found");
