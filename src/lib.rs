@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod outbox;
 pub mod realtime;
+pub mod scheduler;
 pub mod service;
 pub mod store;
 pub mod web;

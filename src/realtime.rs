@@ -2,6 +2,7 @@
 //! every open event stream; each stream keeps only what its user may see. A stream that falls
 //! behind, or a browser that reconnects with `Last-Event-ID`, catches up from the events table.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +24,10 @@ const BATCH: i64 = 500;
 /// The fan-out point for committed events.
 #[derive(Clone)]
 pub struct Hub {
+    /// Open streams per user, and when their last one closed.
+    presence: Arc<std::sync::Mutex<HashMap<i64, Presence>>>,
+    /// When this process started (users who never connected count from here).
+    started_at: i64,
     tx: broadcast::Sender<Arc<EventRow>>,
     /// Events that are not stored (presence): no id, no replay.
     passing: broadcast::Sender<Arc<EventRow>>,
@@ -34,6 +39,8 @@ impl Hub {
         let (tx, _) = broadcast::channel(1024);
         let (passing, _) = broadcast::channel(256);
         let hub = Hub {
+            presence: Arc::default(),
+            started_at: crate::store::now_ms(),
             tx: tx.clone(),
             passing,
         };
@@ -64,7 +71,50 @@ impl Hub {
     }
 }
 
+/// A user's open streams.
+#[derive(Debug, Clone, Copy, Default)]
+struct Presence {
+    open: usize,
+    last_closed_at: i64,
+}
+
+/// Counts a stream while it is open.
+struct Attendance {
+    presence: Arc<std::sync::Mutex<HashMap<i64, Presence>>>,
+    user: i64,
+}
+
+impl Drop for Attendance {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.presence.lock() {
+            let p = map.entry(self.user).or_default();
+            p.open = p.open.saturating_sub(1);
+            p.last_closed_at = crate::store::now_ms();
+        }
+    }
+}
+
 impl Hub {
+    fn attend(&self, user: i64) -> Attendance {
+        if let Ok(mut map) = self.presence.lock() {
+            map.entry(user).or_default().open += 1;
+        }
+        Attendance {
+            presence: self.presence.clone(),
+            user,
+        }
+    }
+
+    /// Since when `user` has had no open event stream (`None`: one is open now).
+    pub fn away_since(&self, user: i64) -> Option<i64> {
+        let map = self.presence.lock().ok()?;
+        match map.get(&user) {
+            Some(p) if p.open > 0 => None,
+            Some(p) => Some(p.last_closed_at.max(self.started_at)),
+            None => Some(self.started_at),
+        }
+    }
+
     /// Sends an event that is not stored (such as `presence`) to the streams that may see it.
     pub fn publish_passing(&self, e: EventRow) {
         let _ = self.passing.send(Arc::new(e));
@@ -163,10 +213,20 @@ pub fn stream(
     resume_after: Option<i64>,
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> + use<> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    let attendance = hub.attend(actor.id.0);
     // Subscribe before reading the cursor, so nothing committed in between is missed.
     let mut live = hub.tx.subscribe();
     let mut passing = hub.passing.subscribe();
     actix_web::rt::spawn(async move {
+        let _attendance = attendance;
+        // Someone the server marked offline is back.
+        let uid = actor.id;
+        if let Err(e) = store
+            .write(move |c| crate::service::users::mark_back(c, uid))
+            .await
+        {
+            tracing::warn!(error = %e, "restoring a status failed");
+        }
         let mut viewer = Viewer {
             actor,
             settings,

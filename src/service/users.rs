@@ -142,6 +142,11 @@ pub fn patch_user(
 
 /// Sets a user's availability and records it.
 pub fn set_status(conn: &Connection, id: UserId, status: UserStatus) -> Result<User> {
+    users::clear_status_before_away(conn, id)?;
+    change_status(conn, id, status, false)
+}
+
+fn change_status(conn: &Connection, id: UserId, status: UserStatus, auto: bool) -> Result<User> {
     let before = load(conn, id)?;
     if before.status != status {
         users::update_user_status(conn, id, status)?;
@@ -149,10 +154,35 @@ pub fn set_status(conn: &Connection, id: UserId, status: UserStatus) -> Result<U
             conn,
             None,
             "user.status",
-            Some(id),
-            &json!({"user": {"id": id, "name": before.name}, "from": before.status, "to": status}),
+            (!auto).then_some(id),
+            &json!({"user": {"id": id, "name": before.name}, "from": before.status, "to": status, "auto": auto}),
             now_ms(),
         )?;
     }
     load(conn, id)
+}
+
+/// The server marks a user offline who has had no open event stream for the workspace's
+/// `auto_offline_secs`; the status they had is kept for their return. Returns whether it changed.
+pub fn mark_away(conn: &Connection, id: UserId) -> Result<bool> {
+    let user = load(conn, id)?;
+    if user.disabled || user.status == UserStatus::Offline {
+        return Ok(false);
+    }
+    change_status(conn, id, UserStatus::Offline, true)?;
+    users::update_user_away(conn, id, user.status)?;
+    Ok(true)
+}
+
+/// Opening an event stream restores the status the server took away, if it did.
+pub fn mark_back(conn: &Connection, id: UserId) -> Result<bool> {
+    let Some(before) = users::find_status_before_away(conn, id)? else {
+        return Ok(false);
+    };
+    users::clear_status_before_away(conn, id)?;
+    if load(conn, id)?.status != UserStatus::Offline {
+        return Ok(false);
+    }
+    change_status(conn, id, before, true)?;
+    Ok(true)
 }

@@ -63,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_core.sql"),
     include_str!("migrations/002_ui.sql"),
     include_str!("migrations/003_whatsapp.sql"),
+    include_str!("migrations/004_away.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

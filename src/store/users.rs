@@ -223,3 +223,34 @@ pub fn update_user_status(conn: &Connection, user: UserId, status: UserStatus) -
     )?;
     Ok(())
 }
+
+/// Marks a user offline by the server, remembering the status they had.
+pub fn update_user_away(conn: &Connection, user: UserId, before: UserStatus) -> Result<()> {
+    conn.execute(
+        "UPDATE users SET status = 'offline', status_before_away = ?2 WHERE id = ?1",
+        params![user.0, before.as_str()],
+    )?;
+    Ok(())
+}
+
+/// The status a user had before the server marked them offline, if it did.
+pub fn find_status_before_away(conn: &Connection, user: UserId) -> Result<Option<UserStatus>> {
+    let s: Option<String> = conn
+        .query_row(
+            "SELECT status_before_away FROM users WHERE id = ?1",
+            [user.0],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    Ok(s.as_deref().and_then(UserStatus::parse))
+}
+
+/// Forgets the remembered status (the person set one themselves, or it was restored).
+pub fn clear_status_before_away(conn: &Connection, user: UserId) -> Result<()> {
+    conn.execute(
+        "UPDATE users SET status_before_away = NULL WHERE id = ?1",
+        [user.0],
+    )?;
+    Ok(())
+}

@@ -91,11 +91,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     let setup = store.write(service::auth::ensure_setup_token).await?;
     let outbox_wake = Arc::new(Notify::new());
     crate::outbox::spawn(store.clone(), config.outbox.clone(), outbox_wake.clone());
+    let hub = crate::realtime::Hub::start(store.clone());
+    crate::scheduler::spawn(store.clone(), hub.clone());
     let state = Data::new(AppState {
         store: store.clone(),
         throttle: Mutex::new(Throttle::default()),
         outbox_wake,
-        hub: crate::realtime::Hub::start(store.clone()),
+        hub: hub.clone(),
     });
     let app = configure(state);
     let http = HttpServer::new(move || {

@@ -248,3 +248,54 @@ fn search_finds_words_in_messages_and_names() {
     );
     assert!(find("bicycle").is_empty());
 }
+
+#[test]
+fn no_open_stream_for_a_while_means_offline_and_a_stream_brings_the_status_back() {
+    let app = TestApp::spawn();
+    app.api
+        .put(
+            "/api/v1/me/status",
+            &app.ana.token,
+            json!({"status": "busy"}),
+        )
+        .expect(200);
+    // Carla keeps a stream open the whole time, so she stays as she is.
+    let _carla = open(&app, &app.carla.token, None);
+    app.api
+        .patch(
+            "/api/v1/settings",
+            &app.owner.token,
+            json!({"auto_offline_secs": 1, "scheduler_tick_ms": 50}),
+        )
+        .expect(200);
+    let status = |token: &str| {
+        app.api.get("/api/v1/me", token).expect(200)["status"]
+            .as_str()
+            .expect("status")
+            .to_string()
+    };
+    app.wait_until("Ana marked offline", || status(&app.ana.token) == "offline");
+    assert_eq!(
+        status(&app.carla.token),
+        "available",
+        "an open stream keeps you present"
+    );
+    let ev = app
+        .event_data("user.status")
+        .into_iter()
+        .find(|e| e["to"] == "offline")
+        .expect("a user.status event");
+    assert_eq!(ev["auto"], true);
+    // Opening a stream restores what she had chosen.
+    let _ana = open(&app, &app.ana.token, None);
+    app.wait_until("Ana's status restored", || status(&app.ana.token) == "busy");
+    // A status she sets herself is hers: it is not "restored" later.
+    app.api
+        .put(
+            "/api/v1/me/status",
+            &app.ana.token,
+            json!({"status": "available"}),
+        )
+        .expect(200);
+    assert_eq!(status(&app.ana.token), "available");
+}

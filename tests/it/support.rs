@@ -354,6 +354,21 @@ impl TestApp {
             .clone()
     }
 
+    /// The data of every stored event of `kind`, oldest first.
+    pub fn event_data(&self, kind: &'static str) -> Vec<Value> {
+        self.store
+            .read_blocking(move |c| {
+                let mut stmt = c.prepare("SELECT data FROM events WHERE kind = ?1 ORDER BY id")?;
+                let rows = stmt.query_map([kind], |r| r.get::<_, String>(0))?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(teaminbox::store::StoreError::from)
+            })
+            .expect("events")
+            .into_iter()
+            .map(|d| serde_json::from_str(&d).expect("json"))
+            .collect()
+    }
+
     /// Counts rows of a table through a read-only connection (the tests' view of "nothing changed").
     pub fn count(&self, table: &'static str) -> i64 {
         self.store
