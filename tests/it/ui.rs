@@ -228,6 +228,23 @@ fn assets_are_cached_by_content_and_logins_are_throttled_readably() {
         .send()
         .expect("css");
     assert_eq!(r.status().as_u16(), 304);
+    let manifest: serde_json::Value = c
+        .get(format!("{base}/assets/manifest.webmanifest"))
+        .send()
+        .expect("manifest")
+        .json()
+        .expect("manifest json");
+    for icon in manifest["icons"].as_array().expect("icons") {
+        let r = c
+            .get(format!("{base}{}", icon["src"].as_str().expect("src")))
+            .send()
+            .expect("icon");
+        assert_eq!(r.status().as_u16(), 200, "{icon}");
+        assert_eq!(
+            r.headers()["content-type"],
+            icon["type"].as_str().expect("type")
+        );
+    }
     assert_eq!(
         c.get(format!("{base}/assets/manifest.webmanifest"))
             .send()

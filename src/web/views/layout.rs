@@ -35,7 +35,7 @@ fn head(title: &str) -> Markup {
             meta name="htmx-config" content=(HTMX_CONFIG);
             link rel="manifest" href="/assets/manifest.webmanifest";
             link rel="icon" href=(url("icon.svg")) type="image/svg+xml";
-            link rel="apple-touch-icon" href=(url("icon.svg"));
+            link rel="apple-touch-icon" href=(url("icon-192.png"));
             link rel="stylesheet" href=(url("app.css"));
             script src=(url("htmx-2.0.11.min.js")) defer {}
             script src=(url("app.js")) defer {}
