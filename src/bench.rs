@@ -112,6 +112,52 @@ fn rss_kib() -> Option<u64> {
         .ok()
 }
 
+/// Sends `messages` requests from `senders` concurrent tasks (`request(n)` builds the n-th, which
+/// must answer `expect`); returns the sorted latencies and the wall time.
+fn blast<F>(
+    rt: &tokio::runtime::Runtime,
+    senders: usize,
+    messages: usize,
+    expect: u16,
+    request: F,
+) -> anyhow::Result<(Vec<Duration>, Duration)>
+where
+    F: Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(senders * 2)
+        .build()?;
+    let request = Arc::new(request);
+    let per_sender = messages / senders;
+    let started = Instant::now();
+    let mut lat = rt.block_on(async {
+        let mut tasks = Vec::new();
+        for s in 0..senders {
+            let (client, request) = (client.clone(), request.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(per_sender);
+                for i in 0..per_sender {
+                    let t = Instant::now();
+                    let resp = request(&client, s * per_sender + i).send().await?;
+                    if resp.status().as_u16() != expect {
+                        bail!("answered {} instead of {expect}", resp.status());
+                    }
+                    lat.push(t.elapsed());
+                }
+                Ok(lat)
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await??);
+        }
+        Ok::<_, anyhow::Error>(all)
+    })?;
+    let elapsed = started.elapsed();
+    lat.sort();
+    Ok((lat, elapsed))
+}
+
 /// Runs the benchmark and prints the figures.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     crate::install_crypto();
@@ -160,42 +206,13 @@ fn ingest(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> any
         srv.addr, channel.id
     ));
     let contacts = (args.messages / 5).max(1);
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.senders * 2)
-        .build()?;
     let senders = args.senders.max(1);
-    let per_sender = args.messages / senders;
-    let started = Instant::now();
-    let latencies = rt.block_on(async {
-        let mut tasks = Vec::new();
-        for s in 0..senders {
-            let (client, url, secret) = (client.clone(), url.clone(), secret.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::with_capacity(per_sender);
-                for i in 0..per_sender {
-                    let n = s * per_sender + i;
-                    let body = json!({"external_id": format!("bench-{n}"),
-                        "contact": {"identifier": format!("cust-{}", n % contacts), "name": format!("Customer {}", n % contacts)},
-                        "text": "hello from the benchmark"});
-                    let t = Instant::now();
-                    let resp = client.post(url.as_str()).bearer_auth(&secret).json(&body).send().await?;
-                    if resp.status().as_u16() != 201 {
-                        bail!("inbound answered {}", resp.status());
-                    }
-                    lat.push(t.elapsed());
-                }
-                Ok(lat)
-            }));
-        }
-        let mut all = Vec::new();
-        for t in tasks {
-            all.extend(t.await??);
-        }
-        Ok::<_, anyhow::Error>(all)
-    })?;
-    let elapsed = started.elapsed();
-    let mut lat = latencies;
-    lat.sort();
+    let request = move |client: &reqwest::Client, n: usize| {
+        client.post(url.as_str()).bearer_auth(&secret).json(&json!({"external_id": format!("bench-{n}"),
+            "contact": {"identifier": format!("cust-{}", n % contacts), "name": format!("Customer {}", n % contacts)},
+            "text": "hello from the benchmark"}))
+    };
+    let (lat, elapsed) = blast(rt, senders, args.messages, 201, request)?;
     let sent = lat.len();
     let stored = store.read_blocking(crate::store::bench::count_messages)?;
     srv.stop();
@@ -360,53 +377,25 @@ fn whatsapp_ingest(
     })?;
     let url = Arc::new(format!("http://{}/webhooks/whatsapp", srv.addr));
     let contacts = (args.messages / 5).max(1);
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.senders * 2)
-        .build()?;
     let senders = args.senders.max(1);
-    let per_sender = args.messages / senders;
     let started = Instant::now();
-    let latencies = rt.block_on(async {
-        let mut tasks = Vec::new();
-        for s in 0..senders {
-            let (client, url) = (client.clone(), url.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::with_capacity(per_sender);
-                for i in 0..per_sender {
-                    let n = s * per_sender + i;
-                    let from = format!("1555{:06}", n % contacts);
-                    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "2000", "changes": [{
-                        "field": "messages", "value": {"messaging_product": "whatsapp",
-                        "metadata": {"display_phone_number": "15550000000", "phone_number_id": "1000"},
-                        "contacts": [{"profile": {"name": format!("Customer {from}")}, "wa_id": from}],
-                        "messages": [{"from": from, "id": format!("wamid.bench.{n}"), "timestamp": "1750000000",
-                            "type": "text", "text": {"body": "hello from the benchmark"}}]}}]}]})
-                    .to_string();
-                    let t = Instant::now();
-                    let resp = client
-                        .post(url.as_str())
-                        .header("Content-Type", "application/json")
-                        .header("X-Hub-Signature-256", sign(SECRET, body.as_bytes()))
-                        .body(body)
-                        .send()
-                        .await?;
-                    if resp.status().as_u16() != 200 {
-                        bail!("the webhook answered {}", resp.status());
-                    }
-                    lat.push(t.elapsed());
-                }
-                Ok(lat)
-            }));
-        }
-        let mut all = Vec::new();
-        for t in tasks {
-            all.extend(t.await??);
-        }
-        Ok::<_, anyhow::Error>(all)
-    })?;
-    let acked = started.elapsed();
-    let mut lat = latencies;
-    lat.sort();
+    let request = move |client: &reqwest::Client, n: usize| {
+        let from = format!("1555{:06}", n % contacts);
+        let body =
+            json!({"object": "whatsapp_business_account", "entry": [{"id": "2000", "changes": [{
+            "field": "messages", "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550000000", "phone_number_id": "1000"},
+            "contacts": [{"profile": {"name": format!("Customer {from}")}, "wa_id": from}],
+            "messages": [{"from": from, "id": format!("wamid.bench.{n}"), "timestamp": "1750000000",
+                "type": "text", "text": {"body": "hello from the benchmark"}}]}}]}]})
+            .to_string();
+        client
+            .post(url.as_str())
+            .header("Content-Type", "application/json")
+            .header("X-Hub-Signature-256", sign(SECRET, body.as_bytes()))
+            .body(body)
+    };
+    let (lat, acked) = blast(rt, senders, args.messages, 200, request)?;
     let sent = lat.len();
     let count = |f: fn(&rusqlite::Connection) -> crate::store::Result<i64>| store.read_blocking(f);
     // Processing runs behind the acknowledgements; wait (bounded) for it to catch up.
