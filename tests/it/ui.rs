@@ -433,6 +433,10 @@ fn channels_from_settings_and_the_window_in_the_composer() {
         .expect("html");
     assert!(html.contains("The 24-hour window is closed: send a template."));
     assert!(
+        html.contains("id=\"templates\"") && html.contains(&format!("data-channel=\"{wa}\"")),
+        "template picker wired to the channel"
+    );
+    assert!(
         !html.contains("id=\"reply\""),
         "no free-text composer while the window is closed"
     );

@@ -316,12 +316,14 @@ pub fn conversation_page(frame: &Frame<'_>, v: &ConversationView<'_>) -> Markup 
                     }
                 }
                 @if v.can.reply && c.channel.kind.has_service_window() {
-                    details.card open[!window_open] {
+                    details.card #templates open[!window_open] data-channel=(c.channel.id) {
                         summary { "Send a template" }
+                        p.meta #tpl-info {}
                         form.stack method="post" action={ (base) "/template" } {
                             (hidden(frame.csrf))
                             label for="tpl-name" { "Template name" }
-                            input #tpl-name type="text" name="name" required;
+                            input #tpl-name type="text" name="name" list="tpl-list" autocomplete="off" required;
+                            datalist #tpl-list {}
                             label for="tpl-lang" { "Language" }
                             input #tpl-lang type="text" name="language" value="en_US" required;
                             label for="tpl-params" { "Parameters, one per line ({{1}}, {{2}}, …)" }
