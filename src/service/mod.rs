@@ -7,6 +7,7 @@ pub mod channels;
 pub mod conversations;
 pub mod inbound;
 pub mod messages;
+pub mod teams;
 pub mod users;
 pub mod whatsapp;
 pub mod workspace;

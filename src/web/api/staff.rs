@@ -7,9 +7,10 @@ use serde::Deserialize;
 use super::nullable;
 use crate::domain::policy::Capability;
 use crate::domain::{Assignment, Role, TeamId, UserId};
-use crate::service::{self, Error, clean_text};
+use crate::service::teams::TeamChange;
+use crate::service::{self, Error};
 use crate::store::users::NewUser;
-use crate::store::{now_ms, teams, users};
+use crate::store::{teams, users};
 use crate::web::AppState;
 use crate::web::auth::{Auth, hash_password};
 use crate::web::body::{Body, PathId};
@@ -144,42 +145,14 @@ pub(super) struct TeamBody {
     members: Option<Vec<UserId>>,
 }
 
-fn team_name_taken(
-    c: &rusqlite::Connection,
-    name: &str,
-    except: Option<TeamId>,
-) -> Result<(), Error> {
-    match teams::find_team_by_name(c, name)? {
-        Some(t) if Some(t) != except => Err(Error::Conflict {
-            code: "name_taken",
-            message: format!("a team named {name} exists already"),
-            data: None,
-        }),
-        _ => Ok(()),
-    }
-}
-
-fn check_members(c: &rusqlite::Connection, members: &[UserId]) -> Result<(), Error> {
-    for m in members {
-        if users::find_user(c, *m)?.is_none() {
-            return Err(service::invalid(
-                "unknown_user",
-                format!("there is no user {m}"),
-            ));
+impl From<TeamBody> for TeamChange {
+    fn from(b: TeamBody) -> Self {
+        TeamChange {
+            name: b.name,
+            assignment: b.assignment,
+            members: b.members,
         }
     }
-    Ok(())
-}
-
-fn apply_team(c: &rusqlite::Connection, id: TeamId, b: TeamBody) -> Result<teams::Team, Error> {
-    if let Some(a) = b.assignment {
-        teams::update_team_assignment(c, id, a)?;
-    }
-    if let Some(m) = &b.members {
-        check_members(c, m)?;
-        teams::set_team_members(c, id, m)?;
-    }
-    teams::find_team(c, id)?.ok_or(Error::NotFound("team"))
 }
 
 /// `POST /api/v1/teams` (owner, manager).
@@ -192,12 +165,7 @@ pub(super) async fn post_team(
     let b = body.into_inner()?;
     let team = state
         .store
-        .write(move |c| {
-            let name = clean_text("name", b.name.as_deref().unwrap_or(""), 60)?;
-            team_name_taken(c, &name, None)?;
-            let id = teams::insert_team(c, &name, now_ms())?;
-            apply_team(c, id, b)
-        })
+        .write(move |c| service::teams::create_team(c, b.into()))
         .await?;
     Ok(HttpResponse::Created().json(team))
 }
@@ -216,13 +184,7 @@ pub(super) async fn patch_team(
         .store
         .write(move |c| {
             teams::find_team(c, id)?.ok_or(Error::NotFound("team"))?;
-            let b = body?;
-            if let Some(n) = &b.name {
-                let name = clean_text("name", n, 60)?;
-                team_name_taken(c, &name, Some(id))?;
-                teams::update_team_name(c, id, &name)?;
-            }
-            apply_team(c, id, b)
+            service::teams::update_team(c, id, body?.into())
         })
         .await?;
     Ok(HttpResponse::Ok().json(team))

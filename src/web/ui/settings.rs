@@ -9,10 +9,11 @@ use serde_json::{Map, Value, json};
 use super::{frame, html, refusal, see_other};
 use crate::domain::policy::Capability;
 use crate::domain::{Role, TeamId, UserId};
+use crate::service::teams::TeamChange;
 use crate::service::users::UserPatch;
-use crate::service::{self, Error, clean_text, require, workspace};
+use crate::service::{self, Error, require, workspace};
 use crate::store::users::NewUser;
-use crate::store::{canned, now_ms, settings, teams, users};
+use crate::store::{canned, settings, teams, users};
 use crate::web::AppState;
 use crate::web::auth::hash_password;
 use crate::web::session::Viewer;
@@ -161,43 +162,27 @@ async fn apply(
         }
         "team_new" => {
             require(viewer.user.role, Capability::ManageTeams)?;
-            let name = clean_text("name", f.one("name").unwrap_or_default(), 60)?;
+            let change = TeamChange {
+                name: f.one("name").map(String::from),
+                ..TeamChange::default()
+            };
             state
                 .store
-                .write(move |c| {
-                    if teams::find_team_by_name(c, &name)?.is_some() {
-                        return Err(Error::Conflict {
-                            code: "name_taken",
-                            message: format!("a team named {name} exists already"),
-                            data: None,
-                        });
-                    }
-                    teams::insert_team(c, &name, now_ms())?;
-                    Ok(())
-                })
+                .write(move |c| service::teams::create_team(c, change))
                 .await?;
             Ok("#teams")
         }
         "team" => {
             require(viewer.user.role, Capability::ManageTeams)?;
             let tid = TeamId(id.ok_or(Error::NotFound("team"))?);
-            let name = clean_text("name", f.one("name").unwrap_or_default(), 60)?;
-            let members: Vec<UserId> = f.ids("members").into_iter().map(UserId).collect();
+            let change = TeamChange {
+                name: Some(f.one("name").unwrap_or_default().to_string()),
+                members: Some(f.ids("members").into_iter().map(UserId).collect()),
+                ..TeamChange::default()
+            };
             state
                 .store
-                .write(move |c| {
-                    teams::find_team(c, tid)?.ok_or(Error::NotFound("team"))?;
-                    if teams::find_team_by_name(c, &name)?.is_some_and(|t| t != tid) {
-                        return Err(Error::Conflict {
-                            code: "name_taken",
-                            message: format!("a team named {name} exists already"),
-                            data: None,
-                        });
-                    }
-                    teams::update_team_name(c, tid, &name)?;
-                    teams::set_team_members(c, tid, &members)?;
-                    Ok(())
-                })
+                .write(move |c| service::teams::update_team(c, tid, change))
                 .await?;
             Ok("#teams")
         }
