@@ -8,18 +8,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::json;
 
+use crate::bench::percentile;
 use crate::domain::ChannelKind;
 use crate::service;
 use crate::store::tokens::TokenKind;
 use crate::store::users::find_user_by_email;
 use crate::web::Background;
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
-}
 
 /// A browser session for an existing user, made directly in the store.
 pub fn session_for(srv: &Background, email: &str) -> anyhow::Result<String> {

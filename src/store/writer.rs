@@ -166,8 +166,7 @@ impl Writer {
 }
 
 fn last_event_id(conn: &Connection) -> i64 {
-    conn.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))
-        .unwrap_or(0)
+    super::events::last_event_id(conn).unwrap_or(0)
 }
 
 fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, committed: watch::Sender<Committed>) {

@@ -7,8 +7,9 @@ use super::AppState;
 use super::error::ApiError;
 use crate::domain::policy::{Actor, Capability};
 use crate::service::{self, Error};
+use crate::store::now_ms;
 use crate::store::tokens::TokenKind;
-use crate::store::users::User;
+use crate::store::users::{User, find_user_by_email};
 
 /// The authenticated caller.
 pub struct Auth {
@@ -101,4 +102,63 @@ pub async fn hash_password(password: String) -> Result<String, Error> {
     tokio::task::spawn_blocking(move || service::auth::hash_password(&password))
         .await
         .map_err(|e| Error::Store(crate::store::StoreError::Join(e.to_string())))?
+}
+
+/// Checks an email and password with login throttling (per account and per address): the user,
+/// or why not (429 while locked out, 401 otherwise). The same for the API and the login page.
+pub async fn check_login(
+    state: &AppState,
+    req: &HttpRequest,
+    email: &str,
+    password: String,
+) -> Result<User, Error> {
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let retry = state
+        .throttle
+        .lock()
+        .ok()
+        .and_then(|mut t| t.check(email, &address, now_ms()));
+    if let Some(retry_after_secs) = retry {
+        return Err(Error::RateLimited {
+            message: format!(
+                "Too many failed logins. Try again in {} minutes.",
+                retry_after_secs.div_ceil(60)
+            ),
+            retry_after_secs,
+        });
+    }
+    let wanted = email.trim().to_string();
+    let found = state
+        .store
+        .read(move |c| find_user_by_email(c, &wanted))
+        .await?;
+    // An unknown email costs as much as a wrong password, so timing does not tell them apart.
+    let hash = found.as_ref().map_or_else(
+        || service::auth::dummy_hash().to_string(),
+        |(_, h)| h.clone(),
+    );
+    let ok = tokio::task::spawn_blocking(move || service::auth::verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let user = match found {
+        Some((user, _)) if ok => user,
+        _ => {
+            if let Ok(mut t) = state.throttle.lock() {
+                t.failed(email, &address, now_ms());
+            }
+            return Err(Error::Unauthenticated("Wrong email or password.".into()));
+        }
+    };
+    if user.disabled {
+        return Err(Error::Unauthenticated(
+            "This account is disabled; ask the owner.".into(),
+        ));
+    }
+    if let Ok(mut t) = state.throttle.lock() {
+        t.succeeded(email);
+    }
+    Ok(user)
 }

@@ -7,11 +7,9 @@ use serde_json::json;
 
 use crate::domain::UserStatus;
 use crate::service::{self, Error};
-use crate::store::now_ms;
 use crate::store::tokens::TokenKind;
-use crate::store::users::find_user_by_email;
 use crate::web::AppState;
-use crate::web::auth::{Auth, hash_password};
+use crate::web::auth::{Auth, check_login, hash_password};
 use crate::web::body::Body;
 use crate::web::error::ApiResult;
 
@@ -21,18 +19,6 @@ pub(super) struct Login {
     password: String,
 }
 
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
-}
-
-async fn verify(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || service::auth::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false)
-}
-
 /// `POST /api/v1/auth/token`: email and password → a bearer token.
 pub(super) async fn post_token(
     req: HttpRequest,
@@ -40,49 +26,7 @@ pub(super) async fn post_token(
     body: Body<Login>,
 ) -> ApiResult<HttpResponse> {
     let login = body.into_inner()?;
-    let address = client_address(&req);
-    let retry = state
-        .throttle
-        .lock()
-        .ok()
-        .and_then(|mut t| t.check(&login.email, &address, now_ms()));
-    if let Some(retry_after_secs) = retry {
-        return Err(Error::RateLimited {
-            message: format!(
-                "too many failed logins; try again in {} minutes",
-                retry_after_secs.div_ceil(60)
-            ),
-            retry_after_secs,
-        }
-        .into());
-    }
-    let email = login.email.trim().to_string();
-    let found = state
-        .store
-        .read(move |c| find_user_by_email(c, &email))
-        .await?;
-    let hash = found.as_ref().map_or_else(
-        || service::auth::dummy_hash().to_string(),
-        |(_, h)| h.clone(),
-    );
-    let ok = verify(login.password, hash).await;
-    let user = match found {
-        Some((user, _)) if ok => user,
-        _ => {
-            if let Ok(mut t) = state.throttle.lock() {
-                t.failed(&login.email, &address, now_ms());
-            }
-            return Err(Error::Unauthenticated("wrong email or password".into()).into());
-        }
-    };
-    if user.disabled {
-        return Err(
-            Error::Unauthenticated("this account is disabled; ask the owner".into()).into(),
-        );
-    }
-    if let Ok(mut t) = state.throttle.lock() {
-        t.succeeded(&login.email);
-    }
+    let user = check_login(&state, &req, &login.email, login.password).await?;
     let u = user.clone();
     let token = state
         .store

@@ -9,9 +9,8 @@ use super::{html, refusal, see_other};
 use crate::service::{self, Error};
 use crate::store::now_ms;
 use crate::store::tokens::TokenKind;
-use crate::store::users::find_user_by_email;
 use crate::web::AppState;
-use crate::web::auth::hash_password;
+use crate::web::auth::{check_login, hash_password};
 use crate::web::session::{Viewer, clear_cookie, cookie_session, session_cookie, session_user};
 use crate::web::views::auth::{login_page, setup_page};
 use crate::web::views::layout::message_page;
@@ -74,70 +73,13 @@ pub(super) async fn post_login(
             login_page(Some("Log in from this site's own page."), &f.email, &next),
         );
     }
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let retry = state
-        .throttle
-        .lock()
-        .ok()
-        .and_then(|mut t| t.check(&f.email, &address, now_ms()));
-    if let Some(secs) = retry {
-        let msg = format!(
-            "Too many failed logins. Try again in {} minutes.",
-            secs.div_ceil(60)
-        );
-        return html(
-            StatusCode::TOO_MANY_REQUESTS,
-            login_page(Some(&msg), &f.email, &next),
-        );
-    }
-    let email = f.email.trim().to_string();
-    let found = state
-        .store
-        .read(move |c| find_user_by_email(c, &email))
-        .await;
-    let found = match found {
-        Ok(v) => v,
-        Err::<_, crate::store::StoreError>(e) => {
-            let (s, m) = refusal(&Error::Store(e));
-            return html(s, login_page(Some(&m), &f.email, &next));
+    let user = match check_login(&state, &req, &f.email, f.password.clone()).await {
+        Ok(u) => u,
+        Err(e) => {
+            let (status, m) = refusal(&e);
+            return html(status, login_page(Some(&m), &f.email, &next));
         }
     };
-    let hash = found.as_ref().map_or_else(
-        || service::auth::dummy_hash().to_string(),
-        |(_, h)| h.clone(),
-    );
-    let password = f.password.clone();
-    let ok = tokio::task::spawn_blocking(move || service::auth::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
-    let user = match found {
-        Some((u, _)) if ok && !u.disabled => u,
-        Some((u, _)) if ok && u.disabled => {
-            return html(
-                StatusCode::UNAUTHORIZED,
-                login_page(
-                    Some("This account is disabled; ask the owner."),
-                    &f.email,
-                    &next,
-                ),
-            );
-        }
-        _ => {
-            if let Ok(mut t) = state.throttle.lock() {
-                t.failed(&f.email, &address, now_ms());
-            }
-            return html(
-                StatusCode::UNAUTHORIZED,
-                login_page(Some("Wrong email or password."), &f.email, &next),
-            );
-        }
-    };
-    if let Ok(mut t) = state.throttle.lock() {
-        t.succeeded(&f.email);
-    }
     let expires = now_ms() + service::auth::SESSION_MS;
     let token = state
         .store
