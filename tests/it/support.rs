@@ -471,17 +471,30 @@ impl FakeCallback {
     }
 }
 
-fn handle(stream: TcpStream, state: Arc<(Mutex<FakeState>, Condvar)>) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut headers = Vec::new();
+/// One HTTP/1.1 request read off a loopback stand-in's socket.
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// Names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Reads a request (request line, headers, Content-Length body); `None` if the peer went away.
+pub fn read_request(stream: &TcpStream) -> Option<Request> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
     }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let path = parts.next().unwrap_or_default().to_string();
+    let mut headers = Vec::new();
     loop {
         line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
         }
         let l = line.trim_end();
         if l.is_empty() {
@@ -497,9 +510,19 @@ fn handle(stream: TcpStream, state: Arc<(Mutex<FakeState>, Condvar)>) {
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
     let mut body = vec![0; len];
-    if reader.read_exact(&mut body).is_err() {
+    reader.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+fn handle(stream: TcpStream, state: Arc<(Mutex<FakeState>, Condvar)>) {
+    let Some(Request { headers, body, .. }) = read_request(&stream) else {
         return;
-    }
+    };
     let (lock, cv) = &*state;
     let mut st = lock.lock().expect("lock");
     let reply = st.script.pop_front().unwrap_or(Reply::Status(200));

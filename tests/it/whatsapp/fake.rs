@@ -3,13 +3,13 @@
 //! a few known bytes.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::support::WAIT;
+use crate::support::{self, WAIT, read_request};
 
 /// How the fake answers a send.
 #[derive(Debug, Clone)]
@@ -146,37 +146,15 @@ impl FakeGraph {
 }
 
 fn handle(stream: TcpStream, state: Arc<(Mutex<State>, Condvar)>, root: &str) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+    let Some(support::Request {
+        method,
+        path,
+        headers,
+        body,
+    }) = read_request(&stream)
+    else {
         return;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
-    let path = parts.next().unwrap_or_default().to_string();
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            headers.push((k.trim().to_lowercase(), v.trim().to_string()));
-        }
-    }
-    let len = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
+    };
     let (lock, cv) = &*state;
     let mut st = lock.lock().expect("lock");
     let answer = if method == "POST" && path.ends_with("/messages") {
