@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::outbox::OutboxConfig;
+use crate::jobs::outbox::OutboxConfig;
 
 /// Default listen address.
 pub const DEFAULT_BIND: &str = "0.0.0.0:8080";

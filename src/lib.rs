@@ -1,14 +1,14 @@
 //! teaminbox: a shared team inbox for small businesses that answer customers on WhatsApp.
-//! One binary: the HTTP server, the SQLite store, the outbox dispatcher and the admin CLI.
+//! One binary: the HTTP server, the SQLite store, the background jobs and the admin CLI.
 
 pub mod bench;
-pub mod bench_web;
 pub mod channels;
+pub mod cli;
 pub mod config;
 pub mod domain;
-pub mod outbox;
+pub mod jobs;
 pub mod realtime;
-pub mod scheduler;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod web;

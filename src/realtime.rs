@@ -40,7 +40,7 @@ impl Hub {
         let (passing, _) = broadcast::channel(256);
         let hub = Hub {
             presence: Arc::default(),
-            started_at: crate::store::now_ms(),
+            started_at: crate::domain::time::now_ms(),
             tx: tx.clone(),
             passing,
         };
@@ -89,7 +89,7 @@ impl Drop for Attendance {
         if let Ok(mut map) = self.presence.lock() {
             let p = map.entry(self.user).or_default();
             p.open = p.open.saturating_sub(1);
-            p.last_closed_at = crate::store::now_ms();
+            p.last_closed_at = crate::domain::time::now_ms();
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod conversation;
 pub mod ids;
+pub mod metrics;
 pub mod policy;
 pub mod settings;
 pub mod throttle;

@@ -14,6 +14,14 @@ impl Serialize for Ts {
     }
 }
 
+/// Milliseconds since the Unix epoch, now: the one clock every layer reads.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// Formats milliseconds as `2026-11-22T03:00:00.123Z`.
 pub fn format_ms(ms: i64) -> String {
     let secs = ms.div_euclid(1000);

@@ -7,9 +7,10 @@ use sha2::{Digest, Sha256};
 
 use super::{Error, Result, invalid};
 use crate::domain::Role;
+use crate::domain::time::now_ms;
+use crate::store::settings;
 use crate::store::tokens::{self, TokenKind};
 use crate::store::users::{self, NewUser, User};
-use crate::store::{now_ms, settings};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;

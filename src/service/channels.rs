@@ -6,9 +6,9 @@ use serde_json::{Map, Value, json};
 
 use super::{Error, Result, clean_text, invalid};
 use crate::domain::time::Ts;
+use crate::domain::time::now_ms;
 use crate::domain::{ChannelId, ChannelKind};
 use crate::store::channels::{self, ChannelRecord};
-use crate::store::now_ms;
 
 /// Default Graph API base for WhatsApp channels.
 pub const DEFAULT_GRAPH_API_BASE: &str = "https://graph.facebook.com/v23.0";

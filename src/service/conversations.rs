@@ -11,11 +11,12 @@ use crate::domain::conversation::{self as rules, StatusError};
 use crate::domain::policy::{self, Action, Actor, Denied};
 use crate::domain::settings::Settings;
 use crate::domain::time::Ts;
+use crate::domain::time::now_ms;
 use crate::domain::{ConversationId, DeliveryStatus, Direction, NoteId, Status, TeamId, UserId};
 use crate::store::conversations::{self as convs, ConvState, Conversation};
 use crate::store::messages;
 use crate::store::users::Named;
-use crate::store::{events, now_ms, settings, teams, users};
+use crate::store::{events, settings, teams, users};
 
 /// Longest message or note.
 pub const MAX_TEXT: usize = 4096;
@@ -218,9 +219,9 @@ pub fn set_status(
     convs::update_status(conn, id, change.to, change.snoozed_until, now)?;
     if let Some(cycle) = state.cycle_id {
         if change.resolved {
-            convs::mark_resolved(conn, cycle, Some(now), Some(actor.id))?;
+            crate::store::cycles::mark_resolved(conn, cycle, Some(now), Some(actor.id))?;
         } else if change.reopened {
-            convs::mark_resolved(conn, cycle, None, None)?;
+            crate::store::cycles::mark_resolved(conn, cycle, None, None)?;
         }
     }
     events::insert_event(
@@ -250,13 +251,13 @@ pub fn tag(
     let mut added = Vec::new();
     let mut removed = Vec::new();
     for name in &add {
-        let tag = convs::ensure_tag(conn, name)?;
-        if convs::add_tag(conn, id, tag)? {
+        let tag = crate::store::tags::ensure_tag(conn, name)?;
+        if crate::store::tags::add_tag(conn, id, tag)? {
             added.push(name.clone());
         }
     }
     for name in &remove {
-        if convs::remove_tag(conn, id, name)? {
+        if crate::store::tags::remove_tag(conn, id, name)? {
             removed.push(name.clone());
         }
     }

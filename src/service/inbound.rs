@@ -7,12 +7,13 @@ use serde_json::json;
 use super::Result;
 use super::messages::preview;
 use crate::domain::conversation as rules;
+use crate::domain::time::now_ms;
 use crate::domain::{
     ChannelId, ChannelKind, ContactId, ConversationId, DeliveryStatus, Direction, MessageId, Status,
 };
 use crate::store::conversations::{self as convs, NewConversation};
 use crate::store::messages::{self, NewMessage};
-use crate::store::{contacts, events, now_ms};
+use crate::store::{contacts, events};
 
 /// A customer message as any channel delivers it.
 #[derive(Debug, Clone)]
@@ -117,7 +118,7 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
     };
     let effect = rules::on_inbound(before.unwrap_or(Status::Open));
     if effect.new_cycle || cycle.is_none() {
-        convs::insert_cycle(conn, id, at)?;
+        crate::store::cycles::insert_cycle(conn, id, at)?;
     }
     let message_id = messages::insert_message(
         conn,

@@ -13,12 +13,13 @@ use crate::domain::conversation as rules;
 use crate::domain::policy::{Action, Actor, Denied};
 use crate::domain::settings::Settings;
 use crate::domain::time::Ts;
+use crate::domain::time::now_ms;
 use crate::domain::{
     ChannelId, ChannelKind, ConversationId, DeliveryStatus, Direction, MessageId, Status,
 };
 use crate::store::conversations::{self as convs, ConvState, Conversation, NewConversation};
 use crate::store::messages::{self, NewMessage};
-use crate::store::{channels, contacts, events, now_ms, outbox, settings};
+use crate::store::{channels, contacts, events, outbox, settings};
 
 /// A template to send: name, language and positional parameters.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -225,7 +226,7 @@ fn send(
     let status = rules::on_staff_reply(state.status, settings.auto_pending_on_reply);
     convs::record_outbound(conn, state.id, &preview(&text), status, now)?;
     if let Some(cycle) = state.cycle_id {
-        convs::mark_first_response(conn, cycle, now, actor.id)?;
+        crate::store::cycles::mark_first_response(conn, cycle, now, actor.id)?;
     }
     events::insert_event(
         conn,

@@ -3,9 +3,10 @@
 use rusqlite::Connection;
 
 use super::{Error, Result, clean_text, invalid};
+use crate::domain::time::now_ms;
 use crate::domain::{Assignment, TeamId, UserId};
 use crate::store::teams::{self, Team};
-use crate::store::{now_ms, users};
+use crate::store::users;
 
 /// A change to a team; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]

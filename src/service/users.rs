@@ -5,9 +5,10 @@ use serde_json::json;
 
 use super::{Error, Result, clean_text, invalid};
 use crate::domain::policy::Actor;
+use crate::domain::time::now_ms;
 use crate::domain::{Role, TeamId, UserId, UserStatus};
 use crate::store::users::{self, NewUser, User};
-use crate::store::{events, now_ms, teams, tokens};
+use crate::store::{events, teams, tokens};
 
 /// Checks an email address well enough to catch typos.
 pub fn clean_email(email: &str) -> Result<String> {

@@ -14,9 +14,10 @@ use super::Result;
 use super::inbound::{Inbound, receive};
 use crate::channels::whatsapp::webhook::{self, InMessage, StatusUpdate};
 use crate::channels::whatsapp::{WaConfig, graph, media};
+use crate::domain::time::now_ms;
 use crate::domain::{ChannelId, ChannelKind, ConversationId, DeliveryStatus};
 use crate::store::whatsapp::{self as wa, MediaJob};
-use crate::store::{Store, StoreError, channels, contacts, events, messages, now_ms};
+use crate::store::{Store, StoreError, channels, contacts, events, messages};
 
 /// Downloads tried before a media file is given up.
 pub const MEDIA_ATTEMPTS: i64 = 5;

@@ -8,7 +8,8 @@ use super::{Error, Result, clean_text, forbidden, invalid, require};
 use crate::domain::Role;
 use crate::domain::policy::{Actor, Capability, allows};
 use crate::domain::settings::{Settings, SettingsError};
-use crate::store::{canned, events, now_ms, settings};
+use crate::domain::time::now_ms;
+use crate::store::{canned, events, settings};
 
 /// Adds a canned reply (owners and managers).
 pub fn add_canned(conn: &Connection, actor: &Actor, shortcut: &str, body: &str) -> Result<i64> {
@@ -45,7 +46,7 @@ pub fn remove_canned(conn: &Connection, actor: &Actor, id: i64) -> Result<()> {
 /// Deletes a tag everywhere (owners and managers).
 pub fn remove_tag(conn: &Connection, actor: &Actor, id: i64) -> Result<()> {
     require(actor.role, Capability::ManageTeams)?;
-    canned::delete_tag(conn, id)?
+    crate::store::tags::delete_tag(conn, id)?
         .then_some(())
         .ok_or(Error::NotFound("tag"))
 }

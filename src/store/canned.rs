@@ -52,17 +52,3 @@ pub fn insert_canned(conn: &Connection, shortcut: &str, body: &str, now: i64) ->
 pub fn delete_canned(conn: &Connection, id: i64) -> Result<bool> {
     Ok(conn.execute("DELETE FROM canned_replies WHERE id = ?1", [id])? == 1)
 }
-
-/// Tag names with how many conversations carry each.
-pub fn list_tags(conn: &Connection) -> Result<Vec<(i64, String, i64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT t.id, t.name, (SELECT COUNT(*) FROM conversation_tags x WHERE x.tag_id = t.id) FROM tags t ORDER BY t.name",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Deletes a tag from every conversation.
-pub fn delete_tag(conn: &Connection, id: i64) -> Result<bool> {
-    Ok(conn.execute("DELETE FROM tags WHERE id = ?1", [id])? == 1)
-}

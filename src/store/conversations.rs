@@ -1,12 +1,11 @@
-//! Conversations: their state, the queue views, cycles and tags.
+//! Conversations: their state, its changes, and the read model the API shows.
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::Result;
 use super::users::Named;
-use crate::domain::policy::{Ownership, Scope};
+use crate::domain::policy::Ownership;
 use crate::domain::time::Ts;
 use crate::domain::{ChannelId, ChannelKind, ContactId, ConversationId, Status, TeamId, UserId};
 
@@ -224,67 +223,6 @@ pub fn record_outbound(
     Ok(())
 }
 
-/// Starts a cycle and makes it the conversation's current one.
-pub fn insert_cycle(conn: &Connection, id: ConversationId, started_at: i64) -> Result<i64> {
-    conn.prepare_cached("INSERT INTO cycles (conversation_id, started_at) VALUES (?1, ?2)")?
-        .execute(params![id.0, started_at])?;
-    let cycle = conn.last_insert_rowid();
-    conn.prepare_cached("UPDATE conversations SET cycle_id = ?2 WHERE id = ?1")?
-        .execute(params![id.0, cycle])?;
-    Ok(cycle)
-}
-
-/// Records the first staff response of a cycle (only the first counts).
-pub fn mark_first_response(conn: &Connection, cycle: i64, at: i64, user: UserId) -> Result<()> {
-    conn.prepare_cached(
-        "UPDATE cycles SET first_response_at = ?2, first_responder_id = ?3 WHERE id = ?1 AND first_response_at IS NULL",
-    )?
-    .execute(params![cycle, at, user.0])?;
-    Ok(())
-}
-
-/// Records (or, with `None`, withdraws) a cycle's resolution.
-pub fn mark_resolved(
-    conn: &Connection,
-    cycle: i64,
-    at: Option<i64>,
-    by: Option<UserId>,
-) -> Result<()> {
-    conn.prepare_cached("UPDATE cycles SET resolved_at = ?2, resolved_by = ?3 WHERE id = ?1")?
-        .execute(params![cycle, at, by.map(|u| u.0)])?;
-    Ok(())
-}
-
-/// A tag's id, creating it if needed.
-pub fn ensure_tag(conn: &Connection, name: &str) -> Result<i64> {
-    conn.prepare_cached("INSERT OR IGNORE INTO tags (name) VALUES (?1)")?
-        .execute([name])?;
-    Ok(conn
-        .prepare_cached("SELECT id FROM tags WHERE name = ?1")?
-        .query_row([name], |r| r.get(0))?)
-}
-
-/// Tags a conversation; returns whether it was new.
-pub fn add_tag(conn: &Connection, id: ConversationId, tag: i64) -> Result<bool> {
-    Ok(conn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO conversation_tags (conversation_id, tag_id) VALUES (?1, ?2)",
-        )?
-        .execute([id.0, tag])?
-        == 1)
-}
-
-/// Untags a conversation; returns whether it had the tag.
-pub fn remove_tag(conn: &Connection, id: ConversationId, name: &str) -> Result<bool> {
-    Ok(conn
-        .prepare_cached(
-            "DELETE FROM conversation_tags WHERE conversation_id = ?1
-             AND tag_id = (SELECT id FROM tags WHERE name = ?2)",
-        )?
-        .execute(params![id.0, name])?
-        == 1)
-}
-
 /// `{"id","kind","name"}` of a channel.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChannelRef {
@@ -345,7 +283,7 @@ pub struct Conversation {
     pub preview: String,
 }
 
-const SELECT: &str = "SELECT c.id, c.status, c.assignee_id, u.name, c.team_id, t.name, c.contact_id, ct.name, ct.phone,
+pub(super) const SELECT: &str = "SELECT c.id, c.status, c.assignee_id, u.name, c.team_id, t.name, c.contact_id, ct.name, ct.phone,
         c.channel_id, ch.kind, ch.name,
         (SELECT json_group_array(tg.name) FROM conversation_tags x JOIN tags tg ON tg.id = x.tag_id
           WHERE x.conversation_id = c.id),
@@ -356,7 +294,7 @@ const SELECT: &str = "SELECT c.id, c.status, c.assignee_id, u.name, c.team_id, t
     LEFT JOIN users u ON u.id = c.assignee_id
     LEFT JOIN teams t ON t.id = c.team_id";
 
-fn map_conversation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
+pub(super) fn map_conversation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
     let named = |id: Option<i64>, name: Option<String>| {
         id.map(|id| Named {
             id,
@@ -390,7 +328,7 @@ fn map_conversation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
         window_closing: crate::domain::conversation::window_closing(
             Status::parse(&status).unwrap_or(Status::Open),
             r.get(15)?,
-            super::now_ms(),
+            crate::domain::time::now_ms(),
         ),
         sla: None,
         created_at: Ts(r.get(16)?),
@@ -406,179 +344,6 @@ pub fn find_conversation(conn: &Connection, id: ConversationId) -> Result<Option
         .prepare_cached(&format!("{SELECT} WHERE c.id = ?1"))?
         .query_row([id.0], map_conversation)
         .optional()?)
-}
-
-/// A queue view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    /// Nobody owns it and it is not resolved.
-    Unassigned,
-    /// The viewer owns it.
-    Mine,
-    /// Waiting on the customer.
-    Pending,
-    /// Everything the viewer may see.
-    All,
-}
-
-/// Which statuses a query shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusFilter {
-    /// Everything but resolved (the default).
-    Unresolved,
-    /// Exactly this status.
-    Is(Status),
-    /// Any status.
-    Any,
-}
-
-/// A queue query.
-#[derive(Debug, Clone)]
-pub struct ConvQuery {
-    /// The view.
-    pub view: View,
-    /// The viewer.
-    pub viewer: UserId,
-    /// What the viewer may see.
-    pub scope: Scope,
-    /// Only this team.
-    pub team: Option<TeamId>,
-    /// Only with this tag.
-    pub tag: Option<String>,
-    /// Status filter.
-    pub status: StatusFilter,
-    /// Text search over contact name, phone and the last message.
-    pub q: Option<String>,
-    /// Page size.
-    pub limit: i64,
-    /// Start after this cursor (`last_message_at`, id) of the previous page.
-    pub before: Option<(i64, i64)>,
-}
-
-/// The SQL condition (starting with ` AND`) that keeps conversations `c` in `scope`, pushing its
-/// parameters onto `args`.
-pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
-    match scope {
-        Scope::All => String::new(),
-        Scope::AssignedTo(u) => {
-            args.push(u.0.into());
-            format!(" AND c.assignee_id = ?{}", args.len())
-        }
-        Scope::AssignedToOrPool { user, teams } => {
-            args.push(user.0.into());
-            // Team ids are integers from the database, safe to inline.
-            let team_list = teams
-                .iter()
-                .map(|t| t.0.to_string())
-                .collect::<Vec<_>>()
-                .join(",");
-            format!(
-                " AND (c.assignee_id = ?{} OR (c.assignee_id IS NULL AND (c.team_id IS NULL OR c.team_id IN ({team_list}))))",
-                args.len()
-            )
-        }
-    }
-}
-
-/// A full-text query for what a person typed: every word as a quoted prefix, so operators in
-/// the input are taken literally.
-pub(crate) fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(8)
-        .map(|w| format!("\"{w}\"*"))
-        .collect();
-    (!words.is_empty()).then(|| words.join(" "))
-}
-
-/// A page of conversations and the cursor (`last_message_at`, id) of the next one.
-pub type Page = (Vec<Conversation>, Option<(i64, i64)>);
-
-/// One page of a queue view, newest activity first, with the cursor of the next page.
-pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
-    let mut sql = format!("{SELECT} WHERE 1");
-    let mut args: Vec<SqlValue> = Vec::new();
-    let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
-        args.push(v);
-        format!("?{}", args.len())
-    };
-    let status = match q.view {
-        View::Pending => StatusFilter::Is(Status::Pending),
-        _ => q.status,
-    };
-    match q.view {
-        // Spelled as in the partial index conv_unassigned so the planner can use it.
-        View::Unassigned => sql.push_str(" AND c.assignee_id IS NULL"),
-        View::Mine => {
-            let p = arg(q.viewer.0.into(), &mut args);
-            sql.push_str(&format!(" AND c.assignee_id = {p}"));
-        }
-        View::Pending | View::All => {}
-    }
-    match status {
-        StatusFilter::Unresolved => sql.push_str(" AND c.status <> 'resolved'"),
-        StatusFilter::Is(s) => {
-            if q.view == View::Unassigned && s != Status::Resolved {
-                sql.push_str(" AND c.status <> 'resolved'");
-            }
-            let p = arg(s.as_str().to_string().into(), &mut args);
-            sql.push_str(&format!(" AND c.status = {p}"));
-        }
-        StatusFilter::Any => {}
-    }
-    sql.push_str(&scope_clause(&q.scope, &mut args));
-    if let Some(t) = q.team {
-        let p = arg(t.0.into(), &mut args);
-        sql.push_str(&format!(" AND c.team_id = {p}"));
-    }
-    if let Some(tag) = &q.tag {
-        let p = arg(tag.clone().into(), &mut args);
-        sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM conversation_tags x JOIN tags tg ON tg.id = x.tag_id
-                WHERE x.conversation_id = c.id AND tg.name = {p})"
-        ));
-    }
-    if let Some(text) = q.q.as_deref().filter(|s| !s.trim().is_empty()) {
-        let escaped = text
-            .trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let like = arg(format!("%{escaped}%").into(), &mut args);
-        let mut clause =
-            format!("ct.name LIKE {like} ESCAPE '\\' OR ct.phone LIKE {like} ESCAPE '\\'");
-        if let Some(m) = fts_query(text) {
-            let p = arg(m.into(), &mut args);
-            clause.push_str(&format!(
-                " OR c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid
-                   WHERE messages_fts MATCH {p})"
-            ));
-        }
-        sql.push_str(&format!(" AND ({clause})"));
-    }
-    if let Some((at, id)) = q.before {
-        let a = arg(at.into(), &mut args);
-        let i = arg(id.into(), &mut args);
-        sql.push_str(&format!(
-            " AND (c.last_message_at < {a} OR (c.last_message_at = {a} AND c.id < {i}))"
-        ));
-    }
-    let l = arg((q.limit + 1).into(), &mut args);
-    sql.push_str(&format!(
-        " ORDER BY c.last_message_at DESC, c.id DESC LIMIT {l}"
-    ));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut items = stmt
-        .query_map(params_from_iter(args.iter()), map_conversation)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next = if items.len() as i64 > q.limit {
-        items.truncate(q.limit as usize);
-        items.last().map(|c| (c.last_message_at.0, c.id.0))
-    } else {
-        None
-    };
-    Ok((items, next))
 }
 
 /// Every conversation of a contact with who holds it, newest first (at most 100).

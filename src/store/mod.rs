@@ -6,11 +6,13 @@ pub mod canned;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;
+pub mod cycles;
 pub mod events;
 pub mod messages;
 pub mod outbox;
 pub mod queue;
 pub mod settings;
+pub mod tags;
 pub mod teams;
 pub mod tokens;
 pub mod users;
@@ -25,7 +27,6 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
-pub use rusqlite::Connection as Conn;
 pub use writer::Committed;
 
 /// Errors of the storage layer.
@@ -212,14 +213,6 @@ pub fn open_bare(path: &Path) -> Result<Connection> {
 
 fn migrations_count() -> i64 {
     MIGRATIONS.len() as i64
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

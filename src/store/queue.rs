@@ -1,13 +1,13 @@
-//! Queue figures for the inbox tabs: counts and the oldest wait, read through the same indexes
-//! as the views.
+//! The queue: views (mine, unassigned, pending, all, per team, search) one keyset page at a time,
+//! and the figures for the inbox tabs (counts and the oldest wait), read through the same indexes.
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, params_from_iter};
 
 use super::Result;
-use super::conversations::scope_clause;
-use crate::domain::UserId;
+use super::conversations::{Conversation, SELECT, map_conversation};
 use crate::domain::policy::Scope;
+use crate::domain::{Status, TeamId, UserId};
 
 /// Counts for the tabs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,4 +66,177 @@ pub fn queue_counts(conn: &Connection, scope: &Scope, me: UserId) -> Result<Queu
         mine,
         pending,
     })
+}
+
+/// A queue view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Nobody owns it and it is not resolved.
+    Unassigned,
+    /// The viewer owns it.
+    Mine,
+    /// Waiting on the customer.
+    Pending,
+    /// Everything the viewer may see.
+    All,
+}
+
+/// Which statuses a query shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Everything but resolved (the default).
+    Unresolved,
+    /// Exactly this status.
+    Is(Status),
+    /// Any status.
+    Any,
+}
+
+/// A queue query.
+#[derive(Debug, Clone)]
+pub struct ConvQuery {
+    /// The view.
+    pub view: View,
+    /// The viewer.
+    pub viewer: UserId,
+    /// What the viewer may see.
+    pub scope: Scope,
+    /// Only this team.
+    pub team: Option<TeamId>,
+    /// Only with this tag.
+    pub tag: Option<String>,
+    /// Status filter.
+    pub status: StatusFilter,
+    /// Text search over contact name, phone and the last message.
+    pub q: Option<String>,
+    /// Page size.
+    pub limit: i64,
+    /// Start after this cursor (`last_message_at`, id) of the previous page.
+    pub before: Option<(i64, i64)>,
+}
+
+/// The SQL condition (starting with ` AND`) that keeps conversations `c` in `scope`, pushing its
+/// parameters onto `args`.
+pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
+    match scope {
+        Scope::All => String::new(),
+        Scope::AssignedTo(u) => {
+            args.push(u.0.into());
+            format!(" AND c.assignee_id = ?{}", args.len())
+        }
+        Scope::AssignedToOrPool { user, teams } => {
+            args.push(user.0.into());
+            // Team ids are integers from the database, safe to inline.
+            let team_list = teams
+                .iter()
+                .map(|t| t.0.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            format!(
+                " AND (c.assignee_id = ?{} OR (c.assignee_id IS NULL AND (c.team_id IS NULL OR c.team_id IN ({team_list}))))",
+                args.len()
+            )
+        }
+    }
+}
+
+/// A full-text query for what a person typed: every word as a quoted prefix, so operators in
+/// the input are taken literally.
+pub(crate) fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// A page of conversations and the cursor (`last_message_at`, id) of the next one.
+pub type Page = (Vec<Conversation>, Option<(i64, i64)>);
+
+/// One page of a queue view, newest activity first, with the cursor of the next page.
+pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
+    let mut sql = format!("{SELECT} WHERE 1");
+    let mut args: Vec<SqlValue> = Vec::new();
+    let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    let status = match q.view {
+        View::Pending => StatusFilter::Is(Status::Pending),
+        _ => q.status,
+    };
+    match q.view {
+        // Spelled as in the partial index conv_unassigned so the planner can use it.
+        View::Unassigned => sql.push_str(" AND c.assignee_id IS NULL"),
+        View::Mine => {
+            let p = arg(q.viewer.0.into(), &mut args);
+            sql.push_str(&format!(" AND c.assignee_id = {p}"));
+        }
+        View::Pending | View::All => {}
+    }
+    match status {
+        StatusFilter::Unresolved => sql.push_str(" AND c.status <> 'resolved'"),
+        StatusFilter::Is(s) => {
+            if q.view == View::Unassigned && s != Status::Resolved {
+                sql.push_str(" AND c.status <> 'resolved'");
+            }
+            let p = arg(s.as_str().to_string().into(), &mut args);
+            sql.push_str(&format!(" AND c.status = {p}"));
+        }
+        StatusFilter::Any => {}
+    }
+    sql.push_str(&scope_clause(&q.scope, &mut args));
+    if let Some(t) = q.team {
+        let p = arg(t.0.into(), &mut args);
+        sql.push_str(&format!(" AND c.team_id = {p}"));
+    }
+    if let Some(tag) = &q.tag {
+        let p = arg(tag.clone().into(), &mut args);
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM conversation_tags x JOIN tags tg ON tg.id = x.tag_id
+                WHERE x.conversation_id = c.id AND tg.name = {p})"
+        ));
+    }
+    if let Some(text) = q.q.as_deref().filter(|s| !s.trim().is_empty()) {
+        let escaped = text
+            .trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let like = arg(format!("%{escaped}%").into(), &mut args);
+        let mut clause =
+            format!("ct.name LIKE {like} ESCAPE '\\' OR ct.phone LIKE {like} ESCAPE '\\'");
+        if let Some(m) = fts_query(text) {
+            let p = arg(m.into(), &mut args);
+            clause.push_str(&format!(
+                " OR c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid
+                   WHERE messages_fts MATCH {p})"
+            ));
+        }
+        sql.push_str(&format!(" AND ({clause})"));
+    }
+    if let Some((at, id)) = q.before {
+        let a = arg(at.into(), &mut args);
+        let i = arg(id.into(), &mut args);
+        sql.push_str(&format!(
+            " AND (c.last_message_at < {a} OR (c.last_message_at = {a} AND c.id < {i}))"
+        ));
+    }
+    let l = arg((q.limit + 1).into(), &mut args);
+    sql.push_str(&format!(
+        " ORDER BY c.last_message_at DESC, c.id DESC LIMIT {l}"
+    ));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut items = stmt
+        .query_map(params_from_iter(args.iter()), map_conversation)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let next = if items.len() as i64 > q.limit {
+        items.truncate(q.limit as usize);
+        items.last().map(|c| (c.last_message_at.0, c.id.0))
+    } else {
+        None
+    };
+    Ok((items, next))
 }

@@ -6,8 +6,8 @@ use futures_util::future::LocalBoxFuture;
 use super::AppState;
 use super::error::ApiError;
 use crate::domain::policy::{Actor, Capability};
+use crate::domain::time::now_ms;
 use crate::service::{self, Error};
-use crate::store::now_ms;
 use crate::store::tokens::TokenKind;
 use crate::store::users::{User, find_user_by_email};
 

@@ -13,11 +13,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use teaminbox::config::{Config, Overrides};
+use teaminbox::domain::time::now_ms;
 use teaminbox::domain::{Role, TeamId};
 use teaminbox::service;
 use teaminbox::store::tokens::TokenKind;
 use teaminbox::store::users::{NewUser, User};
-use teaminbox::store::{Store, now_ms, teams};
+use teaminbox::store::{Store, teams};
 
 /// Longest any test waits for an event before failing.
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -171,7 +172,7 @@ pub struct TestApp {
     pub ana: Staff,
     pub bruno: Staff,
     pub carla: Staff,
-    server: Option<teaminbox::web::Background>,
+    server: Option<teaminbox::server::Background>,
 }
 
 /// Test configuration: fast outbox retries.
@@ -191,8 +192,8 @@ pub fn test_config(data: PathBuf) -> Config {
 }
 
 /// Starts the server of `config` on its own thread and actix system.
-pub fn start_server(config: Config) -> teaminbox::web::Background {
-    teaminbox::web::spawn_background(config).expect("server start")
+pub fn start_server(config: Config) -> teaminbox::server::Background {
+    teaminbox::server::spawn_background(config).expect("server start")
 }
 
 fn seed_user(store: &Store, name: &str, role: Role, teams: &[i64]) -> Staff {

@@ -394,7 +394,7 @@ fn channels_from_settings_and_the_window_in_the_composer() {
         .expect("wa")["id"]
         .as_i64()
         .expect("id");
-    let at = teaminbox::store::now_ms() - 25 * 3600 * 1000;
+    let at = teaminbox::domain::time::now_ms() - 25 * 3600 * 1000;
     let landed = app
         .store
         .write_blocking(move |c| {

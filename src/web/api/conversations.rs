@@ -1,7 +1,7 @@
 //! Conversations: queue views, detail, timeline and every action on one.
 
 use actix_web::HttpResponse;
-use actix_web::web::{self, Data};
+use actix_web::web::Data;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -13,8 +13,7 @@ use crate::service::conversations::{self as ops, AssignRequest};
 use crate::service::messages::{self as send, MediaOut, Outgoing, Template};
 use crate::service::whatsapp;
 use crate::service::{Error, bad_request};
-use crate::store::conversations::{ConvQuery, StatusFilter, View, list_conversations};
-use crate::store::whatsapp as wa_store;
+use crate::store::queue::{ConvQuery, StatusFilter, View, list_conversations};
 use crate::store::{messages, settings};
 use crate::web::AppState;
 use crate::web::auth::Auth;
@@ -392,127 +391,4 @@ pub(super) async fn post_start(
         .await?;
     state.wake_outbox();
     Ok(HttpResponse::Created().json(conv))
-}
-
-/// `GET /api/v1/messages/{id}/media`: the file of an inbound WhatsApp attachment, to staff who
-/// can see its conversation.
-pub(super) async fn show_media(
-    auth: Auth,
-    state: Data<AppState>,
-    id: PathId,
-) -> ApiResult<HttpResponse> {
-    let (actor, id) = (auth.actor(), MessageId(id.get()?));
-    let media = state
-        .store
-        .read(move |c| {
-            let m = wa_store::find_media(c, id)?.ok_or(Error::NotFound("media"))?;
-            ops::authorize(c, &actor, Action::View, m.conversation_id)?;
-            Ok::<_, Error>(m)
-        })
-        .await?;
-    let path = match (media.state.as_str(), &media.path) {
-        ("done", Some(p)) => p.clone(),
-        ("failed", _) => {
-            return Err(crate::service::invalid(
-                "media_unavailable",
-                format!(
-                    "the file could not be downloaded from WhatsApp: {}",
-                    media.error.unwrap_or_default()
-                ),
-            )
-            .into());
-        }
-        _ => {
-            return Err(Error::Conflict {
-                code: "media_pending",
-                message: "the file is still being downloaded; try again shortly".into(),
-                data: None,
-            }
-            .into());
-        }
-    };
-    let dir = state
-        .store
-        .path()
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_default();
-    let bytes = web::block(move || std::fs::read(dir.join(path)))
-        .await
-        .map_err(|e| Error::Store(crate::store::StoreError::Join(e.to_string())))?
-        .map_err(|_| Error::NotFound("media"))?;
-    let (mime, inline) = safe_mime(media.mime_type.as_deref().unwrap_or(""));
-    let name = media
-        .filename
-        .unwrap_or_else(|| format!("message-{}", id.0))
-        .replace(|c: char| c == '"' || c == '\\' || c.is_control(), "_");
-    Ok(HttpResponse::Ok()
-        .content_type(mime)
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "{}; filename=\"{name}\"",
-                if inline { "inline" } else { "attachment" }
-            ),
-        ))
-        .insert_header(("Cache-Control", "private, max-age=86400"))
-        .body(bytes))
-}
-
-/// The type to serve a customer's file as: pictures, sound and video play inline; anything
-/// else is a download, and types a browser would run (HTML, SVG…) become opaque bytes.
-fn safe_mime(declared: &str) -> (String, bool) {
-    let base = declared
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let inline = matches!(
-        base.as_str(),
-        "image/jpeg" | "image/png" | "image/webp" | "image/gif" | "video/mp4" | "video/3gpp"
-    ) || (base.starts_with("audio/") && !base.contains('+'));
-    if inline {
-        (declared.trim().to_string(), true)
-    } else if matches!(base.as_str(), "application/pdf" | "text/plain")
-        || base.starts_with("application/vnd.")
-    {
-        (base, false)
-    } else {
-        ("application/octet-stream".into(), false)
-    }
-}
-
-/// `GET /api/v1/channels/{id}/templates`: the message templates of a WhatsApp channel's business
-/// account, read from the Graph API (what an agent may send once the 24-hour window is closed).
-pub(super) async fn list_templates(
-    _auth: Auth,
-    state: Data<AppState>,
-    id: PathId,
-) -> ApiResult<HttpResponse> {
-    let id = ChannelId(id.get()?);
-    let channel = state
-        .store
-        .read(move |c| crate::store::channels::find_channel(c, id))
-        .await?
-        .filter(|c| c.kind == ChannelKind::Whatsapp)
-        .ok_or(Error::NotFound("WhatsApp channel"))?;
-    let cfg =
-        crate::channels::whatsapp::WaConfig::from_config(&channel.config).ok_or_else(|| {
-            crate::service::invalid(
-                "invalid_config",
-                "the channel's configuration is incomplete",
-            )
-        })?;
-    let client = crate::channels::whatsapp::client(15_000)
-        .map_err(|e| crate::service::invalid("templates_unavailable", e.to_string()))?;
-    let items = crate::channels::whatsapp::graph::list_templates(&client, &cfg)
-        .await
-        .map_err(|e| {
-            crate::service::invalid(
-                "templates_unavailable",
-                format!("WhatsApp did not list the templates: {e}"),
-            )
-        })?;
-    Ok(HttpResponse::Ok().json(json!({"items": items, "next": null})))
 }

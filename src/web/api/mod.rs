@@ -2,9 +2,12 @@
 //! them and lists them for the OpenAPI test.
 
 mod account;
-mod admin;
+mod channels;
+mod contacts;
 mod conversations;
-mod live;
+mod events;
+mod media;
+mod settings;
 mod staff;
 
 use actix_web::web;
@@ -75,18 +78,18 @@ routes! {
     post "/api/v1/conversations/{id}/assign" => conversations::post_assign,
     post "/api/v1/conversations/{id}/status" => conversations::post_status,
     post "/api/v1/conversations/{id}/tags" => conversations::post_tags,
-    get "/api/v1/messages/{id}/media" => conversations::show_media,
-    get "/api/v1/contacts/{id}" => admin::show_contact,
-    patch "/api/v1/contacts/{id}" => admin::patch_contact,
-    get "/api/v1/channels" => admin::list_channels,
-    post "/api/v1/channels" => admin::post_channel,
-    patch "/api/v1/channels/{id}" => admin::patch_channel,
-    post "/api/v1/channels/{id}/inbound" => admin::post_inbound,
-    get "/api/v1/channels/{id}/templates" => conversations::list_templates,
-    get "/api/v1/settings" => admin::show_settings,
-    patch "/api/v1/settings" => admin::patch_settings,
-    get "/api/v1/events" => live::show_events,
-    post "/api/v1/conversations/{id}/presence" => live::post_presence,
+    get "/api/v1/messages/{id}/media" => media::show_media,
+    get "/api/v1/contacts/{id}" => contacts::show_contact,
+    patch "/api/v1/contacts/{id}" => contacts::patch_contact,
+    get "/api/v1/channels" => channels::list_channels,
+    post "/api/v1/channels" => channels::post_channel,
+    patch "/api/v1/channels/{id}" => channels::patch_channel,
+    post "/api/v1/channels/{id}/inbound" => channels::post_inbound,
+    get "/api/v1/channels/{id}/templates" => channels::list_templates,
+    get "/api/v1/settings" => settings::show_settings,
+    patch "/api/v1/settings" => settings::patch_settings,
+    get "/api/v1/events" => events::show_events,
+    post "/api/v1/conversations/{id}/presence" => events::post_presence,
     get "/api/v1/openapi.json" => super::openapi::show,
-    get "/healthz" => admin::show_health,
+    get "/healthz" => settings::show_health,
 }

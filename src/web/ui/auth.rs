@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::{html, refusal, see_other};
+use crate::domain::time::now_ms;
 use crate::service::{self, Error};
-use crate::store::now_ms;
 use crate::store::tokens::TokenKind;
 use crate::web::AppState;
 use crate::web::auth::{check_login, hash_password};

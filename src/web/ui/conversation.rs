@@ -133,7 +133,7 @@ async fn render(
                 error: msg,
                 canned: &canned,
                 others: &others,
-                now: crate::store::now_ms(),
+                now: crate::domain::time::now_ms(),
                 quote: quote.and_then(|q| {
                     items.iter().find_map(|i| match i {
                         crate::store::messages::TimelineItem::Message { id, text, .. }

@@ -7,11 +7,12 @@ use serde::Deserialize;
 
 use super::{frame, html, refusal};
 use crate::domain::policy;
+use crate::domain::time::now_ms;
 use crate::domain::{TeamId, Visibility};
 use crate::service::Error;
-use crate::store::conversations::{ConvQuery, StatusFilter, View, list_conversations};
 use crate::store::queue::queue_counts;
-use crate::store::{now_ms, settings, teams};
+use crate::store::queue::{ConvQuery, StatusFilter, View, list_conversations};
+use crate::store::{settings, teams};
 use crate::web::session::{Viewer, encode};
 use crate::web::views::age;
 use crate::web::views::inbox::{InboxView, Tab, inbox_page};

@@ -46,7 +46,7 @@ async fn render_with(
             Ok::<_, Error>((
                 users::list_users(c)?,
                 teams::list_teams(c)?,
-                canned::list_tags(c)?,
+                crate::store::tags::list_tags(c)?,
                 canned::list_canned(c)?,
                 settings::load_settings(c)?,
                 crate::store::channels::list_channels(c)?,

@@ -345,7 +345,7 @@ fn hostile_and_odd_bodies_are_kept_never_5xx() {
     let app = TestApp::spawn();
     let graph = FakeGraph::start(vec![]);
     let ch = wa_channel(&app, &graph, "4000");
-    let now = teaminbox::store::now_ms() / 1000;
+    let now = teaminbox::domain::time::now_ms() / 1000;
     let signed = |b: &[u8]| post_hook(&app, b, Some(&sign(SECRET, b)));
     // Truncated JSON, not WhatsApp, not UTF-8: kept and acknowledged, nothing else.
     let truncated =
@@ -532,7 +532,7 @@ fn the_queue_flags_windows_closing_within_two_hours() {
     let app = TestApp::spawn();
     let graph = FakeGraph::start(vec![]);
     let ch = wa_channel(&app, &graph, "7000");
-    let now = teaminbox::store::now_ms() / 1000;
+    let now = teaminbox::domain::time::now_ms() / 1000;
     deliver(
         &app,
         &serde_json::to_vec(&text_message("7000", "w.1", "1888", "old", now - 23 * 3600))

@@ -11,7 +11,7 @@ pub fn claimed_conversation(app: &TestApp, graph: &FakeGraph, number: &str) -> (
     let ch = wa_channel(app, graph, number);
     let mut body: Value = serde_json::from_slice(&sample("01_text.json")).expect("json");
     let wamid = format!("wamid.in.{number}");
-    let now = teaminbox::store::now_ms() / 1000;
+    let now = teaminbox::domain::time::now_ms() / 1000;
     body["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = json!(wamid);
     body["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = json!(now.to_string());
     deliver(

@@ -11,9 +11,10 @@ use tokio::sync::Notify;
 
 use crate::channels::whatsapp::{WaConfig, graph};
 use crate::channels::{self, SendError};
+use crate::domain::time::now_ms;
 use crate::domain::{ChannelKind, DeliveryStatus};
 use crate::store::outbox::{self as queue, OutboxItem};
-use crate::store::{Store, StoreError, channels as channel_store, events, messages, now_ms};
+use crate::store::{Store, StoreError, channels as channel_store, events, messages};
 
 /// Dispatcher settings.
 #[derive(Debug, Clone)]

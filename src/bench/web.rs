@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::json;
 
-use crate::bench::percentile;
+use super::percentile;
 use crate::domain::ChannelKind;
+use crate::server::Background;
 use crate::service;
 use crate::store::tokens::TokenKind;
 use crate::store::users::find_user_by_email;
-use crate::web::Background;
 
 /// A browser session for an existing user, made directly in the store.
 pub fn session_for(srv: &Background, email: &str) -> anyhow::Result<String> {

@@ -3,6 +3,8 @@
 //! transaction each), and the queue view on a generated database of 100k conversations and 1M
 //! messages. It prints figures; nothing here asserts a timing.
 
+mod web;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,12 +13,13 @@ use anyhow::{Context, bail};
 use serde_json::json;
 
 use crate::config::{Config, Overrides};
+use crate::domain::time::now_ms;
 use crate::domain::{ChannelKind, Role};
+use crate::server::{Background, spawn_background};
 use crate::service;
+use crate::store::Store;
 use crate::store::tokens::TokenKind;
 use crate::store::users::NewUser;
-use crate::store::{Store, now_ms};
-use crate::web::{Background, spawn_background};
 
 /// Options of `teaminbox bench`.
 #[derive(clap::Args, Debug, Clone)]
@@ -59,13 +62,9 @@ impl Drop for Scratch {
     }
 }
 
-/// The `p` quantile of sorted latencies, in milliseconds.
-pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
+/// The `p` quantile of sorted latencies, in milliseconds (0 for no sample).
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    crate::domain::metrics::percentile(sorted, p).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 fn server(dir: &Path) -> anyhow::Result<Background> {
@@ -282,7 +281,7 @@ fn queue(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyh
     let srv = server(&dir)?;
     let (_, owner) = user(&srv.store, "Owner", Role::Owner)?;
     let (_, agent) = user(&srv.store, "Watcher", Role::Agent)?;
-    let owner_session = crate::bench_web::session_for(&srv, "owner@bench.test")?;
+    let owner_session = web::session_for(&srv, "owner@bench.test")?;
     println!(
         "== Queue view on {} conversations / {} messages (generated in {:.1} s)",
         args.conversations,
@@ -335,23 +334,9 @@ fn queue(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyh
         );
     }
     println!("\n== Browser pages and live updates on the same database");
-    crate::bench_web::inbox(rt, &srv, &owner_session, args.queries.min(500))?;
-    crate::bench_web::sse_latency(
-        rt,
-        &srv,
-        "owner@bench.test",
-        50,
-        200,
-        crate::bench_web::Source::Api,
-    )?;
-    crate::bench_web::sse_latency(
-        rt,
-        &srv,
-        "owner@bench.test",
-        50,
-        200,
-        crate::bench_web::Source::Webhook,
-    )?;
+    web::inbox(rt, &srv, &owner_session, args.queries.min(500))?;
+    web::sse_latency(rt, &srv, "owner@bench.test", 50, 200, web::Source::Api)?;
+    web::sse_latency(rt, &srv, "owner@bench.test", 50, 200, web::Source::Webhook)?;
     srv.stop();
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! Contacts, channels (and the API channel's inbound endpoint), settings and health.
+//! Channels: list, create and update them (owner), the API channel's inbound endpoint, and a
+//! WhatsApp channel's message templates.
 
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
@@ -6,115 +7,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
-use super::nullable;
-use crate::domain::policy::{self, Capability};
-use crate::domain::time::parse_rfc3339;
-use crate::domain::{ChannelId, ChannelKind, ContactId};
+use crate::domain::policy::Capability;
+use crate::domain::time::{now_ms, parse_rfc3339};
+use crate::domain::{ChannelId, ChannelKind};
 use crate::service::inbound::{Inbound, receive};
 use crate::service::{self, Error, clean_text, invalid};
-use crate::store::{channels, contacts, conversations, events, now_ms, settings};
+use crate::store::channels;
 use crate::web::AppState;
 use crate::web::auth::{Auth, bearer};
 use crate::web::body::{Body, PathId};
 use crate::web::error::ApiResult;
-
-/// A contact with the conversations of theirs the caller may see; 404 if they may see none.
-fn visible_contact(
-    c: &rusqlite::Connection,
-    auth_actor: &policy::Actor,
-    id: ContactId,
-) -> Result<Value, Error> {
-    let contact = contacts::find_contact(c, id)?.ok_or(Error::NotFound("contact"))?;
-    let settings = settings::load_settings(c)?;
-    let scope = policy::scope(auth_actor, settings.agent_visibility);
-    let mut convs = Vec::new();
-    for (conv_id, ownership) in conversations::list_for_contact(c, id)? {
-        if scope.contains(ownership)
-            && let Some(conv) = conversations::find_conversation(c, conv_id)?
-        {
-            convs.push(conv);
-        }
-    }
-    if convs.is_empty() && !auth_actor.is_manager() {
-        return Err(Error::NotFound("contact"));
-    }
-    let mut v = serde_json::to_value(contact).map_err(crate::store::StoreError::from)?;
-    v["conversations"] = serde_json::to_value(convs).map_err(crate::store::StoreError::from)?;
-    Ok(v)
-}
-
-/// `GET /api/v1/contacts/{id}`.
-pub(super) async fn show_contact(
-    auth: Auth,
-    state: Data<AppState>,
-    id: PathId,
-) -> ApiResult<HttpResponse> {
-    let (actor, id) = (auth.actor(), ContactId(id.get()?));
-    let v = state
-        .store
-        .read(move |c| visible_contact(c, &actor, id))
-        .await?;
-    Ok(HttpResponse::Ok().json(v))
-}
-
-#[derive(Deserialize)]
-pub(super) struct ContactPatch {
-    name: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    phone: Option<Option<String>>,
-    attributes: Option<serde_json::Map<String, Value>>,
-}
-
-/// `PATCH /api/v1/contacts/{id}`.
-pub(super) async fn patch_contact(
-    auth: Auth,
-    state: Data<AppState>,
-    id: PathId,
-    body: Body<ContactPatch>,
-) -> ApiResult<HttpResponse> {
-    let (actor, id, body) = (auth.actor(), ContactId(id.get()?), body.0);
-    let v = state
-        .store
-        .write(move |c| {
-            visible_contact(c, &actor, id)?;
-            let b = body?;
-            let name = b
-                .name
-                .as_deref()
-                .map(|n| clean_text("name", n, 200))
-                .transpose()?;
-            let phone = match &b.phone {
-                Some(Some(p)) => Some(Some(service::messages::normalize_phone(p)?)),
-                Some(None) => Some(None),
-                None => None,
-            };
-            let attributes = b.attributes.map(Value::Object);
-            if attributes
-                .as_ref()
-                .is_some_and(|a| a.to_string().len() > 16 * 1024)
-            {
-                return Err(invalid("too_long", "attributes are limited to 16 KiB"));
-            }
-            contacts::update_contact(
-                c,
-                id,
-                name.as_deref(),
-                phone.as_ref().map(|p| p.as_deref()),
-                attributes.as_ref(),
-            )?;
-            events::insert_event(
-                c,
-                None,
-                "contact.updated",
-                Some(actor.id),
-                &json!({"contact_id": id}),
-                now_ms(),
-            )?;
-            visible_contact(c, &actor, id)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(v))
-}
 
 /// `GET /api/v1/channels` (owner).
 pub(super) async fn list_channels(auth: Auth, state: Data<AppState>) -> ApiResult<HttpResponse> {
@@ -314,32 +216,36 @@ pub(super) async fn post_inbound(
     })
 }
 
-/// `GET /api/v1/settings`.
-pub(super) async fn show_settings(_auth: Auth, state: Data<AppState>) -> ApiResult<HttpResponse> {
-    let s = state.store.read(settings::load_settings).await?;
-    Ok(HttpResponse::Ok().json(s))
-}
-
-/// `PATCH /api/v1/settings` (owner; managers the routing and SLA keys).
-pub(super) async fn patch_settings(
-    auth: Auth,
+/// `GET /api/v1/channels/{id}/templates`: the message templates of a WhatsApp channel's business
+/// account, read from the Graph API (what an agent may send once the 24-hour window is closed).
+pub(super) async fn list_templates(
+    _auth: Auth,
     state: Data<AppState>,
-    body: Body<Value>,
+    id: PathId,
 ) -> ApiResult<HttpResponse> {
-    auth.require(Capability::ManageRoutingSettings)?;
-    let (actor, body) = (auth.actor(), body.0);
-    let s = state
+    let id = ChannelId(id.get()?);
+    let channel = state
         .store
-        .write(move |c| service::workspace::patch_settings(c, &actor, &body?))
-        .await?;
-    Ok(HttpResponse::Ok().json(s))
-}
-
-/// `GET /healthz`: the process answers and the database reads.
-pub(super) async fn show_health(state: Data<AppState>) -> ApiResult<HttpResponse> {
-    state
-        .store
-        .read(|c| settings::load_settings(c).map(|_| ()))
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({"status": "ok"})))
+        .read(move |c| crate::store::channels::find_channel(c, id))
+        .await?
+        .filter(|c| c.kind == ChannelKind::Whatsapp)
+        .ok_or(Error::NotFound("WhatsApp channel"))?;
+    let cfg =
+        crate::channels::whatsapp::WaConfig::from_config(&channel.config).ok_or_else(|| {
+            crate::service::invalid(
+                "invalid_config",
+                "the channel's configuration is incomplete",
+            )
+        })?;
+    let client = crate::channels::whatsapp::client(15_000)
+        .map_err(|e| crate::service::invalid("templates_unavailable", e.to_string()))?;
+    let items = crate::channels::whatsapp::graph::list_templates(&client, &cfg)
+        .await
+        .map_err(|e| {
+            crate::service::invalid(
+                "templates_unavailable",
+                format!("WhatsApp did not list the templates: {e}"),
+            )
+        })?;
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next": null})))
 }

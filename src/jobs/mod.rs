@@ -3,12 +3,15 @@
 //! stream for `auto_offline_secs` (their status comes back when they open one). SLA and snooze
 //! ticks join here.
 
+pub mod outbox;
+
 use std::time::Duration;
 
 use crate::domain::UserStatus;
+use crate::domain::time::now_ms;
 use crate::realtime::Hub;
 use crate::service;
-use crate::store::{Store, now_ms, settings, users};
+use crate::store::{Store, settings, users};
 
 /// Starts the ticks on the current runtime.
 pub fn spawn(store: Store, hub: Hub) {

@@ -73,7 +73,7 @@ pub(super) async fn post_presence(
     state.hub.publish_passing(crate::store::events::EventRow {
         id: 0,
         kind: "presence".into(),
-        at: crate::store::now_ms(),
+        at: crate::domain::time::now_ms(),
         conversation_id: Some(id.0),
         actor: Some((actor.id.0, auth.user.name.clone())),
         data: serde_json::json!({"state": presence, "user": {"id": actor.id, "name": auth.user.name}}),

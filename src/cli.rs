@@ -1,0 +1,278 @@
+//! The `teaminbox` command line: `serve` (the default), `user` administration, `backup` and
+//! `bench`. Each command opens what it needs and calls the same services as the HTTP doors.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, DEFAULT_DATA, Overrides};
+use crate::domain::time::now_ms;
+use crate::domain::{Role, TeamId};
+use crate::service::{self, users::UserPatch};
+use crate::store::users::{NewUser, find_user_by_email, list_users};
+use crate::store::{Store, teams};
+
+#[derive(Parser)]
+#[command(
+    name = "teaminbox",
+    version,
+    about = "A shared team inbox for WhatsApp, in one binary"
+)]
+pub struct Cli {
+    /// Data directory (database, media, teaminbox.toml).
+    #[arg(long, env = "TEAMINBOX_DATA", global = true, default_value = DEFAULT_DATA)]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the inbox (the default).
+    Serve(ServeArgs),
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Write a consistent copy of the database to a file (safe while the server runs).
+    Backup {
+        /// The file to create.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Measure ingest and queue performance on a scratch database and print the figures.
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Args, Clone, Default)]
+struct ServeArgs {
+    /// Address to listen on [default: 0.0.0.0:8080].
+    #[arg(long, env = "TEAMINBOX_BIND")]
+    bind: Option<String>,
+    /// HTTP worker threads [default: number of cores, 2 to 8].
+    #[arg(long, env = "TEAMINBOX_WORKERS")]
+    workers: Option<usize>,
+    /// Log filter, such as `info` or `teaminbox=debug` [default: info].
+    #[arg(long, env = "TEAMINBOX_LOG")]
+    log: Option<String>,
+    /// First retry delay of the outbox in milliseconds [default: 2000].
+    #[arg(long, env = "TEAMINBOX_OUTBOX_RETRY_BASE_MS", hide = true)]
+    outbox_retry_base_ms: Option<u64>,
+    /// Send attempts before a message is marked failed [default: 10].
+    #[arg(long, env = "TEAMINBOX_OUTBOX_MAX_ATTEMPTS", hide = true)]
+    outbox_max_attempts: Option<i64>,
+    /// Time limit of one send attempt in milliseconds [default: 15000].
+    #[arg(long, env = "TEAMINBOX_OUTBOX_TIMEOUT_MS", hide = true)]
+    outbox_timeout_ms: Option<u64>,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. Without --password-stdin a random password is printed once.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["owner", "manager", "agent"])]
+        role: String,
+        /// Team to join (created if missing); repeat for several.
+        #[arg(long = "team")]
+        teams: Vec<String>,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Set a user's password (signs them out everywhere).
+    Passwd {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a user and revoke their tokens.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if !from_stdin {
+        return Ok((service::auth::new_secret()[..20].to_string(), true));
+    }
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .context("reading the password from stdin")?;
+    let p = s.trim_end_matches(['\n', '\r']).to_string();
+    if p.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok((p, false))
+}
+
+fn user_command(data: PathBuf, cmd: UserCommand) -> anyhow::Result<()> {
+    let store = Store::open(&data).with_context(|| format!("opening {}", data.display()))?;
+    match cmd {
+        UserCommand::Add {
+            email,
+            name,
+            role,
+            teams: team_names,
+            password_stdin,
+        } => {
+            let role = Role::parse(&role).context("role")?;
+            let (password, generated) = read_password(password_stdin)?;
+            let password_hash = service::auth::hash_password(&password)?;
+            let user = store.write_blocking(move |c| {
+                let mut ids = Vec::new();
+                for t in &team_names {
+                    let name = service::clean_text("team", t, 60)?;
+                    let id = match teams::find_team_by_name(c, &name)? {
+                        Some(id) => id,
+                        None => teams::insert_team(c, &name, now_ms())?,
+                    };
+                    ids.push(TeamId(id.0));
+                }
+                service::users::create_user(
+                    c,
+                    NewUser {
+                        email,
+                        name,
+                        role,
+                        password_hash,
+                    },
+                    &ids,
+                )
+            })?;
+            println!("created {} <{}> as {}", user.name, user.email, user.role);
+            if generated {
+                println!("password (shown once): {password}");
+            }
+        }
+        UserCommand::List => {
+            let users = store.read_blocking(list_users)?;
+            println!(
+                "{:<5} {:<30} {:<24} {:<8} {:<10} teams",
+                "id", "email", "name", "role", "state"
+            );
+            for u in users {
+                let state = if u.disabled {
+                    "disabled"
+                } else {
+                    u.status.as_str()
+                };
+                let teams: Vec<_> = u.teams.iter().map(|t| t.name.as_str()).collect();
+                println!(
+                    "{:<5} {:<30} {:<24} {:<8} {:<10} {}",
+                    u.id.0,
+                    u.email,
+                    u.name,
+                    u.role,
+                    state,
+                    teams.join(", ")
+                );
+            }
+        }
+        UserCommand::Passwd {
+            email,
+            password_stdin,
+        } => {
+            let (password, generated) = read_password(password_stdin)?;
+            let hash = service::auth::hash_password(&password)?;
+            let user = store.write_blocking(move |c| {
+                let (user, _) =
+                    find_user_by_email(c, &email)?.ok_or(service::Error::NotFound("user"))?;
+                crate::store::tokens::revoke_user_tokens(c, user.id, now_ms())?;
+                service::users::patch_user(
+                    c,
+                    None,
+                    user.id,
+                    UserPatch {
+                        password_hash: Some(hash),
+                        ..UserPatch::default()
+                    },
+                )
+            })?;
+            println!(
+                "password changed for {}; their sessions were signed out",
+                user.email
+            );
+            if generated {
+                println!("password (shown once): {password}");
+            }
+        }
+        UserCommand::Disable { email } => {
+            let user = store.write_blocking(move |c| {
+                let (user, _) =
+                    find_user_by_email(c, &email)?.ok_or(service::Error::NotFound("user"))?;
+                service::users::patch_user(
+                    c,
+                    None,
+                    user.id,
+                    UserPatch {
+                        disabled: Some(true),
+                        ..UserPatch::default()
+                    },
+                )
+            })?;
+            println!("disabled {}; their tokens were revoked", user.email);
+        }
+    }
+    Ok(())
+}
+
+fn serve(data: PathBuf, args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::load(
+        data,
+        Overrides {
+            bind: args.bind,
+            workers: args.workers,
+            log: args.log,
+            outbox_retry_base_ms: args.outbox_retry_base_ms,
+            outbox_max_attempts: args.outbox_max_attempts,
+            outbox_timeout_ms: args.outbox_timeout_ms,
+        },
+    )?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    actix_web::rt::System::new().block_on(async move {
+        let running = crate::server::start(&config).await?;
+        running.server.await?;
+        Ok(())
+    })
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> anyhow::Result<()> {
+    crate::install_crypto();
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(cli.data, cli.serve),
+        Some(Command::Serve(args)) => serve(cli.data, args),
+        Some(Command::User(cmd)) => user_command(cli.data, cmd),
+        Some(Command::Backup { to }) => {
+            if to.exists() {
+                bail!("{} exists already; choose a new file", to.display());
+            }
+            let store = Store::open(&cli.data)
+                .with_context(|| format!("opening {}", cli.data.display()))?;
+            store
+                .backup_to(&to)
+                .with_context(|| format!("writing {}", to.display()))?;
+            println!("backup written to {}", to.display());
+            Ok(())
+        }
+        Some(Command::Bench(args)) => crate::bench::run(args),
+    }
+}
