@@ -8,11 +8,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, DEFAULT_DATA, Overrides};
-use crate::domain::time::now_ms;
-use crate::domain::{Role, TeamId};
+use crate::domain::Role;
 use crate::service::{self, users::UserPatch};
+use crate::store::Store;
 use crate::store::users::{NewUser, find_user_by_email, list_users};
-use crate::store::{Store, teams};
 
 #[derive(Parser)]
 #[command(
@@ -132,15 +131,10 @@ fn user_command(data: PathBuf, cmd: UserCommand) -> anyhow::Result<()> {
             let (password, generated) = read_password(password_stdin)?;
             let password_hash = service::auth::hash_password(&password)?;
             let user = store.write_blocking(move |c| {
-                let mut ids = Vec::new();
-                for t in &team_names {
-                    let name = service::clean_text("team", t, 60)?;
-                    let id = match teams::find_team_by_name(c, &name)? {
-                        Some(id) => id,
-                        None => teams::insert_team(c, &name, now_ms())?,
-                    };
-                    ids.push(TeamId(id.0));
-                }
+                let ids = team_names
+                    .iter()
+                    .map(|t| service::teams::find_or_create(c, t))
+                    .collect::<service::Result<Vec<_>>>()?;
                 service::users::create_user(
                     c,
                     NewUser {
@@ -190,7 +184,6 @@ fn user_command(data: PathBuf, cmd: UserCommand) -> anyhow::Result<()> {
             let user = store.write_blocking(move |c| {
                 let (user, _) =
                     find_user_by_email(c, &email)?.ok_or(service::Error::NotFound("user"))?;
-                crate::store::tokens::revoke_user_tokens(c, user.id, now_ms())?;
                 service::users::patch_user(
                     c,
                     None,
@@ -248,7 +241,8 @@ fn serve(data: PathBuf, args: ServeArgs) -> anyhow::Result<()> {
         .init();
     actix_web::rt::System::new().block_on(async move {
         let running = crate::server::start(&config).await?;
-        running.server.await?;
+        crate::server::serve_until(running, crate::server::terminate_signal()).await?;
+        tracing::info!("stopped");
         Ok(())
     })
 }

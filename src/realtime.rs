@@ -13,7 +13,8 @@ use tokio::sync::broadcast;
 
 use crate::domain::policy::{self, Actor};
 use crate::domain::settings::Settings;
-use crate::domain::time::Ts;
+use crate::domain::time::{Ts, now_ms};
+use crate::jobs::Shutdown;
 use crate::store::events::{EventRow, last_event_id, list_after};
 use crate::store::{Store, StoreError, settings, users};
 
@@ -31,43 +32,54 @@ pub struct Hub {
     tx: broadcast::Sender<Arc<EventRow>>,
     /// Events that are not stored (presence): no id, no replay.
     passing: broadcast::Sender<Arc<EventRow>>,
+    /// Ends every stream when the server stops.
+    shutdown: Shutdown,
 }
 
 impl Hub {
-    /// Starts the reader task on the current runtime.
-    pub fn start(store: Store) -> Hub {
+    /// A hub whose streams end when `shutdown` fires; [`Hub::run`] feeds it.
+    pub fn new(shutdown: Shutdown) -> Hub {
         let (tx, _) = broadcast::channel(1024);
         let (passing, _) = broadcast::channel(256);
-        let hub = Hub {
+        Hub {
             presence: Arc::default(),
-            started_at: crate::domain::time::now_ms(),
-            tx: tx.clone(),
+            started_at: now_ms(),
+            tx,
             passing,
-        };
-        actix_web::rt::spawn(async move {
-            let mut commits = store.subscribe();
-            let mut last = commits.borrow().last_event_id;
-            while commits.changed().await.is_ok() {
-                let newest = commits.borrow_and_update().last_event_id;
-                while last < newest {
-                    let from = last;
-                    match store.read(move |c| list_after(c, from, BATCH)).await {
-                        Ok(rows) if rows.is_empty() => break,
-                        Ok(rows) => {
-                            for row in rows {
-                                last = row.id;
-                                let _ = tx.send(Arc::new(row));
-                            }
+            shutdown,
+        }
+    }
+
+    /// The reader: after every commit, reads the new events once and sends them to every
+    /// stream. Runs until shutdown (a job of `crate::jobs`).
+    pub async fn run(self, store: Store, mut shutdown: Shutdown) {
+        let mut commits = store.subscribe();
+        let mut last = commits.borrow().last_event_id;
+        loop {
+            tokio::select! {
+                _ = shutdown.wait() => return,
+                changed = commits.changed() => if changed.is_err() { return },
+            }
+            let newest = commits.borrow_and_update().last_event_id;
+            while last < newest {
+                let from = last;
+                match store.read(move |c| list_after(c, from, BATCH)).await {
+                    Ok(rows) if rows.is_empty() => break,
+                    Ok(rows) => {
+                        for row in rows {
+                            last = row.id;
+                            let _ = self.tx.send(Arc::new(row));
                         }
-                        Err::<_, StoreError>(e) => {
-                            tracing::error!(error = %e, "reading new events failed");
-                            tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    Err::<_, StoreError>(e) => {
+                        tracing::error!(error = %e, "reading new events failed");
+                        if shutdown.sleep(Duration::from_millis(200)).await {
+                            return;
                         }
                     }
                 }
             }
-        });
-        hub
+        }
     }
 }
 
@@ -89,7 +101,7 @@ impl Drop for Attendance {
         if let Ok(mut map) = self.presence.lock() {
             let p = map.entry(self.user).or_default();
             p.open = p.open.saturating_sub(1);
-            p.last_closed_at = crate::domain::time::now_ms();
+            p.last_closed_at = now_ms();
         }
     }
 }
@@ -217,7 +229,8 @@ pub fn stream(
     // Subscribe before reading the cursor, so nothing committed in between is missed.
     let mut live = hub.tx.subscribe();
     let mut passing = hub.passing.subscribe();
-    actix_web::rt::spawn(async move {
+    let mut shutdown = hub.shutdown.clone();
+    tokio::spawn(async move {
         let _attendance = attendance;
         // Someone the server marked offline is back.
         let uid = actor.id;
@@ -268,6 +281,9 @@ pub fn stream(
                 }
             }
             let next = tokio::select! {
+                // The server is stopping: end the response, so the browser reconnects to the
+                // next process with its Last-Event-ID and nothing holds the shutdown up.
+                _ = shutdown.wait() => return,
                 r = live.recv() => Some(r),
                 p = passing.recv() => {
                     if let Ok(e) = p

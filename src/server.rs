@@ -1,45 +1,53 @@
-//! The composition root: open the store, start every background job, bind HTTP. `serve`, the
-//! benchmark and the tests all start the server through here.
+//! The composition root: open the store, start every background job, bind HTTP, and stop them
+//! in the right order. `serve`, the benchmark and the tests all start the server through here.
+//!
+//! Stopping: the jobs and every open event stream end first (an event stream is a response that
+//! never finishes by itself, so actix would otherwise wait out its shutdown timeout), then
+//! actix finishes the requests in flight, then the store's writer ends with the last handle.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web::Data;
 use actix_web::{App, HttpServer};
-use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::domain::throttle::Throttle;
+use crate::jobs::{self, Jobs};
 use crate::service;
 use crate::store::Store;
 use crate::web::{AppState, CSP, configure};
+
+/// Longest wait for requests in flight (other than event streams, which end at once) when the
+/// server stops.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 5;
 
 /// A started server.
 pub struct Running {
     /// The address it listens on.
     pub addr: SocketAddr,
-    /// The server future (await it to serve; its handle stops it).
+    /// The HTTP server (await it to serve; [`Running::stop`] stops it).
     pub server: actix_web::dev::Server,
     /// The database.
     pub store: Store,
+    /// The background jobs.
+    pub jobs: Jobs,
 }
 
-/// Opens the data dir, prints the setup link while there is no user, starts the outbox
-/// dispatcher and binds the HTTP server. Call inside an actix system.
+/// Opens the data dir, prints the setup link while there is no user, starts every background
+/// job and binds the HTTP server. Call inside an actix system. The server does not handle
+/// signals itself: the caller decides when to stop ([`serve_until`]).
 pub async fn start(config: &Config) -> anyhow::Result<Running> {
     crate::install_crypto();
     let store = Store::open(&config.data)?;
     let setup = store.write(service::auth::ensure_setup_token).await?;
-    let outbox_wake = Arc::new(Notify::new());
-    crate::jobs::outbox::spawn(store.clone(), config.outbox.clone(), outbox_wake.clone());
-    let hub = crate::realtime::Hub::start(store.clone());
-    crate::jobs::spawn(store.clone(), hub.clone());
+    let jobs = jobs::spawn_all(&store, config.outbox.clone());
     let state = Data::new(AppState {
         store: store.clone(),
         throttle: Mutex::new(Throttle::default()),
-        outbox_wake,
-        hub: hub.clone(),
+        hub: jobs.hub.clone(),
+        jobs: jobs.handle.clone(),
     });
     let app = configure(state);
     let http = HttpServer::new(move || {
@@ -55,7 +63,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             .configure(app.clone())
     })
     .workers(config.workers)
-    .shutdown_timeout(5)
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+    .disable_signals()
     .bind(&config.bind)
     .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
     let addr = *http
@@ -78,7 +87,57 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         addr,
         server: http.run(),
         store,
+        jobs,
     })
+}
+
+/// Serves until `stop` resolves (or the HTTP server fails), then stops everything in order:
+/// jobs and event streams, then the requests in flight.
+pub async fn serve_until(
+    running: Running,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let Running { server, jobs, .. } = running;
+    let handle = server.handle();
+    let mut server = actix_web::rt::spawn(server);
+    let outcome = tokio::select! {
+        done = &mut server => Some(done),
+        _ = stop => None,
+    };
+    tracing::info!("stopping");
+    jobs.stop().await;
+    match outcome {
+        Some(done) => done.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+        None => {
+            handle.stop(true).await;
+            server
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        }
+    }
+}
+
+/// Resolves on SIGTERM (systemd, `kill`) or SIGINT (Ctrl-C).
+pub async fn terminate_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// A server running on its own thread and actix system (for tests and the benchmark).
@@ -87,16 +146,14 @@ pub struct Background {
     pub addr: SocketAddr,
     /// The database.
     pub store: Store,
-    /// Stops the server.
-    pub handle: actix_web::dev::ServerHandle,
-    /// The server's thread.
-    pub thread: std::thread::JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Background {
-    /// Stops the server gracefully and waits for its thread.
+    /// Stops the server as a signal would (jobs and streams first) and waits for its thread.
     pub fn stop(self) {
-        actix_web::rt::System::new().block_on(self.handle.stop(true));
+        let _ = self.stop.send(());
         let _ = self.thread.join();
     }
 }
@@ -104,16 +161,16 @@ impl Background {
 /// Starts [`start`] on a new thread with its own actix system and waits until it listens.
 pub fn spawn_background(config: Config) -> anyhow::Result<Background> {
     let (tx, rx) = std::sync::mpsc::channel();
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             match start(&config).await {
                 Ok(running) => {
-                    let _ = tx.send(Ok((
-                        running.addr,
-                        running.store.clone(),
-                        running.server.handle(),
-                    )));
-                    if let Err(e) = running.server.await {
+                    let _ = tx.send(Ok((running.addr, running.store.clone())));
+                    let stopped = async {
+                        let _ = stop_rx.await;
+                    };
+                    if let Err(e) = serve_until(running, stopped).await {
                         tracing::error!(error = %e, "server stopped with an error");
                     }
                 }
@@ -123,13 +180,13 @@ pub fn spawn_background(config: Config) -> anyhow::Result<Background> {
             }
         });
     });
-    let (addr, store, handle) = rx
+    let (addr, store) = rx
         .recv()
         .map_err(|_| anyhow::anyhow!("the server thread ended before listening"))??;
     Ok(Background {
         addr,
         store,
-        handle,
+        stop,
         thread,
     })
 }

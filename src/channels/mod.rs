@@ -1,5 +1,6 @@
-//! Channels: how a queued message leaves. One module per channel: `api` (signed callbacks) and
-//! `whatsapp` (Meta's Cloud API).
+//! Channels: the providers' wire formats, signatures and clients, both ways (a queued message
+//! leaving, a webhook or a media file coming in). One module per channel: `api` (signed
+//! callbacks) and `whatsapp` (Meta's Cloud API). No rules and no SQL here.
 
 pub mod api;
 pub mod whatsapp;

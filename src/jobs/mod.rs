@@ -1,54 +1,187 @@
-//! Background ticks on the runtime, at the workspace's `scheduler_tick_ms`. State lives in the
-//! database, so a restart loses nothing. Today: marking offline whoever has had no open event
-//! stream for `auto_offline_secs` (their status comes back when they open one). SLA and snooze
-//! ticks join here.
+//! Every background task of the server, started by one call ([`spawn_all`]) and ended by one
+//! ([`Jobs::stop`]). Jobs wake on the store's commit notifications (a queued message, a kept
+//! webhook) or on their timer; none is woken by a handler. What a job must not lose lives in the
+//! database, so a restart resumes where the last run stopped.
+//!
+//! - [`outbox`]: sends queued messages through their channel, retrying with backoff.
+//! - [`whatsapp`]: processes kept webhook bodies, fetches inbound media, sends read receipts, and
+//!   sweeps what a crash left behind.
+//! - the scheduler: tick jobs at the workspace's `scheduler_tick_ms` ([`away`] first; SLA, snooze
+//!   wake-up and take-back join the list in [`TICKS`]).
+//! - the live-event hub (`crate::realtime`): fans committed events out to open event streams.
 
+pub mod away;
 pub mod outbox;
+pub mod whatsapp;
 
 use std::time::Duration;
 
-use crate::domain::UserStatus;
-use crate::domain::time::now_ms;
-use crate::realtime::Hub;
-use crate::service;
-use crate::store::{Store, settings, users};
+use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
-/// Starts the ticks on the current runtime.
-pub fn spawn(store: Store, hub: Hub) {
-    actix_web::rt::spawn(async move {
-        loop {
-            let s = store
-                .read(settings::load_settings)
-                .await
-                .unwrap_or_default();
-            tokio::time::sleep(Duration::from_millis(
-                s.scheduler_tick_ms.clamp(10, 60_000) as u64
-            ))
-            .await;
-            if let Some(secs) = s.auto_offline_secs {
-                mark_away(&store, &hub, secs).await;
-            }
+use crate::domain::ConversationId;
+use crate::domain::settings::Settings;
+use crate::realtime::Hub;
+use crate::store::{Store, settings};
+use outbox::OutboxConfig;
+
+/// How long running jobs get to finish their step after shutdown begins before they are cut
+/// off. Cutting one off loses nothing: its work is still in the database and resumes at start.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// The shutdown signal every loop and event stream watches.
+#[derive(Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+impl Shutdown {
+    /// A signal that never fires (for code run outside the server).
+    pub fn never() -> Shutdown {
+        let (tx, rx) = watch::channel(false);
+        // Keep the sender alive for the life of the process, so `wait` never returns.
+        std::mem::forget(tx);
+        Shutdown(rx)
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once shutdown has begun.
+    pub async fn wait(&mut self) {
+        // An error means the sender is gone, which happens only when the server is gone.
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+
+    /// Sleeps for `d`; returns `true` if shutdown began meanwhile.
+    pub async fn sleep(&mut self, d: Duration) -> bool {
+        tokio::select! {
+            _ = self.wait() => true,
+            _ = tokio::time::sleep(d) => false,
         }
-    });
+    }
 }
 
-async fn mark_away(store: &Store, hub: &Hub, secs: i64) {
-    let Ok(list) = store.read(users::list_users).await else {
-        return;
-    };
-    let now = now_ms();
-    for u in list
-        .into_iter()
-        .filter(|u| !u.disabled && u.status != UserStatus::Offline)
-    {
-        let away = hub
-            .away_since(u.id.0)
-            .is_some_and(|since| now - since >= secs.saturating_mul(1000));
-        if away {
-            let id = u.id;
-            if let Err(e) = store.write(move |c| service::users::mark_away(c, id)).await {
-                tracing::warn!(error = %e, "marking a user offline failed");
+/// What handlers may ask of the jobs. Requests are hints: the job decides and does the work.
+#[derive(Clone)]
+pub struct JobsHandle {
+    read_receipts: mpsc::Sender<ConversationId>,
+}
+
+impl JobsHandle {
+    /// Asks the WhatsApp job to send a read receipt for the newest unread customer message of
+    /// `conv` (the owner opened it). Best effort: dropped when the job is busy or stopped.
+    pub fn send_read_receipt(&self, conv: ConversationId) {
+        let _ = self.read_receipts.try_send(conv);
+    }
+}
+
+/// The running jobs.
+pub struct Jobs {
+    stop: watch::Sender<bool>,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+    /// The live-event hub the HTTP layer attaches event streams to.
+    pub hub: Hub,
+    /// Requests from handlers.
+    pub handle: JobsHandle,
+}
+
+impl Jobs {
+    /// Ends every loop and every open event stream; waits up to [`GRACE`] for each job to finish
+    /// its step, then cuts it off.
+    pub async fn stop(self) {
+        self.stop.send_replace(true);
+        let deadline = tokio::time::Instant::now() + GRACE;
+        for (name, task) in self.tasks {
+            let abort = task.abort_handle();
+            if tokio::time::timeout_at(deadline, task).await.is_err() {
+                tracing::warn!(job = name, "a job did not stop in time; cut off");
+                abort.abort();
             }
+        }
+    }
+}
+
+/// Starts every background job on the current tokio runtime.
+pub fn spawn_all(store: &Store, outbox: OutboxConfig) -> Jobs {
+    let (stop, rx) = watch::channel(false);
+    let shutdown = Shutdown(rx);
+    let (read_receipts, receipts_rx) = mpsc::channel(64);
+    let hub = Hub::new(shutdown.clone());
+    let tasks = vec![
+        (
+            "hub",
+            tokio::spawn(hub.clone().run(store.clone(), shutdown.clone())),
+        ),
+        (
+            "outbox",
+            tokio::spawn(outbox::run(store.clone(), outbox, shutdown.clone())),
+        ),
+        (
+            "whatsapp",
+            tokio::spawn(whatsapp::run(store.clone(), receipts_rx, shutdown.clone())),
+        ),
+        (
+            "scheduler",
+            tokio::spawn(scheduler(
+                Context {
+                    store: store.clone(),
+                    hub: hub.clone(),
+                },
+                shutdown,
+            )),
+        ),
+    ];
+    Jobs {
+        stop,
+        tasks,
+        hub,
+        handle: JobsHandle { read_receipts },
+    }
+}
+
+/// What tick jobs work with.
+pub struct Context {
+    /// The database.
+    pub store: Store,
+    /// Who has an event stream open.
+    pub hub: Hub,
+}
+
+/// One job of the scheduler, run every tick with the settings read for that tick.
+struct Tick {
+    /// For the log.
+    name: &'static str,
+    run: for<'a> fn(&'a Context, &'a Settings) -> BoxFuture<'a, ()>,
+}
+
+/// The scheduler's jobs, run in this order every tick.
+const TICKS: &[Tick] = &[
+    // Marks offline whoever has had no open event stream for `auto_offline_secs`.
+    Tick {
+        name: "away",
+        run: |ctx, s| Box::pin(away::tick(ctx, s)),
+    },
+];
+
+/// Runs [`TICKS`] every `scheduler_tick_ms` until shutdown.
+async fn scheduler(ctx: Context, mut shutdown: Shutdown) {
+    loop {
+        let s = match ctx.store.read(settings::load_settings).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "the scheduler could not read the settings");
+                Settings::default()
+            }
+        };
+        let tick = Duration::from_millis(s.scheduler_tick_ms.clamp(10, 60_000) as u64);
+        if shutdown.sleep(tick).await {
+            return;
+        }
+        for t in TICKS {
+            tracing::trace!(job = t.name, "tick");
+            (t.run)(&ctx, &s).await;
         }
     }
 }

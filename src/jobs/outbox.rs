@@ -1,14 +1,14 @@
 //! The durable outbound dispatcher: takes due rows from the outbox, sends them through their
 //! channel, and records the outcome. Transient failures are retried with exponential backoff up
 //! to a bound, then marked failed with the reason; a row marked done is never sent again.
-//! State lives in the database, so a restart resumes where the last run stopped.
+//! State lives in the database, so a restart resumes where the last run stopped. It wakes when a
+//! commit adds an outbox row (see `store::Committed`) or when the next retry is due.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::sync::Notify;
 
+use super::Shutdown;
 use crate::channels::whatsapp::{WaConfig, graph};
 use crate::channels::{self, SendError};
 use crate::domain::time::now_ms;
@@ -56,15 +56,9 @@ pub fn backoff(cfg: &OutboxConfig, attempts: i64) -> u64 {
     (exp as i64 + exp as i64 * jitter / 100).max(1) as u64
 }
 
-/// Starts the dispatcher on the current actix/tokio runtime.
-pub fn spawn(store: Store, cfg: OutboxConfig, wake: Arc<Notify>) {
-    // The WhatsApp worker (webhooks left unprocessed, media downloads) starts with the
-    // dispatcher: both are the server's background traffic with the providers.
-    crate::service::whatsapp::spawn_worker(store.clone());
-    actix_web::rt::spawn(async move { run(store, cfg, wake).await });
-}
-
-async fn run(store: Store, cfg: OutboxConfig, wake: Arc<Notify>) {
+/// The dispatcher loop: sends what is due, then sleeps until the next retry is due or a commit
+/// queues a new message; ends on shutdown (a send in flight finishes first, within the grace).
+pub(super) async fn run(store: Store, cfg: OutboxConfig, mut shutdown: Shutdown) {
     let client = match reqwest::Client::builder()
         .timeout(Duration::from_millis(cfg.timeout_ms))
         .user_agent(concat!("teaminbox/", env!("CARGO_PKG_VERSION")))
@@ -76,28 +70,50 @@ async fn run(store: Store, cfg: OutboxConfig, wake: Arc<Notify>) {
             return;
         }
     };
-    loop {
+    let mut commits = store.subscribe();
+    while !shutdown.is_set() {
+        // Noted before reading, so a message queued while this pass runs wakes the next wait.
+        let seen = commits.borrow_and_update().last_outbox_id;
         let due = store.read(|c| queue::list_due(c, now_ms(), 32)).await;
         match due {
             Ok(items) if !items.is_empty() => {
                 for item in items {
+                    if shutdown.is_set() {
+                        return;
+                    }
                     if let Err(e) = deliver(&store, &client, &cfg, item).await {
                         tracing::error!(error = %e, "recording an outbox result failed");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        if shutdown.sleep(Duration::from_secs(1)).await {
+                            return;
+                        }
                     }
                 }
             }
             Ok(_) => {
                 let next = store.read(queue::next_due_at).await.ok().flatten();
                 let wait = next.map_or(60_000, |t| (t - now_ms()).clamp(0, 60_000));
-                tokio::select! {
-                    _ = wake.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+                let timer = tokio::time::sleep(Duration::from_millis(wait as u64));
+                tokio::pin!(timer);
+                loop {
+                    tokio::select! {
+                        _ = shutdown.wait() => return,
+                        _ = &mut timer => break,
+                        changed = commits.changed() => {
+                            if changed.is_err() {
+                                return;
+                            }
+                            if commits.borrow_and_update().last_outbox_id > seen {
+                                break;
+                            }
+                        }
+                    }
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "reading the outbox failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                if shutdown.sleep(Duration::from_secs(1)).await {
+                    return;
+                }
             }
         }
     }

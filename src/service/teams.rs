@@ -53,6 +53,23 @@ pub fn create_team(conn: &Connection, mut change: TeamChange) -> Result<Team> {
     apply(conn, id, change)
 }
 
+/// The team named `name` (compared as stored, after trimming), created with the same rules as
+/// [`create_team`] when there is none. For `teaminbox user add --team`.
+pub fn find_or_create(conn: &Connection, name: &str) -> Result<TeamId> {
+    let name = clean_text("team", name, 60)?;
+    match teams::find_team_by_name(conn, &name)? {
+        Some(id) => Ok(id),
+        None => Ok(create_team(
+            conn,
+            TeamChange {
+                name: Some(name),
+                ..TeamChange::default()
+            },
+        )?
+        .id),
+    }
+}
+
 /// Changes a team.
 pub fn update_team(conn: &Connection, id: TeamId, mut change: TeamChange) -> Result<Team> {
     teams::find_team(conn, id)?.ok_or(Error::NotFound("team"))?;

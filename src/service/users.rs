@@ -75,11 +75,17 @@ pub struct UserPatch {
     pub teams: Option<Vec<TeamId>>,
     /// New capacity (`Some(None)` clears it).
     pub capacity: Option<Option<i64>>,
-    /// New password hash.
+    /// New password hash. Setting one signs the user out everywhere (every session and API
+    /// token) except `keep_token`.
     pub password_hash: Option<String>,
+    /// The caller's own token or session secret, kept alive when they change their own password
+    /// (ignored when it belongs to someone else).
+    pub keep_token: Option<String>,
 }
 
-/// Changes a user. Keeps at least one enabled owner; disabling revokes every token at once.
+/// Changes a user. Keeps at least one enabled owner; disabling revokes every token at once; a
+/// new password revokes every token and session of that user but the caller's own
+/// (`UserPatch::keep_token`), so a reset or a suspected leak ends every other sign-in.
 pub fn patch_user(
     conn: &Connection,
     by: Option<&Actor>,
@@ -122,6 +128,8 @@ pub fn patch_user(
     }
     if let Some(hash) = &patch.password_hash {
         users::update_user_password(conn, id, hash)?;
+        let keep = patch.keep_token.as_deref().map(super::auth::hash_token);
+        tokens::revoke_user_tokens_except(conn, id, keep.as_deref(), now_ms())?;
     }
     if let Some(disabled) = patch.disabled {
         users::update_user_disabled(conn, id, disabled)?;

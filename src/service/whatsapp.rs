@@ -1,48 +1,54 @@
 //! WhatsApp operations: keep a verified webhook body, then turn it into conversations, messages
 //! and delivery statuses; react to refused sends (a 131047 closes the window, a 190 alerts the
-//! owner); fetch inbound media; send read receipts. Processing is idempotent (dedupe on the
+//! owner). The network side (processing after the 200, media downloads, read receipts, the
+//! sweep) is the job `crate::jobs::whatsapp`. Processing is idempotent (dedupe on the
 //! wamid, statuses only move forward), so a body processed twice or retried by Meta changes
 //! nothing the second time, and bodies left unprocessed by a crash are picked up at start.
-
-use std::path::PathBuf;
-use std::time::Duration;
 
 use rusqlite::Connection;
 use serde_json::json;
 
 use super::Result;
 use super::inbound::{Inbound, receive};
+use crate::channels::whatsapp::graph;
 use crate::channels::whatsapp::webhook::{self, InMessage, StatusUpdate};
-use crate::channels::whatsapp::{WaConfig, graph, media};
 use crate::domain::time::now_ms;
 use crate::domain::{ChannelId, ChannelKind, ConversationId, DeliveryStatus};
 use crate::store::whatsapp::{self as wa, MediaJob};
-use crate::store::{Store, StoreError, channels, contacts, events, messages};
-
-/// Downloads tried before a media file is given up.
-pub const MEDIA_ATTEMPTS: i64 = 5;
+use crate::store::{StoreError, contacts, events, isolated, messages};
 
 /// Keeps a verified webhook body; the caller answers 200 once this is committed.
 pub fn accept(conn: &Connection, body: &[u8]) -> Result<i64> {
     Ok(wa::insert_webhook(conn, body, now_ms())?)
 }
 
-/// Runs `f` in a savepoint: if it fails, its changes are undone and the rest of the batch goes on.
-fn isolated<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    conn.execute_batch("SAVEPOINT wa_item")
-        .map_err(StoreError::from)?;
-    match f() {
-        Ok(v) => {
-            conn.execute_batch("RELEASE wa_item")
-                .map_err(StoreError::from)?;
-            Ok(v)
-        }
-        Err(e) => {
-            conn.execute_batch("ROLLBACK TO wa_item; RELEASE wa_item")
-                .map_err(StoreError::from)?;
-            Err(e)
+/// What [`process_batch`] made of a batch of kept webhook bodies.
+#[derive(Debug, Default)]
+pub struct Processed {
+    /// Media to download, of the messages that came in.
+    pub media: Vec<MediaJob>,
+    /// Bodies that failed, with why; they stay kept (unprocessed) for the sweep to try again.
+    pub failed: Vec<(i64, String)>,
+}
+
+/// Processes kept webhook bodies in the caller's transaction, each in a savepoint of its own, so
+/// one body that fails is rolled back alone and the others land.
+pub fn process_batch(conn: &Connection, ids: &[i64]) -> Result<Processed> {
+    let mut out = Processed::default();
+    for &id in ids {
+        match isolated(conn, || process(conn, id)) {
+            Ok(media) => out.media.extend(media),
+            Err(super::Error::Store(e)) if is_fatal(&e) => return Err(e.into()),
+            Err(e) => out.failed.push((id, e.to_string())),
         }
     }
+    Ok(out)
+}
+
+/// A fault of the database itself (not of one body): stop the batch rather than mark every body
+/// as failed.
+fn is_fatal(e: &StoreError) -> bool {
+    matches!(e, StoreError::WriterGone | StoreError::Pool(_))
 }
 
 /// Processes a kept webhook body (once: a processed one is skipped). Returns the media to fetch.
@@ -278,170 +284,4 @@ pub fn on_send_rejected(
         _ => {}
     }
     Ok(())
-}
-
-fn data_dir(store: &Store) -> PathBuf {
-    store
-        .path()
-        .parent()
-        .map_or_else(|| PathBuf::from("."), |p| p.to_path_buf())
-}
-
-/// Processes a kept webhook in a write of its own, then fetches its media. Run after answering.
-pub async fn process_and_fetch(store: Store, webhook_id: i64) {
-    match store.write(move |c| process(c, webhook_id)).await {
-        Ok(jobs) => fetch_all(&store, jobs).await,
-        Err(e) => tracing::error!(webhook = webhook_id, error = %e,
-            "processing a WhatsApp webhook failed; it is kept and will be tried again"),
-    }
-}
-
-async fn fetch_all(store: &Store, jobs: Vec<MediaJob>) {
-    if jobs.is_empty() {
-        return;
-    }
-    let client = match crate::channels::whatsapp::client(60_000) {
-        Ok(c) => c,
-        Err(e) => return tracing::error!(error = %e, "no HTTP client for media downloads"),
-    };
-    for job in jobs {
-        if let Err(e) = fetch_one(store, &client, job).await {
-            tracing::error!(error = %e, "recording a media download failed");
-        }
-    }
-}
-
-async fn fetch_one(
-    store: &Store,
-    client: &reqwest::Client,
-    job: MediaJob,
-) -> Result<(), StoreError> {
-    let ch = job.channel_id;
-    let cfg = store
-        .read(move |c| channels::find_channel(c, ch))
-        .await?
-        .and_then(|r| WaConfig::from_config(&r.config));
-    let outcome = match &cfg {
-        Some(cfg) => {
-            media::fetch(
-                client,
-                cfg,
-                &job.media_id,
-                &data_dir(store),
-                job.channel_id.0,
-                job.message_id.0,
-            )
-            .await
-        }
-        None => Err(media::MediaError::GiveUp(
-            "the channel is gone or incomplete".into(),
-        )),
-    };
-    let now = now_ms();
-    let mid = job.message_id;
-    match outcome {
-        Ok(s) => {
-            store
-                .write(move |c| {
-                    wa::mark_media_done(
-                        c,
-                        mid,
-                        &s.path,
-                        s.size as i64,
-                        &s.sha256,
-                        &s.mime_type,
-                        now,
-                    )
-                })
-                .await
-        }
-        Err(e) => {
-            let give_up =
-                matches!(e, media::MediaError::GiveUp(_)) || job.attempts + 1 >= MEDIA_ATTEMPTS;
-            tracing::warn!(message = mid.0, error = %e, give_up, "media download failed");
-            let text = e.to_string();
-            store
-                .write(move |c| wa::mark_media_failed(c, mid, &text, give_up, now))
-                .await
-        }
-    }
-}
-
-/// Starts the background sweep: webhooks left unprocessed (a crash between answering and
-/// processing) and media downloads to retry, at start and then every minute.
-pub fn spawn_worker(store: Store) {
-    actix_web::rt::spawn(async move {
-        loop {
-            sweep(&store).await;
-            tokio::time::sleep(Duration::from_secs(60)).await;
-        }
-    });
-}
-
-async fn sweep(store: &Store) {
-    loop {
-        let ids = store
-            .read(|c| wa::list_unprocessed(c, 64))
-            .await
-            .unwrap_or_default();
-        if ids.is_empty() {
-            break;
-        }
-        for id in ids {
-            // Run inline: a failing body must not spin this loop, so stop at the first error.
-            match store.write(move |c| process(c, id)).await {
-                Ok(jobs) => fetch_all(store, jobs).await,
-                Err(e) => {
-                    tracing::error!(webhook = id, error = %e, "processing a kept webhook failed");
-                    return;
-                }
-            }
-        }
-    }
-    // Downloads not touched for a minute: the request that started them has finished or died.
-    let stale = now_ms() - 60_000;
-    let due = store
-        .read(move |c| wa::list_pending_media(c, stale, 32))
-        .await
-        .unwrap_or_default();
-    fetch_all(store, due).await;
-}
-
-/// Sends a read receipt for the newest inbound message of a WhatsApp conversation not yet
-/// marked (the assignee opened it). Best effort: a failure is logged, not retried.
-pub async fn mark_read_on_open(store: Store, conv: ConversationId) {
-    let found = store
-        .read(move |c| {
-            let Some(state) = crate::store::conversations::find_conv_state(c, conv)? else {
-                return Ok(None);
-            };
-            if state.channel_kind != ChannelKind::Whatsapp {
-                return Ok(None);
-            }
-            let Some((mid, wamid)) = wa::find_unread_inbound(c, conv)? else {
-                return Ok(None);
-            };
-            let cfg = channels::find_channel(c, state.channel_id)?
-                .and_then(|r| WaConfig::from_config(&r.config));
-            Ok::<_, StoreError>(cfg.map(|cfg| (cfg, mid, wamid)))
-        })
-        .await;
-    let Ok(Some((cfg, mid, wamid))) = found else {
-        return;
-    };
-    let Ok(client) = crate::channels::whatsapp::client(10_000) else {
-        return;
-    };
-    match graph::mark_read(&client, &cfg, &wamid).await {
-        Ok(()) => {
-            let now = now_ms();
-            if let Err(e) = store
-                .write(move |c| wa::upsert_read_mark(c, conv, mid, now))
-                .await
-            {
-                tracing::warn!(error = %e, "recording a read receipt failed");
-            }
-        }
-        Err(e) => tracing::warn!(conversation = conv.0, error = %e, "read receipt not sent"),
-    }
 }

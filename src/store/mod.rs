@@ -202,6 +202,28 @@ impl Store {
     }
 }
 
+/// Runs `f` in a savepoint of its own inside the caller's transaction: if it fails, its changes
+/// are undone and the caller's other work goes on (one bad item must not sink a batch).
+pub fn isolated<T, E: From<StoreError>>(
+    conn: &Connection,
+    f: impl FnOnce() -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    conn.execute_batch("SAVEPOINT isolated")
+        .map_err(StoreError::from)?;
+    match f() {
+        Ok(v) => {
+            conn.execute_batch("RELEASE isolated")
+                .map_err(StoreError::from)?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO isolated; RELEASE isolated")
+                .map_err(StoreError::from)?;
+            Err(e)
+        }
+    }
+}
+
 /// Opens a bare connection with the production pragmas and the schema applied (for the
 /// benchmark's baseline and bulk generation, which bypass the writer on purpose).
 pub fn open_bare(path: &Path) -> Result<Connection> {

@@ -72,3 +72,18 @@ pub fn revoke_user_tokens(conn: &Connection, user: UserId, now: i64) -> Result<u
         params![user.0, now],
     )?)
 }
+
+/// Revokes every token of a user except the one whose hash is `keep` (a token of another user
+/// named there keeps nothing alive).
+pub fn revoke_user_tokens_except(
+    conn: &Connection,
+    user: UserId,
+    keep: Option<&[u8]>,
+    now: i64,
+) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL
+           AND token_hash IS NOT ?3",
+        params![user.0, now, keep],
+    )?)
+}

@@ -29,12 +29,12 @@ pub fn mark_processed(conn: &Connection, id: i64, outcome: &str, now: i64) -> Re
     Ok(())
 }
 
-/// Ids of webhooks still to process, oldest first.
-pub fn list_unprocessed(conn: &Connection, limit: i64) -> Result<Vec<i64>> {
+/// Ids of webhooks still to process after id `after`, oldest first.
+pub fn list_unprocessed(conn: &Connection, after: i64, limit: i64) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id FROM wa_webhooks WHERE processed_at IS NULL ORDER BY id LIMIT ?1",
+        "SELECT id FROM wa_webhooks WHERE processed_at IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
     )?;
-    let rows = stmt.query_map([limit], |r| r.get(0))?;
+    let rows = stmt.query_map([after, limit], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

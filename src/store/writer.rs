@@ -13,13 +13,35 @@ use super::StoreError;
 /// Most writes taken into one transaction.
 const MAX_BATCH: usize = 512;
 
-/// What subscribers learn after every commit.
+/// What subscribers learn after every commit: the newest row of each table that background jobs
+/// follow, so a job wakes only when something it handles was added.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Committed {
     /// Number of commits so far (changes on every commit).
     pub seq: u64,
     /// Id of the newest event in the database.
     pub last_event_id: i64,
+    /// Id of the newest outbox row (a message queued to send).
+    pub last_outbox_id: i64,
+    /// Id of the newest kept WhatsApp webhook body.
+    pub last_webhook_id: i64,
+}
+
+impl Committed {
+    /// Reads the newest ids (each a rowid lookup at the end of its table's primary key).
+    fn read(conn: &Connection, seq: u64) -> Committed {
+        let newest = |table: &str| -> i64 {
+            conn.prepare_cached(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}"))
+                .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                .unwrap_or(0)
+        };
+        Committed {
+            seq,
+            last_event_id: newest("events"),
+            last_outbox_id: newest("outbox"),
+            last_webhook_id: newest("wa_webhooks"),
+        }
+    }
 }
 
 trait Job: Send {
@@ -114,10 +136,7 @@ pub(super) struct Writer {
 impl Writer {
     pub(super) fn start(conn: Connection) -> Writer {
         let (jobs, rx) = mpsc::channel::<Box<dyn Job>>();
-        let initial = Committed {
-            seq: 0,
-            last_event_id: last_event_id(&conn),
-        };
+        let initial = Committed::read(&conn, 0);
         let (tx, committed) = watch::channel(initial);
         std::thread::Builder::new()
             .name("teaminbox-writer".into())
@@ -165,10 +184,6 @@ impl Writer {
     }
 }
 
-fn last_event_id(conn: &Connection) -> i64 {
-    super::events::last_event_id(conn).unwrap_or(0)
-}
-
 fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, committed: watch::Sender<Committed>) {
     let mut seq = 0u64;
     while let Ok(first) = rx.recv() {
@@ -195,8 +210,7 @@ fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, committed: watch::Sen
         });
         if outcome.is_ok() {
             seq += 1;
-            let last_event_id = last_event_id(&conn);
-            committed.send_replace(Committed { seq, last_event_id });
+            committed.send_replace(Committed::read(&conn, seq));
         }
         for f in finishers {
             f.finish(outcome.clone());

@@ -11,11 +11,10 @@ pub mod ui;
 pub mod views;
 pub mod webhooks;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use actix_web::HttpResponse;
 use actix_web::web::{self, Data};
-use tokio::sync::Notify;
 
 use crate::domain::throttle::Throttle;
 use crate::service::{self, Error};
@@ -31,17 +30,10 @@ pub struct AppState {
     pub store: Store,
     /// Login failures.
     pub throttle: Mutex<Throttle>,
-    /// Wakes the outbox dispatcher after a message is queued.
-    pub outbox_wake: Arc<Notify>,
     /// Live event fan-out.
     pub hub: crate::realtime::Hub,
-}
-
-impl AppState {
-    /// Tells the outbox dispatcher there is something to send.
-    pub fn wake_outbox(&self) {
-        self.outbox_wake.notify_one();
-    }
+    /// Requests to background jobs (read receipts).
+    pub jobs: crate::jobs::JobsHandle,
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

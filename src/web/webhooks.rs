@@ -111,10 +111,7 @@ async fn post_whatsapp(
                 .body(r#"{"error":{"code":"unavailable","message":"the webhook could not be stored; try again"}}"#));
         }
     };
-    actix_web::rt::spawn(service::whatsapp::process_and_fetch(
-        state.store.clone(),
-        id,
-    ));
+    // The WhatsApp job processes it: its commit wakes the job.
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(format!(r#"{{"received":{id}}}"#)))

@@ -5,6 +5,7 @@ mod bad_input;
 mod browser;
 mod conversations;
 mod inbound;
+mod jobs;
 mod live;
 mod outbox;
 mod support;

@@ -11,7 +11,6 @@ use crate::domain::time::parse_rfc3339;
 use crate::domain::{ChannelId, ChannelKind, ConversationId, MessageId, Status, TeamId, UserId};
 use crate::service::conversations::{self as ops, AssignRequest};
 use crate::service::messages::{self as send, MediaOut, Outgoing, Template};
-use crate::service::whatsapp;
 use crate::service::{Error, bad_request};
 use crate::store::queue::{ConvQuery, StatusFilter, View, list_conversations};
 use crate::store::{messages, settings};
@@ -109,7 +108,7 @@ pub(super) async fn show(auth: Auth, state: Data<AppState>, id: PathId) -> ApiRe
     if conv.assignee.as_ref().is_some_and(|a| a.id == me.0)
         && conv.channel.kind == ChannelKind::Whatsapp
     {
-        actix_web::rt::spawn(whatsapp::mark_read_on_open(state.store.clone(), id));
+        state.jobs.send_read_receipt(id);
     }
     Ok(HttpResponse::Ok().json(conv))
 }
@@ -198,7 +197,6 @@ pub(super) async fn post_message(
             send::reply_quoting(c, &actor, id, b.outgoing()?, quoted)
         })
         .await?;
-    state.wake_outbox();
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -389,6 +387,5 @@ pub(super) async fn post_start(
             )
         })
         .await?;
-    state.wake_outbox();
     Ok(HttpResponse::Created().json(conv))
 }

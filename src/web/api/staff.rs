@@ -110,6 +110,7 @@ pub(super) async fn patch_user(
         teams: b.teams,
         capacity: b.capacity,
         password_hash,
+        keep_token: Some(auth.token.clone()),
     };
     let user = state
         .store

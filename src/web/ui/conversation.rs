@@ -107,10 +107,7 @@ async fn render(
     if conv.assignee.as_ref().is_some_and(|a| a.id == me.0)
         && conv.channel.kind == crate::domain::ChannelKind::Whatsapp
     {
-        actix_web::rt::spawn(crate::service::whatsapp::mark_read_on_open(
-            state.store.clone(),
-            id,
-        ));
+        state.jobs.send_read_receipt(id);
     }
     let older = older.map(|(a, t, i)| format!("/c/{id}?before={a}_{t}_{i}"));
     let csrf = viewer.csrf();
@@ -369,10 +366,7 @@ pub(super) async fn post_action(
         })
         .await;
     match done {
-        Ok(true) => {
-            state.wake_outbox();
-            see_other(&req, &format!("/c/{}", id.0))
-        }
+        Ok(true) => see_other(&req, &format!("/c/{}", id.0)),
         // Handed on out of sight: back to the inbox.
         Ok(false) => see_other(&req, "/"),
         Err(e) => {

@@ -152,6 +152,7 @@ async fn apply(
                 disabled: Some(f.one("disabled").is_some()),
                 teams: Some(f.ids("teams").into_iter().map(TeamId).collect()),
                 password_hash,
+                keep_token: Some(viewer.session.clone()),
                 ..UserPatch::default()
             };
             state

@@ -1,0 +1,245 @@
+//! The WhatsApp job: the network side of the channel. It processes kept webhook bodies as soon
+//! as a commit adds one (the webhook handler only keeps the body and answers 200), downloads
+//! their media (Meta keeps a media id for 7 days only), sends read receipts when an owner opens a
+//! conversation, and once a minute sweeps what a crash or a failure left behind: bodies still
+//! unprocessed and downloads not finished.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::Shutdown;
+use crate::channels::whatsapp::{self as wa_channel, WaConfig, graph, media};
+use crate::domain::time::now_ms;
+use crate::domain::{ChannelKind, ConversationId};
+use crate::service::whatsapp::{Processed, process_batch};
+use crate::store::whatsapp::{self as wa, MediaJob};
+use crate::store::{Store, StoreError, channels};
+
+/// Downloads tried before a media file is given up.
+pub const MEDIA_ATTEMPTS: i64 = 5;
+
+/// How often the sweep runs (and once at start).
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Bodies processed in one write transaction.
+const BATCH: i64 = 64;
+
+/// Runs until shutdown. Downloads run beside the loop (a slow file must not hold up new
+/// messages) and are cut off at shutdown; the sweep of the next start resumes them.
+pub(super) async fn run(
+    store: Store,
+    mut receipts: mpsc::Receiver<ConversationId>,
+    mut shutdown: Shutdown,
+) {
+    let (media_client, receipt_client) =
+        match (wa_channel::client(60_000), wa_channel::client(10_000)) {
+            (Ok(m), Ok(r)) => (m, r),
+            (Err(e), _) | (_, Err(e)) => {
+                return tracing::error!(error = %e, "the WhatsApp job cannot start an HTTP client");
+            }
+        };
+    let mut commits = store.subscribe();
+    let mut downloads = JoinSet::new();
+    // Bodies up to this id have been tried since start; newer ones are processed on commit,
+    // older failures wait for the sweep.
+    let mut tried = 0;
+    let mut next_sweep = Instant::now();
+    loop {
+        if Instant::now() >= next_sweep {
+            tried = tried.max(process_after(&store, 0, &mut downloads, &media_client).await);
+            let stale = now_ms() - 60_000;
+            // Downloads not touched for a minute: whatever started them has finished or died.
+            match store
+                .read(move |c| wa::list_pending_media(c, stale, 32))
+                .await
+            {
+                Ok(due) => spawn_downloads(&mut downloads, &store, &media_client, due),
+                Err(e) => tracing::warn!(error = %e, "listing media downloads failed"),
+            }
+            next_sweep = Instant::now() + SWEEP_EVERY;
+        }
+        tokio::select! {
+            _ = shutdown.wait() => break,
+            changed = commits.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let newest = commits.borrow_and_update().last_webhook_id;
+                if newest > tried {
+                    tried = tried.max(process_after(&store, tried, &mut downloads, &media_client).await);
+                }
+            }
+            Some(conv) = receipts.recv() => send_read_receipt(&store, &receipt_client, conv).await,
+            Some(done) = downloads.join_next(), if !downloads.is_empty() => {
+                if let Err(e) = done && e.is_panic() {
+                    tracing::error!(error = %e, "a media download panicked");
+                }
+            }
+            _ = tokio::time::sleep_until(next_sweep) => {}
+        }
+    }
+    downloads.abort_all();
+}
+
+/// Processes every kept, unprocessed body with an id above `after`, a batch per transaction;
+/// returns the highest id tried. A body that fails stays kept and is logged; the rest go on.
+async fn process_after(
+    store: &Store,
+    mut after: i64,
+    downloads: &mut JoinSet<()>,
+    client: &reqwest::Client,
+) -> i64 {
+    loop {
+        let from = after;
+        let ids = match store
+            .read(move |c| wa::list_unprocessed(c, from, BATCH))
+            .await
+        {
+            Ok(ids) if ids.is_empty() => return after,
+            Ok(ids) => ids,
+            Err::<_, StoreError>(e) => {
+                tracing::error!(error = %e, "listing kept webhooks failed");
+                return after;
+            }
+        };
+        let last = ids.last().copied().unwrap_or(after);
+        match store.write(move |c| process_batch(c, &ids)).await {
+            Ok(Processed { media, failed }) => {
+                for (id, why) in failed {
+                    tracing::error!(webhook = id, error = %why,
+                        "processing a kept WhatsApp webhook failed; it is kept and will be tried again");
+                }
+                spawn_downloads(downloads, store, client, media);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "processing kept WhatsApp webhooks failed; they are kept");
+                return after;
+            }
+        }
+        after = last;
+    }
+}
+
+fn spawn_downloads(
+    downloads: &mut JoinSet<()>,
+    store: &Store,
+    client: &reqwest::Client,
+    jobs: Vec<MediaJob>,
+) {
+    if jobs.is_empty() {
+        return;
+    }
+    let (store, client) = (store.clone(), client.clone());
+    downloads.spawn(async move {
+        for job in jobs {
+            if let Err(e) = fetch_one(&store, &client, job).await {
+                tracing::error!(error = %e, "recording a media download failed");
+            }
+        }
+    });
+}
+
+fn data_dir(store: &Store) -> PathBuf {
+    store
+        .path()
+        .parent()
+        .map_or_else(|| PathBuf::from("."), |p| p.to_path_buf())
+}
+
+async fn fetch_one(
+    store: &Store,
+    client: &reqwest::Client,
+    job: MediaJob,
+) -> Result<(), StoreError> {
+    let ch = job.channel_id;
+    let cfg = store
+        .read(move |c| channels::find_channel(c, ch))
+        .await?
+        .and_then(|r| WaConfig::from_config(&r.config));
+    let outcome = match &cfg {
+        Some(cfg) => {
+            media::fetch(
+                client,
+                cfg,
+                &job.media_id,
+                &data_dir(store),
+                job.channel_id.0,
+                job.message_id.0,
+            )
+            .await
+        }
+        None => Err(media::MediaError::GiveUp(
+            "the channel is gone or incomplete".into(),
+        )),
+    };
+    let now = now_ms();
+    let mid = job.message_id;
+    match outcome {
+        Ok(s) => {
+            store
+                .write(move |c| {
+                    wa::mark_media_done(
+                        c,
+                        mid,
+                        &s.path,
+                        s.size as i64,
+                        &s.sha256,
+                        &s.mime_type,
+                        now,
+                    )
+                })
+                .await
+        }
+        Err(e) => {
+            let give_up =
+                matches!(e, media::MediaError::GiveUp(_)) || job.attempts + 1 >= MEDIA_ATTEMPTS;
+            tracing::warn!(message = mid.0, error = %e, give_up, "media download failed");
+            let text = e.to_string();
+            store
+                .write(move |c| wa::mark_media_failed(c, mid, &text, give_up, now))
+                .await
+        }
+    }
+}
+
+/// Sends a read receipt for the newest inbound message of a WhatsApp conversation not yet
+/// marked. Best effort: a failure is logged, not retried.
+async fn send_read_receipt(store: &Store, client: &reqwest::Client, conv: ConversationId) {
+    let found = store
+        .read(move |c| {
+            let Some(state) = crate::store::conversations::find_conv_state(c, conv)? else {
+                return Ok(None);
+            };
+            if state.channel_kind != ChannelKind::Whatsapp {
+                return Ok(None);
+            }
+            let Some((mid, wamid)) = wa::find_unread_inbound(c, conv)? else {
+                return Ok(None);
+            };
+            let cfg = channels::find_channel(c, state.channel_id)?
+                .and_then(|r| WaConfig::from_config(&r.config));
+            Ok::<_, StoreError>(cfg.map(|cfg| (cfg, mid, wamid)))
+        })
+        .await;
+    let (cfg, mid, wamid) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => return,
+        Err(e) => return tracing::warn!(error = %e, "looking up a read receipt failed"),
+    };
+    match graph::mark_read(client, &cfg, &wamid).await {
+        Ok(()) => {
+            let now = now_ms();
+            if let Err(e) = store
+                .write(move |c| wa::upsert_read_mark(c, conv, mid, now))
+                .await
+            {
+                tracing::warn!(error = %e, "recording a read receipt failed");
+            }
+        }
+        Err(e) => tracing::warn!(conversation = conv.0, error = %e, "read receipt not sent"),
+    }
+}
