@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::Result;
 use super::users::Named;
+use crate::domain::events::SendFailure;
 use crate::domain::time::Ts;
 use crate::domain::{
     ChannelId, ConversationId, DeliveryStatus, Direction, MessageId, NoteId, UserId,
@@ -87,16 +88,18 @@ pub fn update_status(
     conn: &Connection,
     id: MessageId,
     status: DeliveryStatus,
-    error: Option<(&str, &str)>,
+    error: Option<&SendFailure>,
 ) -> Result<()> {
     conn.prepare_cached(
-        "UPDATE messages SET status = ?2, error_code = ?3, error_text = ?4 WHERE id = ?1",
+        "UPDATE messages SET status = ?2, error_code = ?3, error_text = ?4, error_provider = ?5
+          WHERE id = ?1",
     )?
     .execute(params![
         id.0,
         status.as_str(),
-        error.map(|e| e.0),
-        error.map(|e| e.1)
+        error.map(|e| &e.code),
+        error.map(|e| &e.message),
+        error.and_then(|e| e.provider_message.as_deref())
     ])?;
     Ok(())
 }
@@ -138,14 +141,8 @@ pub fn insert_note(
     Ok(NoteId(conn.last_insert_rowid()))
 }
 
-/// A provider's error on a message.
-#[derive(Debug, Clone, Serialize)]
-pub struct MessageError {
-    /// Provider's code.
-    pub code: String,
-    /// Readable reason.
-    pub message: String,
-}
+/// Why a message failed: `{"code","message","provider_message"}`.
+pub use crate::domain::events::SendFailure as MessageError;
 
 /// One entry of a timeline.
 #[derive(Debug, Clone, Serialize)]
@@ -213,13 +210,13 @@ pub fn timeline(
     let mut stmt = conn.prepare_cached(
         "SELECT * FROM (
             SELECT 0 AS t, m.id, m.created_at AS at, m.direction, m.text, m.author_id, u.name, m.status,
-                   m.error_code, m.error_text, m.kind, m.payload
+                   m.error_code, m.error_text, m.kind, m.payload, m.error_provider
               FROM messages m LEFT JOIN users u ON u.id = m.author_id WHERE m.conversation_id = ?1
             UNION ALL
-            SELECT 1, n.id, n.created_at, NULL, n.text, n.author_id, u.name, NULL, NULL, NULL, NULL, NULL
+            SELECT 1, n.id, n.created_at, NULL, n.text, n.author_id, u.name, NULL, NULL, NULL, NULL, NULL, NULL
               FROM notes n LEFT JOIN users u ON u.id = n.author_id WHERE n.conversation_id = ?1
             UNION ALL
-            SELECT 2, e.id, e.created_at, NULL, NULL, e.actor_id, u.name, NULL, NULL, NULL, e.kind, e.data
+            SELECT 2, e.id, e.created_at, NULL, NULL, e.actor_id, u.name, NULL, NULL, NULL, e.kind, e.data, NULL
               FROM events e LEFT JOIN users u ON u.id = e.actor_id
              WHERE e.conversation_id = ?1 AND e.kind NOT IN ('message.created', 'note.created', 'message.status')
          ) WHERE (at, t, id) < (?2, ?3, ?4)
@@ -242,6 +239,7 @@ pub fn timeline(
                 let dir: String = r.get(3)?;
                 let status: String = r.get(7)?;
                 let code: Option<String> = r.get(8)?;
+                let provider_message: Option<String> = r.get(12)?;
                 let payload: Option<String> = r.get(11)?;
                 TimelineItem::Message {
                     id,
@@ -257,6 +255,7 @@ pub fn timeline(
                             .ok()
                             .flatten()
                             .unwrap_or_default(),
+                        provider_message,
                     }),
                     content_type: r.get(10)?,
                     payload: payload.and_then(|p| serde_json::from_str(&p).ok()),
