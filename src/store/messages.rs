@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::Result;
 use super::users::Named;
-use crate::domain::events::SendFailure;
+use crate::domain::events::{SendFailure, kind};
 use crate::domain::time::Ts;
 use crate::domain::{
     ChannelId, ConversationId, DeliveryStatus, Direction, MessageId, NoteId, UserId,
@@ -218,68 +218,80 @@ pub fn timeline(
             UNION ALL
             SELECT 2, e.id, e.created_at, NULL, NULL, e.actor_id, u.name, NULL, NULL, NULL, e.kind, e.data, NULL
               FROM events e LEFT JOIN users u ON u.id = e.actor_id
-             WHERE e.conversation_id = ?1 AND e.kind NOT IN ('message.created', 'note.created', 'message.status')
+             WHERE e.conversation_id = ?1 AND e.kind NOT IN (?6, ?7, ?8)
          ) WHERE (at, t, id) < (?2, ?3, ?4)
          ORDER BY at DESC, t DESC, id DESC LIMIT ?5",
     )?;
-    let rows = stmt.query_map(params![conv.0, at, t, id, limit + 1], |r| {
-        let t: i64 = r.get(0)?;
-        let id: i64 = r.get(1)?;
-        let at: i64 = r.get(2)?;
-        let author = r.get::<_, Option<i64>>(5)?.map(|aid| Named {
-            id: aid,
-            name: r
-                .get::<_, Option<String>>(6)
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-        });
-        let item = match t {
-            0 => {
-                let dir: String = r.get(3)?;
-                let status: String = r.get(7)?;
-                let code: Option<String> = r.get(8)?;
-                let provider_message: Option<String> = r.get(12)?;
-                let payload: Option<String> = r.get(11)?;
-                TimelineItem::Message {
+    let rows = stmt.query_map(
+        params![
+            conv.0,
+            at,
+            t,
+            id,
+            limit + 1,
+            kind::MESSAGE_CREATED,
+            kind::NOTE_CREATED,
+            kind::MESSAGE_STATUS
+        ],
+        |r| {
+            let t: i64 = r.get(0)?;
+            let id: i64 = r.get(1)?;
+            let at: i64 = r.get(2)?;
+            let author = r.get::<_, Option<i64>>(5)?.map(|aid| Named {
+                id: aid,
+                name: r
+                    .get::<_, Option<String>>(6)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+            });
+            let item = match t {
+                0 => {
+                    let dir: String = r.get(3)?;
+                    let status: String = r.get(7)?;
+                    let code: Option<String> = r.get(8)?;
+                    let provider_message: Option<String> = r.get(12)?;
+                    let payload: Option<String> = r.get(11)?;
+                    TimelineItem::Message {
+                        id,
+                        at: Ts(at),
+                        direction: Direction::parse(&dir).unwrap_or(Direction::In),
+                        text: r.get(4)?,
+                        author,
+                        status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Received),
+                        error: code.map(|code| MessageError {
+                            code,
+                            message: r
+                                .get::<_, Option<String>>(9)
+                                .ok()
+                                .flatten()
+                                .unwrap_or_default(),
+                            provider_message,
+                        }),
+                        content_type: r.get(10)?,
+                        payload: payload.and_then(|p| serde_json::from_str(&p).ok()),
+                    }
+                }
+                1 => TimelineItem::Note {
                     id,
                     at: Ts(at),
-                    direction: Direction::parse(&dir).unwrap_or(Direction::In),
-                    text: r.get(4)?,
                     author,
-                    status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Received),
-                    error: code.map(|code| MessageError {
-                        code,
-                        message: r
-                            .get::<_, Option<String>>(9)
-                            .ok()
-                            .flatten()
-                            .unwrap_or_default(),
-                        provider_message,
-                    }),
-                    content_type: r.get(10)?,
-                    payload: payload.and_then(|p| serde_json::from_str(&p).ok()),
+                    text: r.get(4)?,
+                },
+                _ => {
+                    let data: String = r.get(11)?;
+                    TimelineItem::Event {
+                        id,
+                        at: Ts(at),
+                        kind: r.get(10)?,
+                        actor: author,
+                        data: serde_json::from_str(&data).unwrap_or(Value::Null),
+                    }
                 }
-            }
-            1 => TimelineItem::Note {
-                id,
-                at: Ts(at),
-                author,
-                text: r.get(4)?,
-            },
-            _ => {
-                let data: String = r.get(11)?;
-                TimelineItem::Event {
-                    id,
-                    at: Ts(at),
-                    kind: r.get(10)?,
-                    actor: author,
-                    data: serde_json::from_str(&data).unwrap_or(Value::Null),
-                }
-            }
-        };
-        Ok(((at, t, id), item))
-    })?;
+            };
+            Ok(((at, t, id), item))
+        },
+    )?;
     let mut items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     let next = if items.len() as i64 > limit {
         items.truncate(limit as usize);

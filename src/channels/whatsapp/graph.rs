@@ -429,6 +429,38 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_keeps_metas_words_beside_ours() {
+        let e = GraphError {
+            http: 400,
+            code: Some(WINDOW_CLOSED),
+            message: "(#131047) Re-engagement message".into(),
+            details: Some("More than 24 hours have passed.".into()),
+        };
+        match classify(&e, 0) {
+            SendError::Rejected {
+                code,
+                reason,
+                provider,
+            } => {
+                assert_eq!(code, "131047");
+                assert_eq!(reason, "the 24-hour window is closed: send a template");
+                assert_eq!(
+                    provider.as_deref(),
+                    Some("(#131047) Re-engagement message: More than 24 hours have passed.")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Details that repeat the message are not said twice; nothing said is no words.
+        let same = GraphError {
+            details: Some("m".into()),
+            ..err(400, 100)
+        };
+        assert_eq!(same.words().as_deref(), Some("m"));
+        assert_eq!(GraphError::default().words(), None);
+    }
+
+    #[test]
     fn classification() {
         for code in [130429, 1, 2, 131000, 131016] {
             assert!(
