@@ -11,7 +11,9 @@ use futures_util::Stream;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-use crate::domain::policy::{self, Actor};
+use crate::domain::UserId;
+use crate::domain::events::Event;
+use crate::domain::policy::{self, Actor, EventFacts};
 use crate::domain::settings::Settings;
 use crate::domain::time::{Ts, now_ms};
 use crate::jobs::Shutdown;
@@ -147,21 +149,17 @@ pub fn event_json(e: &EventRow) -> Value {
     })
 }
 
-/// Whether `viewer` should receive `e`.
+/// Whether `viewer` should receive `e` (the rule is [`policy::can_see_event`]).
 pub fn visible_to(viewer: &Actor, settings: &Settings, e: &EventRow) -> bool {
-    let mentions_me = |v: &Value| v.get("id").and_then(Value::as_i64) == Some(viewer.id.0);
-    match e.ownership {
-        // Someone who just handed a conversation on still learns that it left them.
-        Some(o) => {
-            policy::can_see(viewer, settings.agent_visibility, o)
-                || e.actor.as_ref().is_some_and(|(id, _)| *id == viewer.id.0)
-                || mentions_me(&e.data["from"])
-        }
-        None => match e.kind.as_str() {
-            "user.status" => true,
-            _ => viewer.is_manager() || mentions_me(&e.data["user"]),
-        },
-    }
+    let named = |key: &str| e.data[key].get("id").and_then(Value::as_i64).map(UserId);
+    let facts = EventFacts {
+        kind: &e.kind,
+        ownership: e.ownership,
+        actor: e.actor.as_ref().map(|(id, _)| UserId(*id)),
+        from: named("from"),
+        user: named("user"),
+    };
+    policy::can_see_event(viewer, settings.agent_visibility, &facts)
 }
 
 fn frame(e: &EventRow) -> Bytes {
@@ -207,7 +205,7 @@ impl Viewer {
     /// The frame for `e`, if this viewer may see it (refreshing role and settings first when the
     /// event changed them).
     async fn frame_for(&mut self, store: &Store, e: &EventRow) -> Option<Bytes> {
-        if matches!(e.kind.as_str(), "settings.updated" | "user.updated") {
+        if Event::changes_viewers(&e.kind) {
             self.refresh(store).await;
         }
         (!self.gone && visible_to(&self.actor, &self.settings, e)).then(|| frame(e))

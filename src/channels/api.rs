@@ -20,7 +20,7 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 /// The JSON the callback receives for one message.
 pub fn payload(item: &OutboxItem) -> serde_json::Value {
     json!({
-        "event": "message.created",
+        "event": crate::domain::events::kind::MESSAGE_CREATED,
         "delivery_id": item.id,
         "message": {
             "id": item.message_id,

@@ -33,5 +33,7 @@ pub enum SendError {
         code: String,
         /// Reason shown to the agent.
         reason: String,
+        /// The provider's own words, verbatim, kept beside our reason.
+        provider: Option<String>,
     },
 }

@@ -1,7 +1,8 @@
 //! Pure rules of the product: no actix, no SQL, no HTTP. The conversation state machine, the
-//! policy of who may do what, and workspace settings with their validation.
+//! policy of who may do what (events included), the typed events, and workspace settings with their validation.
 
 pub mod conversation;
+pub mod events;
 pub mod ids;
 pub mod metrics;
 pub mod policy;

@@ -1,6 +1,7 @@
 //! Who may do what: the one place where roles, the single-owner rule and the workspace's
 //! `agent_visibility` setting are decided. Pages, API, search and live updates all ask here.
 
+use super::events::kind;
 use super::{Role, TeamId, UserId, Visibility};
 
 /// The person acting, with what the policy needs to know about them.
@@ -191,6 +192,36 @@ pub fn check(
                 Err(Denied::Forbidden)
             }
         }
+    }
+}
+
+/// What the live stream needs to know about an event to decide who receives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventFacts<'a> {
+    /// Its kind.
+    pub kind: &'a str,
+    /// Who holds its conversation now; `None` for an event about no conversation.
+    pub ownership: Option<Ownership>,
+    /// Who did it.
+    pub actor: Option<UserId>,
+    /// The user its data names as `from` (the previous assignee of a handoff).
+    pub from: Option<UserId>,
+    /// The user its data names as `user` (user-level events).
+    pub user: Option<UserId>,
+}
+
+/// Whether `viewer` receives an event. A conversation's events go to whoever may see the
+/// conversation now, and also to whoever did it or just handed it on (so they learn that it left
+/// them). Events about no conversation: availability (`user.status`) goes to everyone, the rest
+/// (settings, users, channels, contacts) to owners and managers and to the user they name.
+pub fn can_see_event(viewer: &Actor, visibility: Visibility, e: &EventFacts<'_>) -> bool {
+    match e.ownership {
+        Some(o) => {
+            can_see(viewer, visibility, o)
+                || e.actor == Some(viewer.id)
+                || e.from == Some(viewer.id)
+        }
+        None => e.kind == kind::USER_STATUS || viewer.is_manager() || e.user == Some(viewer.id),
     }
 }
 
@@ -401,5 +432,129 @@ mod tests {
         assert!(!allows(Role::Manager, Capability::ManageChannels));
         assert!(!allows(Role::Agent, Capability::ManageTeams));
         assert!(!allows(Role::Agent, Capability::SeeReports));
+    }
+
+    #[test]
+    fn who_receives_an_event() {
+        let visibility = Visibility::Own;
+        let about = |ownership: Option<Ownership>| EventFacts {
+            kind: kind::CONVERSATION_STATUS,
+            ownership,
+            actor: None,
+            from: None,
+            user: None,
+        };
+        let held_by_other = Some(conv(Held::Other));
+        // (case, viewer role, facts, receives)
+        let table: Vec<(&str, Role, EventFacts<'_>, bool)> = vec![
+            (
+                "my conversation",
+                Role::Agent,
+                about(Some(conv(Held::Own))),
+                true,
+            ),
+            ("someone else's", Role::Agent, about(held_by_other), false),
+            (
+                "someone else's, manager",
+                Role::Manager,
+                about(held_by_other),
+                true,
+            ),
+            (
+                "someone else's, but I did it",
+                Role::Agent,
+                EventFacts {
+                    actor: Some(ME),
+                    ..about(held_by_other)
+                },
+                true,
+            ),
+            (
+                "handed on from me",
+                Role::Agent,
+                EventFacts {
+                    kind: kind::CONVERSATION_ASSIGNED,
+                    from: Some(ME),
+                    ..about(held_by_other)
+                },
+                true,
+            ),
+            (
+                "handed on from someone else",
+                Role::Agent,
+                EventFacts {
+                    kind: kind::CONVERSATION_ASSIGNED,
+                    from: Some(OTHER),
+                    actor: Some(OTHER),
+                    ..about(held_by_other)
+                },
+                false,
+            ),
+            (
+                "a user.status, agent",
+                Role::Agent,
+                EventFacts {
+                    kind: kind::USER_STATUS,
+                    user: Some(OTHER),
+                    ..about(None)
+                },
+                true,
+            ),
+            (
+                "settings, agent",
+                Role::Agent,
+                EventFacts {
+                    kind: kind::SETTINGS_UPDATED,
+                    actor: Some(OTHER),
+                    ..about(None)
+                },
+                false,
+            ),
+            (
+                "settings, manager",
+                Role::Manager,
+                EventFacts {
+                    kind: kind::SETTINGS_UPDATED,
+                    ..about(None)
+                },
+                true,
+            ),
+            (
+                "someone else updated, agent",
+                Role::Agent,
+                EventFacts {
+                    kind: kind::USER_UPDATED,
+                    user: Some(OTHER),
+                    ..about(None)
+                },
+                false,
+            ),
+            (
+                "I was updated, agent",
+                Role::Agent,
+                EventFacts {
+                    kind: kind::USER_UPDATED,
+                    user: Some(ME),
+                    ..about(None)
+                },
+                true,
+            ),
+            (
+                "a channel alert, owner",
+                Role::Owner,
+                EventFacts {
+                    kind: kind::CHANNEL_ALERT,
+                    ..about(None)
+                },
+                true,
+            ),
+        ];
+        for (case, role, facts, receives) in table {
+            assert_eq!(
+                can_see_event(&actor(role), visibility, &facts),
+                receives,
+                "{case}"
+            );
+        }
     }
 }

@@ -6,15 +6,15 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::Shutdown;
 use crate::channels::whatsapp::{WaConfig, graph};
 use crate::channels::{self, SendError};
+use crate::domain::events::SendFailure;
 use crate::domain::time::now_ms;
 use crate::domain::{ChannelKind, DeliveryStatus};
-use crate::store::outbox::{self as queue, OutboxItem};
-use crate::store::{Store, StoreError, channels as channel_store, events, messages};
+use crate::service::{self, messages::SendOutcome};
+use crate::store::outbox::{self, OutboxItem};
+use crate::store::{Store, channels as channel_store};
 
 /// Dispatcher settings.
 #[derive(Debug, Clone)]
@@ -74,7 +74,7 @@ pub(super) async fn run(store: Store, cfg: OutboxConfig, mut shutdown: Shutdown)
     while !shutdown.is_set() {
         // Noted before reading, so a message queued while this pass runs wakes the next wait.
         let seen = commits.borrow_and_update().last_outbox_id;
-        let due = store.read(|c| queue::list_due(c, now_ms(), 32)).await;
+        let due = store.read(|c| outbox::list_due(c, now_ms(), 32)).await;
         match due {
             Ok(items) if !items.is_empty() => {
                 for item in items {
@@ -90,7 +90,7 @@ pub(super) async fn run(store: Store, cfg: OutboxConfig, mut shutdown: Shutdown)
                 }
             }
             Ok(_) => {
-                let next = store.read(queue::next_due_at).await.ok().flatten();
+                let next = store.read(outbox::next_due_at).await.ok().flatten();
                 let wait = next.map_or(60_000, |t| (t - now_ms()).clamp(0, 60_000));
                 let timer = tokio::time::sleep(Duration::from_millis(wait as u64));
                 tokio::pin!(timer);
@@ -167,14 +167,21 @@ async fn deliver(
     client: &reqwest::Client,
     cfg: &OutboxConfig,
     item: OutboxItem,
-) -> Result<(), StoreError> {
+) -> Result<(), service::Error> {
     let outcome = attempt(store, client, &item).await;
     let attempts = item.attempts + 1;
     let now = now_ms();
     let retry = |reason: String, delay_ms: u64| {
         let next = now + delay_ms as i64;
         tracing::warn!(outbox = item.id, attempts, %reason, "send failed; will retry");
-        store.write(move |c| queue::mark_retry(c, item.id, attempts, next, &reason))
+        store.write(move |c| {
+            outbox::mark_retry(c, item.id, attempts, next, &reason).map_err(service::Error::from)
+        })
+    };
+    let ours = |message: String| SendFailure {
+        code: "send_failed".to_string(),
+        message,
+        provider_message: None,
     };
     let (status, external_id, error) = match outcome {
         Ok(a) => (a.status, a.external_id, None),
@@ -201,61 +208,34 @@ async fn deliver(
         ) => (
             DeliveryStatus::Failed,
             None,
-            Some((
-                "send_failed".to_string(),
-                format!("gave up after {attempts} attempts: {reason}"),
-            )),
+            Some(ours(format!("gave up after {attempts} attempts: {reason}"))),
         ),
-        Err(SendError::Permanent(reason)) => (
+        Err(SendError::Permanent(reason)) => (DeliveryStatus::Failed, None, Some(ours(reason))),
+        Err(SendError::Rejected {
+            code,
+            reason,
+            provider,
+        }) => (
             DeliveryStatus::Failed,
             None,
-            Some(("send_failed".to_string(), reason)),
+            Some(SendFailure {
+                code,
+                message: reason,
+                provider_message: provider,
+            }),
         ),
-        Err(SendError::Rejected { code, reason }) => {
-            (DeliveryStatus::Failed, None, Some((code, reason)))
-        }
+    };
+    let settled = SendOutcome {
+        outbox_id: item.id,
+        attempts,
+        message: item.message_id,
+        conversation: item.conversation_id,
+        channel: item.channel_id,
+        status,
+        external_id,
+        error,
     };
     store
-        .write(move |c| {
-            let changed = match &error {
-                None => queue::mark_done(c, item.id, attempts, now)?,
-                Some((_, reason)) => queue::mark_failed(c, item.id, attempts, reason, now)?,
-            };
-            if !changed {
-                return Ok(());
-            }
-            if let Some(wamid) = &external_id {
-                messages::update_external_id(c, item.message_id, wamid)?;
-            }
-            let current = messages::find_status(c, item.message_id)?;
-            if current.is_some_and(|s| s.can_become(status)) {
-                let err = error.as_ref().map(|(code, r)| (code.as_str(), r.as_str()));
-                messages::update_status(c, item.message_id, status, err)?;
-                events::insert_event(
-                    c,
-                    Some(item.conversation_id),
-                    "message.status",
-                    None,
-                    &json!({"message_id": item.message_id, "status": status,
-                            "error": error.as_ref().map(|(_, r)| r)}),
-                    now,
-                )?;
-            }
-            if let Some((code, reason)) = &error {
-                crate::service::whatsapp::on_send_rejected(
-                    c,
-                    item.conversation_id,
-                    item.channel_id,
-                    code,
-                    reason,
-                    now,
-                )
-                .map_err(|e| match e {
-                    crate::service::Error::Store(s) => s,
-                    other => StoreError::Commit(other.to_string()),
-                })?;
-            }
-            Ok(())
-        })
+        .write(move |c| service::messages::record_send(c, &settled, now))
         .await
 }

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::{Error, Result, clean_text, invalid};
 use crate::domain::conversation::{self as rules, StatusError};
+use crate::domain::events::{Assigned, Claimed, Event, Named, NoteCreated, StatusChanged, Tagged};
 use crate::domain::policy::{self, Action, Actor, Denied};
 use crate::domain::settings::Settings;
 use crate::domain::time::Ts;
@@ -15,38 +16,111 @@ use crate::domain::time::now_ms;
 use crate::domain::{ConversationId, DeliveryStatus, Direction, NoteId, Status, TeamId, UserId};
 use crate::store::conversations::{self as convs, ConvState, Conversation};
 use crate::store::messages;
-use crate::store::users::Named;
 use crate::store::{events, settings, teams, users};
 
 /// Longest message or note.
 pub const MAX_TEXT: usize = 4096;
 
-pub(super) fn named_user(conn: &Connection, id: Option<UserId>) -> Result<Value> {
+/// A user as an event names them (`{"id","name"}`; an empty name if they no longer exist).
+pub(super) fn named_user(conn: &Connection, id: Option<UserId>) -> Result<Option<Named>> {
     Ok(match id {
-        Some(id) => match users::find_user(conn, id)? {
-            Some(u) => json!({"id": u.id, "name": u.name}),
-            None => json!({"id": id, "name": ""}),
-        },
-        None => Value::Null,
+        Some(id) => Some(match users::find_user(conn, id)? {
+            Some(u) => Named {
+                id: u.id.0,
+                name: u.name,
+            },
+            None => Named {
+                id: id.0,
+                name: String::new(),
+            },
+        }),
+        None => None,
     })
 }
 
-pub(super) fn named_team(conn: &Connection, id: Option<TeamId>) -> Result<Value> {
+/// A team as an event names it.
+pub(super) fn named_team(conn: &Connection, id: Option<TeamId>) -> Result<Option<Named>> {
     Ok(match id {
-        Some(id) => match teams::find_team(conn, id)? {
-            Some(t) => json!({"id": t.id, "name": t.name}),
-            None => json!({"id": id, "name": ""}),
-        },
-        None => Value::Null,
+        Some(id) => Some(match teams::find_team(conn, id)? {
+            Some(t) => Named {
+                id: t.id.0,
+                name: t.name,
+            },
+            None => Named {
+                id: id.0,
+                name: String::new(),
+            },
+        }),
+        None => None,
     })
+}
+
+/// One change of who holds a conversation, as [`write_assignment`] records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// The assignee before the change, as the caller read it (`None`: it was in the pool).
+    pub from: Option<UserId>,
+    /// The assignee after it; `None` releases the conversation to its team's pool.
+    pub to: Option<UserId>,
+    /// The team after it (pass the current team to keep it).
+    pub team: Option<TeamId>,
+    /// A private note written with the change (a handoff note), already stored.
+    pub note: Option<NoteId>,
+    /// Who made the change; `None` when the server did (routing, take-back, shift handoff
+    /// jobs): the event then has no actor and `by` is `null`.
+    pub actor: Option<UserId>,
+    /// A claim from the pool: applied only if nobody holds the conversation at that moment
+    /// (atomic, so of two concurrent claims one wins), and recorded as `conversation.claimed`
+    /// instead of `conversation.assigned`. The team is left as it is.
+    pub claim: bool,
+}
+
+/// The one writer of assignments: applies `change` to conversation `id` and appends its event
+/// (`conversation.assigned` with `from`, `to`, `by`, `team`, `note_id`, or
+/// `conversation.claimed` for a claim) in the caller's transaction. Claim, assign, transfer,
+/// release, a reply or a start that takes ownership, and later routing, handoff and take-back
+/// all come here; permission checks are the caller's. Returns `false` only for a claim that
+/// lost the race (someone holds it now), having changed nothing.
+pub fn write_assignment(
+    conn: &Connection,
+    id: ConversationId,
+    change: &Assignment,
+    now: i64,
+) -> Result<bool> {
+    let event = if change.claim {
+        let Some(to) = change.to else {
+            return Ok(false);
+        };
+        if !convs::claim_if_unassigned(conn, id, to, now)? {
+            return Ok(false);
+        }
+        Event::ConversationClaimed(Claimed {
+            from: None,
+            to: named_user(conn, Some(to))?,
+            team: named_team(conn, change.team)?,
+        })
+    } else {
+        convs::update_assignment(conn, id, change.to, change.team, now)?;
+        Event::ConversationAssigned(Assigned {
+            from: named_user(conn, change.from)?,
+            to: named_user(conn, change.to)?,
+            by: named_user(conn, change.actor)?,
+            team: named_team(conn, change.team)?,
+            note_id: change.note,
+        })
+    };
+    events::insert_event(conn, Some(id), &event, change.actor, now)?;
+    Ok(true)
 }
 
 /// Turns a policy refusal into the error the caller sees.
 pub(super) fn denied(conn: &Connection, d: Denied) -> Error {
     let who = |id: Option<UserId>| -> (Value, String) {
-        let v = named_user(conn, id).unwrap_or(Value::Null);
-        let name = v["name"].as_str().unwrap_or("someone").to_string();
-        (v, name)
+        let named = named_user(conn, id).ok().flatten();
+        let name = named
+            .as_ref()
+            .map_or_else(|| "someone".to_string(), |n| n.name.clone());
+        (json!(named), name)
     };
     match d {
         Denied::NotVisible => Error::NotFound("conversation"),
@@ -106,7 +180,20 @@ pub fn claim(conn: &Connection, actor: &Actor, id: ConversationId) -> Result<Con
         return view(conn, id);
     }
     let now = now_ms();
-    if !convs::claim_if_unassigned(conn, id, actor.id, now)? {
+    let claimed = write_assignment(
+        conn,
+        id,
+        &Assignment {
+            from: None,
+            to: Some(actor.id),
+            team: state.team,
+            note: None,
+            actor: Some(actor.id),
+            claim: true,
+        },
+        now,
+    )?;
+    if !claimed {
         let owner = convs::find_conv_state(conn, id)?.and_then(|s| s.assignee);
         return Err(denied(
             conn,
@@ -115,14 +202,6 @@ pub fn claim(conn: &Connection, actor: &Actor, id: ConversationId) -> Result<Con
             },
         ));
     }
-    events::insert_event(
-        conn,
-        Some(id),
-        "conversation.claimed",
-        Some(actor.id),
-        &json!({"from": null, "to": named_user(conn, Some(actor.id))?, "team": named_team(conn, state.team)?}),
-        now,
-    )?;
     view(conn, id)
 }
 
@@ -182,19 +261,17 @@ pub fn assign(
         Some(text) => Some(write_note(conn, actor, id, text, now)?),
         None => None,
     };
-    convs::update_assignment(conn, id, req.assignee, team, now)?;
-    events::insert_event(
+    write_assignment(
         conn,
-        Some(id),
-        "conversation.assigned",
-        Some(actor.id),
-        &json!({
-            "from": named_user(conn, state.assignee)?,
-            "to": named_user(conn, req.assignee)?,
-            "by": named_user(conn, Some(actor.id))?,
-            "team": named_team(conn, team)?,
-            "note_id": note_id,
-        }),
+        id,
+        &Assignment {
+            from: state.assignee,
+            to: req.assignee,
+            team,
+            note: note_id,
+            actor: Some(actor.id),
+            claim: false,
+        },
         now,
     )?;
     view(conn, id)
@@ -227,9 +304,12 @@ pub fn set_status(
     events::insert_event(
         conn,
         Some(id),
-        "conversation.status",
+        &Event::ConversationStatus(StatusChanged {
+            from: state.status,
+            to: change.to,
+            until: change.snoozed_until.map(Ts),
+        }),
         Some(actor.id),
-        &json!({"from": state.status, "to": change.to, "until": change.snoozed_until.map(Ts)}),
         now,
     )?;
     view(conn, id)
@@ -265,9 +345,8 @@ pub fn tag(
         events::insert_event(
             conn,
             Some(id),
-            "conversation.tagged",
+            &Event::ConversationTagged(Tagged { added, removed }),
             Some(actor.id),
-            &json!({"added": added, "removed": removed}),
             now_ms(),
         )?;
     }
@@ -316,9 +395,8 @@ fn write_note(
     events::insert_event(
         conn,
         Some(id),
-        "note.created",
+        &Event::NoteCreated(NoteCreated { note_id: nid }),
         Some(actor.id),
-        &json!({"note_id": nid}),
         now,
     )?;
     Ok(nid)

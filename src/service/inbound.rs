@@ -2,11 +2,11 @@
 //! machine, store the message once (idempotent on the provider's id).
 
 use rusqlite::Connection;
-use serde_json::json;
 
 use super::Result;
 use super::messages::preview;
 use crate::domain::conversation as rules;
+use crate::domain::events::{ConversationCreated, Event, MessageCreated, StatusChanged};
 use crate::domain::time::now_ms;
 use crate::domain::{
     ChannelId, ChannelKind, ContactId, ConversationId, DeliveryStatus, Direction, MessageId, Status,
@@ -108,9 +108,11 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
             events::insert_event(
                 conn,
                 Some(id),
-                "conversation.created",
+                &Event::ConversationCreated(ConversationCreated {
+                    outbound: false,
+                    assignee: None,
+                }),
                 None,
-                &json!({"outbound": false}),
                 now,
             )?;
             (id, None, None)
@@ -140,18 +142,23 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
     events::insert_event(
         conn,
         Some(id),
-        "message.created",
+        &Event::MessageCreated(MessageCreated {
+            message_id,
+            direction: Direction::In,
+        }),
         None,
-        &json!({"message_id": message_id, "direction": "in"}),
         now,
     )?;
     if let Some(from) = before.filter(|s| *s != effect.status) {
         events::insert_event(
             conn,
             Some(id),
-            "conversation.status",
+            &Event::ConversationStatus(StatusChanged {
+                from,
+                to: effect.status,
+                until: None,
+            }),
             None,
-            &json!({"from": from, "to": effect.status, "until": null}),
             now,
         )?;
     }

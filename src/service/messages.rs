@@ -6,10 +6,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::conversations::{
-    Created, MAX_TEXT, author, authorize, denied, named_team, named_user, view,
+    Assignment, Created, MAX_TEXT, author, authorize, denied, named_user, view, write_assignment,
 };
 use super::{Error, Result, clean_text, invalid};
 use crate::domain::conversation as rules;
+use crate::domain::events::{
+    ConversationCreated, Event, MessageCreated, MessageStatus, SendFailure, StatusChanged,
+};
 use crate::domain::policy::{Action, Actor, Denied};
 use crate::domain::settings::Settings;
 use crate::domain::time::Ts;
@@ -231,18 +234,23 @@ fn send(
     events::insert_event(
         conn,
         Some(state.id),
-        "message.created",
+        &Event::MessageCreated(MessageCreated {
+            message_id: mid,
+            direction: Direction::Out,
+        }),
         Some(actor.id),
-        &json!({"message_id": mid, "direction": "out"}),
         now,
     )?;
     if status != state.status {
         events::insert_event(
             conn,
             Some(state.id),
-            "conversation.status",
+            &Event::ConversationStatus(StatusChanged {
+                from: state.status,
+                to: status,
+                until: None,
+            }),
             Some(actor.id),
-            &json!({"from": state.status, "to": status, "until": null}),
             now,
         )?;
     }
@@ -321,14 +329,17 @@ pub fn start(
                 }
                 Some(owner) if owner == actor.id => {}
                 _ => {
-                    convs::update_assignment(conn, existing, Some(actor.id), state.team, now)?;
-                    events::insert_event(
+                    write_assignment(
                         conn,
-                        Some(existing),
-                        "conversation.assigned",
-                        Some(actor.id),
-                        &json!({"from": named_user(conn, state.assignee)?, "to": named_user(conn, Some(actor.id))?,
-                                "by": named_user(conn, Some(actor.id))?, "team": named_team(conn, state.team)?, "note_id": null}),
+                        existing,
+                        &Assignment {
+                            from: state.assignee,
+                            to: Some(actor.id),
+                            team: state.team,
+                            note: None,
+                            actor: Some(actor.id),
+                            claim: false,
+                        },
                         now,
                     )?;
                 }
@@ -350,9 +361,11 @@ pub fn start(
             events::insert_event(
                 conn,
                 Some(id),
-                "conversation.created",
+                &Event::ConversationCreated(ConversationCreated {
+                    outbound: true,
+                    assignee: named_user(conn, Some(actor.id))?,
+                }),
                 Some(actor.id),
-                &json!({"outbound": true, "assignee": named_user(conn, Some(actor.id))?}),
                 now,
             )?;
             id
@@ -391,4 +404,93 @@ pub fn normalize_phone(phone: &str) -> Result<String> {
             ),
         ))
     }
+}
+
+/// The one writer of delivery statuses: moves message `message` of `conversation` to `next` and
+/// records `message.status` (with `error`, for `failed` only), in the caller's transaction.
+/// Both the outbox's outcome and the provider's status webhooks come here. A status only moves
+/// forward ([`DeliveryStatus::can_become`]), so a late or repeated one changes nothing and
+/// returns `false`.
+pub fn apply_status(
+    conn: &Connection,
+    message: MessageId,
+    conversation: ConversationId,
+    next: DeliveryStatus,
+    error: Option<&SendFailure>,
+    now: i64,
+) -> Result<bool> {
+    let current = messages::find_status(conn, message)?;
+    if !current.is_some_and(|c| c.can_become(next)) {
+        return Ok(false);
+    }
+    let error = error.filter(|_| next == DeliveryStatus::Failed);
+    messages::update_status(conn, message, next, error)?;
+    events::insert_event(
+        conn,
+        Some(conversation),
+        &Event::MessageStatus(MessageStatus {
+            message_id: message,
+            status: next,
+            error: error.cloned(),
+        }),
+        None,
+        now,
+    )?;
+    Ok(true)
+}
+
+/// The end of one send attempt, as the outbox dispatcher reports it.
+#[derive(Debug, Clone)]
+pub struct SendOutcome {
+    /// The outbox row.
+    pub outbox_id: i64,
+    /// Attempts made, this one included.
+    pub attempts: i64,
+    /// The message sent.
+    pub message: MessageId,
+    /// Its conversation.
+    pub conversation: ConversationId,
+    /// Its channel.
+    pub channel: ChannelId,
+    /// The message's status afterwards (`sent`, `delivered` or `failed`).
+    pub status: DeliveryStatus,
+    /// The provider's id of the message, when it gave one.
+    pub external_id: Option<String>,
+    /// Why it failed, when it did (never retried after this).
+    pub error: Option<SendFailure>,
+}
+
+/// Records a final send outcome: closes the outbox row (once: a row already settled, say by a
+/// status webhook, changes nothing), keeps the provider's id, moves the delivery status through
+/// [`apply_status`], and lets a refusal change what it must (a closed window, a token alert).
+pub fn record_send(conn: &Connection, o: &SendOutcome, now: i64) -> Result<()> {
+    let closed = match &o.error {
+        None => outbox::mark_done(conn, o.outbox_id, o.attempts, now)?,
+        Some(e) => outbox::mark_failed(conn, o.outbox_id, o.attempts, &e.message, now)?,
+    };
+    if !closed {
+        return Ok(());
+    }
+    if let Some(id) = &o.external_id {
+        messages::update_external_id(conn, o.message, id)?;
+    }
+    apply_status(
+        conn,
+        o.message,
+        o.conversation,
+        o.status,
+        o.error.as_ref(),
+        now,
+    )?;
+    if let Some(e) = &o.error {
+        super::whatsapp::on_send_rejected(
+            conn,
+            o.conversation,
+            o.channel,
+            &e.code,
+            &e.message,
+            now,
+        )?;
+    }
+    Ok(())
 }

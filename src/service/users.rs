@@ -1,9 +1,9 @@
 //! Staff: creating, changing, disabling, availability.
 
 use rusqlite::Connection;
-use serde_json::json;
 
 use super::{Error, Result, clean_text, invalid};
+use crate::domain::events::{Event, Named, UserStatusChanged, UserUpdated};
 use crate::domain::policy::Actor;
 use crate::domain::time::now_ms;
 use crate::domain::{Role, TeamId, UserId, UserStatus};
@@ -141,9 +141,15 @@ pub fn patch_user(
     events::insert_event(
         conn,
         None,
-        "user.updated",
+        &Event::UserUpdated(UserUpdated {
+            user: Named {
+                id: id.0,
+                name: after.name.clone(),
+            },
+            role: after.role,
+            disabled: after.disabled,
+        }),
         by.map(|a| a.id),
-        &json!({"user": {"id": id, "name": after.name}, "role": after.role, "disabled": after.disabled}),
         now_ms(),
     )?;
     Ok(after)
@@ -162,9 +168,16 @@ fn change_status(conn: &Connection, id: UserId, status: UserStatus, auto: bool) 
         events::insert_event(
             conn,
             None,
-            "user.status",
+            &Event::UserStatus(UserStatusChanged {
+                user: Named {
+                    id: id.0,
+                    name: before.name.clone(),
+                },
+                from: before.status,
+                to: status,
+                auto,
+            }),
             (!auto).then_some(id),
-            &json!({"user": {"id": id, "name": before.name}, "from": before.status, "to": status, "auto": auto}),
             now_ms(),
         )?;
     }

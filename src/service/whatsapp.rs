@@ -6,12 +6,12 @@
 //! nothing the second time, and bodies left unprocessed by a crash are picked up at start.
 
 use rusqlite::Connection;
-use serde_json::json;
 
 use super::Result;
 use super::inbound::{Inbound, receive};
 use crate::channels::whatsapp::graph;
 use crate::channels::whatsapp::webhook::{self, InMessage, StatusUpdate};
+use crate::domain::events::{ChannelAlert, Event, SendFailure};
 use crate::domain::time::now_ms;
 use crate::domain::{ChannelId, ChannelKind, ConversationId, DeliveryStatus};
 use crate::store::whatsapp::{self as wa, MediaJob};
@@ -229,28 +229,17 @@ fn apply_status(conn: &Connection, s: &StatusUpdate) -> Result<bool> {
     let Some((mid, conv)) = found else {
         return Ok(false);
     };
-    let current = messages::find_status(conn, mid)?;
-    if !current.is_some_and(|c| c.can_become(next)) {
+    // Meta's words are all there is here: they are both the message and the provider's text.
+    let error = s.error.as_ref().map(|e| SendFailure {
+        code: e.code.clone(),
+        message: e.text.clone(),
+        provider_message: Some(e.text.clone()),
+    });
+    if !super::messages::apply_status(conn, mid, conv, next, error.as_ref(), now)? {
         return Ok(false);
     }
-    let error = s.error.as_ref().filter(|_| next == DeliveryStatus::Failed);
-    messages::update_status(
-        conn,
-        mid,
-        next,
-        error.map(|e| (e.code.as_str(), e.text.as_str())),
-    )?;
-    events::insert_event(
-        conn,
-        Some(conv),
-        "message.status",
-        None,
-        &json!({"message_id": mid, "status": next,
-                "error": error.map(|e| json!({"code": e.code, "message": e.text}))}),
-        now,
-    )?;
-    if let Some(e) = error {
-        on_send_rejected(conn, conv, channel, &e.code, &e.text, now)?;
+    if let Some(e) = error.filter(|_| next == DeliveryStatus::Failed) {
+        on_send_rejected(conn, conv, channel, &e.code, &e.message, now)?;
     }
     Ok(true)
 }
@@ -275,9 +264,12 @@ pub fn on_send_rejected(
             events::insert_event(
                 conn,
                 None,
-                "channel.alert",
+                &Event::ChannelAlert(ChannelAlert {
+                    channel_id: channel,
+                    code: code.to_string(),
+                    message: reason.to_string(),
+                }),
                 None,
-                &json!({"channel_id": channel, "code": code, "message": reason}),
                 now,
             )?;
         }

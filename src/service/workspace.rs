@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Error, Result, clean_text, forbidden, invalid, require};
 use crate::domain::Role;
+use crate::domain::events::Event;
 use crate::domain::policy::{Actor, Capability, allows};
 use crate::domain::settings::{Settings, SettingsError};
 use crate::domain::time::now_ms;
@@ -67,9 +68,8 @@ pub fn patch_settings(conn: &Connection, actor: &Actor, patch: &Value) -> Result
     events::insert_event(
         conn,
         None,
-        "settings.updated",
+        &Event::SettingsUpdated(changed),
         Some(actor.id),
-        &Value::Object(changed),
         now_ms(),
     )?;
     Ok(next)

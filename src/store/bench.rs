@@ -6,6 +6,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Result, open_bare};
+use crate::domain::events::{Event, MessageCreated};
 
 /// A small deterministic pseudo-random sequence (xorshift), so runs are comparable.
 pub struct Rng(u64);
@@ -167,10 +168,16 @@ pub fn baseline_ingest(path: &Path, messages: usize, contacts: usize, now: i64) 
             "UPDATE conversations SET last_message_at = ?2, preview = 'hello', waiting_since = COALESCE(waiting_since, ?2) WHERE id = ?1",
         )?
         .execute(params![conv, now])?;
-        conn.prepare_cached(
-            "INSERT INTO events (conversation_id, kind, data, created_at) VALUES (?1, 'message.created', ?2, ?3)",
-        )?
-        .execute(params![conv, format!("{{\"message_id\":{msg}}}"), now])?;
+        super::events::insert_event(
+            &conn,
+            Some(crate::domain::ConversationId(conv)),
+            &Event::MessageCreated(MessageCreated {
+                message_id: crate::domain::MessageId(msg),
+                direction: crate::domain::Direction::In,
+            }),
+            None,
+            now,
+        )?;
         conn.execute_batch("COMMIT")?;
     }
     Ok(messages)

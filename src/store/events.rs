@@ -4,15 +4,15 @@ use rusqlite::{Connection, params};
 use serde_json::Value;
 
 use super::Result;
+use crate::domain::events::Event;
 use crate::domain::{ConversationId, EventId, UserId};
 
-/// Appends an event.
+/// Appends an event: its kind and its data JSON, in the caller's transaction.
 pub fn insert_event(
     conn: &Connection,
     conversation: Option<ConversationId>,
-    kind: &str,
+    event: &Event,
     actor: Option<UserId>,
-    data: &Value,
     now: i64,
 ) -> Result<EventId> {
     conn.prepare_cached(
@@ -20,9 +20,9 @@ pub fn insert_event(
     )?
     .execute(params![
         conversation.map(|c| c.0),
-        kind,
+        event.kind(),
         actor.map(|a| a.0),
-        data.to_string(),
+        event.data().to_string(),
         now
     ])?;
     Ok(EventId(conn.last_insert_rowid()))

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::Result;
 use super::users::Named;
+use crate::domain::events::{SendFailure, kind};
 use crate::domain::time::Ts;
 use crate::domain::{
     ChannelId, ConversationId, DeliveryStatus, Direction, MessageId, NoteId, UserId,
@@ -87,16 +88,18 @@ pub fn update_status(
     conn: &Connection,
     id: MessageId,
     status: DeliveryStatus,
-    error: Option<(&str, &str)>,
+    error: Option<&SendFailure>,
 ) -> Result<()> {
     conn.prepare_cached(
-        "UPDATE messages SET status = ?2, error_code = ?3, error_text = ?4 WHERE id = ?1",
+        "UPDATE messages SET status = ?2, error_code = ?3, error_text = ?4, error_provider = ?5
+          WHERE id = ?1",
     )?
     .execute(params![
         id.0,
         status.as_str(),
-        error.map(|e| e.0),
-        error.map(|e| e.1)
+        error.map(|e| &e.code),
+        error.map(|e| &e.message),
+        error.and_then(|e| e.provider_message.as_deref())
     ])?;
     Ok(())
 }
@@ -138,14 +141,8 @@ pub fn insert_note(
     Ok(NoteId(conn.last_insert_rowid()))
 }
 
-/// A provider's error on a message.
-#[derive(Debug, Clone, Serialize)]
-pub struct MessageError {
-    /// Provider's code.
-    pub code: String,
-    /// Readable reason.
-    pub message: String,
-}
+/// Why a message failed: `{"code","message","provider_message"}`.
+pub use crate::domain::events::SendFailure as MessageError;
 
 /// One entry of a timeline.
 #[derive(Debug, Clone, Serialize)]
@@ -213,74 +210,88 @@ pub fn timeline(
     let mut stmt = conn.prepare_cached(
         "SELECT * FROM (
             SELECT 0 AS t, m.id, m.created_at AS at, m.direction, m.text, m.author_id, u.name, m.status,
-                   m.error_code, m.error_text, m.kind, m.payload
+                   m.error_code, m.error_text, m.kind, m.payload, m.error_provider
               FROM messages m LEFT JOIN users u ON u.id = m.author_id WHERE m.conversation_id = ?1
             UNION ALL
-            SELECT 1, n.id, n.created_at, NULL, n.text, n.author_id, u.name, NULL, NULL, NULL, NULL, NULL
+            SELECT 1, n.id, n.created_at, NULL, n.text, n.author_id, u.name, NULL, NULL, NULL, NULL, NULL, NULL
               FROM notes n LEFT JOIN users u ON u.id = n.author_id WHERE n.conversation_id = ?1
             UNION ALL
-            SELECT 2, e.id, e.created_at, NULL, NULL, e.actor_id, u.name, NULL, NULL, NULL, e.kind, e.data
+            SELECT 2, e.id, e.created_at, NULL, NULL, e.actor_id, u.name, NULL, NULL, NULL, e.kind, e.data, NULL
               FROM events e LEFT JOIN users u ON u.id = e.actor_id
-             WHERE e.conversation_id = ?1 AND e.kind NOT IN ('message.created', 'note.created', 'message.status')
+             WHERE e.conversation_id = ?1 AND e.kind NOT IN (?6, ?7, ?8)
          ) WHERE (at, t, id) < (?2, ?3, ?4)
          ORDER BY at DESC, t DESC, id DESC LIMIT ?5",
     )?;
-    let rows = stmt.query_map(params![conv.0, at, t, id, limit + 1], |r| {
-        let t: i64 = r.get(0)?;
-        let id: i64 = r.get(1)?;
-        let at: i64 = r.get(2)?;
-        let author = r.get::<_, Option<i64>>(5)?.map(|aid| Named {
-            id: aid,
-            name: r
-                .get::<_, Option<String>>(6)
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-        });
-        let item = match t {
-            0 => {
-                let dir: String = r.get(3)?;
-                let status: String = r.get(7)?;
-                let code: Option<String> = r.get(8)?;
-                let payload: Option<String> = r.get(11)?;
-                TimelineItem::Message {
+    let rows = stmt.query_map(
+        params![
+            conv.0,
+            at,
+            t,
+            id,
+            limit + 1,
+            kind::MESSAGE_CREATED,
+            kind::NOTE_CREATED,
+            kind::MESSAGE_STATUS
+        ],
+        |r| {
+            let t: i64 = r.get(0)?;
+            let id: i64 = r.get(1)?;
+            let at: i64 = r.get(2)?;
+            let author = r.get::<_, Option<i64>>(5)?.map(|aid| Named {
+                id: aid,
+                name: r
+                    .get::<_, Option<String>>(6)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+            });
+            let item = match t {
+                0 => {
+                    let dir: String = r.get(3)?;
+                    let status: String = r.get(7)?;
+                    let code: Option<String> = r.get(8)?;
+                    let provider_message: Option<String> = r.get(12)?;
+                    let payload: Option<String> = r.get(11)?;
+                    TimelineItem::Message {
+                        id,
+                        at: Ts(at),
+                        direction: Direction::parse(&dir).unwrap_or(Direction::In),
+                        text: r.get(4)?,
+                        author,
+                        status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Received),
+                        error: code.map(|code| MessageError {
+                            code,
+                            message: r
+                                .get::<_, Option<String>>(9)
+                                .ok()
+                                .flatten()
+                                .unwrap_or_default(),
+                            provider_message,
+                        }),
+                        content_type: r.get(10)?,
+                        payload: payload.and_then(|p| serde_json::from_str(&p).ok()),
+                    }
+                }
+                1 => TimelineItem::Note {
                     id,
                     at: Ts(at),
-                    direction: Direction::parse(&dir).unwrap_or(Direction::In),
-                    text: r.get(4)?,
                     author,
-                    status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Received),
-                    error: code.map(|code| MessageError {
-                        code,
-                        message: r
-                            .get::<_, Option<String>>(9)
-                            .ok()
-                            .flatten()
-                            .unwrap_or_default(),
-                    }),
-                    content_type: r.get(10)?,
-                    payload: payload.and_then(|p| serde_json::from_str(&p).ok()),
+                    text: r.get(4)?,
+                },
+                _ => {
+                    let data: String = r.get(11)?;
+                    TimelineItem::Event {
+                        id,
+                        at: Ts(at),
+                        kind: r.get(10)?,
+                        actor: author,
+                        data: serde_json::from_str(&data).unwrap_or(Value::Null),
+                    }
                 }
-            }
-            1 => TimelineItem::Note {
-                id,
-                at: Ts(at),
-                author,
-                text: r.get(4)?,
-            },
-            _ => {
-                let data: String = r.get(11)?;
-                TimelineItem::Event {
-                    id,
-                    at: Ts(at),
-                    kind: r.get(10)?,
-                    actor: author,
-                    data: serde_json::from_str(&data).unwrap_or(Value::Null),
-                }
-            }
-        };
-        Ok(((at, t, id), item))
-    })?;
+            };
+            Ok(((at, t, id), item))
+        },
+    )?;
     let mut items = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     let next = if items.len() as i64 > limit {
         items.truncate(limit as usize);

@@ -65,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_ui.sql"),
     include_str!("migrations/003_whatsapp.sql"),
     include_str!("migrations/004_away.sql"),
+    include_str!("migrations/005_provider_error.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

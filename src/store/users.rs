@@ -7,14 +7,7 @@ use super::Result;
 use crate::domain::policy::Actor;
 use crate::domain::{Role, TeamId, UserId, UserStatus};
 
-/// A reference to a person or team: `{"id","name"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Named {
-    /// Id.
-    pub id: i64,
-    /// Display name.
-    pub name: String,
-}
+pub use crate::domain::events::Named;
 
 /// A staff member as the API shows them.
 #[derive(Debug, Clone, Serialize)]

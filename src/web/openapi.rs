@@ -427,7 +427,7 @@ fn schemas() -> Value {
             "priority": {"type": "string"}, "snoozed_until": time_or_null, "preview": {"type": "string"}})),
         "TimelineItem": obj(json!({"type": {"enum": ["message", "note", "event"]}, "id": {"type": "integer"}, "at": time,
             "direction": {"enum": ["in", "out"]}, "text": {"type": "string"}, "author": named,
-            "status": {"enum": ["received", "queued", "sent", "delivered", "read", "failed"]}, "error": {"type": ["object", "null"]},
+            "status": {"enum": ["received", "queued", "sent", "delivered", "read", "failed"]}, "error": {"type": ["object", "null"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "provider_message": {"type": ["string", "null"]}}},
             "kind": {"type": "string"}, "actor": named, "data": {}})),
         "Media": obj(json!({"type": {"enum": ["image", "video", "audio", "document", "sticker"]}, "link": {"type": "string"},
             "id": {"type": "string"}, "caption": {"type": "string"}, "filename": {"type": "string"}})),

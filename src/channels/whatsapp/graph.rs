@@ -157,6 +157,20 @@ impl GraphError {
         }
     }
 
+    /// Meta's own words: `error.message`, then `error_data.details` when it adds something.
+    pub fn words(&self) -> Option<String> {
+        let mut text = self.message.clone();
+        if let Some(details) = self.details.as_deref().filter(|d| !d.is_empty())
+            && details != text
+        {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(details);
+        }
+        (!text.is_empty()).then_some(text)
+    }
+
     fn said(&self) -> String {
         let mut s = match self.code {
             Some(c) => format!("WhatsApp error {c}"),
@@ -193,6 +207,7 @@ pub fn classify(e: &GraphError, attempts: i64) -> SendError {
             .code
             .map_or_else(|| format!("http_{}", e.http), |c| c.to_string()),
         reason,
+        provider: e.words(),
     };
     match e.code {
         Some(WINDOW_CLOSED) => rejected("the 24-hour window is closed: send a template".into()),
@@ -414,6 +429,38 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_keeps_metas_words_beside_ours() {
+        let e = GraphError {
+            http: 400,
+            code: Some(WINDOW_CLOSED),
+            message: "(#131047) Re-engagement message".into(),
+            details: Some("More than 24 hours have passed.".into()),
+        };
+        match classify(&e, 0) {
+            SendError::Rejected {
+                code,
+                reason,
+                provider,
+            } => {
+                assert_eq!(code, "131047");
+                assert_eq!(reason, "the 24-hour window is closed: send a template");
+                assert_eq!(
+                    provider.as_deref(),
+                    Some("(#131047) Re-engagement message: More than 24 hours have passed.")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Details that repeat the message are not said twice; nothing said is no words.
+        let same = GraphError {
+            details: Some("m".into()),
+            ..err(400, 100)
+        };
+        assert_eq!(same.words().as_deref(), Some("m"));
+        assert_eq!(GraphError::default().words(), None);
+    }
+
+    #[test]
     fn classification() {
         for code in [130429, 1, 2, 131000, 131016] {
             assert!(
@@ -430,7 +477,7 @@ mod tests {
             );
         }
         match classify(&err(400, 131047), 0) {
-            SendError::Rejected { code, reason } => {
+            SendError::Rejected { code, reason, .. } => {
                 assert_eq!(code, "131047");
                 assert_eq!(reason, "the 24-hour window is closed: send a template");
             }

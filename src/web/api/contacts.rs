@@ -3,10 +3,11 @@
 use actix_web::HttpResponse;
 use actix_web::web::Data;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::nullable;
 use crate::domain::ContactId;
+use crate::domain::events::{ContactUpdated, Event};
 use crate::domain::policy::{self};
 use crate::domain::time::now_ms;
 use crate::service::{self, Error, clean_text, invalid};
@@ -103,9 +104,8 @@ pub(super) async fn patch_contact(
             events::insert_event(
                 c,
                 None,
-                "contact.updated",
+                &Event::ContactUpdated(ContactUpdated { contact_id: id }),
                 Some(actor.id),
-                &json!({"contact_id": id}),
                 now_ms(),
             )?;
             visible_contact(c, &actor, id)

@@ -3,6 +3,7 @@
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
 
+use crate::domain::events::{Event, Named, Presence};
 use crate::realtime;
 use crate::store::settings;
 use crate::web::AppState;
@@ -70,13 +71,20 @@ pub(super) async fn post_presence(
         )
         .into());
     }
+    let event = Event::Presence(Presence {
+        state: presence,
+        user: Named {
+            id: actor.id.0,
+            name: auth.user.name.clone(),
+        },
+    });
     state.hub.publish_passing(crate::store::events::EventRow {
         id: 0,
-        kind: "presence".into(),
+        kind: event.kind().into(),
         at: crate::domain::time::now_ms(),
         conversation_id: Some(id.0),
         actor: Some((actor.id.0, auth.user.name.clone())),
-        data: serde_json::json!({"state": presence, "user": {"id": actor.id, "name": auth.user.name}}),
+        data: event.data(),
         ownership: Some(conv.ownership()),
     });
     Ok(HttpResponse::NoContent().finish())

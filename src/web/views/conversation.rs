@@ -7,6 +7,7 @@ use maud::{Markup, html};
 use serde_json::Value;
 
 use super::layout::{Frame, page};
+use crate::domain::events::kind;
 use crate::domain::time::format_ms;
 use crate::domain::{DeliveryStatus, Direction, Status};
 use crate::store::conversations::Conversation;
@@ -68,19 +69,19 @@ fn name(v: &Value) -> String {
 
 /// An event in words: "Ana handed this to Bruno", "Resolved by Ana".
 pub fn event_words(
-    kind: &str,
+    event_kind: &str,
     actor: Option<&Named>,
     data: &Value,
     notes: &HashMap<i64, String>,
 ) -> String {
     let who = actor.map_or("teaminbox".to_string(), |a| a.name.clone());
-    match kind {
-        "conversation.created" if data["outbound"] == true => {
+    match event_kind {
+        kind::CONVERSATION_CREATED if data["outbound"] == true => {
             format!("{who} started this conversation")
         }
-        "conversation.created" => "New conversation".into(),
-        "conversation.claimed" => format!("{who} claimed this"),
-        "conversation.assigned" => {
+        kind::CONVERSATION_CREATED => "New conversation".into(),
+        kind::CONVERSATION_CLAIMED => format!("{who} claimed this"),
+        kind::CONVERSATION_ASSIGNED => {
             let team = data["team"].get("name").and_then(Value::as_str);
             let mut s = match (&data["to"], actor) {
                 (Value::Null, _) => match team {
@@ -104,7 +105,7 @@ pub fn event_words(
             }
             s
         }
-        "conversation.status" => {
+        kind::CONVERSATION_STATUS => {
             let to = data["to"].as_str().unwrap_or("");
             let by = if actor.is_some() {
                 format!(" by {who}")
@@ -120,7 +121,7 @@ pub fn event_words(
                 other => format!("Status {other}{by}"),
             }
         }
-        "conversation.tagged" => {
+        kind::CONVERSATION_TAGGED => {
             let list = |v: &Value, sign: &str| -> Vec<String> {
                 v.as_array()
                     .map(|a| {
@@ -174,7 +175,15 @@ fn item(i: &TimelineItem, notes: &HashMap<i64, String>, quote_base: Option<&str>
                         " " span class={ "tick" @if *status == DeliveryStatus::Failed { " failed" } } { (tick(*status)) }
                     }
                 }
-                @if let Some(e) = error { div.meta.tick.failed { (e.message) } }
+                @if let Some(e) = error {
+                    div.meta.tick.failed {
+                        (e.message)
+                        // The provider's own words, when they add to ours.
+                        @if let Some(p) = e.provider_message.as_deref().filter(|p| *p != e.message) {
+                            " (" (e.code) ": " (p) ")"
+                        }
+                    }
+                }
             }
         },
         TimelineItem::Note {
