@@ -177,7 +177,10 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         let pool = self.inner.readers.clone();
+        // Log lines of `f` belong to the caller's request.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _in = span.enter();
             let conn = pool.get().map_err(StoreError::from)?;
             f(&conn)
         })

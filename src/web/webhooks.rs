@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse};
 use subtle::ConstantTimeEq;
+use tracing::Instrument;
 
 use crate::channels::whatsapp::webhook::verify_signature;
 use crate::service::{self, Error};
@@ -106,15 +107,16 @@ async fn post_whatsapp(
         Err(e) => {
             // Not kept, so not acknowledged: Meta will send it again.
             tracing::error!(error = %e, "a WhatsApp webhook could not be stored");
-            return Ok(HttpResponse::ServiceUnavailable()
-                .content_type("application/json")
-                .body(r#"{"error":{"code":"unavailable","message":"the webhook could not be stored; try again"}}"#));
+            return Err(
+                Error::Unavailable("the webhook could not be stored; try again".into()).into(),
+            );
         }
     };
-    actix_web::rt::spawn(service::whatsapp::process_and_fetch(
-        state.store.clone(),
-        id,
-    ));
+    // Processing outlives the response but belongs to this request: same span, same id.
+    actix_web::rt::spawn(
+        service::whatsapp::process_and_fetch(state.store.clone(), id)
+            .instrument(tracing::Span::current()),
+    );
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(format!(r#"{{"received":{id}}}"#)))
