@@ -1,5 +1,5 @@
 //! Configuration: command-line flags > `TEAMINBOX_*` environment > `teaminbox.toml` in the data
-//! dir > defaults. Flags and environment are read by clap in `main.rs`; the file and the
+//! dir > defaults. Flags and environment are read by clap in `cli.rs`; the file and the
 //! defaults are merged here.
 
 use std::path::{Path, PathBuf};
@@ -59,18 +59,39 @@ struct FileConfig {
 /// Name of the config file inside the data dir.
 pub const FILE_NAME: &str = "teaminbox.toml";
 
-fn read_file(data: &Path) -> anyhow::Result<FileConfig> {
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file exists but cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or has an unknown or mistyped key.
+    #[error("{}: {source}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        source: toml::de::Error,
+    },
+}
+
+fn read_file(data: &Path) -> Result<FileConfig, ConfigError> {
     let path = data.join(FILE_NAME);
     match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+        Ok(text) => toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
-        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+        Err(source) => Err(ConfigError::Read { path, source }),
     }
 }
 
 impl Config {
     /// Merges overrides, the data dir's file and defaults.
-    pub fn load(data: PathBuf, o: Overrides) -> anyhow::Result<Config> {
+    pub fn load(data: PathBuf, o: Overrides) -> Result<Config, ConfigError> {
         let f = read_file(&data)?;
         let d = OutboxConfig::default();
         let workers = o.workers.or(f.workers).unwrap_or_else(|| {

@@ -60,6 +60,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
                     .add(("X-Frame-Options", "DENY")),
             )
             .wrap(actix_web::middleware::Compress::default())
+            .wrap(crate::web::request_id::RequestId)
             .configure(app.clone())
     })
     .workers(config.workers)

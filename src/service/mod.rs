@@ -70,7 +70,15 @@ pub enum Error {
         /// Seconds until trying again makes sense.
         retry_after_secs: u64,
     },
-    /// A fault of ours (500): the cause is logged, the user sees a generic message.
+    /// Something we depend on is not available right now (503); the message is safe to show
+    /// and says what to do (usually: try again).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A fault of ours outside the database (500): the string is the cause, logged and never
+    /// shown; the user sees a generic message with the request id.
+    #[error("{0}")]
+    Internal(String),
+    /// A fault of the database (500): the cause is logged, the user sees a generic message.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

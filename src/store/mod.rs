@@ -54,6 +54,14 @@ pub enum StoreError {
     Join(String),
     #[error("corrupt stored JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// A file or directory of the data dir could not be created or used.
+    #[error("cannot use {}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
 }
 
 /// Result alias of the storage layer.
@@ -104,8 +112,9 @@ impl Store {
     /// Opens (creating if needed) the database in `data_dir`, applies migrations and starts the
     /// writer. Refuses a database whose schema is newer than this binary.
     pub fn open(data_dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            path: data_dir.to_path_buf(),
+            source,
         })?;
         let path = data_dir.join("teaminbox.db");
         let mut conn = Connection::open(&path)?;
@@ -169,7 +178,10 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         let pool = self.inner.readers.clone();
+        // Log lines of `f` belong to the caller's request.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _in = span.enter();
             let conn = pool.get().map_err(StoreError::from)?;
             f(&conn)
         })

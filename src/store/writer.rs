@@ -58,6 +58,8 @@ trait Finish: Send {
 struct Task<T, E, F> {
     f: F,
     reply: oneshot::Sender<Result<T, E>>,
+    /// The caller's span: log lines of `f` belong to the caller's request.
+    span: tracing::Span,
 }
 
 struct Done<T, E> {
@@ -72,7 +74,8 @@ where
     E: From<StoreError> + Send + 'static,
 {
     fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Finish> {
-        let Task { f, reply } = *self;
+        let Task { f, reply, span } = *self;
+        let _in = span.enter();
         if let Err(e) = conn.execute_batch("SAVEPOINT job") {
             return Box::new(Done {
                 result: Some(Err(E::from(StoreError::from(e)))),
@@ -153,7 +156,11 @@ impl Writer {
     {
         let (reply, rx) = oneshot::channel();
         // If the thread is gone the receiver reports it below.
-        let _ = self.jobs.send(Box::new(Task { f, reply }));
+        let _ = self.jobs.send(Box::new(Task {
+            f,
+            reply,
+            span: tracing::Span::current(),
+        }));
         rx
     }
 

@@ -101,7 +101,7 @@ impl FromRequest for Auth {
 pub async fn hash_password(password: String) -> Result<String, Error> {
     tokio::task::spawn_blocking(move || service::auth::hash_password(&password))
         .await
-        .map_err(|e| Error::Store(crate::store::StoreError::Join(e.to_string())))?
+        .map_err(|e| Error::Internal(format!("hashing a password failed: {e}")))?
 }
 
 /// Checks an email and password with login throttling (per account and per address): the user,

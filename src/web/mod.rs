@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod openapi;
+pub mod request_id;
 pub mod session;
 pub mod ui;
 pub mod views;

@@ -3,12 +3,12 @@
 //! token (a hidden form field, or the `X-CSRF-Token` header for scripts).
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
-use actix_web::http::header::LOCATION;
 use actix_web::web::Data;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload};
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use futures_util::future::LocalBoxFuture;
 
 use super::AppState;
+use super::error::PageError;
 use crate::service::{self, auth::SESSION_MS};
 use crate::store::tokens::TokenKind;
 use crate::store::users::User;
@@ -30,57 +30,15 @@ impl Viewer {
         service::auth::csrf_token(&self.session)
     }
 
-    /// Refuses a form whose CSRF token is not this session's.
-    pub fn check_csrf(&self, given: &str) -> Result<(), NeedLogin> {
+    /// Refuses (403) a form whose CSRF token is not this session's.
+    pub fn check_csrf(&self, given: &str) -> Result<(), service::Error> {
         if service::auth::check_csrf(&self.session, given) {
             Ok(())
         } else {
-            Err(NeedLogin::Csrf)
-        }
-    }
-}
-
-/// Why a page cannot be shown to this request.
-#[derive(Debug)]
-pub enum NeedLogin {
-    /// No valid session: go to the login page.
-    Login(String),
-    /// A form without the right CSRF token.
-    Csrf,
-    /// A fault of ours.
-    Internal,
-}
-
-impl std::fmt::Display for NeedLogin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NeedLogin::Login(_) => f.write_str("log in first"),
-            NeedLogin::Csrf => f.write_str("the form expired; reload the page and try again"),
-            NeedLogin::Internal => f.write_str("something went wrong on our side"),
-        }
-    }
-}
-
-impl ResponseError for NeedLogin {
-    fn status_code(&self) -> actix_web::http::StatusCode {
-        match self {
-            NeedLogin::Login(_) => actix_web::http::StatusCode::SEE_OTHER,
-            NeedLogin::Csrf => actix_web::http::StatusCode::FORBIDDEN,
-            NeedLogin::Internal => actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            NeedLogin::Login(next) => HttpResponse::SeeOther()
-                .insert_header((LOCATION, format!("/login?next={}", encode(next))))
-                .finish(),
-            other => HttpResponse::build(other.status_code())
-                .content_type("text/html; charset=utf-8")
-                .body(
-                    super::views::layout::message_page("teaminbox", &other.to_string())
-                        .into_string(),
-                ),
+            Err(service::Error::Forbidden {
+                code: "csrf",
+                message: "the form expired; reload the page and try again".into(),
+            })
         }
     }
 }
@@ -116,7 +74,7 @@ pub async fn session_user(
 }
 
 impl FromRequest for Viewer {
-    type Error = NeedLogin;
+    type Error = PageError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
@@ -128,15 +86,12 @@ impl FromRequest for Viewer {
         };
         Box::pin(async move {
             let (Some(state), Some(session)) = (state, session) else {
-                return Err(NeedLogin::Login(next));
+                return Err(PageError::Login { next });
             };
             match session_user(&state, session.clone()).await {
                 Ok(Some(user)) => Ok(Viewer { user, session }),
-                Ok(None) => Err(NeedLogin::Login(next)),
-                Err(e) => {
-                    tracing::error!(error = %e, "reading a session failed");
-                    Err(NeedLogin::Internal)
-                }
+                Ok(None) => Err(PageError::Login { next }),
+                Err(e) => Err(PageError::Refused(e)),
             }
         })
     }

@@ -106,12 +106,14 @@ async fn post_whatsapp(
         Err(e) => {
             // Not kept, so not acknowledged: Meta will send it again.
             tracing::error!(error = %e, "a WhatsApp webhook could not be stored");
-            return Ok(HttpResponse::ServiceUnavailable()
-                .content_type("application/json")
-                .body(r#"{"error":{"code":"unavailable","message":"the webhook could not be stored; try again"}}"#));
+            return Err(
+                Error::Unavailable("the webhook could not be stored; try again".into()).into(),
+            );
         }
     };
-    // The WhatsApp job processes it: its commit wakes the job.
+    // The WhatsApp job processes it (the commit wakes it); its log lines name the webhook id,
+    // which this line ties to the request id.
+    tracing::debug!(webhook = id, "kept a WhatsApp webhook");
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(format!(r#"{{"received":{id}}}"#)))

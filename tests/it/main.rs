@@ -4,6 +4,7 @@ mod auth;
 mod bad_input;
 mod browser;
 mod conversations;
+mod errors;
 mod events;
 mod inbound;
 mod jobs;

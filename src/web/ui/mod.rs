@@ -10,7 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::Markup;
 
-use crate::service::Error;
+use crate::web::error::refusal;
 use crate::web::session::Viewer;
 use crate::web::views::layout::Frame;
 
@@ -80,26 +80,4 @@ fn see_other(req: &HttpRequest, to: &str) -> HttpResponse {
             .insert_header(("Location", to.to_string()))
             .finish()
     }
-}
-
-/// The status and sentence a refused action shows.
-fn refusal(e: &Error) -> (StatusCode, String) {
-    let status = match e {
-        Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
-        Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        Error::Forbidden { .. } => StatusCode::FORBIDDEN,
-        Error::NotFound(_) => StatusCode::NOT_FOUND,
-        Error::Conflict { .. } => StatusCode::CONFLICT,
-        Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::Store(cause) => {
-            tracing::error!(error = %cause, "page failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on our side; it has been logged.".into(),
-            );
-        }
-    };
-    (status, e.to_string())
 }
