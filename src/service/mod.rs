@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod inbound;
 pub mod messages;
+pub mod queue;
 pub mod teams;
 pub mod users;
 pub mod whatsapp;

@@ -6,15 +6,16 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{nullable, page_limit, parse_cursor};
-use crate::domain::policy::{self, Action};
+use crate::domain::policy::Action;
 use crate::domain::time::parse_rfc3339;
 use crate::domain::{ChannelId, ChannelKind, ConversationId, MessageId, Status, TeamId, UserId};
 use crate::service::conversations::{self as ops, AssignRequest};
 use crate::service::messages::{self as send, MediaOut, Outgoing, Template};
+use crate::service::queue::{self, ListRequest, Unknown};
 use crate::service::whatsapp;
 use crate::service::{Error, bad_request};
-use crate::store::queue::{ConvQuery, StatusFilter, View, list_conversations};
-use crate::store::{messages, settings};
+use crate::store::messages;
+use crate::store::queue::View;
 use crate::web::AppState;
 use crate::web::auth::Auth;
 use crate::web::body::{Body, PathId, QueryOf};
@@ -31,67 +32,30 @@ pub(super) struct ListParams {
     before: Option<String>,
 }
 
-/// `GET /api/v1/conversations`: a queue view, newest activity first.
+/// `GET /api/v1/conversations`: a queue view, newest activity first (default view: all).
 pub(super) async fn list(
     auth: Auth,
     state: Data<AppState>,
     params: QueryOf<ListParams>,
 ) -> ApiResult<HttpResponse> {
     let p = params.get()?;
-    let view = match p.view.as_deref().unwrap_or("all") {
-        "unassigned" => View::Unassigned,
-        "mine" => View::Mine,
-        "pending" => View::Pending,
-        "all" => View::All,
-        other => {
-            return Err(bad_request(
-                "invalid_view",
-                format!("unknown view \"{other}\": use unassigned, mine, pending or all"),
-            )
-            .into());
-        }
-    };
-    let status = match p.status.as_deref() {
-        None | Some("") => StatusFilter::Unresolved,
-        Some("any") | Some("all") => StatusFilter::Any,
-        Some(s) => StatusFilter::Is(Status::parse(s).ok_or_else(|| {
-            bad_request(
-                "invalid_status",
-                format!("unknown status \"{s}\": use open, pending, snoozed, resolved or all"),
-            )
-        })?),
-    };
-    let before = match p.before.as_deref().filter(|b| !b.is_empty()) {
-        Some(b) => {
-            let v = parse_cursor(b, 2)?;
-            Some((v[0], v[1]))
-        }
-        None => None,
-    };
     let actor = auth.actor();
-    let limit = page_limit(p.limit);
-    let (items, next) = state
+    let req = ListRequest {
+        view: p.view,
+        default_view: View::All,
+        status: p.status,
+        team: p.team.map(TeamId),
+        tag: p.tag,
+        q: p.q,
+        limit: page_limit(p.limit),
+        before: p.before,
+        unknown: Unknown::Refuse,
+    };
+    let listing = state
         .store
-        .read(move |c| {
-            let settings = settings::load_settings(c)?;
-            let q = ConvQuery {
-                view,
-                viewer: actor.id,
-                scope: policy::scope(&actor, settings.agent_visibility),
-                team: p.team.map(TeamId),
-                tag: p.tag.filter(|t| !t.is_empty()),
-                status,
-                q: p.q,
-                limit,
-                before,
-            };
-            Ok::<_, Error>(list_conversations(c, &q)?)
-        })
+        .read(move |c| queue::list(c, &actor, req))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "items": items,
-        "next": next.map(|(at, id)| format!("{at}_{id}")),
-    })))
+    Ok(HttpResponse::Ok().json(json!({"items": listing.items, "next": listing.next})))
 }
 
 /// `GET /api/v1/conversations/{id}`.
