@@ -7,6 +7,7 @@ mod conversations;
 mod inbound;
 mod live;
 mod outbox;
+mod rules;
 mod support;
 mod ui;
 mod whatsapp;

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{nullable, page_limit, parse_cursor};
 use crate::domain::policy::Action;
 use crate::domain::time::parse_rfc3339;
-use crate::domain::{ChannelId, ChannelKind, ConversationId, MessageId, Status, TeamId, UserId};
+use crate::domain::{ChannelId, ConversationId, MessageId, Status, TeamId, UserId};
 use crate::service::conversations::{self as ops, AssignRequest};
 use crate::service::messages::{self as send, MediaOut, Outgoing, Template};
 use crate::service::queue::{self, ListRequest, Unknown};
@@ -61,18 +61,12 @@ pub(super) async fn list(
 /// `GET /api/v1/conversations/{id}`.
 pub(super) async fn show(auth: Auth, state: Data<AppState>, id: PathId) -> ApiResult<HttpResponse> {
     let (actor, id) = (auth.actor(), ConversationId(id.get()?));
-    let me = actor.id;
+    let a = actor.clone();
     let conv = state
         .store
-        .read(move |c| {
-            ops::authorize(c, &actor, Action::View, id)?;
-            ops::view(c, id)
-        })
+        .read(move |c| ops::show(c, &ops::authorize(c, &a, Action::View, id)?))
         .await?;
-    // The owner opening a WhatsApp conversation tells the customer it was read.
-    if conv.assignee.as_ref().is_some_and(|a| a.id == me.0)
-        && conv.channel.kind == ChannelKind::Whatsapp
-    {
+    if whatsapp::wants_read_receipt(&conv, &actor) {
         actix_web::rt::spawn(whatsapp::mark_read_on_open(state.store.clone(), id));
     }
     Ok(HttpResponse::Ok().json(conv))
@@ -156,10 +150,10 @@ pub(super) async fn post_message(
     let created = state
         .store
         .write(move |c| {
-            ops::authorize(c, &actor, Action::Reply, id)?;
+            let auth = ops::authorize(c, &actor, Action::Reply, id)?;
             let b = body?;
             let quoted = b.reply_to.map(MessageId);
-            send::reply_quoting(c, &actor, id, b.outgoing()?, quoted)
+            send::reply_quoting(c, auth, b.outgoing()?, quoted)
         })
         .await?;
     state.wake_outbox();
@@ -182,8 +176,8 @@ pub(super) async fn post_note(
     let created = state
         .store
         .write(move |c| {
-            ops::authorize(c, &actor, Action::Note, id)?;
-            ops::add_note(c, &actor, id, &body?.text)
+            let auth = ops::authorize(c, &actor, Action::Note, id)?;
+            ops::add_note(c, auth, &body?.text)
         })
         .await?;
     Ok(HttpResponse::Created().json(created))
@@ -198,7 +192,7 @@ pub(super) async fn post_claim(
     let (actor, id) = (auth.actor(), ConversationId(id.get()?));
     let conv = state
         .store
-        .write(move |c| ops::claim(c, &actor, id))
+        .write(move |c| ops::claim(c, ops::authorize(c, &actor, Action::Claim, id)?))
         .await?;
     Ok(HttpResponse::Ok().json(conv))
 }
@@ -223,7 +217,7 @@ pub(super) async fn post_assign(
     let conv = state
         .store
         .write(move |c| {
-            ops::authorize(c, &actor, Action::Assign, id)?;
+            let auth = ops::authorize(c, &actor, Action::Assign, id)?;
             let b = body?;
             let assignee = b.assignee_id.ok_or_else(|| {
                 bad_request(
@@ -233,8 +227,7 @@ pub(super) async fn post_assign(
             })?;
             ops::assign(
                 c,
-                &actor,
-                id,
+                auth,
                 AssignRequest {
                     assignee,
                     team: b.team_id,
@@ -263,7 +256,7 @@ pub(super) async fn post_status(
     let conv = state
         .store
         .write(move |c| {
-            ops::authorize(c, &actor, Action::SetStatus, id)?;
+            let auth = ops::authorize(c, &actor, Action::SetStatus, id)?;
             let b = body?;
             let until = match b.until.as_deref() {
                 Some(u) => Some(parse_rfc3339(u).ok_or_else(|| {
@@ -271,7 +264,7 @@ pub(super) async fn post_status(
                 })?),
                 None => None,
             };
-            ops::set_status(c, &actor, id, b.status, until)
+            ops::set_status(c, auth, b.status, until)
         })
         .await?;
     Ok(HttpResponse::Ok().json(conv))
@@ -296,19 +289,12 @@ pub(super) async fn post_tags(
     let conv = state
         .store
         .write(move |c| {
-            ops::authorize(c, &actor, Action::Tag, id)?;
+            let auth = ops::authorize(c, &actor, Action::Tag, id)?;
             let b = body?;
-            if b.add.len() + b.remove.len() > 50 {
-                return Err(ops_invalid());
-            }
-            ops::tag(c, &actor, id, &b.add, &b.remove)
+            ops::tag(c, auth, &b.add, &b.remove)
         })
         .await?;
     Ok(HttpResponse::Ok().json(conv))
-}
-
-fn ops_invalid() -> Error {
-    crate::service::invalid("too_many_tags", "at most 50 tags at once")
 }
 
 #[derive(Deserialize)]

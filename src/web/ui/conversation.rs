@@ -44,8 +44,9 @@ async fn render(
     let loaded = state
         .store
         .read(move |c| {
-            let (state, s) = ops::authorize(c, &actor, Action::View, id)?;
-            let conv = ops::view(c, id)?;
+            let auth = ops::authorize(c, &actor, Action::View, id)?;
+            let (state, s) = (auth.state(), auth.settings());
+            let conv = ops::show(c, &auth)?;
             let (items, older) = messages::timeline(c, id, before, 100)?;
             let vis = s.agent_visibility;
             let check = |a: Action| policy::check(&actor, vis, a, state.ownership()).is_ok();
@@ -242,38 +243,34 @@ pub(super) async fn post_action(
     }
     let f = form.into_inner();
     let actor = viewer.user.actor();
-    let me = viewer.user.id;
     let done = state
         .store
         .write(move |c| {
             let conv = match action.as_str() {
-                "claim" => ops::claim(c, &actor, id)?,
+                "claim" => ops::claim(c, ops::authorize(c, &actor, Action::Claim, id)?)?,
                 "take" => ops::assign(
                     c,
-                    &actor,
-                    id,
+                    ops::authorize(c, &actor, Action::Assign, id)?,
                     AssignRequest {
-                        assignee: Some(me),
+                        assignee: Some(actor.id),
                         team: None,
                         note: None,
                     },
                 )?,
                 "reply" => {
+                    let auth = ops::authorize(c, &actor, Action::Reply, id)?;
                     let quoted = f.reply_to.map(crate::domain::MessageId);
-                    send::reply_quoting(
-                        c,
-                        &actor,
-                        id,
-                        Outgoing::Text(f.text.unwrap_or_default()),
-                        quoted,
-                    )?;
+                    let text = Outgoing::Text(f.text.unwrap_or_default());
+                    send::reply_quoting(c, auth, text, quoted)?;
                     ops::view(c, id)?
                 }
                 "note" => {
-                    ops::add_note(c, &actor, id, &f.text.unwrap_or_default())?;
+                    let auth = ops::authorize(c, &actor, Action::Note, id)?;
+                    ops::add_note(c, auth, &f.text.unwrap_or_default())?;
                     ops::view(c, id)?
                 }
                 "assign" => {
+                    let auth = ops::authorize(c, &actor, Action::Assign, id)?;
                     let to = f.to.unwrap_or_default();
                     let (assignee, team) = match to.split_once(':') {
                         Some(("user", n)) => (
@@ -299,8 +296,7 @@ pub(super) async fn post_action(
                     };
                     ops::assign(
                         c,
-                        &actor,
-                        id,
+                        auth,
                         AssignRequest {
                             assignee,
                             team,
@@ -309,6 +305,7 @@ pub(super) async fn post_action(
                     )?
                 }
                 "status" => {
+                    let auth = ops::authorize(c, &actor, Action::SetStatus, id)?;
                     let to = f
                         .status
                         .as_deref()
@@ -319,9 +316,10 @@ pub(super) async fn post_action(
                         .as_deref()
                         .filter(|u| !u.is_empty())
                         .and_then(|u| local_time(u, f.tz_offset_min.unwrap_or(0)));
-                    ops::set_status(c, &actor, id, to, until)?
+                    ops::set_status(c, auth, to, until)?
                 }
                 "template" => {
+                    let auth = ops::authorize(c, &actor, Action::Reply, id)?;
                     let params = f
                         .params
                         .as_deref()
@@ -336,25 +334,16 @@ pub(super) async fn post_action(
                         language: f.language.clone().unwrap_or_default(),
                         params,
                     };
-                    send::reply(c, &actor, id, Outgoing::Template(t))?;
+                    send::reply(c, auth, Outgoing::Template(t))?;
                     ops::view(c, id)?
                 }
                 "request" => {
-                    let name = crate::store::users::find_user(c, actor.id)?
-                        .map(|u| u.name)
-                        .unwrap_or_default();
-                    ops::add_note(
-                        c,
-                        &actor,
-                        id,
-                        &format!("{name} asks to take over this conversation"),
-                    )?;
+                    ops::request_handoff(c, ops::authorize(c, &actor, Action::Note, id)?)?;
                     ops::view(c, id)?
                 }
                 "tags" => ops::tag(
                     c,
-                    &actor,
-                    id,
+                    ops::authorize(c, &actor, Action::Tag, id)?,
                     &tags(f.add.as_deref()),
                     &tags(f.remove.as_deref()),
                 )?,
