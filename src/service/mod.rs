@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod channels;
 pub mod contacts;
+pub mod conversation_page;
 pub mod conversations;
 pub mod inbound;
 pub mod messages;
