@@ -197,3 +197,33 @@ pub fn update(
     let record = channels::find_channel(conn, id)?.ok_or(Error::NotFound("channel"))?;
     Ok(redact(&record))
 }
+
+/// The message templates of WhatsApp channel `id`'s business account, read from the Graph API
+/// (what an agent may send once the 24-hour window is closed). 404 unless it is a WhatsApp
+/// channel; 422 when its configuration is incomplete or WhatsApp does not answer.
+pub async fn list_templates(
+    store: &crate::store::Store,
+    id: ChannelId,
+) -> Result<Vec<crate::channels::whatsapp::graph::TemplateInfo>> {
+    let channel = store
+        .read(move |c| channels::find_channel(c, id))
+        .await?
+        .filter(|c| c.kind == ChannelKind::Whatsapp)
+        .ok_or(Error::NotFound("WhatsApp channel"))?;
+    let cfg =
+        crate::channels::whatsapp::WaConfig::from_config(&channel.config).ok_or_else(|| {
+            invalid(
+                "invalid_config",
+                "the channel's configuration is incomplete",
+            )
+        })?;
+    let listed = match crate::channels::whatsapp::client(15_000) {
+        Ok(client) => crate::channels::whatsapp::graph::list_templates(&client, &cfg)
+            .await
+            .map_err(|e| format!("WhatsApp did not list the templates: {e}")),
+        Err(e) => Err(e.to_string()),
+    };
+    // The one place an upstream failure becomes a status.
+    // TODO(errors): Unavailable — a Graph failure is not the caller's mistake (503, not 422).
+    listed.map_err(|message| invalid("templates_unavailable", message))
+}

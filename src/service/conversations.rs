@@ -153,18 +153,77 @@ pub(super) fn denied(conn: &Connection, d: Denied) -> Error {
     }
 }
 
+/// Proof that an actor may do one action on one conversation, with what the check loaded (state
+/// and settings, read in the caller's transaction). Only [`authorize`] makes one, so an operation
+/// that takes it runs after the check, and the check runs once per request.
+#[derive(Debug, Clone)]
+pub struct Authorized {
+    actor: Actor,
+    action: Action,
+    state: ConvState,
+    settings: Settings,
+}
+
+impl Authorized {
+    /// Who was authorized.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The conversation.
+    pub fn id(&self) -> ConversationId {
+        self.state.id
+    }
+
+    /// The conversation's state when it was checked.
+    pub fn state(&self) -> &ConvState {
+        &self.state
+    }
+
+    /// The workspace settings when it was checked.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Refuses a proof made for another action (a caller's mistake, never a user's): the policy
+    /// is asked again over what was loaded, without reading anything.
+    pub(super) fn permits(&self, conn: &Connection, action: Action) -> Result<()> {
+        if self.action == action {
+            return Ok(());
+        }
+        policy::check(
+            &self.actor,
+            self.settings.agent_visibility,
+            action,
+            self.state.ownership(),
+        )
+        .map_err(|d| denied(conn, d))
+    }
+}
+
 /// Loads a conversation and checks `action` for `actor`; 404 when it does not exist or is hidden.
 pub fn authorize(
     conn: &Connection,
     actor: &Actor,
     action: Action,
     id: ConversationId,
-) -> Result<(ConvState, Settings)> {
+) -> Result<Authorized> {
     let state = convs::find_conv_state(conn, id)?.ok_or(Error::NotFound("conversation"))?;
     let settings = settings::load_settings(conn)?;
     policy::check(actor, settings.agent_visibility, action, state.ownership())
         .map_err(|d| denied(conn, d))?;
-    Ok((state, settings))
+    Ok(Authorized {
+        actor: actor.clone(),
+        action,
+        state,
+        settings,
+    })
+}
+
+/// The conversation, for a caller authorized to view it.
+pub fn show(conn: &Connection, auth: &Authorized) -> Result<Conversation> {
+    auth.permits(conn, Action::View)?;
+    view(conn, auth.id())
 }
 
 /// The conversation as the API shows it.
@@ -174,8 +233,9 @@ pub fn view(conn: &Connection, id: ConversationId) -> Result<Conversation> {
 
 /// Takes an unassigned conversation. Atomic: of two concurrent claims exactly one wins, and the
 /// other learns who did (409 `already_assigned`).
-pub fn claim(conn: &Connection, actor: &Actor, id: ConversationId) -> Result<Conversation> {
-    let (state, _) = authorize(conn, actor, Action::Claim, id)?;
+pub fn claim(conn: &Connection, auth: Authorized) -> Result<Conversation> {
+    auth.permits(conn, Action::Claim)?;
+    let (actor, id, state) = (&auth.actor, auth.id(), &auth.state);
     if state.assignee == Some(actor.id) {
         return view(conn, id);
     }
@@ -217,13 +277,9 @@ pub struct AssignRequest {
 }
 
 /// Assigns, transfers or releases a conversation; the note and the event are stored together.
-pub fn assign(
-    conn: &Connection,
-    actor: &Actor,
-    id: ConversationId,
-    req: AssignRequest,
-) -> Result<Conversation> {
-    let (state, _) = authorize(conn, actor, Action::Assign, id)?;
+pub fn assign(conn: &Connection, auth: Authorized, req: AssignRequest) -> Result<Conversation> {
+    auth.permits(conn, Action::Assign)?;
+    let (actor, id, state) = (&auth.actor, auth.id(), &auth.state);
     if let Some(uid) = req.assignee {
         match users::find_user(conn, uid)? {
             Some(u) if !u.disabled => {}
@@ -280,12 +336,12 @@ pub fn assign(
 /// Changes the status (`until` is the snooze end, ms).
 pub fn set_status(
     conn: &Connection,
-    actor: &Actor,
-    id: ConversationId,
+    auth: Authorized,
     to: Status,
     until: Option<i64>,
 ) -> Result<Conversation> {
-    let (state, _) = authorize(conn, actor, Action::SetStatus, id)?;
+    auth.permits(conn, Action::SetStatus)?;
+    let (actor, id, state) = (&auth.actor, auth.id(), &auth.state);
     let now = now_ms();
     let change = rules::change_status(state.status, to, until, now).map_err(|e| match e {
         StatusError::SnoozeNeedsFuture => invalid("invalid_until", e.to_string()),
@@ -315,15 +371,24 @@ pub fn set_status(
     view(conn, id)
 }
 
-/// Adds and removes tags.
+/// Most tags added and removed in one change.
+pub const MAX_TAGS_AT_ONCE: usize = 50;
+
+/// Adds and removes tags (at most [`MAX_TAGS_AT_ONCE`] in all).
 pub fn tag(
     conn: &Connection,
-    actor: &Actor,
-    id: ConversationId,
+    auth: Authorized,
     add: &[String],
     remove: &[String],
 ) -> Result<Conversation> {
-    authorize(conn, actor, Action::Tag, id)?;
+    auth.permits(conn, Action::Tag)?;
+    let (actor, id) = (&auth.actor, auth.id());
+    if add.len() + remove.len() > MAX_TAGS_AT_ONCE {
+        return Err(invalid(
+            "too_many_tags",
+            format!("at most {MAX_TAGS_AT_ONCE} tags at once"),
+        ));
+    }
     let clean = |list: &[String]| -> Result<Vec<String>> {
         list.iter().map(|t| clean_text("tag", t, 50)).collect()
     };
@@ -403,13 +468,9 @@ fn write_note(
 }
 
 /// Writes a private note.
-pub fn add_note(
-    conn: &Connection,
-    actor: &Actor,
-    id: ConversationId,
-    text: &str,
-) -> Result<Created> {
-    authorize(conn, actor, Action::Note, id)?;
+pub fn add_note(conn: &Connection, auth: Authorized, text: &str) -> Result<Created> {
+    auth.permits(conn, Action::Note)?;
+    let (actor, id) = (&auth.actor, auth.id());
     let text = clean_text("text", text, MAX_TEXT)?;
     let now = now_ms();
     let nid = write_note(conn, actor, id, &text, now)?;
@@ -425,6 +486,19 @@ pub fn add_note(
         error: None,
         payload: None,
     })
+}
+
+/// Asks the owner for a handoff: a private note "X asks to take over this conversation", which
+/// the owner sees in the timeline.
+pub fn request_handoff(conn: &Connection, auth: Authorized) -> Result<Created> {
+    let name = users::find_user(conn, auth.actor.id)?
+        .map(|u| u.name)
+        .unwrap_or_default();
+    add_note(
+        conn,
+        auth,
+        &format!("{name} asks to take over this conversation"),
+    )
 }
 
 pub(super) fn author(conn: &Connection, id: UserId) -> Result<Option<Named>> {

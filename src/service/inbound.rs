@@ -168,3 +168,221 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
         created: true,
     })
 }
+
+/// Longest text an API channel may deliver.
+pub const MAX_API_TEXT: usize = 65_536;
+
+/// An API channel whose secret the caller presented. Only [`authenticate_api`] makes one.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiChannel {
+    id: ChannelId,
+}
+
+/// A customer message through an API channel, as the provider posts it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ApiInbound {
+    /// Provider's message id (dedupe key).
+    pub external_id: String,
+    /// Who sent it.
+    pub contact: ApiContact,
+    /// Text.
+    pub text: String,
+    /// Unix seconds or milliseconds (number or string), or RFC 3339.
+    pub timestamp: Option<serde_json::Value>,
+}
+
+/// The customer of an [`ApiInbound`].
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ApiContact {
+    /// The customer's identifier on the channel.
+    pub identifier: String,
+    /// Name, if known.
+    pub name: Option<String>,
+    /// Phone, if known.
+    pub phone: Option<String>,
+}
+
+/// An [`ApiInbound`] that passed [`check_api`]: trimmed, within limits, time resolved.
+#[derive(Debug, Clone)]
+pub struct CheckedApi {
+    external_id: String,
+    identifier: String,
+    name: Option<String>,
+    phone: Option<String>,
+    text: String,
+    at: Option<i64>,
+}
+
+fn unauthenticated() -> super::Error {
+    super::Error::Unauthenticated(
+        "send the channel secret as Authorization: Bearer <secret>".into(),
+    )
+}
+
+/// The API channel `id` if `secret` is its secret (compared in constant time). A missing secret,
+/// an id that names nothing or another kind of channel all fail alike: 401, before anything else.
+pub fn authenticate_api(
+    conn: &Connection,
+    id: Option<ChannelId>,
+    secret: Option<&str>,
+) -> Result<ApiChannel> {
+    let secret = secret.ok_or_else(unauthenticated)?;
+    let id = id.ok_or_else(unauthenticated)?;
+    match crate::store::channels::find_channel(conn, id)? {
+        Some(ch)
+            if ch.kind == ChannelKind::Api
+                && ch.secret.as_deref().is_some_and(|s| {
+                    bool::from(subtle::ConstantTimeEq::ct_eq(
+                        s.as_bytes(),
+                        secret.as_bytes(),
+                    ))
+                }) =>
+        {
+            Ok(ApiChannel { id: ch.id })
+        }
+        _ => Err(unauthenticated()),
+    }
+}
+
+/// A provider timestamp: unix seconds (or milliseconds), as a number or string, or RFC 3339.
+pub fn parse_timestamp(v: &serde_json::Value) -> Result<Option<i64>> {
+    use serde_json::Value;
+    let bad = || {
+        super::invalid(
+            "invalid_timestamp",
+            "timestamp must be unix seconds or an RFC 3339 time",
+        )
+    };
+    let ms = match v {
+        Value::Null => return Ok(None),
+        Value::Number(n) => n.as_i64().ok_or_else(bad)?,
+        Value::String(s) => match s.trim().parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => {
+                return crate::domain::time::parse_rfc3339(s.trim())
+                    .map(Some)
+                    .ok_or_else(bad);
+            }
+        },
+        _ => return Err(bad()),
+    };
+    let ms = if ms.abs() < 100_000_000_000 {
+        ms.saturating_mul(1000)
+    } else {
+        ms
+    };
+    if ms <= 0 {
+        return Err(bad());
+    }
+    Ok(Some(ms))
+}
+
+/// Checks an API-channel message (422s): ids and sizes, a phone kept as given when it is odd (a
+/// customer's message is never refused for that), a time never later than `now`.
+pub fn check_api(m: ApiInbound, now: i64) -> Result<CheckedApi> {
+    let external_id = super::clean_text("external_id", &m.external_id, 255)?;
+    let identifier = super::clean_text("contact.identifier", &m.contact.identifier, 255)?;
+    if m.text.chars().count() > MAX_API_TEXT {
+        return Err(super::invalid(
+            "too_long",
+            format!("text is longer than {MAX_API_TEXT} characters"),
+        ));
+    }
+    if m.contact
+        .name
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > 200)
+    {
+        return Err(super::invalid(
+            "too_long",
+            "contact.name is longer than 200 characters",
+        ));
+    }
+    let phone = m
+        .contact
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            super::messages::normalize_phone(p).unwrap_or_else(|_| p.chars().take(40).collect())
+        });
+    let at = m
+        .timestamp
+        .as_ref()
+        .map(parse_timestamp)
+        .transpose()?
+        .flatten()
+        .map(|t| t.min(now));
+    Ok(CheckedApi {
+        external_id,
+        identifier,
+        name: m.contact.name,
+        phone,
+        text: m.text,
+        at,
+    })
+}
+
+/// Stores a checked API-channel message on its channel (idempotent on `external_id`).
+pub fn receive_api(conn: &Connection, channel: ApiChannel, m: &CheckedApi) -> Result<Landed> {
+    receive(
+        conn,
+        &Inbound {
+            channel: channel.id,
+            channel_kind: ChannelKind::Api,
+            external_id: &m.external_id,
+            identity_kind: "api",
+            identifier: &m.identifier,
+            name: m.name.as_deref(),
+            phone: m.phone.as_deref(),
+            kind: "text",
+            text: &m.text,
+            payload: None,
+            at: m.at,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn timestamps_are_seconds_millis_or_rfc3339() {
+        let table = [
+            (json!(null), Some(None)),
+            (json!(1_700_000_000), Some(Some(1_700_000_000_000))),
+            (json!("1700000000"), Some(Some(1_700_000_000_000))),
+            (json!(1_700_000_000_123_i64), Some(Some(1_700_000_000_123))),
+            (json!("2023-11-14T22:13:20Z"), Some(Some(1_700_000_000_000))),
+            (json!(0), None),
+            (json!(-5), None),
+            (json!("yesterday"), None),
+            (json!(true), None),
+            (json!(1.5), None),
+        ];
+        for (v, want) in table {
+            assert_eq!(parse_timestamp(&v).ok(), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn an_odd_phone_is_kept_and_a_future_time_is_now() {
+        let m = ApiInbound {
+            external_id: " e1 ".into(),
+            contact: ApiContact {
+                identifier: "c".into(),
+                name: None,
+                phone: Some("call me maybe".into()),
+            },
+            text: "hi".into(),
+            timestamp: Some(json!(4_000_000_000_i64)),
+        };
+        let c = check_api(m, 1_000).expect("checked");
+        assert_eq!(c.external_id, "e1");
+        assert_eq!(c.phone.as_deref(), Some("call me maybe"));
+        assert_eq!(c.at, Some(1_000));
+    }
+}

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::conversations::{
-    Assignment, Created, MAX_TEXT, author, authorize, denied, named_user, view, write_assignment,
+    Assignment, Authorized, Created, MAX_TEXT, author, denied, named_user, view, write_assignment,
 };
 use super::{Error, Result, clean_text, invalid};
 use crate::domain::conversation as rules;
@@ -153,24 +153,19 @@ impl Outgoing {
 
 /// Queues a customer-visible message from the assignee: message, outbox row, status and events
 /// in one transaction.
-pub fn reply(
-    conn: &Connection,
-    actor: &Actor,
-    id: ConversationId,
-    out: Outgoing,
-) -> Result<Created> {
-    reply_quoting(conn, actor, id, out, None)
+pub fn reply(conn: &Connection, auth: Authorized, out: Outgoing) -> Result<Created> {
+    reply_quoting(conn, auth, out, None)
 }
 
 /// [`reply`], quoting one of the conversation's messages (WhatsApp shows it above the reply).
 pub fn reply_quoting(
     conn: &Connection,
-    actor: &Actor,
-    id: ConversationId,
+    auth: Authorized,
     out: Outgoing,
     quoted: Option<MessageId>,
 ) -> Result<Created> {
-    let (state, settings) = authorize(conn, actor, Action::Reply, id)?;
+    auth.permits(conn, Action::Reply)?;
+    let id = auth.id();
     let out = out.validate()?;
     let quote = match quoted {
         Some(q) => match messages::find_external_id(conn, q)? {
@@ -186,7 +181,14 @@ pub fn reply_quoting(
         },
         None => None,
     };
-    send(conn, actor, &state, &settings, out, quote)
+    send(
+        conn,
+        auth.actor(),
+        auth.state(),
+        auth.settings(),
+        out,
+        quote,
+    )
 }
 
 fn send(

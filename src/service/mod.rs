@@ -4,9 +4,12 @@
 
 pub mod auth;
 pub mod channels;
+pub mod contacts;
+pub mod conversation_page;
 pub mod conversations;
 pub mod inbound;
 pub mod messages;
+pub mod queue;
 pub mod teams;
 pub mod users;
 pub mod whatsapp;

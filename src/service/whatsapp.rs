@@ -22,6 +22,38 @@ pub fn accept(conn: &Connection, body: &[u8]) -> Result<i64> {
     Ok(wa::insert_webhook(conn, body, now_ms())?)
 }
 
+/// Whether `token` is the verify token of a WhatsApp channel (compared in constant time), for
+/// Meta's subscription handshake.
+pub fn verify_handshake(conn: &Connection, token: &str) -> Result<bool> {
+    Ok(wa::list_whatsapp_channels(conn)?.iter().any(|c| {
+        let expected = c.config["verify_token"].as_str().unwrap_or_default();
+        !expected.is_empty()
+            && bool::from(subtle::ConstantTimeEq::ct_eq(
+                expected.as_bytes(),
+                token.as_bytes(),
+            ))
+    }))
+}
+
+/// Whether `body` carries `signature` (`X-Hub-Signature-256`) made with the app secret of some
+/// WhatsApp channel.
+pub fn signed_by_a_channel(conn: &Connection, signature: &str, body: &[u8]) -> Result<bool> {
+    Ok(wa::list_whatsapp_channels(conn)?.iter().any(|c| {
+        let secret = c.config["app_secret"].as_str().unwrap_or_default();
+        webhook::verify_signature(secret, signature, body)
+    }))
+}
+
+/// Whether `actor` opening `conv` tells the customer their messages were read: only the owner,
+/// only on WhatsApp.
+pub fn wants_read_receipt(
+    conv: &crate::store::conversations::Conversation,
+    actor: &crate::domain::policy::Actor,
+) -> bool {
+    conv.channel.kind == ChannelKind::Whatsapp
+        && conv.assignee.as_ref().is_some_and(|a| a.id == actor.id.0)
+}
+
 /// What [`process_batch`] made of a batch of kept webhook bodies.
 #[derive(Debug, Default)]
 pub struct Processed {

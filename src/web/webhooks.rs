@@ -7,11 +7,8 @@ use std::collections::HashMap;
 
 use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse};
-use subtle::ConstantTimeEq;
 
-use crate::channels::whatsapp::webhook::verify_signature;
 use crate::service::{self, Error};
-use crate::store::whatsapp as wa;
 use crate::web::AppState;
 use crate::web::body::{BodyLimit, RawBody};
 use crate::web::error::{ApiError, ApiResult};
@@ -49,11 +46,11 @@ async fn show_verification(
     if mode != "subscribe" || challenge.len() > 1024 {
         return Err(service::bad_request("invalid_query", "not a subscription handshake").into());
     }
-    let channels = state.store.read(wa::list_whatsapp_channels).await?;
-    let known = channels.iter().any(|c| {
-        let expected = c.config["verify_token"].as_str().unwrap_or_default();
-        !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(token.as_bytes()))
-    });
+    let token = token.clone();
+    let known = state
+        .store
+        .read(move |c| service::whatsapp::verify_handshake(c, &token))
+        .await?;
     if !known {
         return Err(
             service::forbidden("the verify token does not match a WhatsApp channel").into(),
@@ -82,11 +79,13 @@ async fn post_whatsapp(
         return Err(unsigned("the X-Hub-Signature-256 header is missing"));
     }
     let body = body.0?;
-    let channels = state.store.read(wa::list_whatsapp_channels).await?;
-    let signed = channels.iter().any(|c| {
-        let secret = c.config["app_secret"].as_str().unwrap_or_default();
-        verify_signature(secret, &signature, &body)
-    });
+    let signed = {
+        let body = body.clone();
+        state
+            .store
+            .read(move |c| service::whatsapp::signed_by_a_channel(c, &signature, &body))
+            .await?
+    };
     if !signed {
         tracing::warn!(
             bytes = body.len(),

@@ -10,6 +10,7 @@ mod inbound;
 mod jobs;
 mod live;
 mod outbox;
+mod rules;
 mod support;
 mod ui;
 mod whatsapp;

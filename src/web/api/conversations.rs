@@ -6,14 +6,16 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{nullable, page_limit, parse_cursor};
-use crate::domain::policy::{self, Action};
+use crate::domain::policy::Action;
 use crate::domain::time::parse_rfc3339;
-use crate::domain::{ChannelId, ChannelKind, ConversationId, MessageId, Status, TeamId, UserId};
+use crate::domain::{ChannelId, ConversationId, MessageId, Status, TeamId, UserId};
 use crate::service::conversations::{self as ops, AssignRequest};
 use crate::service::messages::{self as send, MediaOut, Outgoing, Template};
+use crate::service::queue::{self, ListRequest, Unknown};
+use crate::service::whatsapp;
 use crate::service::{Error, bad_request};
-use crate::store::queue::{ConvQuery, StatusFilter, View, list_conversations};
-use crate::store::{messages, settings};
+use crate::store::messages;
+use crate::store::queue::View;
 use crate::web::AppState;
 use crate::web::auth::Auth;
 use crate::web::body::{Body, PathId, QueryOf};
@@ -30,84 +32,41 @@ pub(super) struct ListParams {
     before: Option<String>,
 }
 
-/// `GET /api/v1/conversations`: a queue view, newest activity first.
+/// `GET /api/v1/conversations`: a queue view, newest activity first (default view: all).
 pub(super) async fn list(
     auth: Auth,
     state: Data<AppState>,
     params: QueryOf<ListParams>,
 ) -> ApiResult<HttpResponse> {
     let p = params.get()?;
-    let view = match p.view.as_deref().unwrap_or("all") {
-        "unassigned" => View::Unassigned,
-        "mine" => View::Mine,
-        "pending" => View::Pending,
-        "all" => View::All,
-        other => {
-            return Err(bad_request(
-                "invalid_view",
-                format!("unknown view \"{other}\": use unassigned, mine, pending or all"),
-            )
-            .into());
-        }
-    };
-    let status = match p.status.as_deref() {
-        None | Some("") => StatusFilter::Unresolved,
-        Some("any") | Some("all") => StatusFilter::Any,
-        Some(s) => StatusFilter::Is(Status::parse(s).ok_or_else(|| {
-            bad_request(
-                "invalid_status",
-                format!("unknown status \"{s}\": use open, pending, snoozed, resolved or all"),
-            )
-        })?),
-    };
-    let before = match p.before.as_deref().filter(|b| !b.is_empty()) {
-        Some(b) => {
-            let v = parse_cursor(b, 2)?;
-            Some((v[0], v[1]))
-        }
-        None => None,
-    };
     let actor = auth.actor();
-    let limit = page_limit(p.limit);
-    let (items, next) = state
+    let req = ListRequest {
+        view: p.view,
+        default_view: View::All,
+        status: p.status,
+        team: p.team.map(TeamId),
+        tag: p.tag,
+        q: p.q,
+        limit: page_limit(p.limit),
+        before: p.before,
+        unknown: Unknown::Refuse,
+    };
+    let listing = state
         .store
-        .read(move |c| {
-            let settings = settings::load_settings(c)?;
-            let q = ConvQuery {
-                view,
-                viewer: actor.id,
-                scope: policy::scope(&actor, settings.agent_visibility),
-                team: p.team.map(TeamId),
-                tag: p.tag.filter(|t| !t.is_empty()),
-                status,
-                q: p.q,
-                limit,
-                before,
-            };
-            Ok::<_, Error>(list_conversations(c, &q)?)
-        })
+        .read(move |c| queue::list(c, &actor, req))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "items": items,
-        "next": next.map(|(at, id)| format!("{at}_{id}")),
-    })))
+    Ok(HttpResponse::Ok().json(json!({"items": listing.items, "next": listing.next})))
 }
 
 /// `GET /api/v1/conversations/{id}`.
 pub(super) async fn show(auth: Auth, state: Data<AppState>, id: PathId) -> ApiResult<HttpResponse> {
     let (actor, id) = (auth.actor(), ConversationId(id.get()?));
-    let me = actor.id;
+    let a = actor.clone();
     let conv = state
         .store
-        .read(move |c| {
-            ops::authorize(c, &actor, Action::View, id)?;
-            ops::view(c, id)
-        })
+        .read(move |c| ops::show(c, &ops::authorize(c, &a, Action::View, id)?))
         .await?;
-    // The owner opening a WhatsApp conversation tells the customer it was read.
-    if conv.assignee.as_ref().is_some_and(|a| a.id == me.0)
-        && conv.channel.kind == ChannelKind::Whatsapp
-    {
+    if whatsapp::wants_read_receipt(&conv, &actor) {
         state.jobs.send_read_receipt(id);
     }
     Ok(HttpResponse::Ok().json(conv))
@@ -191,10 +150,10 @@ pub(super) async fn post_message(
     let created = state
         .store
         .write(move |c| {
-            ops::authorize(c, &actor, Action::Reply, id)?;
+            let auth = ops::authorize(c, &actor, Action::Reply, id)?;
             let b = body?;
             let quoted = b.reply_to.map(MessageId);
-            send::reply_quoting(c, &actor, id, b.outgoing()?, quoted)
+            send::reply_quoting(c, auth, b.outgoing()?, quoted)
         })
         .await?;
     Ok(HttpResponse::Created().json(created))
@@ -216,8 +175,8 @@ pub(super) async fn post_note(
     let created = state
         .store
         .write(move |c| {
-            ops::authorize(c, &actor, Action::Note, id)?;
-            ops::add_note(c, &actor, id, &body?.text)
+            let auth = ops::authorize(c, &actor, Action::Note, id)?;
+            ops::add_note(c, auth, &body?.text)
         })
         .await?;
     Ok(HttpResponse::Created().json(created))
@@ -232,7 +191,7 @@ pub(super) async fn post_claim(
     let (actor, id) = (auth.actor(), ConversationId(id.get()?));
     let conv = state
         .store
-        .write(move |c| ops::claim(c, &actor, id))
+        .write(move |c| ops::claim(c, ops::authorize(c, &actor, Action::Claim, id)?))
         .await?;
     Ok(HttpResponse::Ok().json(conv))
 }
@@ -257,7 +216,7 @@ pub(super) async fn post_assign(
     let conv = state
         .store
         .write(move |c| {
-            ops::authorize(c, &actor, Action::Assign, id)?;
+            let auth = ops::authorize(c, &actor, Action::Assign, id)?;
             let b = body?;
             let assignee = b.assignee_id.ok_or_else(|| {
                 bad_request(
@@ -267,8 +226,7 @@ pub(super) async fn post_assign(
             })?;
             ops::assign(
                 c,
-                &actor,
-                id,
+                auth,
                 AssignRequest {
                     assignee,
                     team: b.team_id,
@@ -297,7 +255,7 @@ pub(super) async fn post_status(
     let conv = state
         .store
         .write(move |c| {
-            ops::authorize(c, &actor, Action::SetStatus, id)?;
+            let auth = ops::authorize(c, &actor, Action::SetStatus, id)?;
             let b = body?;
             let until = match b.until.as_deref() {
                 Some(u) => Some(parse_rfc3339(u).ok_or_else(|| {
@@ -305,7 +263,7 @@ pub(super) async fn post_status(
                 })?),
                 None => None,
             };
-            ops::set_status(c, &actor, id, b.status, until)
+            ops::set_status(c, auth, b.status, until)
         })
         .await?;
     Ok(HttpResponse::Ok().json(conv))
@@ -330,19 +288,12 @@ pub(super) async fn post_tags(
     let conv = state
         .store
         .write(move |c| {
-            ops::authorize(c, &actor, Action::Tag, id)?;
+            let auth = ops::authorize(c, &actor, Action::Tag, id)?;
             let b = body?;
-            if b.add.len() + b.remove.len() > 50 {
-                return Err(ops_invalid());
-            }
-            ops::tag(c, &actor, id, &b.add, &b.remove)
+            ops::tag(c, auth, &b.add, &b.remove)
         })
         .await?;
     Ok(HttpResponse::Ok().json(conv))
-}
-
-fn ops_invalid() -> Error {
-    crate::service::invalid("too_many_tags", "at most 50 tags at once")
 }
 
 #[derive(Deserialize)]

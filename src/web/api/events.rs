@@ -61,8 +61,7 @@ pub(super) async fn post_presence(
     let conv = state
         .store
         .read(move |c| crate::service::conversations::authorize(c, &a, Action::View, id))
-        .await?
-        .0;
+        .await?;
     let presence = body.into_inner()?.state;
     if !matches!(presence.as_str(), "viewing" | "typing" | "left") {
         return Err(crate::service::bad_request(
@@ -85,7 +84,7 @@ pub(super) async fn post_presence(
         conversation_id: Some(id.0),
         actor: Some((actor.id.0, auth.user.name.clone())),
         data: event.data(),
-        ownership: Some(conv.ownership()),
+        ownership: Some(conv.state().ownership()),
     });
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,17 +7,16 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::{frame, html, refusal, see_other};
-use crate::domain::policy::{self, Action};
-use crate::domain::time::parse_rfc3339;
+use crate::domain::policy::Action;
+use crate::domain::time::{now_ms, parse_rfc3339};
 use crate::domain::{ConversationId, Status, TeamId, UserId};
+use crate::service::conversation_page;
 use crate::service::conversations::{self as ops, AssignRequest};
 use crate::service::messages::{self as send, Outgoing};
 use crate::service::{Error, bad_request};
-use crate::store::users::Named;
-use crate::store::{messages, settings, teams, users};
 use crate::web::AppState;
 use crate::web::session::Viewer;
-use crate::web::views::conversation::{Can, ConversationView, conversation_page};
+use crate::web::views::conversation::{ConversationView, conversation_page};
 use crate::web::views::layout::message_page;
 
 #[derive(Deserialize)]
@@ -26,68 +25,21 @@ pub(super) struct PageQuery {
     quote: Option<i64>,
 }
 
-fn parse_before(b: Option<&str>) -> Option<(i64, i64, i64)> {
-    let mut it = b?.split('_').map(|p| p.parse::<i64>().ok());
-    Some((it.next()??, it.next()??, it.next()??))
-}
-
 async fn render(
     viewer: &Viewer,
     state: &AppState,
     id: ConversationId,
-    before: Option<(i64, i64, i64)>,
+    before: Option<String>,
     error: Option<(StatusCode, String)>,
     quote: Option<i64>,
 ) -> HttpResponse {
     let actor = viewer.user.actor();
-    let me = viewer.user.id;
     let loaded = state
         .store
-        .read(move |c| {
-            let (state, s) = ops::authorize(c, &actor, Action::View, id)?;
-            let conv = ops::view(c, id)?;
-            let (items, older) = messages::timeline(c, id, before, 100)?;
-            let vis = s.agent_visibility;
-            let check = |a: Action| policy::check(&actor, vis, a, state.ownership()).is_ok();
-            let can = Can {
-                reply: check(Action::Reply),
-                claim: state.assignee.is_none() && check(Action::Claim),
-                assign: check(Action::Assign),
-                status: check(Action::SetStatus),
-                take_over: actor.is_manager() && state.assignee.is_some_and(|a| a != me),
-            };
-            let staff: Vec<Named> = users::list_users(c)?
-                .into_iter()
-                .filter(|u| !u.disabled && u.id != me)
-                .map(|u| Named {
-                    id: u.id.0,
-                    name: u.name,
-                })
-                .collect();
-            let teams: Vec<Named> = teams::list_teams(c)?
-                .into_iter()
-                .map(|t| Named {
-                    id: t.id.0,
-                    name: t.name,
-                })
-                .collect();
-            let canned = crate::service::workspace::canned_json(c)?.to_string();
-            // The contact's other conversations this viewer may see (other channels).
-            let scope = policy::scope(&actor, vis);
-            let mut others = Vec::new();
-            for (cid, o) in crate::store::conversations::list_for_contact(c, conv.contact.id)? {
-                if cid != id
-                    && scope.contains(o)
-                    && let Some(other) = crate::store::conversations::find_conversation(c, cid)?
-                {
-                    others.push(other);
-                }
-            }
-            Ok::<_, Error>((conv, items, older, can, staff, teams, canned, others))
-        })
+        .read(move |c| conversation_page::page(c, &actor, id, before.as_deref(), quote, now_ms()))
         .await;
-    let (conv, items, older, can, staff, teams, canned, others) = match loaded {
-        Ok(v) => v,
+    let p = match loaded {
+        Ok(p) => p,
         Err(e) => {
             let (s, m) = refusal(&e);
             let title = if s == StatusCode::NOT_FOUND {
@@ -103,13 +55,10 @@ async fn render(
             return html(s, message_page(title, msg));
         }
     };
-    // The owner reading the conversation tells WhatsApp the customer's messages were read.
-    if conv.assignee.as_ref().is_some_and(|a| a.id == me.0)
-        && conv.channel.kind == crate::domain::ChannelKind::Whatsapp
-    {
+    if p.read_receipt {
         state.jobs.send_read_receipt(id);
     }
-    let older = older.map(|(a, t, i)| format!("/c/{id}?before={a}_{t}_{i}"));
+    let older = p.older.as_ref().map(|b| format!("/c/{id}?before={b}"));
     let csrf = viewer.csrf();
     let f = frame(viewer, &csrf, "conversation", Some(id.0));
     let (status, msg) = match &error {
@@ -121,26 +70,18 @@ async fn render(
         conversation_page(
             &f,
             &ConversationView {
-                conv: &conv,
-                items: &items,
+                conv: &p.conv,
+                items: &p.items,
                 older,
-                can,
-                staff: &staff,
-                teams: &teams,
+                can: p.can,
+                staff: &p.staff,
+                teams: &p.teams,
                 error: msg,
-                canned: &canned,
-                others: &others,
-                now: crate::domain::time::now_ms(),
-                quote: quote.and_then(|q| {
-                    items.iter().find_map(|i| match i {
-                        crate::store::messages::TimelineItem::Message { id, text, .. }
-                            if *id == q =>
-                        {
-                            Some((q, text.chars().take(120).collect()))
-                        }
-                        _ => None,
-                    })
-                }),
+                canned: &p.canned,
+                others: &p.others,
+                now: p.now,
+                free_text_allowed: p.free_text_allowed,
+                quote: p.quote.clone(),
             },
         ),
     )
@@ -159,15 +100,8 @@ pub(super) async fn show_conversation(
             message_page("Not found", "There is no such conversation."),
         );
     };
-    render(
-        &viewer,
-        &state,
-        ConversationId(id),
-        parse_before(q.before.as_deref()),
-        None,
-        q.quote,
-    )
-    .await
+    let q = q.into_inner();
+    render(&viewer, &state, ConversationId(id), q.before, None, q.quote).await
 }
 
 #[derive(Deserialize)]
@@ -239,38 +173,34 @@ pub(super) async fn post_action(
     }
     let f = form.into_inner();
     let actor = viewer.user.actor();
-    let me = viewer.user.id;
     let done = state
         .store
         .write(move |c| {
             let conv = match action.as_str() {
-                "claim" => ops::claim(c, &actor, id)?,
+                "claim" => ops::claim(c, ops::authorize(c, &actor, Action::Claim, id)?)?,
                 "take" => ops::assign(
                     c,
-                    &actor,
-                    id,
+                    ops::authorize(c, &actor, Action::Assign, id)?,
                     AssignRequest {
-                        assignee: Some(me),
+                        assignee: Some(actor.id),
                         team: None,
                         note: None,
                     },
                 )?,
                 "reply" => {
+                    let auth = ops::authorize(c, &actor, Action::Reply, id)?;
                     let quoted = f.reply_to.map(crate::domain::MessageId);
-                    send::reply_quoting(
-                        c,
-                        &actor,
-                        id,
-                        Outgoing::Text(f.text.unwrap_or_default()),
-                        quoted,
-                    )?;
+                    let text = Outgoing::Text(f.text.unwrap_or_default());
+                    send::reply_quoting(c, auth, text, quoted)?;
                     ops::view(c, id)?
                 }
                 "note" => {
-                    ops::add_note(c, &actor, id, &f.text.unwrap_or_default())?;
+                    let auth = ops::authorize(c, &actor, Action::Note, id)?;
+                    ops::add_note(c, auth, &f.text.unwrap_or_default())?;
                     ops::view(c, id)?
                 }
                 "assign" => {
+                    let auth = ops::authorize(c, &actor, Action::Assign, id)?;
                     let to = f.to.unwrap_or_default();
                     let (assignee, team) = match to.split_once(':') {
                         Some(("user", n)) => (
@@ -296,8 +226,7 @@ pub(super) async fn post_action(
                     };
                     ops::assign(
                         c,
-                        &actor,
-                        id,
+                        auth,
                         AssignRequest {
                             assignee,
                             team,
@@ -306,6 +235,7 @@ pub(super) async fn post_action(
                     )?
                 }
                 "status" => {
+                    let auth = ops::authorize(c, &actor, Action::SetStatus, id)?;
                     let to = f
                         .status
                         .as_deref()
@@ -316,9 +246,10 @@ pub(super) async fn post_action(
                         .as_deref()
                         .filter(|u| !u.is_empty())
                         .and_then(|u| local_time(u, f.tz_offset_min.unwrap_or(0)));
-                    ops::set_status(c, &actor, id, to, until)?
+                    ops::set_status(c, auth, to, until)?
                 }
                 "template" => {
+                    let auth = ops::authorize(c, &actor, Action::Reply, id)?;
                     let params = f
                         .params
                         .as_deref()
@@ -333,36 +264,22 @@ pub(super) async fn post_action(
                         language: f.language.clone().unwrap_or_default(),
                         params,
                     };
-                    send::reply(c, &actor, id, Outgoing::Template(t))?;
+                    send::reply(c, auth, Outgoing::Template(t))?;
                     ops::view(c, id)?
                 }
                 "request" => {
-                    let name = crate::store::users::find_user(c, actor.id)?
-                        .map(|u| u.name)
-                        .unwrap_or_default();
-                    ops::add_note(
-                        c,
-                        &actor,
-                        id,
-                        &format!("{name} asks to take over this conversation"),
-                    )?;
+                    ops::request_handoff(c, ops::authorize(c, &actor, Action::Note, id)?)?;
                     ops::view(c, id)?
                 }
                 "tags" => ops::tag(
                     c,
-                    &actor,
-                    id,
+                    ops::authorize(c, &actor, Action::Tag, id)?,
                     &tags(f.add.as_deref()),
                     &tags(f.remove.as_deref()),
                 )?,
                 _ => return Err(Error::NotFound("action")),
             };
-            let s = settings::load_settings(c)?;
-            let ownership = policy::Ownership {
-                assignee: conv.assignee.as_ref().map(|a| UserId(a.id)),
-                team: conv.team.as_ref().map(|t| TeamId(t.id)),
-            };
-            Ok::<_, Error>(policy::can_see(&actor, s.agent_visibility, ownership))
+            conversation_page::still_visible(c, &actor, &conv)
         })
         .await;
     match done {

@@ -6,13 +6,11 @@ use actix_web::web::{Data, Query};
 use serde::Deserialize;
 
 use super::{frame, html, refusal};
-use crate::domain::policy;
+use crate::domain::TeamId;
 use crate::domain::time::now_ms;
-use crate::domain::{TeamId, Visibility};
-use crate::service::Error;
-use crate::store::queue::queue_counts;
-use crate::store::queue::{ConvQuery, StatusFilter, View, list_conversations};
-use crate::store::{settings, teams};
+use crate::service::queue::{self, ListRequest, Unknown};
+use crate::store::queue::View;
+use crate::web::AppState;
 use crate::web::session::{Viewer, encode};
 use crate::web::views::age;
 use crate::web::views::inbox::{InboxView, Tab, inbox_page};
@@ -26,57 +24,40 @@ pub(super) struct InboxQuery {
     before: Option<String>,
 }
 
-/// `GET /`.
+/// `GET /` (default view: mine).
 pub(super) async fn show_inbox(
     viewer: Viewer,
     state: Data<AppState>,
     q: Query<InboxQuery>,
 ) -> HttpResponse {
     let q = q.into_inner();
-    let (view, view_name) = match q.view.as_deref() {
-        Some("unassigned") => (View::Unassigned, "unassigned"),
-        Some("pending") => (View::Pending, "pending"),
-        Some("all") => (View::All, "all"),
-        _ => (View::Mine, "mine"),
-    };
     let team = q.team.as_deref().and_then(|t| t.parse::<i64>().ok());
-    let before = q.before.as_deref().and_then(|b| {
-        let (a, i) = b.split_once('_')?;
-        Some((a.parse().ok()?, i.parse().ok()?))
-    });
     let search = q.q.clone().unwrap_or_default();
     let actor = viewer.user.actor();
-    let result = state
+    let req = ListRequest {
+        view: q.view,
+        default_view: View::Mine,
+        status: None,
+        team: team.map(TeamId),
+        tag: None,
+        q: q.q,
+        limit: 50,
+        before: q.before,
+        unknown: Unknown::Ignore,
+    };
+    let inbox = match state
         .store
-        .read(move |c| {
-            let s = settings::load_settings(c)?;
-            let scope = policy::scope(&actor, s.agent_visibility);
-            let counts = queue_counts(c, &scope, actor.id)?;
-            let page = list_conversations(
-                c,
-                &ConvQuery {
-                    view,
-                    viewer: actor.id,
-                    scope,
-                    team: team.map(TeamId),
-                    tag: None,
-                    status: StatusFilter::Unresolved,
-                    q: q.q.clone(),
-                    limit: 50,
-                    before,
-                },
-            )?;
-            let all_teams = teams::list_teams(c)?;
-            Ok::<_, Error>((s, counts, page, all_teams))
-        })
-        .await;
-    let (s, counts, (items, next), all_teams) = match result {
+        .read(move |c| queue::inbox(c, &actor, req))
+        .await
+    {
         Ok(r) => r,
         Err(e) => {
             let (status, m) = refusal(&e);
             return html(status, message_page("Inbox", &m));
         }
     };
+    let (counts, listing) = (inbox.counts, inbox.listing);
+    let view_name = queue::view_name(listing.view);
     let now = now_ms();
     let on = |name: &str, t: Option<i64>| view_name == name && team == t;
     let mut tabs = vec![
@@ -104,8 +85,7 @@ pub(super) async fn show_inbox(
             on: on("pending", None),
         },
     ];
-    let manager = viewer.user.actor().is_manager();
-    if manager || s.agent_visibility == Visibility::AllReadOnly {
+    if inbox.all_tab {
         tabs.push(Tab {
             label: "All".into(),
             href: "/?view=all".into(),
@@ -114,11 +94,7 @@ pub(super) async fn show_inbox(
             on: on("all", None),
         });
     }
-    let my_teams: Vec<i64> = viewer.user.teams.iter().map(|t| t.id).collect();
-    for t in all_teams
-        .iter()
-        .filter(|t| manager || my_teams.contains(&t.id.0))
-    {
+    for t in &inbox.team_tabs {
         tabs.push(Tab {
             label: t.name.clone(),
             href: format!("/?view=all&team={}", t.id),
@@ -127,8 +103,8 @@ pub(super) async fn show_inbox(
             on: on("all", Some(t.id.0)),
         });
     }
-    let next = next.map(|(a, i)| {
-        let mut url = format!("/?view={view_name}&before={a}_{i}");
+    let next = listing.next.map(|cursor| {
+        let mut url = format!("/?view={view_name}&before={cursor}");
         if let Some(t) = team {
             url.push_str(&format!("&team={t}"));
         }
@@ -145,7 +121,7 @@ pub(super) async fn show_inbox(
             &f,
             &InboxView {
                 tabs,
-                items: &items,
+                items: &listing.items,
                 next,
                 q: &search,
                 view: view_name,
@@ -155,5 +131,3 @@ pub(super) async fn show_inbox(
         ),
     )
 }
-
-use crate::web::AppState;

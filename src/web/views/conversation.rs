@@ -14,20 +14,8 @@ use crate::store::conversations::Conversation;
 use crate::store::messages::TimelineItem;
 use crate::store::users::Named;
 
-/// What the viewer may do here (decided by the domain policy in the handler).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Can {
-    /// Send customer-visible messages.
-    pub reply: bool,
-    /// Claim it.
-    pub claim: bool,
-    /// Assign, transfer, release.
-    pub assign: bool,
-    /// Change the status.
-    pub status: bool,
-    /// Take it over from its owner (managers).
-    pub take_over: bool,
-}
+/// What the viewer may do here (decided in `service::conversation_page`).
+pub use crate::service::conversation_page::Can;
 
 /// Everything the page shows.
 pub struct ConversationView<'a> {
@@ -49,8 +37,10 @@ pub struct ConversationView<'a> {
     pub canned: &'a str,
     /// The contact's other conversations the viewer may see.
     pub others: &'a [Conversation],
-    /// Now (ms), for the customer service window.
+    /// Now (ms), for the time left in the customer service window.
     pub now: i64,
+    /// Whether free text may be sent now (else only a template).
+    pub free_text_allowed: bool,
     /// The customer message a reply will quote: id and text.
     pub quote: Option<(i64, String)>,
 }
@@ -317,9 +307,9 @@ pub fn conversation_page(frame: &Frame<'_>, v: &ConversationView<'_>) -> Markup 
                 }
                 p.meta #presence aria-live="polite" {}
                 // Composers stay outside the live region so live updates never wipe what is typed.
-                @let window_open = !c.channel.kind.has_service_window() || c.window_closes_at.is_some_and(|t| t.0 > v.now);
+                @let window_open = v.free_text_allowed;
                 @if c.channel.kind.has_service_window() {
-                    @match c.window_closes_at.filter(|t| t.0 > v.now) {
+                    @match c.window_closes_at.filter(|_| window_open) {
                         Some(t) => p.meta #window { "Reply window: " (super::age(t.0 - v.now)) " left" },
                         None => p.alert #window { "The 24-hour window is closed: send a template." },
                     }

@@ -1,0 +1,278 @@
+//! The queue as every door lists it: the view, status and cursor parsed once, the caller's policy
+//! scope applied, and (for the inbox page) the tab figures and which tabs the caller gets.
+
+use rusqlite::Connection;
+
+use super::{Result, bad_request};
+use crate::domain::policy::{self, Actor};
+use crate::domain::{Status, TeamId, Visibility};
+use crate::store::conversations::Conversation;
+use crate::store::queue::{self, ConvQuery, QueueCounts, StatusFilter, View};
+use crate::store::{settings, teams};
+
+/// What a door does with a view, status or cursor it does not understand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// Refuse it with a 400 (the API: a client should learn its mistake).
+    Refuse,
+    /// Fall back to the default (a page: an old or edited link still shows something).
+    Ignore,
+}
+
+/// A queue listing as a door received it (raw strings, parsed here).
+#[derive(Debug, Clone)]
+pub struct ListRequest {
+    /// `unassigned`, `mine`, `pending` or `all`; `None` or empty is `default_view`.
+    pub view: Option<String>,
+    /// The door's default view (the API lists `all`, the inbox opens on `mine`).
+    pub default_view: View,
+    /// `open`, `pending`, `snoozed`, `resolved`, `any`/`all`; `None` or empty: everything but
+    /// resolved.
+    pub status: Option<String>,
+    /// Only this team.
+    pub team: Option<TeamId>,
+    /// Only with this tag (empty: any).
+    pub tag: Option<String>,
+    /// Text search.
+    pub q: Option<String>,
+    /// Page size (the caller clamps it).
+    pub limit: i64,
+    /// The `{last_message_at}_{id}` cursor of the previous page.
+    pub before: Option<String>,
+    /// What to do with what does not parse.
+    pub unknown: Unknown,
+}
+
+/// One page of a queue.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// The view that was listed (after defaulting).
+    pub view: View,
+    /// The conversations, newest activity first.
+    pub items: Vec<Conversation>,
+    /// The cursor of the next page, as `{last_message_at}_{id}`.
+    pub next: Option<String>,
+}
+
+/// The name of a view, as it appears in `?view=`.
+pub fn view_name(view: View) -> &'static str {
+    match view {
+        View::Unassigned => "unassigned",
+        View::Mine => "mine",
+        View::Pending => "pending",
+        View::All => "all",
+    }
+}
+
+/// The view named `name`.
+pub fn parse_view(name: &str) -> Option<View> {
+    match name {
+        "unassigned" => Some(View::Unassigned),
+        "mine" => Some(View::Mine),
+        "pending" => Some(View::Pending),
+        "all" => Some(View::All),
+        _ => None,
+    }
+}
+
+/// A request's view, status and cursor, parsed.
+type Parsed = (View, StatusFilter, Option<(i64, i64)>);
+
+/// Parses the request's view, status and cursor (pure; errors are 400s).
+fn parse(req: &ListRequest) -> Result<Parsed> {
+    let strict = req.unknown == Unknown::Refuse;
+    let view = match req.view.as_deref().filter(|v| !v.is_empty()) {
+        None => req.default_view,
+        Some(v) => match parse_view(v) {
+            Some(view) => view,
+            None if strict => {
+                return Err(bad_request(
+                    "invalid_view",
+                    format!("unknown view \"{v}\": use unassigned, mine, pending or all"),
+                ));
+            }
+            None => req.default_view,
+        },
+    };
+    let status = match req.status.as_deref().filter(|s| !s.is_empty()) {
+        None => StatusFilter::Unresolved,
+        Some("any") | Some("all") => StatusFilter::Any,
+        Some(s) => match Status::parse(s) {
+            Some(st) => StatusFilter::Is(st),
+            None if strict => {
+                return Err(bad_request(
+                    "invalid_status",
+                    format!("unknown status \"{s}\": use open, pending, snoozed, resolved or all"),
+                ));
+            }
+            None => StatusFilter::Unresolved,
+        },
+    };
+    let before = match req.before.as_deref().filter(|b| !b.is_empty()) {
+        None => None,
+        Some(b) => match parse_cursor(b) {
+            Some(c) => Some(c),
+            None if strict => {
+                return Err(bad_request(
+                    "invalid_cursor",
+                    "the \"before\" cursor is not one this API gave out",
+                ));
+            }
+            None => None,
+        },
+    };
+    Ok((view, status, before))
+}
+
+/// A `{last_message_at}_{id}` cursor.
+fn parse_cursor(s: &str) -> Option<(i64, i64)> {
+    let (a, i) = s.split_once('_')?;
+    Some((a.parse().ok()?, i.parse().ok()?))
+}
+
+/// Lists one page of a queue view, limited to what `actor` may see.
+pub fn list(conn: &Connection, actor: &Actor, req: ListRequest) -> Result<Listing> {
+    let (view, status, before) = parse(&req)?;
+    let settings = settings::load_settings(conn)?;
+    let q = ConvQuery {
+        view,
+        viewer: actor.id,
+        scope: policy::scope(actor, settings.agent_visibility),
+        team: req.team,
+        tag: req.tag.filter(|t| !t.is_empty()),
+        status,
+        q: req.q,
+        limit: req.limit,
+        before,
+    };
+    let (items, next) = queue::list_conversations(conn, &q)?;
+    Ok(Listing {
+        view,
+        items,
+        next: next.map(|(at, id)| format!("{at}_{id}")),
+    })
+}
+
+/// A team tab of the inbox.
+#[derive(Debug, Clone)]
+pub struct TeamTab {
+    /// The team.
+    pub id: TeamId,
+    /// Its name.
+    pub name: String,
+}
+
+/// Everything the inbox page shows besides its rows.
+#[derive(Debug, Clone)]
+pub struct Inbox {
+    /// The listed page.
+    pub listing: Listing,
+    /// Figures for the tabs.
+    pub counts: QueueCounts,
+    /// Whether the caller gets the "All" tab (managers, or agents who may read everything).
+    pub all_tab: bool,
+    /// The team tabs: every team for managers, else the caller's own.
+    pub team_tabs: Vec<TeamTab>,
+}
+
+/// The inbox: one page of `req`, the tab figures and the tabs `actor` gets.
+pub fn inbox(conn: &Connection, actor: &Actor, req: ListRequest) -> Result<Inbox> {
+    let settings = settings::load_settings(conn)?;
+    let counts = queue::queue_counts(
+        conn,
+        &policy::scope(actor, settings.agent_visibility),
+        actor.id,
+    )?;
+    let listing = list(conn, actor, req)?;
+    let manager = actor.is_manager();
+    let team_tabs = teams::list_teams(conn)?
+        .into_iter()
+        .filter(|t| manager || actor.teams.contains(&t.id))
+        .map(|t| TeamTab {
+            id: t.id,
+            name: t.name,
+        })
+        .collect();
+    Ok(Inbox {
+        listing,
+        counts,
+        all_tab: manager || settings.agent_visibility == Visibility::AllReadOnly,
+        team_tabs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(
+        view: Option<&str>,
+        status: Option<&str>,
+        before: Option<&str>,
+        u: Unknown,
+    ) -> ListRequest {
+        ListRequest {
+            view: view.map(String::from),
+            default_view: View::Mine,
+            status: status.map(String::from),
+            team: None,
+            tag: None,
+            q: None,
+            limit: 50,
+            before: before.map(String::from),
+            unknown: u,
+        }
+    }
+
+    #[test]
+    fn each_door_keeps_its_default_and_its_strictness() {
+        use Unknown::*;
+        type Row<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Unknown,
+            Option<View>,
+        );
+        let table: &[Row] = &[
+            (None, None, None, Refuse, Some(View::Mine)),
+            (Some(""), None, None, Refuse, Some(View::Mine)),
+            (Some("all"), None, None, Refuse, Some(View::All)),
+            (Some("bogus"), None, None, Refuse, None),
+            (Some("bogus"), None, None, Ignore, Some(View::Mine)),
+            (Some("pending"), Some("nope"), None, Refuse, None),
+            (
+                Some("pending"),
+                Some("nope"),
+                None,
+                Ignore,
+                Some(View::Pending),
+            ),
+            (None, None, Some("12_x"), Refuse, None),
+            (None, None, Some("12_x"), Ignore, Some(View::Mine)),
+            (None, None, Some("12_3_4"), Refuse, None),
+        ];
+        for (view, status, before, unknown, want) in table {
+            let got = parse(&req(*view, *status, *before, *unknown))
+                .ok()
+                .map(|p| p.0);
+            assert_eq!(got, *want, "{view:?} {status:?} {before:?} {unknown:?}");
+        }
+    }
+
+    #[test]
+    fn status_and_cursor_parse() {
+        let (_, s, b) = parse(&req(None, Some("any"), Some("5_7"), Unknown::Refuse)).expect("ok");
+        assert_eq!(s, StatusFilter::Any);
+        assert_eq!(b, Some((5, 7)));
+        let (_, s, _) = parse(&req(None, Some("snoozed"), None, Unknown::Refuse)).expect("ok");
+        assert_eq!(s, StatusFilter::Is(Status::Snoozed));
+    }
+
+    #[test]
+    fn view_names_round_trip() {
+        for v in [View::Unassigned, View::Mine, View::Pending, View::All] {
+            assert_eq!(parse_view(view_name(v)), Some(v));
+        }
+    }
+}
