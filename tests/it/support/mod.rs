@@ -1,5 +1,11 @@
 //! Test harness: a real server on 127.0.0.1:0 over a real SQLite file in a temp dir, seeded
 //! staff with tokens, a blocking JSON client, and a recording fake for API-channel callbacks.
+//! Submodules: scenario tables ([`scenario`]), browser sessions per role ([`session`]) and the
+//! event-stream reader ([`sse`]).
+
+pub mod scenario;
+pub mod session;
+pub mod sse;
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -154,7 +160,6 @@ impl Api {
 #[derive(Debug, Clone)]
 pub struct Staff {
     pub id: i64,
-    #[allow(dead_code)]
     pub email: String,
     pub token: String,
 }
@@ -340,6 +345,26 @@ impl TestApp {
             assert!(!left.is_zero(), "timed out waiting for {what}");
             let _ = rt.block_on(async { tokio::time::timeout(left, rx.changed()).await });
         }
+    }
+
+    /// `staff` claims `conv` ("Ana claims it"); returns the conversation as the claim answers it.
+    #[track_caller]
+    pub fn claim(&self, conv: i64, staff: &Staff) -> Value {
+        self.api
+            .post(
+                &format!("/api/v1/conversations/{conv}/claim"),
+                &staff.token,
+                json!({}),
+            )
+            .expect(200)
+    }
+
+    /// How many timeline items of conversation `conv` are events of `kind`.
+    pub fn count_kind(&self, conv: i64, kind: &str) -> usize {
+        self.timeline(conv)
+            .iter()
+            .filter(|i| i["kind"] == kind)
+            .count()
     }
 
     /// The timeline items of a conversation, as the owner sees them.
