@@ -395,6 +395,17 @@ impl TestApp {
             .collect()
     }
 
+    /// The id of the newest stored event (0 when none). Opening a stream with it as
+    /// `Last-Event-ID` starts "from now" without racing the stream's own start.
+    pub fn last_event_id(&self) -> i64 {
+        self.store
+            .read_blocking(|c| {
+                c.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))
+                    .map_err(teaminbox::store::StoreError::from)
+            })
+            .expect("last event id")
+    }
+
     /// Counts rows of a table through a read-only connection (the tests' view of "nothing changed").
     pub fn count(&self, table: &'static str) -> i64 {
         self.store
