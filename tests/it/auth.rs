@@ -1,8 +1,9 @@
 //! Logging in, tokens, throttling, setup and staff management.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
+use crate::support::scenario::{Scenario, Table, Who};
 use crate::support::{PASSWORD, TestApp};
 
 #[test]
@@ -222,80 +223,44 @@ fn owner_creates_staff_and_teams() {
 }
 
 #[test]
-fn status_and_settings() {
+fn status_and_settings_by_role() {
     let app = TestApp::spawn();
-    let me = app
-        .api
-        .put(
-            "/api/v1/me/status",
-            &app.ana.token,
-            json!({"status": "busy"}),
-        )
-        .expect(200);
-    assert_eq!(me["status"], "busy");
-    app.api
-        .put(
-            "/api/v1/me/status",
-            &app.ana.token,
-            json!({"status": "asleep"}),
-        )
-        .expect_error(400, "");
-    let s = app.api.get("/api/v1/settings", &app.ana.token).expect(200);
-    assert_eq!(s["agent_visibility"], "own_and_pool");
-    assert_eq!(s["auto_pending_on_reply"], true);
-    assert_eq!(s["unassigned_alert_secs"], 300);
-    app.api
-        .patch(
-            "/api/v1/settings",
-            &app.ana.token,
-            json!({"timezone": "Europe/Lisbon"}),
-        )
-        .expect_error(403, "forbidden");
-    app.api
-        .patch(
-            "/api/v1/settings",
-            &app.manager.token,
-            json!({"agent_visibility": "own"}),
-        )
-        .expect_error(403, "forbidden");
-    let s = app
-        .api
-        .patch(
-            "/api/v1/settings",
-            &app.manager.token,
-            json!({"take_back_secs": 600}),
-        )
-        .expect(200);
-    assert_eq!(s["take_back_secs"], 600);
-    app.api
-        .patch(
-            "/api/v1/settings",
-            &app.owner.token,
-            json!({"agent_visibility": "everything"}),
-        )
-        .expect_error(422, "invalid_setting");
-    app.api
-        .patch(
-            "/api/v1/settings",
-            &app.owner.token,
-            json!({"colour": "red"}),
-        )
-        .expect_error(422, "unknown_setting");
-    let s = app
-        .api
-        .patch(
-            "/api/v1/settings",
-            &app.owner.token,
-            json!({"timezone": "Europe/Lisbon", "auto_pending_on_reply": false}),
-        )
-        .expect(200);
-    assert_eq!(s["timezone"], "Europe/Lisbon");
-    assert_eq!(s["take_back_secs"], 600);
-    let again = app
-        .api
-        .get("/api/v1/settings", &app.carla.token)
-        .expect(200);
-    assert_eq!(again, s);
+    let (me, settings) = ("/api/v1/me/status", "/api/v1/settings");
+    let get = |who: &str| Scenario::new("GET", settings, Who::named(who));
+    let put = |who: &str, body: Value| Scenario::new("PUT", me, Who::named(who)).json(body);
+    let patch =
+        |who: &str, body: Value| Scenario::new("PATCH", settings, Who::named(who)).json(body);
+    let mut t = Table::new(&app);
+    #[rustfmt::skip]
+    t.push(put("ana", json!({"status": "busy"})).field("/status", json!("busy")))
+        .push(put("ana", json!({"status": "asleep"})).error(400, ""))
+        .push(put("guest", json!({"status": "busy"})).error(401, "unauthenticated"))
+        // Anyone signed in reads the settings; the defaults.
+        .push(get("ana").field("/agent_visibility", json!("own_and_pool"))
+            .field("/auto_pending_on_reply", json!(true)).field("/unassigned_alert_secs", json!(300)))
+        .push(get("owner")).push(get("manager")).push(get("bruno")).push(get("carla"))
+        .push(get("guest").error(401, "unauthenticated"))
+        // Agents change nothing; managers only routing and SLA keys; owners anything.
+        .push(patch("ana", json!({"timezone": "Europe/Lisbon"})).error(403, "forbidden"))
+        .push(patch("ana", json!({"take_back_secs": 5})).error(403, "forbidden"))
+        .push(patch("guest", json!({"take_back_secs": 5})).error(401, "unauthenticated"))
+        .push(patch("manager", json!({"agent_visibility": "own"})).error(403, "forbidden"))
+        .push(patch("manager", json!({"timezone": "Europe/Lisbon"})).error(403, "forbidden"))
+        .push(patch("manager", json!({"take_back_secs": 600})).field("/take_back_secs", json!(600)))
+        .push(patch("owner", json!({"agent_visibility": "everything"})).error(422, "invalid_setting"))
+        .push(patch("owner", json!({"colour": "red"})).error(422, "unknown_setting"))
+        .push(patch("owner", json!({"timezone": "Europe/Lisbon", "auto_pending_on_reply": false}))
+            .field("/timezone", json!("Europe/Lisbon")).field("/take_back_secs", json!(600))
+            .field("/auto_pending_on_reply", json!(false)))
+        // Refused changes left no trace: what the owner set is what everyone reads.
+        .push(get("carla").field("/timezone", json!("Europe/Lisbon"))
+            .field("/take_back_secs", json!(600)).field("/agent_visibility", json!("own_and_pool")));
+    t.check();
+    let as_owner = app.api.get(settings, &app.owner.token).expect(200);
+    assert_eq!(
+        app.api.get(settings, &app.carla.token).expect(200),
+        as_owner
+    );
 }
 
 #[test]
@@ -356,4 +321,48 @@ fn openapi_document_and_health() {
     app.api
         .raw(Method::GET, "/api/v1/nothing-here", None, None)
         .expect_error(404, "not_found");
+}
+
+#[test]
+fn staff_teams_and_channels_by_role() {
+    let app = TestApp::spawn();
+    let bruno = format!("/api/v1/users/{}", app.bruno.id);
+    let support = format!("/api/v1/teams/{}", app.support);
+    let user = |n: &str| json!({"name": n, "email": format!("{n}@shop.test"), "password": "long enough", "role": "agent"});
+    let channel =
+        json!({"kind": "api", "name": "Hook", "config": {"callback_url": "http://127.0.0.1:9/cb"}});
+    let row = |m: &str, path: &str, who: &str| Scenario::new(m, path, Who::named(who));
+    let mut t = Table::new(&app);
+    #[rustfmt::skip]
+    t.push(row("GET", "/api/v1/users", "owner")).push(row("GET", "/api/v1/users", "manager"))
+        .push(row("GET", "/api/v1/users", "carla"))
+        .push(row("GET", "/api/v1/users", "guest").error(401, "unauthenticated"))
+        // Only the owner manages staff.
+        .push(row("POST", "/api/v1/users", "owner").json(user("dina")).status(201))
+        .push(row("POST", "/api/v1/users", "manager").json(user("eve")).error(403, "forbidden"))
+        .push(row("POST", "/api/v1/users", "ana").json(user("fay")).error(403, "forbidden"))
+        .push(row("PATCH", &bruno, "owner").json(json!({"capacity": 3})).field("/capacity", json!(3)))
+        .push(row("PATCH", &bruno, "manager").json(json!({"capacity": 4})).error(403, "forbidden"))
+        .push(row("PATCH", &bruno, "bruno").json(json!({"capacity": 9})).error(403, "forbidden"))
+        .push(row("PATCH", &bruno, "ana").json(json!({"disabled": true})).error(403, "forbidden"))
+        // Owners and managers manage teams.
+        .push(row("GET", "/api/v1/teams", "ana")).push(row("GET", "/api/v1/teams", "manager"))
+        .push(row("POST", "/api/v1/teams", "owner").json(json!({"name": "Ops"})).status(201))
+        .push(row("POST", "/api/v1/teams", "manager").json(json!({"name": "Returns"})).status(201))
+        .push(row("POST", "/api/v1/teams", "carla").json(json!({"name": "Mine"})).error(403, "forbidden"))
+        .push(row("PATCH", &support, "manager").json(json!({"assignment": "round_robin"}))
+            .field("/assignment", json!("round_robin")))
+        .push(row("PATCH", &support, "owner").json(json!({"assignment": "manual"})).field("/assignment", json!("manual")))
+        .push(row("PATCH", &support, "carla").json(json!({"assignment": "least_loaded"})).error(403, "forbidden"))
+        // Only the owner connects channels.
+        .push(row("POST", "/api/v1/channels", "owner").json(channel.clone()).status(201))
+        .push(row("POST", "/api/v1/channels", "manager").json(channel.clone()).error(403, "forbidden"))
+        .push(row("POST", "/api/v1/channels", "ana").json(channel).error(403, "forbidden"));
+    t.check();
+    // What was refused left nothing behind: Dina alone was added, Bruno kept the owner's capacity.
+    assert_eq!(app.count("users"), 6);
+    let b = app.api.get(&bruno, &app.owner.token).expect(200);
+    assert_eq!((&b["capacity"], &b["disabled"]), (&json!(3), &json!(false)));
+    assert_eq!(app.count("teams"), 4);
+    assert_eq!(app.count("channels"), 1);
 }

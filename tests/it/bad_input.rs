@@ -4,18 +4,13 @@
 //! Table-driven: every scenario runs, then one failure lists each scenario that went wrong.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use teaminbox::web::api::ROUTES;
 
+use crate::support::scenario::{Scenario, Snapshot, Table, Who};
 use crate::support::{FakeCallback, TestApp};
 
 const MALFORMED: &str = r#"{"text": "#;
-#[rustfmt::skip]
-const TABLES: &[&str] = &[
-    "messages", "notes", "events", "outbox", "users", "teams", "memberships", "conversations",
-    "conversation_tags", "tags", "channels", "contacts", "contact_identities", "cycles", "tokens",
-    "settings",
-];
 /// Bodies that every route taking one refuses with 400 (and this code, unless empty).
 #[rustfmt::skip]
 const BAD_BODIES: &[(&[u8], &str)] = &[
@@ -170,8 +165,7 @@ impl World {
         let app = TestApp::spawn();
         let callback = FakeCallback::start(&[]);
         let (channel, secret, conv) = app.conversation(&callback.url);
-        let claim = format!("/api/v1/conversations/{conv}/claim");
-        app.api.post(&claim, &app.ana.token, json!({})).expect(200);
+        app.claim(conv, &app.ana);
         let path = format!("/api/v1/conversations/{conv}");
         let contact = app.api.get(&path, &app.owner.token).expect(200)["contact"]["id"].as_i64();
         let contact = contact.expect("contact id");
@@ -195,26 +189,18 @@ impl World {
             .replace("{channel}", &self.channel.to_string())
     }
 
-    fn token(&self, who: &str) -> Option<String> {
-        let app = &self.app;
-        let t = match who {
-            "none" => return None,
-            "bogus" => "not-a-token-anyone-was-given",
-            "secret" => &self.secret,
-            "badsecret" => "not-the-channel-secret",
-            "owner" => &app.owner.token,
-            "manager" => &app.manager.token,
-            "ana" => &app.ana.token,
-            "bruno" => &app.bruno.token,
-            "carla" => &app.carla.token,
-            other => panic!("unknown caller {other}"),
-        };
-        Some(t.to_string())
+    /// The caller a table row names: a seeded user, `none`, or a (bad) token or channel secret.
+    fn who(&self, who: &str) -> Who {
+        match who {
+            "bogus" => Who::token("bogus", "not-a-token-anyone-was-given"),
+            "secret" => Who::token("secret", &self.secret),
+            "badsecret" => Who::token("badsecret", "not-the-channel-secret"),
+            named => Who::named(named),
+        }
     }
 
-    /// Row counts of every table plus what the API shows of everything the scenarios aim at.
+    /// What the API shows of everything the scenarios aim at.
     fn snapshot(&self) -> Snapshot {
-        let counts = TABLES.iter().map(|t| (*t, self.app.count(t))).collect();
         let paths = [
             "/conversations/{c}",
             "/conversations/{c}/timeline?limit=200",
@@ -226,133 +212,29 @@ impl World {
             "/channels",
             "/settings",
         ];
-        let views = paths.iter().map(|p| {
-            let p = format!("/api/v1{}", self.fill(p));
-            let v = self.app.api.get(&p, &self.app.owner.token).expect(200);
-            (p, v)
-        });
-        let me = self
-            .app
-            .api
-            .get("/api/v1/me", &self.app.ana.token)
-            .expect(200);
-        let views = views.chain([("/api/v1/me".to_string(), me)]).collect();
-        Snapshot { counts, views }
-    }
-}
-
-struct Snapshot {
-    counts: Vec<(&'static str, i64)>,
-    views: Vec<(String, Value)>,
-}
-/// One request and what it must get back.
-struct Scenario {
-    name: String,
-    method: Method,
-    path: String,
-    token: Option<String>,
-    body: Option<Vec<u8>>,
-    expect: &'static [u16],
-    code: &'static str,
-}
-
-struct Table<'a> {
-    w: &'a World,
-    rows: Vec<Scenario>,
-}
-
-impl<'a> Table<'a> {
-    fn new(w: &'a World) -> Table<'a> {
-        Table {
-            w,
-            rows: Vec::new(),
-        }
+        let owner = &self.app.owner.token;
+        let mut views: Vec<(String, String)> = paths
+            .iter()
+            .map(|p| (format!("/api/v1{}", self.fill(p)), owner.clone()))
+            .collect();
+        views.push(("/api/v1/me".to_string(), self.app.ana.token.clone()));
+        self.app.snapshot(&views)
     }
 
-    /// Adds a scenario; `who` names the caller (see [`World::token`]); an empty body sends none.
-    fn add(
-        &mut self,
+    /// A row: `who` names the caller (see [`World::who`]); an empty body sends none.
+    fn row(
+        &self,
         method: &str,
         path: &str,
         who: &str,
         body: impl Into<Vec<u8>>,
-        expect: &'static [u16],
+        expect: &[u16],
         code: &'static str,
-    ) {
-        let body: Vec<u8> = body.into();
-        let shown = match body.len() {
-            0 => "no body".to_string(),
-            n if n > 200 => format!("a {n} byte body"),
-            _ => format!("body {}", String::from_utf8_lossy(&body)),
-        };
-        self.rows.push(Scenario {
-            name: format!("{method} {path} as {who} with {shown}"),
-            method: method.parse().expect("method"),
-            path: path.to_string(),
-            token: self.w.token(who),
-            body: (!body.is_empty()).then_some(body),
-            expect,
-            code,
-        });
-    }
-
-    /// Runs every scenario, then checks that nothing changed; fails once, listing every problem.
-    #[track_caller]
-    fn run_and_expect_no_change(self, before: &Snapshot) {
-        let api = &self.w.app.api;
-        let mut failures = Vec::new();
-        for s in &self.rows {
-            let mut req = api
-                .client
-                .request(s.method.clone(), format!("{}{}", api.base, s.path));
-            if let Some(t) = &s.token {
-                req = req.bearer_auth(t);
-            }
-            if let Some(b) = &s.body {
-                req = req
-                    .header("Content-Type", "application/json")
-                    .body(b.clone());
-            }
-            let resp = match req.send() {
-                Ok(r) => r,
-                Err(e) => {
-                    failures.push(format!("{}: transport error {e}", s.name));
-                    continue;
-                }
-            };
-            let status = resp.status().as_u16();
-            let body: Value =
-                serde_json::from_str(&resp.text().unwrap_or_default()).unwrap_or(Value::Null);
-            let err = &body["error"];
-            let problem = if status >= 500 || !s.expect.contains(&status) {
-                format!("expected {:?}, got {status}", s.expect)
-            } else if !(err["code"].is_string() && err["message"].is_string()) {
-                "not the {\"error\":{\"code\",\"message\"}} shape".to_string()
-            } else if !s.code.is_empty() && err["code"] != s.code {
-                format!("expected code {}, got {}", s.code, err["code"])
-            } else {
-                continue;
-            };
-            failures.push(format!("{}: {problem}; answer {body}", s.name));
-        }
-        let after = self.w.snapshot();
-        for ((table, b), (_, a)) in before.counts.iter().zip(&after.counts) {
-            if a != b {
-                failures.push(format!("table {table} went from {b} to {a} rows"));
-            }
-        }
-        for ((path, b), (_, a)) in before.views.iter().zip(&after.views) {
-            if a != b {
-                failures.push(format!("GET {path} changed from {b} to {a}"));
-            }
-        }
-        let total = self.rows.len();
-        assert!(
-            failures.is_empty(),
-            "{} problems in {total} scenarios:\n{}",
-            failures.len(),
-            failures.join("\n")
-        );
+    ) -> Scenario {
+        Scenario::new(method, path, self.who(who))
+            .raw(body)
+            .any_of(expect)
+            .code(code)
     }
 }
 
@@ -379,7 +261,7 @@ fn every_state_changing_route_rejects_bad_bodies_ids_and_credentials() {
     let before = w.snapshot();
     let big = format!("{{\"text\":\"{}\"}}", "a".repeat(2 << 20)).into_bytes();
     let nested = format!("{}{}", "[".repeat(300), "]".repeat(300));
-    let mut t = Table::new(&w);
+    let mut t = Table::new(&w.app);
     let mut covered = 0;
     for &(method, template) in ROUTES {
         if !matches!(method, "post" | "patch" | "put") {
@@ -394,10 +276,10 @@ fn every_state_changing_route_rejects_bad_bodies_ids_and_credentials() {
         let body = if takes_body { MALFORMED } else { "" };
         if takes_body {
             for &(bad, code) in BAD_BODIES {
-                t.add(&m, &path, who, bad, B, code);
+                t.push(w.row(&m, &path, who, bad, B, code));
             }
-            t.add(&m, &path, who, nested.as_str(), B, "");
-            t.add(&m, &path, who, big.clone(), &[413], "payload_too_large");
+            t.push(w.row(&m, &path, who, nested.as_str(), B, ""));
+            t.push(w.row(&m, &path, who, big.clone(), &[413], "payload_too_large"));
         }
         if who == "none" {
             continue;
@@ -408,55 +290,55 @@ fn every_state_changing_route_rejects_bad_bodies_ids_and_credentials() {
         } else {
             "bogus"
         };
-        t.add(&m, &path, "none", body, &[401], "unauthenticated");
-        t.add(&m, &path, bad, body, &[401], "unauthenticated");
-        t.add(&m, &path, "none", big.clone(), &[401, 413], "");
+        t.push(w.row(&m, &path, "none", body, &[401], "unauthenticated"));
+        t.push(w.row(&m, &path, bad, body, &[401], "unauthenticated"));
+        t.push(w.row(&m, &path, "none", big.clone(), &[401, 413], ""));
         if !template.contains("{id}") {
             continue;
         }
         // 401 before 404, even for an id that cannot exist.
         let abc = template.replace("{id}", "abc");
-        t.add(&m, &abc, "none", body, &[401], "unauthenticated");
-        t.add(&m, &abc, bad, body, &[401], "unauthenticated");
+        t.push(w.row(&m, &abc, "none", body, &[401], "unauthenticated"));
+        t.push(w.row(&m, &abc, bad, body, &[401], "unauthenticated"));
         if who == "secret" {
             // The secret of channel 1 proves nothing about channel 999999.
             let other = template.replace("{id}", "999999");
-            t.add(&m, &other, who, body, &[401, 404], "");
+            t.push(w.row(&m, &other, who, body, &[401, 404], ""));
             continue;
         }
         // 404 before 400: unknown, negative, non-numeric and out-of-range ids.
         for bad_id in ["999999", "-1", "0", "abc", "1.5", "99999999999999999999"] {
             let unknown = template.replace("{id}", bad_id);
-            t.add(&m, &unknown, who, body, N, "not_found");
+            t.push(w.row(&m, &unknown, who, body, N, "not_found"));
         }
     }
     assert!(covered >= 18, "only {covered} state-changing routes");
-    t.run_and_expect_no_change(&before);
+    t.check_unchanged(&before);
 }
 
 #[test]
 fn wrong_types_unknown_values_and_unknown_ids_are_refused_and_change_nothing() {
     let w = World::new();
     let before = w.snapshot();
-    let mut t = Table::new(&w);
+    let mut t = Table::new(&w.app);
     for &(method, path, who, body, expect, code) in SPECIFIC {
         let path = format!("/api/v1{}", w.fill(path));
-        t.add(method, &path, who, w.fill(body), expect, code);
+        t.push(w.row(method, &path, who, w.fill(body), expect, code));
     }
     let ana = format!("/api/v1/users/{}", w.app.ana.id);
-    t.add("PATCH", &ana, "owner", NOT_UTF8, B, "invalid_json");
+    t.push(w.row("PATCH", &ana, "owner", NOT_UTF8, B, "invalid_json"));
     let tags = format!("/api/v1/conversations/{}/tags", w.conv);
     let long_tag = json!({"add": ["t".repeat(51)]}).to_string();
-    t.add("POST", &tags, "ana", long_tag, U, "too_long");
+    t.push(w.row("POST", &tags, "ana", long_tag, U, "too_long"));
     let many: Vec<String> = (0..51).map(|i| format!("tag{i}")).collect();
     let many = json!({ "add": many }).to_string();
-    t.add("POST", &tags, "ana", many, U, "too_many_tags");
+    t.push(w.row("POST", &tags, "ana", many, U, "too_many_tags"));
     let inbound = format!("/api/v1/channels/{}/inbound", w.channel);
     let name = "n".repeat(201);
     let long =
         json!({"external_id": "x4", "contact": {"identifier": "c9", "name": name}, "text": "hi"});
-    t.add("POST", &inbound, "secret", long.to_string(), U, "too_long");
-    t.run_and_expect_no_change(&before);
+    t.push(w.row("POST", &inbound, "secret", long.to_string(), U, "too_long"));
+    t.check_unchanged(&before);
 }
 
 #[test]

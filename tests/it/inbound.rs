@@ -26,13 +26,7 @@ fn inbound_is_idempotent_and_survives_restart() {
     app.inbound(999, &secret, "ext-43", "cust-9", "x")
         .expect_error(401, "unauthenticated");
     let conv = first["conversation_id"].as_i64().expect("id");
-    app.api
-        .post(
-            &format!("/api/v1/conversations/{conv}/claim"),
-            &app.bruno.token,
-            json!({}),
-        )
-        .expect(200);
+    app.claim(conv, &app.bruno);
     app.api
         .post(
             &format!("/api/v1/conversations/{conv}/notes"),

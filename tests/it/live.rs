@@ -1,93 +1,19 @@
 //! The event stream (`GET /api/v1/events`): frames with id, kind and JSON, filtered by what the
 //! user may see, resumable with `Last-Event-ID`, and presence that is never stored.
 
-use std::io::{BufRead, BufReader};
-use std::sync::mpsc::{Receiver, channel};
+use serde_json::json;
 
-use serde_json::{Value, json};
-
+use crate::support::scenario::{Scenario, Table, Who, report};
+use crate::support::sse::{next_of, open};
 use crate::support::{FakeCallback, TestApp, WAIT};
-
-/// One SSE frame: id (if any), event kind and parsed data.
-#[derive(Debug)]
-struct Frame {
-    id: Option<i64>,
-    kind: String,
-    data: Value,
-}
-
-/// Opens a stream and reads its frames on a thread.
-fn open(app: &TestApp, token: &str, last_event_id: Option<i64>) -> Receiver<Frame> {
-    let client = reqwest::blocking::Client::builder()
-        .timeout(None)
-        .build()
-        .expect("client");
-    let mut req = client
-        .get(format!("{}/api/v1/events", app.api.base))
-        .bearer_auth(token);
-    if let Some(id) = last_event_id {
-        req = req.header("Last-Event-ID", id.to_string());
-    }
-    let resp = req.send().expect("stream");
-    assert_eq!(resp.status().as_u16(), 200);
-    assert!(
-        resp.headers()["content-type"]
-            .to_str()
-            .expect("ct")
-            .starts_with("text/event-stream"),
-        "content type"
-    );
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(resp).lines();
-        let (mut id, mut kind, mut data) = (None, String::new(), String::new());
-        while let Some(Ok(line)) = lines.next() {
-            if line.is_empty() {
-                if !kind.is_empty() {
-                    let frame = Frame {
-                        id,
-                        kind: kind.clone(),
-                        data: serde_json::from_str(&data).unwrap_or(Value::Null),
-                    };
-                    if tx.send(frame).is_err() {
-                        return;
-                    }
-                }
-                (id, kind, data) = (None, String::new(), String::new());
-            } else if let Some(v) = line.strip_prefix("id: ") {
-                id = v.parse().ok();
-            } else if let Some(v) = line.strip_prefix("event: ") {
-                kind = v.to_string();
-            } else if let Some(v) = line.strip_prefix("data: ") {
-                data.push_str(v);
-            }
-        }
-    });
-    rx
-}
-
-/// The next frame of `kind`, skipping others; the skipped kinds are returned too.
-#[track_caller]
-fn next_of(rx: &Receiver<Frame>, kind: &str) -> (Frame, Vec<String>) {
-    let mut skipped = Vec::new();
-    loop {
-        let f = rx
-            .recv_timeout(WAIT)
-            .unwrap_or_else(|_| panic!("no {kind} event; saw {skipped:?}"));
-        if f.kind == kind {
-            return (f, skipped);
-        }
-        skipped.push(f.kind);
-    }
-}
 
 #[test]
 fn events_are_filtered_by_visibility_and_resume_after_last_event_id() {
     let app = TestApp::spawn();
     let cb = FakeCallback::start(&[]);
     let (ch, secret) = app.api_channel(&cb.url);
-    let ana = open(&app, &app.ana.token, None);
-    let bruno = open(&app, &app.bruno.token, None);
+    let ana = open(&app.api, &app.ana.token, None);
+    let bruno = open(&app.api, &app.bruno.token, None);
     let landed = app
         .inbound(ch, &secret, "e1", "cust-1", "Hello!")
         .expect(201);
@@ -104,13 +30,7 @@ fn events_are_filtered_by_visibility_and_resume_after_last_event_id() {
     );
     next_of(&bruno, "message.created");
     // Ana takes it: from now on Bruno (same team, own_and_pool) sees nothing of it.
-    app.api
-        .post(
-            &format!("/api/v1/conversations/{conv}/claim"),
-            &app.ana.token,
-            json!({}),
-        )
-        .expect(200);
+    app.claim(conv, &app.ana);
     let (claimed, _) = next_of(&ana, "conversation.claimed");
     assert_eq!(claimed.data["actor"]["id"], app.ana.id);
     assert_eq!(claimed.data["assignee_id"], app.ana.id, "who holds it now");
@@ -141,7 +61,7 @@ fn events_are_filtered_by_visibility_and_resume_after_last_event_id() {
         "Bruno saw events of Ana's conversation: {skipped:?}"
     );
     // Resume: a new stream from the first message's id replays what came after, in order.
-    let resumed = open(&app, &app.ana.token, created.id);
+    let resumed = open(&app.api, &app.ana.token, created.id);
     let (again, before) = next_of(&resumed, "note.created");
     assert_eq!(again.id, n.id);
     assert!(
@@ -167,7 +87,7 @@ fn events_are_filtered_by_visibility_and_resume_after_last_event_id() {
     }
     // Presence is delivered live and never stored.
     let events_before = app.count("events");
-    let watcher = open(&app, &app.manager.token, None);
+    let watcher = open(&app.api, &app.manager.token, None);
     app.api
         .post(
             &format!("/api/v1/conversations/{conv}/presence"),
@@ -180,20 +100,127 @@ fn events_are_filtered_by_visibility_and_resume_after_last_event_id() {
     assert_eq!(p.data["data"]["state"], "typing");
     assert_eq!(p.data["data"]["user"]["name"], "Ana");
     assert_eq!(app.count("events"), events_before);
+    // Who may say they are here: whoever sees the conversation (Ana holds it, own_and_pool).
+    let presence = format!("/api/v1/conversations/{conv}/presence");
+    let row = |who: &str, state: &str| {
+        Scenario::new("POST", presence.as_str(), Who::named(who)).json(json!({"state": state}))
+    };
+    let mut t = Table::new(&app);
+    #[rustfmt::skip]
+    t.push(row("ana", "viewing").status(204))
+        .push(row("owner", "viewing").status(204))
+        .push(row("manager", "typing").status(204))
+        .push(row("carla", "viewing").error(404, "not_found"))
+        .push(row("guest", "viewing").error(401, "unauthenticated"))
+        .push(row("ana", "dancing").error(400, "invalid_field"));
+    t.check();
+    assert_eq!(
+        app.count("events"),
+        events_before,
+        "presence is never stored"
+    );
+}
+
+/// (caller, sees the note on Ana's conversation, sees the note on Sales' pool).
+type Sees = (&'static str, bool, bool);
+
+/// Which streams carry a note on Ana's conversation and on Sales' pool, per setting. The same
+/// rules as the API (policy.rs).
+#[rustfmt::skip]
+const STREAMS: &[(&str, [Sees; 5])] = &[
+    ("own",           [("owner", true, true), ("manager", true, true), ("ana", true, false), ("bruno", false, false), ("carla", false, false)]),
+    ("own_and_pool",  [("owner", true, true), ("manager", true, true), ("ana", true, true),  ("bruno", false, true),  ("carla", false, false)]),
+    ("all_read_only", [("owner", true, true), ("manager", true, true), ("ana", true, true),  ("bruno", true, true),   ("carla", true, true)]),
+];
+
+#[test]
+fn each_stream_carries_what_its_reader_may_see() {
+    let app = TestApp::spawn();
+    let cb = FakeCallback::start(&[]);
+    let (ch, secret, mine) = app.conversation(&cb.url);
     app.api
         .post(
-            &format!("/api/v1/conversations/{conv}/presence"),
-            &app.carla.token,
-            json!({"state": "viewing"}),
+            &format!("/api/v1/conversations/{mine}/assign"),
+            &app.manager.token,
+            json!({"assignee_id": app.ana.id, "team_id": app.sales}),
         )
-        .expect_error(404, "not_found");
+        .expect(200);
+    let pool = app.inbound(ch, &secret, "p1", "cust-2", "Hi").expect(201)["conversation_id"]
+        .as_i64()
+        .expect("id");
     app.api
         .post(
-            &format!("/api/v1/conversations/{conv}/presence"),
-            &app.ana.token,
-            json!({"state": "dancing"}),
+            &format!("/api/v1/conversations/{pool}/assign"),
+            &app.manager.token,
+            json!({"assignee_id": null, "team_id": app.sales}),
         )
-        .expect_error(400, "invalid_field");
+        .expect(200);
+    let mut failures = Vec::new();
+    let mut rows = 0;
+    for (round, (setting, expected)) in STREAMS.iter().enumerate() {
+        app.api
+            .patch(
+                "/api/v1/settings",
+                &app.owner.token,
+                json!({"agent_visibility": setting}),
+            )
+            .expect(200);
+        // Resuming from the newest event rather than "from now": this test is about what each
+        // stream filters, and a stream opened without a cursor can miss an event committed while
+        // it starts (src/realtime.rs reads "now" after subscribing and drops live events at or
+        // before it).
+        let from = app.last_event_id();
+        let streams: Vec<_> = expected
+            .iter()
+            .map(|(who, _, _)| {
+                let staff = Who::named(who).staff(&app).expect("staff");
+                open(&app.api, &staff.token, Some(from))
+            })
+            .collect();
+        for conv in [mine, pool] {
+            app.api
+                .post(
+                    &format!("/api/v1/conversations/{conv}/notes"),
+                    &app.owner.token,
+                    json!({"text": format!("{setting} note")}),
+                )
+                .expect(201);
+        }
+        // A change everyone sees closes the round: what came before it is all there was.
+        let marker = if round % 2 == 0 { "busy" } else { "available" };
+        app.api
+            .put(
+                "/api/v1/me/status",
+                &app.owner.token,
+                json!({"status": marker}),
+            )
+            .expect(200);
+        for ((who, sees_mine, sees_pool), rx) in expected.iter().zip(&streams) {
+            let mut got = Vec::new();
+            loop {
+                let f = rx.recv_timeout(WAIT).expect("a frame before the marker");
+                if f.kind == "user.status" && f.data["data"]["to"] == marker {
+                    break;
+                }
+                if f.kind == "note.created" {
+                    got.push(f.data["conversation_id"].as_i64().expect("conversation id"));
+                }
+            }
+            for (conv, want, what) in [
+                (mine, *sees_mine, "Ana's"),
+                (pool, *sees_pool, "the pool's"),
+            ] {
+                rows += 1;
+                if got.contains(&conv) != want {
+                    failures.push(format!(
+                        "{setting}: {who} {} the note on {what} conversation",
+                        if want { "missed" } else { "was sent" }
+                    ));
+                }
+            }
+        }
+    }
+    report(&failures, rows);
 }
 
 #[test]
@@ -260,7 +287,7 @@ fn no_open_stream_for_a_while_means_offline_and_a_stream_brings_the_status_back(
         )
         .expect(200);
     // Carla keeps a stream open the whole time, so she stays as she is.
-    let _carla = open(&app, &app.carla.token, None);
+    let _carla = open(&app.api, &app.carla.token, None);
     app.api
         .patch(
             "/api/v1/settings",
@@ -287,7 +314,7 @@ fn no_open_stream_for_a_while_means_offline_and_a_stream_brings_the_status_back(
         .expect("a user.status event");
     assert_eq!(ev["auto"], true);
     // Opening a stream restores what she had chosen.
-    let _ana = open(&app, &app.ana.token, None);
+    let _ana = open(&app.api, &app.ana.token, None);
     app.wait_until("Ana's status restored", || status(&app.ana.token) == "busy");
     // A status she sets herself is hers: it is not "restored" later.
     app.api

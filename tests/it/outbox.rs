@@ -9,6 +9,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use crate::support::sse::{next_where, open};
 use crate::support::{Api, FakeCallback, PASSWORD, Reply, TestApp, WAIT};
 
 fn message_status(app: &TestApp, conv: i64, id: i64) -> Value {
@@ -19,13 +20,7 @@ fn message_status(app: &TestApp, conv: i64, id: i64) -> Value {
 }
 
 fn claim_and_reply(app: &TestApp, conv: i64, text: &str) -> i64 {
-    app.api
-        .post(
-            &format!("/api/v1/conversations/{conv}/claim"),
-            &app.ana.token,
-            json!({}),
-        )
-        .expect(200);
+    app.claim(conv, &app.ana);
     app.api
         .post(
             &format!("/api/v1/conversations/{conv}/messages"),
@@ -80,13 +75,9 @@ fn retries_5xx_then_delivers_exactly_once_signed() {
         ids.iter().all(|i| i.is_some() && *i == ids[0]),
         "one delivery id for every attempt"
     );
-    let ev = app
-        .timeline(conv)
-        .into_iter()
-        .filter(|i| i["kind"] == "message.status")
-        .count();
     assert_eq!(
-        ev, 0,
+        app.count_kind(conv, "message.status"),
+        0,
         "status events are not shown in the timeline (the message carries its status)"
     );
 }
@@ -274,12 +265,14 @@ fn a_killed_process_delivers_after_restart_and_the_cli_manages_users() {
         json!({}),
     )
     .expect(200);
-    api.post(
-        &format!("/api/v1/conversations/{conv}/messages"),
-        &ana,
-        json!({"text": "queued before the crash"}),
-    )
-    .expect(201);
+    let reply = api
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            &ana,
+            json!({"text": "queued before the crash"}),
+        )
+        .expect(201)["id"]
+        .clone();
     // The first attempt is in flight (the callback holds it) when the process dies.
     cb.wait_for(1);
     drop(first);
@@ -287,27 +280,23 @@ fn a_killed_process_delivers_after_restart_and_the_cli_manages_users() {
     let second = binary(dir.path(), port);
     wait_healthy(&api);
     cb.wait_for(2);
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let items = api
-            .get(&format!("/api/v1/conversations/{conv}/timeline"), &ana)
-            .expect(200);
-        let out = items["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .find(|i| i["direction"] == "out")
-            .cloned()
-            .expect("reply");
-        if out["status"] == "delivered" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not delivered after restart: {out}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+    // The stream replays every event after id 0, so a status that landed before it opened
+    // still arrives; the wait is on the `message.status` frame, not a poll of the timeline.
+    let events = open(&api, &ana, Some(0));
+    let (delivered, _) = next_where(&events, "message.status", |d| {
+        d["data"]["message_id"] == reply && d["data"]["status"] == "delivered"
+    });
+    assert_eq!(delivered.data["conversation_id"], conv);
+    let out = api
+        .get(&format!("/api/v1/conversations/{conv}/timeline"), &ana)
+        .expect(200)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["direction"] == "out")
+        .cloned()
+        .expect("reply");
+    assert_eq!(out["status"], "delivered", "{out}");
     assert_eq!(cb.answered(200), 1, "delivered exactly once");
     // Disabling through the CLI signs the user out at once.
     let st = Command::new(env!("CARGO_BIN_EXE_teaminbox"))

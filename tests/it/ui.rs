@@ -1,51 +1,10 @@
 //! Browser routes over plain HTTP: sessions, CSRF, roles, headers, escaping.
 
-use reqwest::blocking::Client;
-use reqwest::redirect::Policy;
+use reqwest::Method;
 use serde_json::json;
 
+use crate::support::session::{browser_client as client, login_form};
 use crate::support::{FakeCallback, PASSWORD, TestApp};
-
-fn client() -> Client {
-    Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .expect("client")
-}
-
-/// Logs in through the form; returns the session cookie value.
-fn login(app: &TestApp, email: &str) -> String {
-    let resp = client()
-        .post(format!("{}/login", app.api.base))
-        .form(&[("email", email), ("password", PASSWORD), ("next", "/c/1")])
-        .send()
-        .expect("login");
-    assert_eq!(resp.status().as_u16(), 303);
-    assert_eq!(
-        resp.headers()["location"],
-        "/c/1",
-        "returns to the page asked for"
-    );
-    let cookie = resp.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_string();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
-    );
-    cookie
-        .split(';')
-        .next()
-        .expect("pair")
-        .trim_start_matches("ti_session=")
-        .to_string()
-}
-
-fn csrf_of(html: &str) -> String {
-    let i = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-    html[i..i + 40].to_string()
-}
 
 #[test]
 fn sessions_csrf_and_roles() {
@@ -81,13 +40,16 @@ fn sessions_csrf_and_roles() {
             .contains("Wrong email or password.")
     );
 
-    let ana = login(&app, "ana@shop.test");
-    let cookie = format!("ti_session={ana}");
-    let page = c
-        .get(format!("{base}/c/{conv}"))
-        .header("Cookie", &cookie)
-        .send()
-        .expect("page");
+    // Logging in returns to the page asked for, with a cookie scripts cannot read.
+    let r = login_form(base, "ana@shop.test", PASSWORD, Some("/c/1"));
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/c/1",
+        "returns to the page asked for"
+    );
+    let ana = app.session(&app.ana);
+    let page = ana.get(&format!("/c/{conv}"));
     assert_eq!(page.status().as_u16(), 200);
     let csp = page.headers()["content-security-policy"]
         .to_str()
@@ -108,88 +70,46 @@ fn sessions_csrf_and_roles() {
     );
     assert!(!html.contains("<script>alert"), "no raw script");
     assert!(!html.contains("<script>"), "no inline script at all");
-    let csrf = csrf_of(&html);
+    assert_eq!(
+        crate::support::session::csrf_of(&html),
+        ana.csrf,
+        "one CSRF token per session"
+    );
 
     // A form without the session's CSRF token changes nothing.
     let notes = app.count("notes");
-    let r = c
-        .post(format!("{base}/c/{conv}/note"))
-        .header("Cookie", &cookie)
-        .form(&[("csrf", "forged"), ("text", "x")])
-        .send()
-        .expect("post");
+    let note = format!("/c/{conv}/note");
+    let r = ana.form_as_is(&note, &[("csrf", "forged"), ("text", "x")]);
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(app.count("notes"), notes);
-    let r = c
-        .post(format!("{base}/c/{conv}/note"))
-        .header("Cookie", &cookie)
-        .form(&[("csrf", csrf.as_str()), ("text", "from the page")])
-        .send()
-        .expect("post");
+    let r = ana.form(&note, &[("text", "from the page")]);
     assert_eq!(r.status().as_u16(), 303);
     assert_eq!(app.count("notes"), notes + 1);
     // A refused action shows a readable message, not a crash.
-    let r = c
-        .post(format!("{base}/c/{conv}/reply"))
-        .header("Cookie", &cookie)
-        .form(&[("csrf", csrf.as_str()), ("text", "hi")])
-        .send()
-        .expect("post");
+    let r = ana.form(&format!("/c/{conv}/reply"), &[("text", "hi")]);
     assert_eq!(r.status().as_u16(), 409);
     assert!(r.text().expect("html").contains("claim it before replying"));
 
     // The API accepts the session cookie; unsafe methods also need the CSRF header.
-    let me = c
-        .get(format!("{base}/api/v1/me"))
-        .header("Cookie", &cookie)
-        .send()
-        .expect("me");
-    assert_eq!(me.status().as_u16(), 200);
-    let r = c
-        .post(format!("{base}/api/v1/conversations/{conv}/notes"))
-        .header("Cookie", &cookie)
-        .json(&json!({"text": "via cookie"}))
-        .send()
-        .expect("post");
+    assert_eq!(ana.get("/api/v1/me").status().as_u16(), 200);
+    let notes_api = format!("/api/v1/conversations/{conv}/notes");
+    let body = json!({"text": "via cookie"});
+    let r = ana.api(Method::POST, &notes_api, &body, false);
     assert_eq!(r.status().as_u16(), 403);
-    let r = c
-        .post(format!("{base}/api/v1/conversations/{conv}/notes"))
-        .header("Cookie", &cookie)
-        .header("X-CSRF-Token", &csrf)
-        .json(&json!({"text": "via cookie"}))
-        .send()
-        .expect("post");
+    let r = ana.api(Method::POST, &notes_api, &body, true);
     assert_eq!(r.status().as_u16(), 201);
 
-    // Agents do not get the settings; owners do.
-    let r = c
-        .get(format!("{base}/settings"))
-        .header("Cookie", &cookie)
-        .send()
-        .expect("settings");
-    assert_eq!(r.status().as_u16(), 403);
-    let owner = format!("ti_session={}", login(&app, "olga@shop.test"));
-    let r = c
-        .get(format!("{base}/settings"))
-        .header("Cookie", &owner)
-        .send()
-        .expect("settings");
-    assert_eq!(r.status().as_u16(), 200);
+    // Agents do not get the settings; managers and owners do.
+    assert_eq!(ana.get("/settings").status().as_u16(), 403);
+    let manager = app.session(&app.manager);
+    assert_eq!(manager.get("/settings").status().as_u16(), 200);
+    let owner = app.session(&app.owner);
+    assert_eq!(owner.get("/settings").status().as_u16(), 200);
 
     // Logging out ends the session.
-    let r = c
-        .post(format!("{base}/logout"))
-        .header("Cookie", &cookie)
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .expect("logout");
+    let r = ana.form("/logout", &[]);
     assert_eq!(r.status().as_u16(), 303);
-    let r = c
-        .get(format!("{base}/"))
-        .header("Cookie", &cookie)
-        .send()
-        .expect("get");
-    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(ana.get("/").status().as_u16(), 303);
 }
 
 #[test]
@@ -283,47 +203,26 @@ fn assets_are_cached_by_content_and_logins_are_throttled_readably() {
 #[test]
 fn channels_from_settings_and_the_window_in_the_composer() {
     let app = TestApp::spawn();
-    let c = client();
-    let base = &app.api.base;
-    let owner = format!("ti_session={}", login(&app, "olga@shop.test"));
-    let page = c
-        .get(format!("{base}/settings"))
-        .header("Cookie", &owner)
-        .send()
-        .expect("settings")
-        .text()
-        .expect("html");
-    let csrf = csrf_of(&page);
-    let r = c
-        .post(format!("{base}/settings/channels"))
-        .header("Cookie", &owner)
-        .form(&[
-            ("csrf", csrf.as_str()),
+    let owner = app.session(&app.owner);
+    let r = owner.form(
+        "/settings/channels",
+        &[
             ("kind", "api"),
             ("name", "Site chat"),
             ("callback_url", "https://example.com/hook"),
-        ])
-        .send()
-        .expect("create");
+        ],
+    );
     assert_eq!(r.status().as_u16(), 200);
     let html = r.text().expect("html");
     assert!(
         html.contains("Its secret, shown only now:"),
         "the secret is shown once"
     );
-    let again = c
-        .get(format!("{base}/settings"))
-        .header("Cookie", &owner)
-        .send()
-        .expect("settings")
-        .text()
-        .expect("html");
+    let again = owner.page("/settings");
     assert!(!again.contains("shown only now"));
-    let r = c
-        .post(format!("{base}/settings/channels"))
-        .header("Cookie", &owner)
-        .form(&[
-            ("csrf", csrf.as_str()),
+    let r = owner.form(
+        "/settings/channels",
+        &[
             ("kind", "whatsapp"),
             ("name", "Shop number"),
             ("phone_number_id", "1055"),
@@ -333,9 +232,8 @@ fn channels_from_settings_and_the_window_in_the_composer() {
             ("verify_token", "tea"),
             // Never Meta's real host from a test: a closed loopback port.
             ("graph_api_base", "http://127.0.0.1:9"),
-        ])
-        .send()
-        .expect("create");
+        ],
+    );
     assert_eq!(r.status().as_u16(), 200);
     let html = r.text().expect("html");
     assert!(html.contains("Shop number connected"));
@@ -417,20 +315,8 @@ fn channels_from_settings_and_the_window_in_the_composer() {
         })
         .expect("inbound");
     let conv = landed.conversation_id.0;
-    app.api
-        .post(
-            &format!("/api/v1/conversations/{conv}/claim"),
-            &app.owner.token,
-            json!({}),
-        )
-        .expect(200);
-    let html = c
-        .get(format!("{base}/c/{conv}"))
-        .header("Cookie", &owner)
-        .send()
-        .expect("page")
-        .text()
-        .expect("html");
+    app.claim(conv, &app.owner);
+    let html = owner.page(&format!("/c/{conv}"));
     assert!(html.contains("The 24-hour window is closed: send a template."));
     assert!(
         html.contains("id=\"templates\"") && html.contains(&format!("data-channel=\"{wa}\"")),
@@ -474,36 +360,20 @@ fn channels_from_settings_and_the_window_in_the_composer() {
         })
         .expect("inbound");
     let mid = fresh.message_id.0;
-    let html = c
-        .get(format!("{base}/c/{conv}"))
-        .header("Cookie", &owner)
-        .send()
-        .expect("page")
-        .text()
-        .expect("html");
+    let html = owner.page(&format!("/c/{conv}"));
     assert!(
         html.contains(&format!("?quote={mid}")),
         "inbound messages offer a quote link"
     );
-    let html = c
-        .get(format!("{base}/c/{conv}?quote={mid}"))
-        .header("Cookie", &owner)
-        .send()
-        .expect("page")
-        .text()
-        .expect("html");
+    let html = owner.page(&format!("/c/{conv}?quote={mid}"));
     assert!(html.contains("Quoting: <em>And on Sunday?</em>"), "{html}");
-    let csrf = csrf_of(&html);
-    let r = c
-        .post(format!("{base}/c/{conv}/reply"))
-        .header("Cookie", &owner)
-        .form(&[
-            ("csrf", csrf.as_str()),
+    let r = owner.form(
+        &format!("/c/{conv}/reply"),
+        &[
             ("text", "Sundays too, 10-14."),
             ("reply_to", &mid.to_string()),
-        ])
-        .send()
-        .expect("reply");
+        ],
+    );
     assert_eq!(r.status().as_u16(), 303);
     let items = app.timeline(conv);
     let sent = items

@@ -5,8 +5,8 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::web::assets::url;
 
-/// htmx settings: no eval, no inline styles (the CSP forbids both), and swap error pages too so
-/// a refused action shows its message.
+/// htmx settings: no eval, no inline styles (the CSP forbids both; the indicator rules htmx would
+/// inject are in `assets/app.css`), and swap error pages too so a refused action shows its message.
 const HTMX_CONFIG: &str = r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"[45]..","swap":true,"error":false}]}"#;
 
 /// Who is looking at a page.

@@ -494,13 +494,7 @@ fn media_is_stored_and_served_only_to_staff_who_see_the_conversation() {
     let conv = conversation_on(&app, ch);
     let id = conv["id"].as_i64().expect("id");
     let mid = messages_of(&app, id)[0]["id"].as_i64().expect("message id");
-    app.api
-        .post(
-            &format!("/api/v1/conversations/{id}/claim"),
-            &app.ana.token,
-            json!({}),
-        )
-        .expect(200);
+    app.claim(id, &app.ana);
     let fetch = |token: &str| {
         app.api
             .client

@@ -19,13 +19,7 @@ pub fn claimed_conversation(app: &TestApp, graph: &FakeGraph, number: &str) -> (
         &for_number(&serde_json::to_vec(&body).expect("json"), number),
     );
     let conv = conversation_on(app, ch)["id"].as_i64().expect("id");
-    app.api
-        .post(
-            &format!("/api/v1/conversations/{conv}/claim"),
-            &app.ana.token,
-            json!({}),
-        )
-        .expect(200);
+    app.claim(conv, &app.ana);
     (ch, conv, wamid)
 }
 

@@ -1,5 +1,11 @@
 //! Test harness: a real server on 127.0.0.1:0 over a real SQLite file in a temp dir, seeded
 //! staff with tokens, a blocking JSON client, and a recording fake for API-channel callbacks.
+//! Submodules: scenario tables ([`scenario`]), browser sessions per role ([`session`]) and the
+//! event-stream reader ([`sse`]).
+
+pub mod scenario;
+pub mod session;
+pub mod sse;
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -154,7 +160,6 @@ impl Api {
 #[derive(Debug, Clone)]
 pub struct Staff {
     pub id: i64,
-    #[allow(dead_code)]
     pub email: String,
     pub token: String,
 }
@@ -342,6 +347,26 @@ impl TestApp {
         }
     }
 
+    /// `staff` claims `conv` ("Ana claims it"); returns the conversation as the claim answers it.
+    #[track_caller]
+    pub fn claim(&self, conv: i64, staff: &Staff) -> Value {
+        self.api
+            .post(
+                &format!("/api/v1/conversations/{conv}/claim"),
+                &staff.token,
+                json!({}),
+            )
+            .expect(200)
+    }
+
+    /// How many timeline items of conversation `conv` are events of `kind`.
+    pub fn count_kind(&self, conv: i64, kind: &str) -> usize {
+        self.timeline(conv)
+            .iter()
+            .filter(|i| i["kind"] == kind)
+            .count()
+    }
+
     /// The timeline items of a conversation, as the owner sees them.
     pub fn timeline(&self, conv: i64) -> Vec<Value> {
         self.api
@@ -368,6 +393,17 @@ impl TestApp {
             .into_iter()
             .map(|d| serde_json::from_str(&d).expect("json"))
             .collect()
+    }
+
+    /// The id of the newest stored event (0 when none). Opening a stream with it as
+    /// `Last-Event-ID` starts "from now" without racing the stream's own start.
+    pub fn last_event_id(&self) -> i64 {
+        self.store
+            .read_blocking(|c| {
+                c.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))
+                    .map_err(teaminbox::store::StoreError::from)
+            })
+            .expect("last event id")
     }
 
     /// Counts rows of a table through a read-only connection (the tests' view of "nothing changed").
