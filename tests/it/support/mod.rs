@@ -29,6 +29,9 @@ use teaminbox::store::{Store, teams};
 /// Longest any test waits for an event before failing.
 pub const WAIT: Duration = Duration::from_secs(20);
 
+/// Longest a test client keeps an idle connection (below the server's 5 s keep-alive).
+pub const IDLE: Duration = Duration::from_secs(2);
+
 /// A password every seeded user has.
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -89,6 +92,9 @@ impl Api {
             base: base.trim_end_matches('/').to_string(),
             client: Client::builder()
                 .timeout(Duration::from_secs(30))
+                // Never reuse a connection the server may be closing: its keep-alive is 5 s, and a
+                // request sent on a connection as the server drops it fails (IncompleteMessage).
+                .pool_idle_timeout(IDLE)
                 .build()
                 .expect("client"),
         }

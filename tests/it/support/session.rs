@@ -11,6 +11,7 @@ use super::{PASSWORD, Staff, TestApp};
 pub fn browser_client() -> Client {
     Client::builder()
         .redirect(Policy::none())
+        .pool_idle_timeout(super::IDLE)
         .build()
         .expect("client")
 }
