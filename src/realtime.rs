@@ -17,7 +17,7 @@ use crate::domain::policy::{self, Actor, EventFacts};
 use crate::domain::settings::Settings;
 use crate::domain::time::{Ts, now_ms};
 use crate::jobs::Shutdown;
-use crate::store::events::{EventRow, last_event_id, list_after};
+use crate::store::events::{EventRow, list_after};
 use crate::store::{Store, StoreError, settings, users};
 
 /// How often a comment line keeps idle streams open.
@@ -224,7 +224,11 @@ pub fn stream(
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> + use<> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
     let attendance = hub.attend(actor.id.0);
-    // Subscribe before reading the cursor, so nothing committed in between is missed.
+    // "From now" means after the newest committed event, read before subscribing: an event
+    // committed in between is then newer than the cursor and reaches this stream, either live or
+    // through the catch-up read every stream starts with (the table has everything after the
+    // cursor; live events up to the cursor are skipped as already sent).
+    let start = resume_after.unwrap_or_else(|| store.subscribe().borrow().last_event_id);
     let mut live = hub.tx.subscribe();
     let mut passing = hub.passing.subscribe();
     let mut shutdown = hub.shutdown.clone();
@@ -250,11 +254,8 @@ pub fn stream(
         {
             return;
         }
-        let mut cursor = match resume_after {
-            Some(id) => id,
-            None => store.read(last_event_id).await.unwrap_or(0),
-        };
-        let mut catch_up = resume_after.is_some();
+        let mut cursor = start;
+        let mut catch_up = true;
         loop {
             if viewer.gone {
                 return;

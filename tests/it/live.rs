@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::support::scenario::{Scenario, Table, Who, report};
-use crate::support::sse::{next_of, open};
+use crate::support::sse::{next_of, next_where, open};
 use crate::support::{FakeCallback, TestApp, WAIT};
 
 #[test]
@@ -314,8 +314,14 @@ fn no_open_stream_for_a_while_means_offline_and_a_stream_brings_the_status_back(
         .expect("a user.status event");
     assert_eq!(ev["auto"], true);
     // Opening a stream restores what she had chosen.
-    let _ana = open(&app.api, &app.ana.token, None);
+    let ana = open(&app.api, &app.ana.token, None);
     app.wait_until("Ana's status restored", || status(&app.ana.token) == "busy");
+    // That change is committed as her stream starts, after its "from now" cursor: the stream
+    // itself must carry it (a stream that read its cursor late used to drop such events).
+    let (back, _) = next_where(&ana, "user.status", |d| {
+        d["data"]["user"]["id"] == app.ana.id && d["data"]["to"] == "busy"
+    });
+    assert_eq!(back.data["data"]["auto"], true, "{:?}", back.data);
     // A status she sets herself is hers: it is not "restored" later.
     app.api
         .put(
