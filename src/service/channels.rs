@@ -200,7 +200,8 @@ pub fn update(
 
 /// The message templates of WhatsApp channel `id`'s business account, read from the Graph API
 /// (what an agent may send once the 24-hour window is closed). 404 unless it is a WhatsApp
-/// channel; 422 when its configuration is incomplete or WhatsApp does not answer.
+/// channel; 422 when its configuration is incomplete; 503 (`unavailable`) when WhatsApp does not
+/// answer or refuses (a fault upstream, not the caller's).
 pub async fn list_templates(
     store: &crate::store::Store,
     id: ChannelId,
@@ -217,13 +218,9 @@ pub async fn list_templates(
                 "the channel's configuration is incomplete",
             )
         })?;
-    let listed = match crate::channels::whatsapp::client(15_000) {
-        Ok(client) => crate::channels::whatsapp::graph::list_templates(&client, &cfg)
-            .await
-            .map_err(|e| format!("WhatsApp did not list the templates: {e}")),
-        Err(e) => Err(e.to_string()),
-    };
-    // The one place an upstream failure becomes a status.
-    // TODO(errors): Unavailable — a Graph failure is not the caller's mistake (503, not 422).
-    listed.map_err(|message| invalid("templates_unavailable", message))
+    let client = crate::channels::whatsapp::client(15_000)
+        .map_err(|e| Error::Internal(format!("no HTTP client for the Graph API: {e}")))?;
+    crate::channels::whatsapp::graph::list_templates(&client, &cfg)
+        .await
+        .map_err(|e| Error::Unavailable(format!("WhatsApp did not list the templates: {e}")))
 }

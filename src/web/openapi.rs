@@ -277,7 +277,7 @@ fn ops() -> Vec<Op> {
                 "status": {"type": "string"}, "category": {"type": "string"}, "body": {"type": "string"}, "params": {"type": "integer"}}))},
                 "next": {"type": "null"}}),
             ),
-            &[401, 404, 422],
+            &[401, 404, 422, 503],
         ),
         (
             "get",

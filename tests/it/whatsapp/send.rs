@@ -340,4 +340,31 @@ fn templates_are_listed_from_the_business_account() {
     app.api
         .get(&format!("/api/v1/channels/{ch}/templates"), "nope")
         .expect_error(401, "unauthenticated");
+    // WhatsApp out of reach is a fault upstream, not the caller's: 503, not 422.
+    let unreachable = app
+        .api
+        .post(
+            "/api/v1/channels",
+            &app.owner.token,
+            json!({"kind": "whatsapp", "name": "WhatsApp unreachable", "config": {
+                "phone_number_id": "8701", "waba_id": "419561257915477",
+                "access_token": "EAAG-test-token", "app_secret": "s", "verify_token": "v",
+                "graph_api_base": "http://127.0.0.1:1/v23.0"}}),
+        )
+        .expect(201)["id"]
+        .as_i64()
+        .expect("channel id");
+    let err = app
+        .api
+        .get(
+            &format!("/api/v1/channels/{unreachable}/templates"),
+            &app.ana.token,
+        )
+        .expect_error(503, "unavailable");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("WhatsApp did not list the templates")),
+        "{err}"
+    );
 }
