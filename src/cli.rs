@@ -11,7 +11,7 @@ use crate::config::{Config, DEFAULT_DATA, Overrides};
 use crate::domain::Role;
 use crate::service::{self, users::UserPatch};
 use crate::store::Store;
-use crate::store::users::{NewUser, find_user_by_email, list_users};
+use crate::store::users::{NewUser, User, find_user_by_email, list_users};
 
 #[derive(Parser)]
 #[command(
@@ -117,6 +117,14 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     Ok((p, false))
 }
 
+/// Changes the user with `email` as the machine's administrator (no signed-in caller).
+fn patch_by_email(store: &Store, email: String, patch: UserPatch) -> anyhow::Result<User> {
+    Ok(store.write_blocking(move |c| {
+        let (user, _) = find_user_by_email(c, &email)?.ok_or(service::Error::NotFound("user"))?;
+        service::users::patch_user(c, None, user.id, patch)
+    })?)
+}
+
 fn user_command(data: PathBuf, cmd: UserCommand) -> anyhow::Result<()> {
     let store = Store::open(&data).with_context(|| format!("opening {}", data.display()))?;
     match cmd {
@@ -181,19 +189,14 @@ fn user_command(data: PathBuf, cmd: UserCommand) -> anyhow::Result<()> {
         } => {
             let (password, generated) = read_password(password_stdin)?;
             let hash = service::auth::hash_password(&password)?;
-            let user = store.write_blocking(move |c| {
-                let (user, _) =
-                    find_user_by_email(c, &email)?.ok_or(service::Error::NotFound("user"))?;
-                service::users::patch_user(
-                    c,
-                    None,
-                    user.id,
-                    UserPatch {
-                        password_hash: Some(hash),
-                        ..UserPatch::default()
-                    },
-                )
-            })?;
+            let user = patch_by_email(
+                &store,
+                email,
+                UserPatch {
+                    password_hash: Some(hash),
+                    ..UserPatch::default()
+                },
+            )?;
             println!(
                 "password changed for {}; their sessions were signed out",
                 user.email
@@ -203,19 +206,14 @@ fn user_command(data: PathBuf, cmd: UserCommand) -> anyhow::Result<()> {
             }
         }
         UserCommand::Disable { email } => {
-            let user = store.write_blocking(move |c| {
-                let (user, _) =
-                    find_user_by_email(c, &email)?.ok_or(service::Error::NotFound("user"))?;
-                service::users::patch_user(
-                    c,
-                    None,
-                    user.id,
-                    UserPatch {
-                        disabled: Some(true),
-                        ..UserPatch::default()
-                    },
-                )
-            })?;
+            let user = patch_by_email(
+                &store,
+                email,
+                UserPatch {
+                    disabled: Some(true),
+                    ..UserPatch::default()
+                },
+            )?;
             println!("disabled {}; their tokens were revoked", user.email);
         }
     }

@@ -188,18 +188,23 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ingest(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyhow::Result<()> {
-    let dir = scratch.join("ingest");
-    let srv = server(&dir)?;
-    let store = srv.store.clone();
-    let channel = store.write_blocking(|c| {
+/// An API channel whose replies go nowhere (port 9, discard).
+fn api_channel(store: &Store) -> anyhow::Result<service::channels::ChannelView> {
+    Ok(store.write_blocking(|c| {
         service::channels::create(
             c,
             ChannelKind::Api,
             "bench",
             &json!({"callback_url": "http://127.0.0.1:9/"}),
         )
-    })?;
+    })?)
+}
+
+fn ingest(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyhow::Result<()> {
+    let dir = scratch.join("ingest");
+    let srv = server(&dir)?;
+    let store = srv.store.clone();
+    let channel = api_channel(&store)?;
     let secret = channel.secret.clone().context("channel secret")?;
     let url = Arc::new(format!(
         "http://{}/api/v1/channels/{}/inbound",
@@ -258,14 +263,7 @@ fn queue(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyh
         for i in 0..8 {
             agents.push(user(&store, &format!("Agent{i}"), Role::Agent)?.0);
         }
-        let ch = store.write_blocking(|c| {
-            service::channels::create(
-                c,
-                ChannelKind::Api,
-                "bench",
-                &json!({"callback_url": "http://127.0.0.1:9/"}),
-            )
-        })?;
+        let ch = api_channel(&store)?;
         (agents, ch.id.0)
     };
     let t = Instant::now();

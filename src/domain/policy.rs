@@ -364,17 +364,20 @@ mod tests {
         }
     }
 
+    /// Every way a conversation can be held, seen from the actor.
+    const HELD: [Held; 4] = [
+        Held::Own,
+        Held::Other,
+        Held::Unassigned,
+        Held::UnassignedOtherTeam,
+    ];
+
     #[test]
     fn policy_table() {
         let mut checked = 0;
         for role in Role::ALL {
             for vis in Visibility::ALL {
-                for held in [
-                    Held::Own,
-                    Held::Other,
-                    Held::Unassigned,
-                    Held::UnassignedOtherTeam,
-                ] {
+                for held in HELD {
                     for action in Action::ALL {
                         let got = short(check(&actor(*role), *vis, *action, conv(held)));
                         let want = expected(*role, *vis, held, *action);
@@ -406,12 +409,7 @@ mod tests {
     fn scope_agrees_with_can_see() {
         for role in Role::ALL {
             for vis in Visibility::ALL {
-                for held in [
-                    Held::Own,
-                    Held::Other,
-                    Held::Unassigned,
-                    Held::UnassignedOtherTeam,
-                ] {
+                for held in HELD {
                     let a = actor(*role);
                     let c = conv(held);
                     assert_eq!(

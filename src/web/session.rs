@@ -43,16 +43,14 @@ impl Viewer {
     }
 }
 
-/// Percent-encodes a path for a query parameter.
+/// Percent-encodes a path for a query parameter (`/` kept, so `?next=/c/12` stays readable).
 pub fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    const QUERY_PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'/');
+    percent_encoding::utf8_percent_encode(s, QUERY_PATH).to_string()
 }
 
 /// The session secret of a request's cookie.

@@ -45,16 +45,14 @@ fn http_error(what: &str, status: u16) -> MediaError {
     }
 }
 
-/// Percent-encodes everything but unreserved characters (ids are digits; this is a guard).
+/// Percent-encodes everything but RFC 3986's unreserved characters (ids are digits; a guard).
 fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
 /// A file extension for a MIME type (for people opening the data dir; serving uses the MIME).
