@@ -366,3 +366,84 @@ fn staff_teams_and_channels_by_role() {
     assert_eq!(app.count("teams"), 4);
     assert_eq!(app.count("channels"), 1);
 }
+
+#[test]
+fn a_new_password_signs_the_user_out_everywhere_but_the_callers_own_session() {
+    let app = TestApp::spawn();
+    let login = |email: &str| -> String {
+        app.api
+            .post(
+                "/api/v1/auth/token",
+                "",
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .expect(201)["token"]
+            .as_str()
+            .expect("token")
+            .to_string()
+    };
+    // Ana has two sign-ins; the owner resets her password: both end.
+    let ana_phone = login(&app.ana.email);
+    app.api
+        .patch(
+            &format!("/api/v1/users/{}", app.ana.id),
+            &app.owner.token,
+            json!({"password": "a brand new password"}),
+        )
+        .expect(200);
+    for token in [&app.ana.token, &ana_phone] {
+        app.api
+            .get("/api/v1/me", token)
+            .expect_error(401, "unauthenticated");
+    }
+    app.api
+        .post(
+            "/api/v1/auth/token",
+            "",
+            json!({"email": app.ana.email, "password": "a brand new password"}),
+        )
+        .expect(201);
+
+    // Through the settings page: the owner gives Bruno a new password; Bruno's token ends, the
+    // owner's page session goes on.
+    let owner_page = app.session(&app.owner);
+    let bruno = app
+        .api
+        .get(&format!("/api/v1/users/{}", app.bruno.id), &app.owner.token)
+        .expect(200);
+    let teams: Vec<String> = bruno["teams"]
+        .as_array()
+        .expect("teams")
+        .iter()
+        .map(|t| t["id"].to_string())
+        .collect();
+    let mut fields = vec![("role", "agent"), ("password", "bruno's new password")];
+    fields.extend(teams.iter().map(|t| ("teams", t.as_str())));
+    let saved = owner_page.form(&format!("/settings/users/{}", app.bruno.id), &fields);
+    assert_eq!(saved.status().as_u16(), 303, "saving Bruno in settings");
+    app.api
+        .get("/api/v1/me", &app.bruno.token)
+        .expect_error(401, "unauthenticated");
+    assert_eq!(owner_page.get("/settings").status().as_u16(), 200);
+    let after = app
+        .api
+        .get(&format!("/api/v1/users/{}", app.bruno.id), &app.owner.token)
+        .expect(200);
+    assert_eq!(after["teams"], bruno["teams"], "the form kept his teams");
+    // The owner changes their own password: their other sign-in ends, the one they used stays.
+    let owner_laptop = login(&app.owner.email);
+    app.api
+        .patch(
+            &format!("/api/v1/users/{}", app.owner.id),
+            &app.owner.token,
+            json!({"password": "the owner's new password"}),
+        )
+        .expect(200);
+    app.api.get("/api/v1/me", &app.owner.token).expect(200);
+    app.api
+        .get("/api/v1/me", &owner_laptop)
+        .expect_error(401, "unauthenticated");
+    // ... and so does their page session; other people's sign-ins are untouched.
+    assert_eq!(owner_page.get("/settings").status().as_u16(), 303);
+    app.api.get("/api/v1/me", &app.carla.token).expect(200);
+}
