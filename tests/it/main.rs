@@ -13,4 +13,5 @@ mod outbox;
 mod rules;
 mod support;
 mod ui;
+mod visibility;
 mod whatsapp;
