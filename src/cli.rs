@@ -19,6 +19,7 @@ use crate::store::users::{NewUser, User, find_user_by_email, list_users};
     version,
     about = "A shared team inbox for WhatsApp, in one binary"
 )]
+/// The command line: a data directory, then a command (`serve` when none is given).
 pub struct Cli {
     /// Data directory (database, media, teaminbox.toml).
     #[arg(long, env = "TEAMINBOX_DATA", global = true, default_value = DEFAULT_DATA)]
@@ -239,7 +240,16 @@ fn serve(data: PathBuf, args: ServeArgs) -> anyhow::Result<()> {
         .init();
     actix_web::rt::System::new().block_on(async move {
         let running = crate::server::start(&config).await?;
-        crate::server::serve_until(running, crate::server::terminate_signal()).await?;
+        let stop = async {
+            crate::server::terminate_signal().await;
+            // A second signal while stopping: do not wait for anything.
+            actix_web::rt::spawn(async {
+                crate::server::terminate_signal().await;
+                eprintln!("teaminbox: second signal, exiting at once");
+                std::process::exit(130);
+            });
+        };
+        crate::server::serve_until(running, stop).await?;
         tracing::info!("stopped");
         Ok(())
     })

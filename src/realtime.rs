@@ -214,7 +214,7 @@ impl Viewer {
 
 /// The event stream of one user: replay after `last_event_id` (or start from now), then live
 /// events, with a keep-alive comment every [`KEEPALIVE`]. The work runs in a task that ends when
-/// the browser goes away.
+/// the browser goes away or the server stops (the response then ends cleanly).
 pub fn stream(
     hub: &Hub,
     store: Store,

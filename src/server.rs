@@ -106,19 +106,26 @@ pub async fn serve_until(
         _ = stop => None,
     };
     tracing::info!("stopping");
-    jobs.stop().await;
+    // Streams and loops first (they end at once), then the requests in flight finish while the
+    // jobs finish their step.
+    jobs.signal();
     match outcome {
-        Some(done) => done.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+        Some(done) => {
+            jobs.stop().await;
+            done.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        }
         None => {
-            handle.stop(true).await;
-            server
-                .await
-                .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            let ((), done) = tokio::join!(jobs.stop(), async {
+                handle.stop(true).await;
+                (&mut server).await
+            });
+            done.unwrap_or_else(|e| Err(std::io::Error::other(e)))
         }
     }
 }
 
-/// Resolves on SIGTERM (systemd, `kill`) or SIGINT (Ctrl-C).
+/// Resolves on SIGTERM (systemd, `kill`) or SIGINT (Ctrl-C). The CLI waits for a second one
+/// while stopping, to exit at once.
 pub async fn terminate_signal() {
     #[cfg(unix)]
     {

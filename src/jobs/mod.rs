@@ -1,6 +1,7 @@
 //! Every background task of the server, started by one call ([`spawn_all`]) and ended by one
 //! ([`Jobs::stop`]). Jobs wake on the store's commit notifications (a queued message, a kept
-//! webhook) or on their timer; none is woken by a handler. What a job must not lose lives in the
+//! webhook) or on their timer; no handler spawns work or wakes a job by hand (the one request a
+//! handler can make is a best-effort read receipt, [`JobsHandle::send_read_receipt`]). What a job must not lose lives in the
 //! database, so a restart resumes where the last run stopped.
 //!
 //! - [`outbox`]: sends queued messages through their channel, retrying with backoff.
@@ -35,14 +36,6 @@ const GRACE: Duration = Duration::from_secs(2);
 pub struct Shutdown(watch::Receiver<bool>);
 
 impl Shutdown {
-    /// A signal that never fires (for code run outside the server).
-    pub fn never() -> Shutdown {
-        let (tx, rx) = watch::channel(false);
-        // Keep the sender alive for the life of the process, so `wait` never returns.
-        std::mem::forget(tx);
-        Shutdown(rx)
-    }
-
     /// Whether shutdown has begun.
     pub fn is_set(&self) -> bool {
         *self.0.borrow()
@@ -88,10 +81,15 @@ pub struct Jobs {
 }
 
 impl Jobs {
+    /// Tells every loop and every open event stream to end (they end at their next await).
+    pub fn signal(&self) {
+        self.stop.send_replace(true);
+    }
+
     /// Ends every loop and every open event stream; waits up to [`GRACE`] for each job to finish
     /// its step, then cuts it off.
     pub async fn stop(self) {
-        self.stop.send_replace(true);
+        self.signal();
         let deadline = tokio::time::Instant::now() + GRACE;
         for (name, task) in self.tasks {
             let abort = task.abort_handle();
@@ -107,7 +105,7 @@ impl Jobs {
 pub fn spawn_all(store: &Store, outbox: OutboxConfig) -> Jobs {
     let (stop, rx) = watch::channel(false);
     let shutdown = Shutdown(rx);
-    let (read_receipts, receipts_rx) = mpsc::channel(64);
+    let (read_receipts, receipts_rx) = mpsc::channel(256);
     let hub = Hub::new(shutdown.clone());
     let tasks = vec![
         (

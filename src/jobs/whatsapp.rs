@@ -28,8 +28,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Bodies processed in one write transaction.
 const BATCH: i64 = 64;
 
-/// Runs until shutdown. Downloads run beside the loop (a slow file must not hold up new
-/// messages) and are cut off at shutdown; the sweep of the next start resumes them.
+/// Runs until shutdown. Downloads and read receipts in progress are cut off at shutdown; the
+/// sweep of the next start resumes the downloads (a receipt is best effort).
 pub(super) async fn run(
     store: Store,
     mut receipts: mpsc::Receiver<ConversationId>,
@@ -43,21 +43,26 @@ pub(super) async fn run(
             }
         };
     let mut commits = store.subscribe();
-    let mut downloads = JoinSet::new();
+    // Downloads and read receipts run beside the loop: a slow file or a slow Graph answer must
+    // not hold up the processing of new messages.
+    let mut beside = JoinSet::new();
     // Bodies up to this id have been tried since start; newer ones are processed on commit,
     // older failures wait for the sweep.
     let mut tried = 0;
     let mut next_sweep = Instant::now();
     loop {
         if Instant::now() >= next_sweep {
-            tried = tried.max(process_after(&store, 0, &mut downloads, &media_client).await);
+            // Noted before the sweep reads: everything up to here is the sweep's to try.
+            let newest = commits.borrow_and_update().last_webhook_id;
+            let swept = process_after(&store, 0, &mut beside, &media_client).await;
+            tried = tried.max(swept).max(newest);
             let stale = now_ms() - 60_000;
             // Downloads not touched for a minute: whatever started them has finished or died.
             match store
                 .read(move |c| wa::list_pending_media(c, stale, 32))
                 .await
             {
-                Ok(due) => spawn_downloads(&mut downloads, &store, &media_client, due),
+                Ok(due) => spawn_downloads(&mut beside, &store, &media_client, due),
                 Err(e) => tracing::warn!(error = %e, "listing media downloads failed"),
             }
             next_sweep = Instant::now() + SWEEP_EVERY;
@@ -70,19 +75,22 @@ pub(super) async fn run(
                 }
                 let newest = commits.borrow_and_update().last_webhook_id;
                 if newest > tried {
-                    tried = tried.max(process_after(&store, tried, &mut downloads, &media_client).await);
+                    tried = tried.max(process_after(&store, tried, &mut beside, &media_client).await);
                 }
             }
-            Some(conv) = receipts.recv() => send_read_receipt(&store, &receipt_client, conv).await,
-            Some(done) = downloads.join_next(), if !downloads.is_empty() => {
+            Some(conv) = receipts.recv() => {
+                let (store, client) = (store.clone(), receipt_client.clone());
+                beside.spawn(async move { send_read_receipt(&store, &client, conv).await });
+            }
+            Some(done) = beside.join_next(), if !beside.is_empty() => {
                 if let Err(e) = done && e.is_panic() {
-                    tracing::error!(error = %e, "a media download panicked");
+                    tracing::error!(error = %e, "a media download or read receipt panicked");
                 }
             }
             _ = tokio::time::sleep_until(next_sweep) => {}
         }
     }
-    downloads.abort_all();
+    beside.abort_all();
 }
 
 /// Processes every kept, unprocessed body with an id above `after`, a batch per transaction;
@@ -107,21 +115,38 @@ async fn process_after(
             }
         };
         let last = ids.last().copied().unwrap_or(after);
-        match store.write(move |c| process_batch(c, &ids)).await {
-            Ok(Processed { media, failed }) => {
-                for (id, why) in failed {
-                    tracing::error!(webhook = id, error = %why,
-                        "processing a kept WhatsApp webhook failed; it is kept and will be tried again");
-                }
-                spawn_downloads(downloads, store, client, media);
-            }
+        let batch = ids.clone();
+        match store.write(move |c| process_batch(c, &batch)).await {
+            Ok(done) => settle(store, downloads, client, done),
             Err(e) => {
-                tracing::error!(error = %e, "processing kept WhatsApp webhooks failed; they are kept");
-                return after;
+                // The batch as a whole failed (a body that panics, say): one write per body, so
+                // the bad one is found and skipped and the others land.
+                tracing::warn!(error = %e, "a batch of kept webhooks failed; trying them one by one");
+                for id in ids {
+                    match store.write(move |c| process_batch(c, &[id])).await {
+                        Ok(done) => settle(store, downloads, client, done),
+                        Err(e) => tracing::error!(webhook = id, error = %e,
+                            "processing a kept WhatsApp webhook failed; it is kept and will be tried again"),
+                    }
+                }
             }
         }
         after = last;
     }
+}
+
+/// Logs the bodies that failed and starts the downloads of those that landed.
+fn settle(
+    store: &Store,
+    downloads: &mut JoinSet<()>,
+    client: &reqwest::Client,
+    Processed { media, failed }: Processed,
+) {
+    for (id, why) in failed {
+        tracing::error!(webhook = id, error = %why,
+            "processing a kept WhatsApp webhook failed; it is kept and will be tried again");
+    }
+    spawn_downloads(downloads, store, client, media);
 }
 
 fn spawn_downloads(

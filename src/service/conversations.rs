@@ -156,7 +156,7 @@ pub(super) fn denied(conn: &Connection, d: Denied) -> Error {
 /// Proof that an actor may do one action on one conversation, with what the check loaded (state
 /// and settings, read in the caller's transaction). Only [`authorize`] makes one, so an operation
 /// that takes it runs after the check, and the check runs once per request.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Authorized {
     actor: Actor,
     action: Action,
@@ -501,6 +501,7 @@ pub fn request_handoff(conn: &Connection, auth: Authorized) -> Result<Created> {
     )
 }
 
+/// The name of user `id` as a timeline item shows its author (`None` if the user is gone).
 pub(super) fn author(conn: &Connection, id: UserId) -> Result<Option<Named>> {
     Ok(users::find_user(conn, id)?.map(|u| Named {
         id: u.id.0,

@@ -14,7 +14,8 @@ use super::StoreError;
 const MAX_BATCH: usize = 512;
 
 /// What subscribers learn after every commit: the newest row of each table that background jobs
-/// follow, so a job wakes only when something it handles was added.
+/// follow. Every commit notifies; a job compares the id it follows with the last it handled and
+/// goes back to sleep when nothing of its kind was added.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Committed {
     /// Number of commits so far (changes on every commit).
@@ -28,18 +29,20 @@ pub struct Committed {
 }
 
 impl Committed {
-    /// Reads the newest ids (each a rowid lookup at the end of its table's primary key).
-    fn read(conn: &Connection, seq: u64) -> Committed {
-        let newest = |table: &str| -> i64 {
+    /// Reads the newest ids (each a rowid lookup at the end of its table's primary key). An id
+    /// that cannot be read keeps its value from `before`: ids only grow, and a 0 would make a
+    /// new event stream replay the whole history.
+    fn read(conn: &Connection, seq: u64, before: Committed) -> Committed {
+        let newest = |table: &str, was: i64| -> i64 {
             conn.prepare_cached(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}"))
-                .and_then(|mut s| s.query_row([], |r| r.get(0)))
-                .unwrap_or(0)
+                .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+                .map_or(was, |id| id.max(was))
         };
         Committed {
             seq,
-            last_event_id: newest("events"),
-            last_outbox_id: newest("outbox"),
-            last_webhook_id: newest("wa_webhooks"),
+            last_event_id: newest("events", before.last_event_id),
+            last_outbox_id: newest("outbox", before.last_outbox_id),
+            last_webhook_id: newest("wa_webhooks", before.last_webhook_id),
         }
     }
 }
@@ -139,7 +142,7 @@ pub(super) struct Writer {
 impl Writer {
     pub(super) fn start(conn: Connection) -> Writer {
         let (jobs, rx) = mpsc::channel::<Box<dyn Job>>();
-        let initial = Committed::read(&conn, 0);
+        let initial = Committed::read(&conn, 0, Committed::default());
         let (tx, committed) = watch::channel(initial);
         std::thread::Builder::new()
             .name("teaminbox-writer".into())
@@ -217,7 +220,8 @@ fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, committed: watch::Sen
         });
         if outcome.is_ok() {
             seq += 1;
-            committed.send_replace(Committed::read(&conn, seq));
+            let before = *committed.borrow();
+            committed.send_replace(Committed::read(&conn, seq, before));
         }
         for f in finishers {
             f.finish(outcome.clone());

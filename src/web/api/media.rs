@@ -58,7 +58,7 @@ pub(super) async fn show_media(
         .unwrap_or_default();
     let bytes = web::block(move || std::fs::read(dir.join(path)))
         .await
-        .map_err(|e| Error::Store(crate::store::StoreError::Join(e.to_string())))?
+        .map_err(|e| Error::Internal(format!("reading a media file: {e}")))?
         .map_err(|_| Error::NotFound("media"))?;
     let (mime, inline) = safe_mime(media.mime_type.as_deref().unwrap_or(""));
     let name = media

@@ -545,3 +545,55 @@ fn the_queue_flags_windows_closing_within_two_hours() {
     );
     assert_eq!(conversation_on(&app, ch)["window_closing"], false);
 }
+
+#[test]
+fn a_body_that_cannot_be_processed_does_not_hold_up_the_next() {
+    let app = TestApp::spawn();
+    let graph = FakeGraph::start(vec![]);
+    wa_channel(&app, &graph, "4100");
+    let now = teaminbox::domain::time::now_ms() / 1000;
+    let first =
+        serde_json::to_vec(&text_message("4100", "w.stuck", "1555", "one", now)).expect("json");
+    let second =
+        serde_json::to_vec(&text_message("4100", "w.next", "1556", "two", now)).expect("json");
+    // The first body can never be marked processed (as a corrupt row or a failing disk page
+    // would make it); the one after it must land all the same.
+    app.store
+        .write_blocking(|c| {
+            c.execute_batch(
+                "CREATE TRIGGER stuck BEFORE UPDATE OF processed_at ON wa_webhooks
+                 WHEN NEW.id = (SELECT MIN(id) FROM wa_webhooks)
+                 BEGIN SELECT RAISE(ABORT, 'this body cannot be processed'); END;",
+            )
+            .map_err(teaminbox::store::StoreError::from)
+        })
+        .expect("trigger");
+    for body in [&first, &second] {
+        post_hook(&app, body, Some(&sign(SECRET, body))).expect(200);
+    }
+    app.wait_until("the second body's message lands", || {
+        query_i64(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE external_id = 'w.next' AND ?1 = ?1",
+            0,
+        ) == 1
+    });
+    assert_eq!(
+        query_i64(
+            &app,
+            "SELECT COUNT(*) FROM messages WHERE external_id = 'w.stuck' AND ?1 = ?1",
+            0
+        ),
+        0,
+        "the failed body's work was rolled back"
+    );
+    assert_eq!(
+        query_i64(
+            &app,
+            "SELECT COUNT(*) FROM wa_webhooks WHERE processed_at IS NULL AND ?1 = ?1",
+            0
+        ),
+        1,
+        "the failed body stays kept for the sweep"
+    );
+}
