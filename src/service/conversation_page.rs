@@ -77,8 +77,8 @@ pub struct ConversationPage {
 
 /// A `{at}_{type}_{id}` timeline cursor from a page link (an odd one is ignored).
 pub fn parse_before(b: Option<&str>) -> Option<(i64, i64, i64)> {
-    let mut it = b?.split('_').map(|p| p.parse::<i64>().ok());
-    Some((it.next()??, it.next()??, it.next()??))
+    let [at, kind, id] = super::cursor(b?)?;
+    Some((at, kind, id))
 }
 
 /// The conversation page for `actor` (404 when it is hidden), older items from `before`,

@@ -136,3 +136,41 @@ pub fn clean_text(field: &str, s: &str, max: usize) -> Result<String> {
     }
     Ok(t.to_string())
 }
+
+/// A page cursor of exactly `N` integers joined by `_` (as the API hands them out in `next`);
+/// `None` for anything else.
+pub fn cursor<const N: usize>(s: &str) -> Option<[i64; N]> {
+    let mut out = [0; N];
+    let mut parts = s.split('_');
+    for slot in &mut out {
+        *slot = parts.next()?.parse().ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+/// The 400 for a cursor this API did not give out.
+pub fn invalid_cursor() -> Error {
+    bad_request(
+        "invalid_cursor",
+        "the \"before\" cursor is not one this API gave out",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cursor;
+
+    #[test]
+    fn cursors_are_exactly_n_integers() {
+        assert_eq!(
+            cursor::<2>("1700000000000_42"),
+            Some([1_700_000_000_000, 42])
+        );
+        assert_eq!(cursor::<3>("1_2_3"), Some([1, 2, 3]));
+        assert_eq!(cursor::<3>("-1_2_3"), Some([-1, 2, 3]));
+        for bad in ["", "1", "1_", "_1", "1_2_3", "1__2", "1_x", "1_2 ", "１_2"] {
+            assert_eq!(cursor::<2>(bad), None, "{bad:?}");
+        }
+        assert_eq!(cursor::<3>("1_2"), None);
+    }
+}

@@ -110,24 +110,13 @@ fn parse(req: &ListRequest) -> Result<Parsed> {
     };
     let before = match req.before.as_deref().filter(|b| !b.is_empty()) {
         None => None,
-        Some(b) => match parse_cursor(b) {
-            Some(c) => Some(c),
-            None if strict => {
-                return Err(bad_request(
-                    "invalid_cursor",
-                    "the \"before\" cursor is not one this API gave out",
-                ));
-            }
+        Some(b) => match super::cursor(b) {
+            Some([at, id]) => Some((at, id)),
+            None if strict => return Err(super::invalid_cursor()),
             None => None,
         },
     };
     Ok((view, status, before))
-}
-
-/// A `{last_message_at}_{id}` cursor.
-fn parse_cursor(s: &str) -> Option<(i64, i64)> {
-    let (a, i) = s.split_once('_')?;
-    Some((a.parse().ok()?, i.parse().ok()?))
 }
 
 /// Lists one page of a queue view, limited to what `actor` may see.

@@ -5,7 +5,7 @@ use actix_web::web::Data;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{nullable, page_limit, parse_cursor};
+use super::{nullable, page_limit};
 use crate::domain::policy::Action;
 use crate::domain::time::parse_rfc3339;
 use crate::domain::{ChannelId, ConversationId, MessageId, Status, TeamId, UserId};
@@ -13,7 +13,7 @@ use crate::service::conversations::{self as ops, AssignRequest};
 use crate::service::messages::{self as send, MediaOut, Outgoing, Template};
 use crate::service::queue::{self, ListRequest, Unknown};
 use crate::service::whatsapp;
-use crate::service::{Error, bad_request};
+use crate::service::{Error, bad_request, invalid_cursor};
 use crate::store::messages;
 use crate::store::queue::View;
 use crate::web::AppState;
@@ -96,8 +96,8 @@ pub(super) async fn show_timeline(
             ops::authorize(c, &actor, Action::View, id)?;
             let before = match before {
                 Some(b) => {
-                    let v = parse_cursor(&b, 3)?;
-                    Some((v[0], v[1], v[2]))
+                    let [at, kind, id] = crate::service::cursor(&b).ok_or_else(invalid_cursor)?;
+                    Some((at, kind, id))
                 }
                 None => None,
             };

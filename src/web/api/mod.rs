@@ -13,8 +13,6 @@ mod staff;
 use actix_web::web;
 use serde::{Deserialize, Deserializer};
 
-use crate::service::{Error, bad_request};
-
 /// Deserializes a field that may be absent (`None`), null (`Some(None)`) or set.
 pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -27,19 +25,6 @@ where
 /// Page size from `?limit=` (default 50, clamped to 1..=200).
 pub(crate) fn page_limit(limit: Option<i64>) -> i64 {
     limit.unwrap_or(50).clamp(1, 200)
-}
-
-/// Parses a cursor of `n` numbers joined by `_`.
-pub(crate) fn parse_cursor(s: &str, n: usize) -> Result<Vec<i64>, Error> {
-    let parts: Vec<i64> = s.split('_').filter_map(|p| p.parse().ok()).collect();
-    if parts.len() == n && s.split('_').count() == n {
-        Ok(parts)
-    } else {
-        Err(bad_request(
-            "invalid_cursor",
-            "the \"before\" cursor is not one this API gave out",
-        ))
-    }
 }
 
 macro_rules! routes {
