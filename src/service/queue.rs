@@ -5,6 +5,7 @@ use rusqlite::Connection;
 
 use super::{Result, bad_request};
 use crate::domain::policy::{self, Actor};
+use crate::domain::settings::Settings;
 use crate::domain::{Status, TeamId, Visibility};
 use crate::store::conversations::Conversation;
 use crate::store::queue::{self, ConvQuery, QueueCounts, StatusFilter, View};
@@ -121,8 +122,18 @@ fn parse(req: &ListRequest) -> Result<Parsed> {
 
 /// Lists one page of a queue view, limited to what `actor` may see.
 pub fn list(conn: &Connection, actor: &Actor, req: ListRequest) -> Result<Listing> {
-    let (view, status, before) = parse(&req)?;
     let settings = settings::load_settings(conn)?;
+    list_with(conn, actor, &settings, req)
+}
+
+/// [`list`] with the settings already read.
+fn list_with(
+    conn: &Connection,
+    actor: &Actor,
+    settings: &Settings,
+    req: ListRequest,
+) -> Result<Listing> {
+    let (view, status, before) = parse(&req)?;
     let q = ConvQuery {
         view,
         viewer: actor.id,
@@ -172,7 +183,7 @@ pub fn inbox(conn: &Connection, actor: &Actor, req: ListRequest) -> Result<Inbox
         &policy::scope(actor, settings.agent_visibility),
         actor.id,
     )?;
-    let listing = list(conn, actor, req)?;
+    let listing = list_with(conn, actor, &settings, req)?;
     let manager = actor.is_manager();
     let team_tabs = teams::list_teams(conn)?
         .into_iter()
