@@ -17,6 +17,7 @@ use crate::domain::throttle::Throttle;
 use crate::jobs::{self, Jobs};
 use crate::service;
 use crate::store::Store;
+use crate::web::in_flight::InFlight;
 use crate::web::{AppState, CSP, configure};
 
 /// Longest wait for requests in flight (other than event streams, which end at once) when the
@@ -33,6 +34,8 @@ pub struct Running {
     pub store: Store,
     /// The background jobs.
     pub jobs: Jobs,
+    /// Requests being handled, for stopping.
+    pub in_flight: InFlight,
 }
 
 /// Opens the data dir, prints the setup link while there is no user, starts every background
@@ -50,6 +53,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         jobs: jobs.handle.clone(),
     });
     let app = configure(state);
+    let in_flight = InFlight::default();
+    let counter = in_flight.clone();
     let http = HttpServer::new(move || {
         App::new()
             .wrap(
@@ -60,6 +65,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
                     .add(("X-Frame-Options", "DENY")),
             )
             .wrap(actix_web::middleware::Compress::default())
+            .wrap(counter.clone())
             .wrap(crate::web::request_id::RequestId)
             .configure(app.clone())
     })
@@ -89,16 +95,24 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         server: http.run(),
         store,
         jobs,
+        in_flight,
     })
 }
 
-/// Serves until `stop` resolves (or the HTTP server fails), then stops everything in order:
-/// jobs and event streams, then the requests in flight.
+/// Serves until `stop` resolves (or the HTTP server fails), then stops everything in order: no
+/// new connections; jobs and event streams told to end; the requests in flight (event streams
+/// included, which end at once) finished, within [`SHUTDOWN_TIMEOUT_SECS`]; then every idle
+/// connection closed at once (actix's own graceful stop would re-check them only every second).
 pub async fn serve_until(
     running: Running,
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let Running { server, jobs, .. } = running;
+    let Running {
+        server,
+        jobs,
+        in_flight,
+        ..
+    } = running;
     let handle = server.handle();
     let mut server = actix_web::rt::spawn(server);
     let outcome = tokio::select! {
@@ -116,7 +130,15 @@ pub async fn serve_until(
         }
         None => {
             let ((), done) = tokio::join!(jobs.stop(), async {
-                handle.stop(true).await;
+                handle.pause().await;
+                let limit = std::time::Duration::from_secs(SHUTDOWN_TIMEOUT_SECS);
+                if !in_flight.idle(limit).await {
+                    tracing::warn!(
+                        requests = in_flight.count(),
+                        "requests still in flight at the shutdown timeout; cut off"
+                    );
+                }
+                handle.stop(false).await;
                 (&mut server).await
             });
             done.unwrap_or_else(|e| Err(std::io::Error::other(e)))

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod in_flight;
 pub mod openapi;
 pub mod request_id;
 pub mod session;
