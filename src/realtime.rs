@@ -9,7 +9,7 @@ use std::time::Duration;
 use actix_web::web::Bytes;
 use futures_util::Stream;
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::domain::UserId;
 use crate::domain::events::Event;
@@ -212,6 +212,15 @@ impl Viewer {
     }
 }
 
+/// Hands a frame to the response; `false` when the browser is gone or the server is stopping
+/// (a browser that stopped reading must not hold a full stream open past the stop).
+async fn deliver(tx: &mpsc::Sender<Bytes>, frame: Bytes, shutdown: &mut Shutdown) -> bool {
+    tokio::select! {
+        sent = tx.send(frame) => sent.is_ok(),
+        _ = shutdown.wait() => false,
+    }
+}
+
 /// The event stream of one user: replay after `last_event_id` (or start from now), then live
 /// events, with a keep-alive comment every [`KEEPALIVE`]. The work runs in a task that ends when
 /// the browser goes away or the server stops (the response then ends cleanly).
@@ -222,7 +231,7 @@ pub fn stream(
     settings: Settings,
     resume_after: Option<i64>,
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> + use<> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
     let attendance = hub.attend(actor.id.0);
     // "From now" means after the newest committed event, read before subscribing: an event
     // committed in between is then newer than the cursor and reaches this stream, either live or
@@ -247,10 +256,12 @@ pub fn stream(
             settings,
             gone: false,
         };
-        if tx
-            .send(Bytes::from_static(b": connected\nretry: 2000\n\n"))
-            .await
-            .is_err()
+        if !deliver(
+            &tx,
+            Bytes::from_static(b": connected\nretry: 2000\n\n"),
+            &mut shutdown,
+        )
+        .await
         {
             return;
         }
@@ -273,7 +284,7 @@ pub fn stream(
                 for e in rows {
                     cursor = e.id;
                     if let Some(f) = viewer.frame_for(&store, &e).await
-                        && tx.send(f).await.is_err()
+                        && !deliver(&tx, f, &mut shutdown).await
                     {
                         return;
                     }
@@ -288,7 +299,7 @@ pub fn stream(
                     if let Ok(e) = p
                         && e.actor.as_ref().is_none_or(|(id, _)| *id != viewer.actor.id.0)
                         && let Some(f) = viewer.frame_for(&store, &e).await
-                        && tx.send(f).await.is_err()
+                        && !deliver(&tx, f, &mut shutdown).await
                     {
                         return;
                     }
@@ -298,11 +309,7 @@ pub fn stream(
             };
             match next {
                 None => {
-                    if tx
-                        .send(Bytes::from_static(b": keep-alive\n\n"))
-                        .await
-                        .is_err()
-                    {
+                    if !deliver(&tx, Bytes::from_static(b": keep-alive\n\n"), &mut shutdown).await {
                         return;
                     }
                 }
@@ -312,7 +319,7 @@ pub fn stream(
                 Some(Ok(e)) => {
                     cursor = e.id;
                     if let Some(f) = viewer.frame_for(&store, &e).await
-                        && tx.send(f).await.is_err()
+                        && !deliver(&tx, f, &mut shutdown).await
                     {
                         return;
                     }
