@@ -42,18 +42,6 @@ fn claimed(app: &TestApp, graph: &FakeGraph, number: &str) -> i64 {
     conv
 }
 
-fn send_text(app: &TestApp, conv: i64, text: &str) -> i64 {
-    app.api
-        .post(
-            &format!("/api/v1/conversations/{conv}/messages"),
-            &app.ana.token,
-            json!({"text": text}),
-        )
-        .expect(201)["id"]
-        .as_i64()
-        .expect("id")
-}
-
 fn message(app: &TestApp, conv: i64, id: i64) -> Value {
     messages_of(app, conv)
         .into_iter()
@@ -87,7 +75,7 @@ fn a_closed_window_keeps_whatsapps_code_and_words_beside_ours() {
     let app = TestApp::spawn();
     let graph = FakeGraph::start(vec![window_closed_answer()]);
     let conv = claimed(&app, &graph, "9100");
-    let id = send_text(&app, conv, "Hello again");
+    let id = app.reply(conv, &app.ana, "Hello again");
     wait_status(&app, conv, id, "failed");
     let meta = "(#131047) Re-engagement message: Message failed to send because more than 24 hours have passed since the customer last replied to this number.";
     let expected = json!({
@@ -114,11 +102,11 @@ fn the_status_error_has_one_shape_from_the_outbox_and_from_a_webhook() {
     ]);
     // Refused by the Graph API: the outbox writes the failure.
     let by_outbox_conv = claimed(&app, &graph, "9200");
-    let by_outbox = send_text(&app, by_outbox_conv, "Hello again");
+    let by_outbox = app.reply(by_outbox_conv, &app.ana, "Hello again");
     wait_status(&app, by_outbox_conv, by_outbox, "failed");
     // Accepted, then failed by a status webhook.
     let by_hook_conv = claimed(&app, &graph, "9300");
-    let by_hook = send_text(&app, by_hook_conv, "Still there?");
+    let by_hook = app.reply(by_hook_conv, &app.ana, "Still there?");
     wait_status(&app, by_hook_conv, by_hook, "sent");
     deliver(
         &app,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{Api, PASSWORD, WAIT};
+use crate::support::{Api, PASSWORD, WAIT, cli_add_user};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -42,29 +42,7 @@ fn open_stream(port: u16, token: &str) -> (TcpStream, Vec<u8>) {
 fn sigterm_ends_open_event_streams_cleanly_and_the_process_exits() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bin = env!("CARGO_BIN_EXE_teaminbox");
-    let mut add = Command::new(bin)
-        .args([
-            "user",
-            "add",
-            "--email",
-            "olga@shop.test",
-            "--name",
-            "Olga",
-            "--role",
-            "owner",
-            "--password-stdin",
-        ])
-        .env("TEAMINBOX_DATA", dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("user add");
-    add.stdin
-        .take()
-        .expect("stdin")
-        .write_all(PASSWORD.as_bytes())
-        .expect("password");
-    assert!(add.wait().expect("user add").success());
+    cli_add_user(dir.path(), "olga@shop.test", "owner", &[]);
 
     let port = free_port();
     let mut server = Command::new(bin)

@@ -1,7 +1,6 @@
 //! The durable outbox: signed callbacks, retries with backoff, bounded failure, exactly-once
 //! after success, and delivery after the process is killed (with the real binary).
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 
@@ -10,7 +9,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::support::sse::{next_where, open};
-use crate::support::{Api, FakeCallback, PASSWORD, Reply, TestApp, WAIT};
+use crate::support::{Api, FakeCallback, PASSWORD, Reply, TestApp, WAIT, cli_add_user};
 
 fn message_status(app: &TestApp, conv: i64, id: i64) -> Value {
     app.timeline(conv)
@@ -21,15 +20,7 @@ fn message_status(app: &TestApp, conv: i64, id: i64) -> Value {
 
 fn claim_and_reply(app: &TestApp, conv: i64, text: &str) -> i64 {
     app.claim(conv, &app.ana);
-    app.api
-        .post(
-            &format!("/api/v1/conversations/{conv}/messages"),
-            &app.ana.token,
-            json!({"text": text}),
-        )
-        .expect(201)["id"]
-        .as_i64()
-        .expect("id")
+    app.reply(conv, &app.ana, text)
 }
 
 #[test]
@@ -171,36 +162,7 @@ fn free_port() -> u16 {
 #[test]
 fn a_killed_process_delivers_after_restart_and_the_cli_manages_users() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let add = |email: &str, role: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_teaminbox"))
-            .args([
-                "user",
-                "add",
-                "--email",
-                email,
-                "--name",
-                email,
-                "--role",
-                role,
-                "--team",
-                "Sales",
-                "--password-stdin",
-            ])
-            .env("TEAMINBOX_DATA", dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("cli");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(format!("{PASSWORD}\n").as_bytes())
-            .expect("write");
-        let out = child.wait_with_output().expect("wait");
-        assert!(out.status.success(), "user add failed");
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
+    let add = |email: &str, role: &str| cli_add_user(dir.path(), email, role, &["Sales"]);
     assert!(add("owner@shop.test", "owner").contains("created"));
     add("ana@shop.test", "agent");
     let list = Command::new(env!("CARGO_BIN_EXE_teaminbox"))

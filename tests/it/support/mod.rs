@@ -365,6 +365,20 @@ impl TestApp {
             .expect(200)
     }
 
+    /// `staff` replies `text` on conversation `conv` (which they own); returns the message id.
+    #[track_caller]
+    pub fn reply(&self, conv: i64, staff: &Staff, text: &str) -> i64 {
+        self.api
+            .post(
+                &format!("/api/v1/conversations/{conv}/messages"),
+                &staff.token,
+                json!({"text": text}),
+            )
+            .expect(201)["id"]
+            .as_i64()
+            .expect("message id")
+    }
+
     /// How many timeline items of conversation `conv` are events of `kind`.
     pub fn count_kind(&self, conv: i64, kind: &str) -> usize {
         self.timeline(conv)
@@ -585,4 +599,33 @@ fn handle(stream: TcpStream, state: Arc<(Mutex<FakeState>, Condvar)>) {
         stream,
         "HTTP/1.1 {status} Scripted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
+}
+
+/// Runs `teaminbox user add` on data dir `data` (password [`PASSWORD`] on standard input, the
+/// email as the name) and returns what it printed; fails the test if the command fails.
+#[track_caller]
+pub fn cli_add_user(data: &std::path::Path, email: &str, role: &str, teams: &[&str]) -> String {
+    let mut args = vec![
+        "user", "add", "--email", email, "--name", email, "--role", role,
+    ];
+    for t in teams {
+        args.extend(["--team", t]);
+    }
+    args.push("--password-stdin");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_teaminbox"))
+        .args(&args)
+        .env("TEAMINBOX_DATA", data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("teaminbox user add");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .expect("password");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "user add {email} failed");
+    String::from_utf8_lossy(&out.stdout).to_string()
 }
