@@ -62,6 +62,26 @@ pub fn new_secret() -> String {
     hex::encode(buf)
 }
 
+/// Where to send a browser after login: `next` when it is a path on this site, else `/`. A
+/// path here starts with one `/` and is made only of printable ASCII without spaces or
+/// backslashes. Anything else goes to `/`: control characters and whitespace (browsers drop tabs
+/// and newlines from URLs, so `/\t/evil.example` would become `//evil.example`), backslashes
+/// (read as `/`), `//` (another host), schemes, non-ASCII and over-long values (neither fits a
+/// `Location` header as it is).
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n)
+            if n.len() <= 2048
+                && n.starts_with('/')
+                && !n[1..].starts_with('/')
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n
+        }
+        _ => "/",
+    }
+}
+
 /// SHA-256 of a token, as stored.
 pub fn hash_token(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
@@ -166,4 +186,41 @@ pub fn csrf_token(session: &str) -> String {
 /// Whether `given` is the CSRF token of `session` (constant time).
 pub fn check_csrf(session: &str, given: &str) -> bool {
     subtle::ConstantTimeEq::ct_eq(csrf_token(session).as_bytes(), given.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_paths_on_this_site_are_followed_after_login() {
+        let cases: &[(Option<&str>, &str)] = &[
+            (None, "/"),
+            (Some(""), "/"),
+            (Some("/"), "/"),
+            (Some("/c/12"), "/c/12"),
+            (Some("/?view=unassigned&team=2"), "/?view=unassigned&team=2"),
+            (Some("/c/1%3Fx%3Dy%20z"), "/c/1%3Fx%3Dy%20z"),
+            (Some("/\t/evil.example/"), "/"),
+            (Some("/\n/x"), "/"),
+            (Some("/\r\nSet-Cookie: x=1"), "/"),
+            (Some("/x\u{7f}"), "/"),
+            (Some("//evil.example"), "/"),
+            (Some("///evil.example"), "/"),
+            (Some("/\\evil.example"), "/"),
+            (Some("\\\\evil.example"), "/"),
+            (Some("https://evil.example/"), "/"),
+            (Some("javascript:alert(1)"), "/"),
+            (Some(" /c/12"), "/"),
+            (Some("/c/12 "), "/"),
+            (Some("/c/\u{2028}12"), "/"),
+            (Some("/c/é"), "/"),
+            (Some("evil.example"), "/"),
+        ];
+        for (next, want) in cases {
+            assert_eq!(safe_next(*next), *want, "{next:?}");
+        }
+        let long = format!("/{}", "a".repeat(2048));
+        assert_eq!(safe_next(Some(&long)), "/");
+    }
 }

@@ -15,14 +15,6 @@ use crate::web::session::{Viewer, clear_cookie, cookie_session, session_cookie, 
 use crate::web::views::auth::{login_page, setup_page};
 use crate::web::views::layout::message_page;
 
-/// Only same-site paths are followed after login.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".into(),
-    }
-}
-
 /// A POST without a session must come from our own pages (login CSRF).
 fn same_origin(req: &HttpRequest) -> bool {
     let host = req.connection_info().host().to_string();
@@ -43,7 +35,7 @@ pub(super) async fn show_login(
     state: Data<AppState>,
     q: Query<NextQuery>,
 ) -> HttpResponse {
-    let next = safe_next(q.next.as_deref());
+    let next = service::auth::safe_next(q.next.as_deref()).to_string();
     if let Some(s) = cookie_session(&req)
         && let Ok(Some(_)) = session_user(&state, s).await
     {
@@ -66,7 +58,7 @@ pub(super) async fn post_login(
     form: Form<LoginForm>,
 ) -> HttpResponse {
     let f = form.into_inner();
-    let next = safe_next(f.next.as_deref());
+    let next = service::auth::safe_next(f.next.as_deref()).to_string();
     if !same_origin(&req) {
         return html(
             StatusCode::FORBIDDEN,

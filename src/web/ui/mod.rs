@@ -71,6 +71,12 @@ fn html(status: StatusCode, m: Markup) -> HttpResponse {
 /// After a successful form: htmx follows `HX-Location` without a full reload; a plain browser
 /// gets a 303.
 fn see_other(req: &HttpRequest, to: &str) -> HttpResponse {
+    // Never a 500 for a target that cannot be a header value: go home instead.
+    let to = if actix_web::http::header::HeaderValue::from_str(to).is_ok() {
+        to
+    } else {
+        "/"
+    };
     if req.headers().contains_key("HX-Request") {
         HttpResponse::Ok()
             .insert_header(("HX-Location", to.to_string()))
