@@ -10,6 +10,13 @@ use crate::domain::{Role, TeamId, UserId, UserStatus};
 use crate::store::users::{self, NewUser, User};
 use crate::store::{events, teams, tokens};
 
+/// The one form of an account's email that login looks up and throttles by: trimmed, ASCII
+/// lowercase (the store compares emails without ASCII case), so `" Ana@Shop.example"` is the
+/// same account, and the same lock, as `ana@shop.example`.
+pub fn login_key(email: &str) -> String {
+    email.trim().to_ascii_lowercase()
+}
+
 /// Checks an email address well enough to catch typos.
 pub fn clean_email(email: &str) -> Result<String> {
     let e = email.trim().to_string();

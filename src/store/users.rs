@@ -104,7 +104,7 @@ pub fn find_user(conn: &Connection, id: UserId) -> Result<Option<User>> {
 pub fn find_user_by_email(conn: &Connection, email: &str) -> Result<Option<(User, String)>> {
     let row = conn
         .prepare_cached(&format!(
-            "SELECT {USER_COLS}, password_hash FROM users WHERE email = ?1"
+            "SELECT {USER_COLS}, password_hash FROM users WHERE email = ?1 COLLATE NOCASE"
         ))?
         .query_row([email], |r| Ok((map_user(r)?, r.get::<_, String>(7)?)))
         .optional()?;

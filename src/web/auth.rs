@@ -112,6 +112,7 @@ pub async fn check_login(
     email: &str,
     password: String,
 ) -> Result<User, Error> {
+    let key = service::users::login_key(email);
     let address = req
         .peer_addr()
         .map(|a| a.ip().to_string())
@@ -120,7 +121,7 @@ pub async fn check_login(
         .throttle
         .lock()
         .ok()
-        .and_then(|mut t| t.check(email, &address, now_ms()));
+        .and_then(|mut t| t.check(&key, &address, now_ms()));
     if let Some(retry_after_secs) = retry {
         return Err(Error::RateLimited {
             message: format!(
@@ -130,7 +131,7 @@ pub async fn check_login(
             retry_after_secs,
         });
     }
-    let wanted = email.trim().to_string();
+    let wanted = key.clone();
     let found = state
         .store
         .read(move |c| find_user_by_email(c, &wanted))
@@ -147,7 +148,7 @@ pub async fn check_login(
         Some((user, _)) if ok => user,
         _ => {
             if let Ok(mut t) = state.throttle.lock() {
-                t.failed(email, &address, now_ms());
+                t.failed(&key, &address, now_ms());
             }
             return Err(Error::Unauthenticated("Wrong email or password.".into()));
         }
@@ -158,7 +159,7 @@ pub async fn check_login(
         ));
     }
     if let Ok(mut t) = state.throttle.lock() {
-        t.succeeded(email);
+        t.succeeded(&key);
     }
     Ok(user)
 }
