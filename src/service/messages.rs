@@ -13,7 +13,7 @@ use crate::domain::conversation as rules;
 use crate::domain::events::{
     ConversationCreated, Event, MessageCreated, MessageStatus, SendFailure, StatusChanged,
 };
-use crate::domain::policy::{Action, Actor, Denied};
+use crate::domain::policy::{self, Action, Actor, Denied};
 use crate::domain::settings::Settings;
 use crate::domain::time::Ts;
 use crate::domain::time::now_ms;
@@ -325,26 +325,35 @@ pub fn start(
         Some(existing) => {
             let state =
                 convs::find_conv_state(conn, existing)?.ok_or(Error::NotFound("conversation"))?;
+            // Starting with a customer who already has a conversation takes that conversation,
+            // so it obeys the claim rule: 404 when the caller may not see it; 409 when someone
+            // else holds it (resolved included) unless a manager or owner takes it over.
+            let visibility = settings::load_settings(conn)?.agent_visibility;
+            if !policy::can_see(actor, visibility, state.ownership()) {
+                return Err(Error::NotFound("conversation"));
+            }
             match state.assignee {
-                Some(owner) if owner != actor.id && state.status != Status::Resolved => {
+                Some(owner) if owner != actor.id && !actor.is_manager() => {
                     return Err(denied(conn, Denied::AlreadyAssigned { owner }));
                 }
-                Some(owner) if owner == actor.id => {}
-                _ => {
-                    write_assignment(
-                        conn,
-                        existing,
-                        &Assignment {
-                            from: state.assignee,
-                            to: Some(actor.id),
-                            team: state.team,
-                            note: None,
-                            actor: Some(actor.id),
-                            claim: false,
-                        },
-                        now,
-                    )?;
-                }
+                None => policy::check(actor, visibility, Action::Claim, state.ownership())
+                    .map_err(|d| denied(conn, d))?,
+                _ => {}
+            }
+            if state.assignee != Some(actor.id) {
+                write_assignment(
+                    conn,
+                    existing,
+                    &Assignment {
+                        from: state.assignee,
+                        to: Some(actor.id),
+                        team: state.team,
+                        note: None,
+                        actor: Some(actor.id),
+                        claim: false,
+                    },
+                    now,
+                )?;
             }
             existing
         }

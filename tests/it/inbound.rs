@@ -204,14 +204,16 @@ fn start_outbound_makes_the_starter_owner() {
     let body: Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(body["message"]["template"]["name"], "order_ready");
     assert_eq!(body["contact"]["identifier"], "351912000111");
-    // Someone else starting with the same customer learns who owns the conversation.
+    // Someone else who may not see Carla's conversation learns nothing from the phone number
+    // (#8: this was a 409 naming her); starting with a known customer obeys the claim rule, see
+    // `starting_with_a_known_customer_obeys_the_claim_rule`.
     app.api
         .post(
             "/api/v1/conversations",
             &app.ana.token,
             json!({"contact": {"phone": "351912000111"}, "channel_id": ch, "text": "hello"}),
         )
-        .expect_error(409, "already_assigned");
+        .expect_error(404, "not_found");
     app.api
         .post(
             "/api/v1/conversations",
@@ -226,4 +228,89 @@ fn start_outbound_makes_the_starter_owner() {
             json!({"contact": {"phone": "351912000999"}, "channel_id": 999, "text": "x"}),
         )
         .expect_error(422, "unknown_channel");
+}
+
+#[test]
+fn starting_with_a_known_customer_obeys_the_claim_rule() {
+    let app = TestApp::spawn();
+    let cb = FakeCallback::start(&[]);
+    let (ch, secret) = app.api_channel(&cb.url);
+    // One conversation per customer, each held a different way.
+    let conv_of = |ext: &str, who: &str| -> i64 {
+        app.inbound(ch, &secret, ext, who, "hi").expect(201)["conversation_id"]
+            .as_i64()
+            .expect("conversation id")
+    };
+    let carlas = conv_of("e1", "351900000001");
+    app.claim(carlas, &app.carla);
+    let resolved = conv_of("e2", "351900000002");
+    app.claim(resolved, &app.carla);
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{resolved}/status"),
+            &app.carla.token,
+            json!({"status": "resolved"}),
+        )
+        .expect(200);
+    let support_pool = conv_of("e3", "351900000003");
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{support_pool}/assign"),
+            &app.manager.token,
+            json!({"assignee_id": null, "team_id": app.support}),
+        )
+        .expect(200);
+    let pool = conv_of("e4", "351900000004");
+    let taken_over = conv_of("e5", "351900000005");
+    app.claim(taken_over, &app.carla);
+    let start = |token: &str, phone: &str| {
+        app.api.post(
+            "/api/v1/conversations",
+            token,
+            json!({"contact": {"phone": phone}, "channel_id": ch, "text": "hello"}),
+        )
+    };
+    let visibility = |v: &str| {
+        app.api
+            .patch(
+                "/api/v1/settings",
+                &app.owner.token,
+                json!({"agent_visibility": v}),
+            )
+            .expect(200);
+    };
+    let holder = |conv: i64| {
+        app.api
+            .get(&format!("/api/v1/conversations/{conv}"), &app.owner.token)
+            .expect(200)["assignee"]["id"]
+            .clone()
+    };
+    // own_and_pool (the default): what Ana may not see is not found, whoever holds it.
+    for phone in ["351900000001", "351900000002", "351900000003"] {
+        start(&app.ana.token, phone).expect_error(404, "not_found");
+    }
+    // The pool is hers to claim, as with a claim.
+    assert_eq!(
+        start(&app.ana.token, "351900000004").expect(201)["id"],
+        pool
+    );
+    assert_eq!(holder(pool), app.ana.id);
+    // Seeing everything is not owning it: someone holds it, resolved included.
+    visibility("all_read_only");
+    start(&app.bruno.token, "351900000001").expect_error(409, "already_assigned");
+    start(&app.bruno.token, "351900000002").expect_error(409, "already_assigned");
+    // In `own`, even the pool is out of sight.
+    visibility("own");
+    start(&app.bruno.token, "351900000003").expect_error(404, "not_found");
+    // A manager takes over, and it is recorded, not silent.
+    let before = app.count_kind(taken_over, "conversation.assigned");
+    start(&app.manager.token, "351900000005").expect(201);
+    assert_eq!(holder(taken_over), app.manager.id);
+    assert_eq!(
+        app.count_kind(taken_over, "conversation.assigned"),
+        before + 1
+    );
+    // Nothing changed hands on the refused attempts.
+    assert_eq!(holder(carlas), app.carla.id);
+    assert_eq!(holder(resolved), app.carla.id);
 }
