@@ -62,6 +62,16 @@ impl Drop for Scratch {
     }
 }
 
+/// Prints the acknowledgement latency line of an ingest run (`sorted` ascending).
+fn print_ack_latency(sorted: &[Duration]) {
+    println!(
+        "    acknowledgement latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        percentile(sorted, 0.5),
+        percentile(sorted, 0.99),
+        percentile(sorted, 1.0)
+    );
+}
+
 /// The `p` quantile of sorted latencies, in milliseconds (0 for no sample).
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     crate::domain::metrics::percentile(sorted, p).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
@@ -238,12 +248,7 @@ fn ingest(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> any
         "  teaminbox, {senders} concurrent senders over HTTP: {sent} messages in {:.2} s = {ours:.0} msg/s (stored: {stored})",
         elapsed.as_secs_f64()
     );
-    println!(
-        "    acknowledgement latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99),
-        percentile(&lat, 1.0)
-    );
+    print_ack_latency(&lat);
     println!(
         "  bare rusqlite loop, same rows, one transaction each: {n} messages = {bare:.0} msg/s"
     );
@@ -396,12 +401,7 @@ fn whatsapp_ingest(
         acked.as_secs_f64(),
         sent as f64 / acked.as_secs_f64()
     );
-    println!(
-        "    acknowledgement latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99),
-        percentile(&lat, 1.0)
-    );
+    print_ack_latency(&lat);
     println!(
         "  processed into conversations: {stored} messages {:.2} s after the first send = {:.0} msg/s end to end\n",
         processed.as_secs_f64(),

@@ -90,36 +90,14 @@ fn missing_or_bad_credentials_are_401() {
 #[test]
 fn five_failed_logins_lock_the_account_even_for_the_right_password() {
     let app = TestApp::spawn();
-    let attempt = |password: &str| {
-        app.api.raw(
-            Method::POST,
-            "/api/v1/auth/token",
-            None,
-            Some(
-                json!({"email": "bruno@shop.test", "password": password})
-                    .to_string()
-                    .into_bytes(),
-            ),
-        )
-    };
+    let attempt = |password: &str| app.api.login("bruno@shop.test", password);
     for _ in 0..5 {
         attempt("wrong password").expect_error(401, "unauthenticated");
     }
     let locked = attempt(PASSWORD);
     // The same account written another way is the same account (#8: a leading space got
     // through), both for the lock and for the lookup.
-    let login_as = |email: &str| {
-        app.api.raw(
-            Method::POST,
-            "/api/v1/auth/token",
-            None,
-            Some(
-                json!({"email": email, "password": PASSWORD})
-                    .to_string()
-                    .into_bytes(),
-            ),
-        )
-    };
+    let login_as = |email: &str| app.api.login(email, PASSWORD);
     for spelled in [
         " bruno@shop.test",
         "BRUNO@shop.test",

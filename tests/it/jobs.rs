@@ -2,21 +2,13 @@
 //! (so a restart or an update does not wait out a timeout) and the process exits.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{Api, PASSWORD, WAIT, cli_add_user};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+use crate::support::{Api, PASSWORD, WAIT, cli_add_user, free_port};
 
 /// Opens `GET /api/v1/events` over a bare socket (no compression, so the chunked framing of
 /// the response is visible) and reads until the stream says it is connected.

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::support::sse::{next_where, open};
-use crate::support::{Api, FakeCallback, PASSWORD, Reply, TestApp, WAIT, cli_add_user};
+use crate::support::{Api, FakeCallback, PASSWORD, Reply, TestApp, WAIT, cli_add_user, free_port};
 
 fn message_status(app: &TestApp, conv: i64, id: i64) -> Value {
     app.timeline(conv)
@@ -149,14 +149,6 @@ fn wait_healthy(api: &Api) {
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
     panic!("teaminbox did not become healthy");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 #[test]

@@ -100,6 +100,20 @@ impl Api {
         }
     }
 
+    /// `POST /api/v1/auth/token` with these credentials, as typed (no trimming here).
+    pub fn login(&self, email: &str, password: &str) -> Resp {
+        self.raw(
+            Method::POST,
+            "/api/v1/auth/token",
+            None,
+            Some(
+                json!({"email": email, "password": password})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+    }
+
     /// Sends a request with an optional bearer token and raw body.
     pub fn raw(
         &self,
@@ -628,4 +642,13 @@ pub fn cli_add_user(data: &std::path::Path, email: &str, role: &str, teams: &[&s
     let out = child.wait_with_output().expect("wait");
     assert!(out.status.success(), "user add {email} failed");
     String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// A loopback port that was free a moment ago (for a server started as a separate process).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
