@@ -15,6 +15,47 @@ pub struct InboundEffect {
     pub new_cycle: bool,
 }
 
+/// What an inbound item from a channel is to its conversation. Only a customer writing
+/// something moves the conversation; the rest is shown or dropped.
+///
+/// | item (WhatsApp `type`) | nature | message kept | status, cycle, window, preview, waiting |
+/// | --- | --- | --- | --- |
+/// | text, media, location, contacts, interactive/button replies, order, unsupported | [`Writing`](InboundNature::Writing) | yes | as [`on_inbound`] says |
+/// | `reaction` with an emoji | [`Notice`](InboundNature::Notice) | yes, in the timeline | unchanged |
+/// | `reaction` removed (`emoji` empty or absent) | [`Nothing`](InboundNature::Nothing) | no | unchanged |
+/// | `system` (number or identity changed), `edit`, `revoke` | [`Notice`](InboundNature::Notice) | yes, in the timeline | unchanged |
+///
+/// A notice is not a customer writing to us: it neither reopens nor starts a cycle (so it never
+/// counts in first-response or resolution metrics), does not refresh the customer service window
+/// (Meta opens it when the customer "messages or calls you", [M-SEND] in
+/// `shared/whatsapp/PROTOCOL.md`; a late 131047 would close it anyway), and does not become the
+/// queue's preview or move the conversation up the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundNature {
+    /// The customer wrote something: the state machine applies.
+    Writing,
+    /// Shown in the timeline, changes nothing else.
+    Notice,
+    /// Not kept as a message at all (the webhook's outcome records it).
+    Nothing,
+}
+
+/// The nature of a WhatsApp inbound message of `kind` (Meta's `type`); `has_content` is false for
+/// a reaction whose emoji is empty or absent (the customer removed it).
+pub fn whatsapp_nature(kind: &str, has_content: bool) -> InboundNature {
+    match kind {
+        "reaction" if has_content => InboundNature::Notice,
+        "reaction" => InboundNature::Nothing,
+        "system" | "edit" | "revoke" => InboundNature::Notice,
+        _ => InboundNature::Writing,
+    }
+}
+
+/// Whether a kept inbound message of `kind` is a notice (see [`InboundNature`]).
+pub fn is_notice(kind: &str) -> bool {
+    whatsapp_nature(kind, true) == InboundNature::Notice
+}
+
 /// An inbound message makes a pending or snoozed conversation open; on a resolved one it makes
 /// it open and starts a new cycle.
 pub fn on_inbound(status: Status) -> InboundEffect {
@@ -104,6 +145,28 @@ pub fn free_text_allowed(kind: ChannelKind, window_closes_at: Option<i64>, now: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_customer_writing_moves_a_conversation() {
+        use InboundNature::*;
+        let table = [
+            ("text", true, Writing),
+            ("image", true, Writing),
+            ("interactive", true, Writing),
+            ("button", true, Writing),
+            ("order", true, Writing),
+            ("unsupported", true, Writing),
+            ("hologram", true, Writing),
+            ("reaction", true, Notice),
+            ("reaction", false, Nothing),
+            ("system", true, Notice),
+            ("edit", true, Notice),
+            ("revoke", true, Notice),
+        ];
+        for (kind, content, want) in table {
+            assert_eq!(whatsapp_nature(kind, content), want, "{kind} {content}");
+        }
+    }
 
     #[test]
     fn inbound_reopens_and_starts_cycle_only_after_resolution() {

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 
 use super::Result;
 use super::messages::preview;
-use crate::domain::conversation as rules;
+use crate::domain::conversation::{self as rules, InboundNature};
 use crate::domain::events::{ConversationCreated, Event, MessageCreated, StatusChanged};
 use crate::domain::time::now_ms;
 use crate::domain::{
@@ -40,6 +40,9 @@ pub struct Inbound<'a> {
     pub payload: Option<&'a serde_json::Value>,
     /// Provider's time (ms), else now.
     pub at: Option<i64>,
+    /// Whether the customer wrote something or this is a notice (a reaction, a system message);
+    /// see [`InboundNature`]. `Nothing` is the caller's to drop; here it counts as a notice.
+    pub nature: InboundNature,
 }
 
 /// Where an inbound message landed.
@@ -85,12 +88,33 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
         });
     }
     let now = now_ms();
-    let at = m.at.unwrap_or(now);
+    // A provider clock ahead of ours must not pin a conversation to the top of the queue.
+    let at = m.at.unwrap_or(now).min(now);
     let contact = find_or_create_contact(conn, m, now)?;
     let (id, before, cycle) = match convs::find_latest_for_contact(conn, contact, m.channel)? {
         Some(id) => {
             let state =
                 convs::find_conv_state(conn, id)?.ok_or(super::Error::NotFound("conversation"))?;
+            if m.nature != InboundNature::Writing {
+                // A notice is shown and changes nothing else: no status, cycle, window,
+                // preview or wait (see `InboundNature`).
+                let message_id = insert_inbound_message(conn, m, id, at)?;
+                events::insert_event(
+                    conn,
+                    Some(id),
+                    &Event::MessageCreated(MessageCreated {
+                        message_id,
+                        direction: Direction::In,
+                    }),
+                    None,
+                    now,
+                )?;
+                return Ok(Landed {
+                    conversation_id: id,
+                    message_id,
+                    created: true,
+                });
+            }
             (id, Some(state.status), state.cycle_id)
         }
         None => {
@@ -118,25 +142,16 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
             (id, None, None)
         }
     };
+    // A notice for a customer with no conversation yet lands as if they wrote: nothing is lost
+    // and someone sees it.
     let effect = rules::on_inbound(before.unwrap_or(Status::Open));
-    if effect.new_cycle || cycle.is_none() {
-        crate::store::cycles::insert_cycle(conn, id, at)?;
+    match cycle {
+        Some(c) if !effect.new_cycle => crate::store::cycles::update_cycle_start(conn, c, at)?,
+        _ => {
+            crate::store::cycles::insert_cycle(conn, id, at)?;
+        }
     }
-    let message_id = messages::insert_message(
-        conn,
-        &NewMessage {
-            conversation: id,
-            channel: m.channel,
-            direction: Direction::In,
-            kind: m.kind,
-            text: m.text,
-            payload: m.payload,
-            author: None,
-            status: DeliveryStatus::Received,
-            external_id: Some(m.external_id),
-            created_at: at,
-        },
-    )?;
+    let message_id = insert_inbound_message(conn, m, id, at)?;
     let window = rules::window_closes_at(m.channel_kind, Some(at));
     convs::record_inbound(conn, id, at, &preview(m.text), effect.status, window, now)?;
     events::insert_event(
@@ -167,6 +182,29 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
         message_id,
         created: true,
     })
+}
+
+fn insert_inbound_message(
+    conn: &Connection,
+    m: &Inbound<'_>,
+    conversation: ConversationId,
+    at: i64,
+) -> Result<MessageId> {
+    Ok(messages::insert_message(
+        conn,
+        &NewMessage {
+            conversation,
+            channel: m.channel,
+            direction: Direction::In,
+            kind: m.kind,
+            text: m.text,
+            payload: m.payload,
+            author: None,
+            status: DeliveryStatus::Received,
+            external_id: Some(m.external_id),
+            created_at: at,
+        },
+    )?)
 }
 
 /// Longest text an API channel may deliver.
@@ -340,6 +378,7 @@ pub fn receive_api(conn: &Connection, channel: ApiChannel, m: &CheckedApi) -> Re
             text: &m.text,
             payload: None,
             at: m.at,
+            nature: InboundNature::Writing,
         },
     )
 }

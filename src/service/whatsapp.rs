@@ -11,6 +11,7 @@ use super::Result;
 use super::inbound::{Inbound, receive};
 use crate::channels::whatsapp::graph;
 use crate::channels::whatsapp::webhook::{self, InMessage, StatusUpdate};
+use crate::domain::conversation::{InboundNature, whatsapp_nature};
 use crate::domain::events::{ChannelAlert, Event, SendFailure};
 use crate::domain::time::now_ms;
 use crate::domain::{ChannelId, ChannelKind, ConversationId, DeliveryStatus};
@@ -99,7 +100,12 @@ pub fn process(conn: &Connection, webhook_id: i64) -> Result<Vec<MediaJob>> {
     };
     let mut jobs = Vec::new();
     let (mut new, mut dup, mut statuses, mut problems) = (0, 0, 0, parsed.ignored.clone());
+    let mut dropped = 0;
     for m in &parsed.messages {
+        if whatsapp_nature(&m.kind, m.has_content) == InboundNature::Nothing {
+            dropped += 1;
+            continue;
+        }
         match isolated(conn, || receive_message(conn, m)) {
             Ok(Some((created, job))) => {
                 if created {
@@ -121,7 +127,7 @@ pub fn process(conn: &Connection, webhook_id: i64) -> Result<Vec<MediaJob>> {
         }
     }
     let mut outcome = format!(
-        "{} messages ({new} new, {dup} repeated), {} statuses ({statuses} applied)",
+        "{} messages ({new} new, {dup} repeated, {dropped} reactions removed), {} statuses ({statuses} applied)",
         parsed.messages.len(),
         parsed.statuses.len()
     );
@@ -184,6 +190,7 @@ fn receive_message(conn: &Connection, m: &InMessage) -> Result<Option<(bool, Opt
             text: &m.text,
             payload: Some(&m.payload),
             at: m.at,
+            nature: whatsapp_nature(&m.kind, m.has_content),
         },
     )?;
     if !landed.created {

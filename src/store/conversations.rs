@@ -170,7 +170,10 @@ pub fn update_status(
     Ok(())
 }
 
-/// Records an inbound customer message.
+/// Records an inbound customer message sent at `at` (the provider's time, ms). Everything
+/// "latest" follows that time, not the order of arrival: a late, older message neither becomes
+/// the preview nor moves the conversation up; the customer waits since their earliest
+/// unanswered message.
 pub fn record_inbound(
     conn: &Connection,
     id: ConversationId,
@@ -185,9 +188,9 @@ pub fn record_inbound(
             status = ?3, snoozed_until = NULL,
             last_message_at = MAX(last_message_at, ?2),
             last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?2),
-            waiting_since = COALESCE(waiting_since, ?2),
+            waiting_since = MIN(COALESCE(waiting_since, ?2), ?2),
             window_closes_at = MAX(COALESCE(window_closes_at, 0), COALESCE(?5, 0)),
-            preview = ?4, updated_at = ?6
+            preview = CASE WHEN ?2 >= last_message_at THEN ?4 ELSE preview END, updated_at = ?6
          WHERE id = ?1",
     )?
     .execute(params![

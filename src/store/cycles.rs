@@ -16,6 +16,16 @@ pub fn insert_cycle(conn: &Connection, id: ConversationId, started_at: i64) -> R
     Ok(cycle)
 }
 
+/// Moves the start of a cycle that has no response yet back to `at` when a late message shows
+/// the customer began writing earlier (messages can arrive out of their provider order).
+pub fn update_cycle_start(conn: &Connection, cycle: i64, at: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE cycles SET started_at = ?2 WHERE id = ?1 AND started_at > ?2 AND first_response_at IS NULL",
+    )?
+    .execute(params![cycle, at])?;
+    Ok(())
+}
+
 /// Records the first staff response of a cycle (only the first counts).
 pub fn mark_first_response(conn: &Connection, cycle: i64, at: i64, user: UserId) -> Result<()> {
     conn.prepare_cached(

@@ -166,6 +166,10 @@ pub enum TimelineItem {
         error: Option<MessageError>,
         /// `text`, `template`, …
         content_type: String,
+        /// True for an inbound item that is not the customer writing (a reaction, a system
+        /// notice, an edit or withdrawal): shown, but it changed nothing else
+        /// (`domain::conversation::InboundNature`).
+        notice: bool,
         /// Structured content.
         payload: Option<Value>,
     },
@@ -252,6 +256,7 @@ pub fn timeline(
                     let code: Option<String> = r.get(8)?;
                     let provider_message: Option<String> = r.get(12)?;
                     let payload: Option<String> = r.get(11)?;
+                    let content_type: String = r.get(10)?;
                     TimelineItem::Message {
                         id,
                         at: Ts(at),
@@ -268,7 +273,8 @@ pub fn timeline(
                                 .unwrap_or_default(),
                             provider_message,
                         }),
-                        content_type: r.get(10)?,
+                        notice: crate::domain::conversation::is_notice(&content_type),
+                        content_type,
                         payload: payload.and_then(|p| serde_json::from_str(&p).ok()),
                     }
                 }

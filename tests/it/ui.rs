@@ -310,6 +310,7 @@ fn channels_from_settings_and_the_window_in_the_composer() {
                     text: "Are you open tomorrow?",
                     payload: None,
                     at: Some(at),
+                    nature: teaminbox::domain::conversation::InboundNature::Writing,
                 },
             )
         })
@@ -355,6 +356,7 @@ fn channels_from_settings_and_the_window_in_the_composer() {
                     text: "And on Sunday?",
                     payload: None,
                     at: None,
+                    nature: teaminbox::domain::conversation::InboundNature::Writing,
                 },
             )
         })

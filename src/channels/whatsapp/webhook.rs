@@ -70,6 +70,8 @@ pub struct InMessage {
     pub media: Option<MediaRef>,
     /// For `system` / `user_changed_number`: the customer's new WhatsApp id.
     pub new_wa_id: Option<String>,
+    /// False for a reaction whose `emoji` is empty or absent: the customer removed it.
+    pub has_content: bool,
 }
 
 /// A provider error attached to a status or message.
@@ -235,9 +237,17 @@ fn message(pnid: &str, contacts: &[Value], m: &Value) -> Option<InMessage> {
     let kind = s(m, "type").unwrap_or_else(|| "unknown".into());
     let (text, media, new_wa_id) = render(&kind, m);
     let mut payload = json!({"whatsapp": m});
-    if let Some(ctx) = m.get("context").and_then(|c| s(c, "id")) {
-        payload["reply_to"] = json!({"external_id": ctx});
+    // What it answers, reacts to, edits or withdraws.
+    let obj = m.get(&kind).unwrap_or(&Value::Null);
+    if let Some(target) = m
+        .get("context")
+        .and_then(|c| s(c, "id"))
+        .or_else(|| s(obj, "message_id"))
+        .or_else(|| s(obj, "original_message_id"))
+    {
+        payload["reply_to"] = json!({"external_id": target});
     }
+    let has_content = kind != "reaction" || s(obj, "emoji").is_some();
     if let Some(c) = contact {
         payload["contact"] = c.clone();
     }
@@ -253,6 +263,7 @@ fn message(pnid: &str, contacts: &[Value], m: &Value) -> Option<InMessage> {
         payload,
         media,
         new_wa_id,
+        has_content,
     })
 }
 
@@ -363,6 +374,22 @@ fn render(kind: &str, m: &Value) -> (String, Option<MediaRef>, Option<String>) {
                 .collect::<Vec<_>>();
             (format!("[order] {}", items.join(", ")), None, None)
         }
+        // A customer edited or withdrew ("deleted for everyone") an earlier message. Meta's
+        // schema for these is not in the spec we build against: the new text is looked for where
+        // a text message keeps it, and the original stays in the timeline either way.
+        "edit" => {
+            let inner = obj.get("message").unwrap_or(obj);
+            let body = inner
+                .get("text")
+                .and_then(|t| s(t, "body"))
+                .or_else(|| s(inner, "body"));
+            let text = match body {
+                Some(b) => format!("[edited] {b}"),
+                None => "[edited a message]".into(),
+            };
+            (text, None, None)
+        }
+        "revoke" => ("[deleted a message]".into(), None, None),
         "system" => (
             s(obj, "body").unwrap_or_else(|| "[system message]".into()),
             None,

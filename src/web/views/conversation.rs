@@ -151,9 +151,10 @@ fn item(i: &TimelineItem, notes: &HashMap<i64, String>, quote_base: Option<&str>
             author,
             status,
             error,
+            notice,
             ..
         } => html! {
-            li class=(if *direction == Direction::Out { "out" } else { "in" }) {
+            li class={ (if *direction == Direction::Out { "out" } else { "in" }) @if *notice { " notice" } } {
                 div.msg { (text) }
                 div.meta {
                     @if let Some(a) = author { (a.name) " · " }

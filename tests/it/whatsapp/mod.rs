@@ -4,6 +4,7 @@
 
 mod fake;
 mod ingest;
+mod notices;
 mod schema;
 mod send;
 
