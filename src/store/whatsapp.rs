@@ -197,23 +197,28 @@ pub fn list_set_aside(conn: &Connection, limit: i64) -> Result<Vec<SetAside>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Whether some processed webhook was processed before `before` (ms), i.e. is due for pruning.
+/// Whether some processed webhook was processed before `before` (ms), i.e. is due for pruning
+/// (the newest row aside, see [`delete_processed_webhooks`]).
 pub fn find_prunable(conn: &Connection, before: i64) -> Result<bool> {
     Ok(conn
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM wa_webhooks
-              WHERE processed_at IS NOT NULL AND processed_at < ?1)",
+              WHERE processed_at IS NOT NULL AND processed_at < ?1
+                AND id < (SELECT MAX(id) FROM wa_webhooks))",
         )?
         .query_row([before], |r| r.get(0))?)
 }
 
 /// Deletes up to `limit` webhooks processed before `before` (ms), oldest first; returns how many.
-/// Bodies not processed (pending or set aside) are never deleted.
+/// Bodies not processed (pending or set aside) are never deleted, nor is the newest row: SQLite
+/// gives a new row the highest id plus one, and ids must keep growing (the WhatsApp job follows
+/// them, and a `received` id is never given twice).
 pub fn delete_processed_webhooks(conn: &Connection, before: i64, limit: i64) -> Result<usize> {
     Ok(conn
         .prepare_cached(
             "DELETE FROM wa_webhooks WHERE id IN (
                SELECT id FROM wa_webhooks WHERE processed_at IS NOT NULL AND processed_at < ?1
+                  AND id < (SELECT MAX(id) FROM wa_webhooks)
                 ORDER BY processed_at LIMIT ?2)",
         )?
         .execute([before, limit])?)
