@@ -1,5 +1,6 @@
-//! The `teaminbox` command line: `serve` (the default), `user` administration, `backup` and
-//! `bench`. Each command opens what it needs and calls the same services as the HTTP doors.
+//! The `teaminbox` command line: `serve` (the default), `user` administration, `backup`,
+//! `bench` and `webhooks` (set-aside WhatsApp webhook bodies). Each command opens what it needs
+//! and calls the same services as the HTTP doors.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -45,6 +46,20 @@ enum Command {
     },
     /// Measure ingest and queue performance on a scratch database and print the figures.
     Bench(crate::bench::BenchArgs),
+    /// WhatsApp webhook bodies set aside after failing processing (safe while the server runs).
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// List the bodies set aside, with why the last attempt failed.
+    List,
+    /// Put a set-aside body back in line (the running server tries it within a minute).
+    Retry {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Args, Clone, Default)]
@@ -255,6 +270,34 @@ fn serve(data: PathBuf, args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
+fn webhooks_command(data: PathBuf, cmd: WebhooksCommand) -> anyhow::Result<()> {
+    let store = Store::open(&data).with_context(|| format!("opening {}", data.display()))?;
+    match cmd {
+        WebhooksCommand::List => {
+            let list = store.read_blocking(|c| service::webhooks::list_set_aside(c, 1000))?;
+            if list.is_empty() {
+                println!("no webhook is set aside");
+            }
+            for w in list {
+                println!(
+                    "{}\treceived {}\tset aside {}\t{} attempts\t{} bytes\t{}",
+                    w.id,
+                    crate::domain::time::format_ms(w.received_at),
+                    crate::domain::time::format_ms(w.set_aside_at),
+                    w.attempts,
+                    w.size,
+                    w.error.unwrap_or_default()
+                );
+            }
+        }
+        WebhooksCommand::Retry { id } => {
+            store.write_blocking(move |c| service::webhooks::retry(c, id))?;
+            println!("webhook {id} is back in line; the running server tries it within a minute");
+        }
+    }
+    Ok(())
+}
+
 /// Parses the command line and runs the command.
 pub fn run() -> anyhow::Result<()> {
     crate::install_crypto();
@@ -276,5 +319,6 @@ pub fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Bench(args)) => crate::bench::run(args),
+        Some(Command::Webhooks(cmd)) => webhooks_command(cli.data, cmd),
     }
 }

@@ -10,6 +10,7 @@ pub mod settings;
 pub mod throttle;
 pub mod time;
 pub mod types;
+pub mod webhooks;
 
 pub use ids::*;
 pub use types::*;

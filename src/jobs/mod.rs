@@ -161,6 +161,12 @@ const TICKS: &[Tick] = &[
         name: "away",
         run: |ctx, s| Box::pin(away::tick(ctx, s)),
     },
+    // Deletes WhatsApp webhook bodies processed longer ago than the retention period (their
+    // messages and statuses are the durable copy); pending and set-aside bodies stay.
+    Tick {
+        name: "webhook_prune",
+        run: |ctx, s| Box::pin(whatsapp::prune_tick(ctx, s)),
+    },
 ];
 
 /// Runs [`TICKS`] every `scheduler_tick_ms` until shutdown.

@@ -2,7 +2,9 @@
 //! as a commit adds one (the webhook handler only keeps the body and answers 200), downloads
 //! their media (Meta keeps a media id for 7 days only), sends read receipts when an owner opens a
 //! conversation, and once a minute sweeps what a crash or a failure left behind: bodies still
-//! unprocessed and downloads not finished.
+//! unprocessed whose retry is due (a failing body backs off, then is set aside after
+//! `domain::webhooks::ATTEMPTS` attempts) and downloads not finished. Its scheduler tick
+//! [`prune_tick`] deletes processed bodies after the retention period.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,11 +13,13 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::Shutdown;
+use super::{Context, Shutdown};
 use crate::channels::whatsapp::{self as wa_channel, WaConfig, graph, media};
+use crate::domain::settings::Settings;
 use crate::domain::time::now_ms;
+use crate::domain::webhooks::{ATTEMPTS, AfterFailure};
 use crate::domain::{ChannelKind, ConversationId};
-use crate::service::whatsapp::{Processed, process_batch};
+use crate::service::webhooks::{self, Processed};
 use crate::store::whatsapp::{self as wa, MediaJob};
 use crate::store::{Store, StoreError, channels};
 
@@ -93,8 +97,10 @@ pub(super) async fn run(
     beside.abort_all();
 }
 
-/// Processes every kept, unprocessed body with an id above `after`, a batch per transaction;
-/// returns the highest id tried. A body that fails stays kept and is logged; the rest go on.
+/// Processes every kept body due for processing with an id above `after`, a batch per
+/// transaction; returns the highest id tried. A body that fails is counted with its backoff (or
+/// set aside) and the rest go on; bodies waiting for a retry or set aside are not listed, so
+/// they never hold up the others.
 async fn process_after(
     store: &Store,
     mut after: i64,
@@ -102,11 +108,8 @@ async fn process_after(
     client: &reqwest::Client,
 ) -> i64 {
     loop {
-        let from = after;
-        let ids = match store
-            .read(move |c| wa::list_unprocessed(c, from, BATCH))
-            .await
-        {
+        let (from, now) = (after, now_ms());
+        let ids = match store.read(move |c| wa::list_due(c, from, now, BATCH)).await {
             Ok(ids) if ids.is_empty() => return after,
             Ok(ids) => ids,
             Err::<_, StoreError>(e) => {
@@ -116,17 +119,29 @@ async fn process_after(
         };
         let last = ids.last().copied().unwrap_or(after);
         let batch = ids.clone();
-        match store.write(move |c| process_batch(c, &batch)).await {
+        match store
+            .write(move |c| webhooks::process_batch(c, &batch, now))
+            .await
+        {
             Ok(done) => settle(store, downloads, client, done),
             Err(e) => {
                 // The batch as a whole failed (a body that panics, say): one write per body, so
-                // the bad one is found and skipped and the others land.
+                // the bad one is found and counted and the others land.
                 tracing::warn!(error = %e, "a batch of kept webhooks failed; trying them one by one");
                 for id in ids {
-                    match store.write(move |c| process_batch(c, &[id])).await {
+                    match store
+                        .write(move |c| webhooks::process_batch(c, &[id], now))
+                        .await
+                    {
                         Ok(done) => settle(store, downloads, client, done),
-                        Err(e) => tracing::error!(webhook = id, error = %e,
-                            "processing a kept WhatsApp webhook failed; it is kept and will be tried again"),
+                        Err(e) => {
+                            let why = e.to_string();
+                            let counted = store
+                                .write(move |c| webhooks::record_failure(c, id, &why, now))
+                                .await;
+                            let next = counted.as_ref().ok().copied().flatten();
+                            log_failure(id, &e.to_string(), next);
+                        }
                     }
                 }
             }
@@ -142,11 +157,63 @@ fn settle(
     client: &reqwest::Client,
     Processed { media, failed }: Processed,
 ) {
-    for (id, why) in failed {
-        tracing::error!(webhook = id, error = %why,
-            "processing a kept WhatsApp webhook failed; it is kept and will be tried again");
+    for f in failed {
+        log_failure(f.id, &f.error, f.next);
     }
     spawn_downloads(downloads, store, client, media);
+}
+
+/// One line per failed attempt, after its count was committed; an error line once, when a body
+/// is set aside, telling the owner how to find and retry it.
+fn log_failure(id: i64, error: &str, next: Option<AfterFailure>) {
+    match next {
+        Some(AfterFailure::SetAside) => tracing::error!(
+            webhook = id,
+            error,
+            "a kept WhatsApp webhook failed processing {} times and is set aside (kept, not retried): \
+             `teaminbox webhooks list` shows it, `teaminbox webhooks retry --id {id}` tries it again",
+            ATTEMPTS
+        ),
+        Some(AfterFailure::RetryAt(at)) => tracing::warn!(
+            webhook = id,
+            error,
+            retry_in_ms = at - now_ms(),
+            "processing a kept WhatsApp webhook failed; it is kept and will be tried again"
+        ),
+        None => tracing::error!(
+            webhook = id,
+            error,
+            "processing a kept WhatsApp webhook failed and the failure could not be counted; the sweep tries it again"
+        ),
+    }
+}
+
+/// Processed bodies deleted per scheduler tick: a bounded write (a body is up to 4 MiB, most are
+/// a few KiB; 32 a second is still far more than a shop receives).
+const PRUNE_BATCH: i64 = 32;
+
+/// Scheduler tick: deletes bodies processed longer ago than the retention period
+/// (`domain::webhooks::RETENTION_MS`), a bounded batch per tick; a cheap read first, so an idle
+/// tick writes nothing.
+pub async fn prune_tick(ctx: &Context, _settings: &Settings) {
+    let now = now_ms();
+    match ctx
+        .store
+        .read(move |c| webhooks::due_for_pruning(c, now))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => return tracing::warn!(error = %e, "checking kept webhooks to prune failed"),
+    }
+    match ctx
+        .store
+        .write(move |c| webhooks::prune(c, now, PRUNE_BATCH))
+        .await
+    {
+        Ok(n) => tracing::debug!(deleted = n, "pruned processed WhatsApp webhooks"),
+        Err(e) => tracing::warn!(error = %e, "pruning processed webhooks failed"),
+    }
 }
 
 fn spawn_downloads(

@@ -12,6 +12,7 @@ pub mod messages;
 pub mod queue;
 pub mod teams;
 pub mod users;
+pub mod webhooks;
 pub mod whatsapp;
 pub mod workspace;
 

@@ -1,5 +1,5 @@
-//! WhatsApp operations: keep a verified webhook body, then turn it into conversations, messages
-//! and delivery statuses; react to refused sends (a 131047 closes the window, a 190 alerts the
+//! WhatsApp operations: turn a kept webhook body (kept by `super::webhooks`) into conversations,
+//! messages and delivery statuses; react to refused sends (a 131047 closes the window, a 190 alerts the
 //! owner). The network side (processing after the 200, media downloads, read receipts, the
 //! sweep) is the job `crate::jobs::whatsapp`. Processing is idempotent (dedupe on the
 //! wamid, statuses only move forward), so a body processed twice or retried by Meta changes
@@ -16,12 +16,7 @@ use crate::domain::events::{ChannelAlert, Event, SendFailure};
 use crate::domain::time::now_ms;
 use crate::domain::{ChannelId, ChannelKind, ConversationId, DeliveryStatus};
 use crate::store::whatsapp::{self as wa, MediaJob};
-use crate::store::{StoreError, contacts, events, isolated, messages};
-
-/// Keeps a verified webhook body; the caller answers 200 once this is committed.
-pub fn accept(conn: &Connection, body: &[u8]) -> Result<i64> {
-    Ok(wa::insert_webhook(conn, body, now_ms())?)
-}
+use crate::store::{contacts, events, isolated, messages};
 
 /// Whether `token` is the verify token of a WhatsApp channel (compared in constant time), for
 /// Meta's subscription handshake.
@@ -36,15 +31,6 @@ pub fn verify_handshake(conn: &Connection, token: &str) -> Result<bool> {
     }))
 }
 
-/// Whether `body` carries `signature` (`X-Hub-Signature-256`) made with the app secret of some
-/// WhatsApp channel.
-pub fn signed_by_a_channel(conn: &Connection, signature: &str, body: &[u8]) -> Result<bool> {
-    Ok(wa::list_whatsapp_channels(conn)?.iter().any(|c| {
-        let secret = c.config["app_secret"].as_str().unwrap_or_default();
-        webhook::verify_signature(secret, signature, body)
-    }))
-}
-
 /// Whether `actor` opening `conv` tells the customer their messages were read: only the owner,
 /// only on WhatsApp.
 pub fn wants_read_receipt(
@@ -55,42 +41,14 @@ pub fn wants_read_receipt(
         && conv.assignee.as_ref().is_some_and(|a| a.id == actor.id.0)
 }
 
-/// What [`process_batch`] made of a batch of kept webhook bodies.
-#[derive(Debug, Default)]
-pub struct Processed {
-    /// Media to download, of the messages that came in.
-    pub media: Vec<MediaJob>,
-    /// Bodies that failed, with why; they stay kept (unprocessed) for the sweep to try again.
-    pub failed: Vec<(i64, String)>,
-}
-
-/// Processes kept webhook bodies in the caller's transaction, each in a savepoint of its own, so
-/// one body that fails is rolled back alone and the others land.
-pub fn process_batch(conn: &Connection, ids: &[i64]) -> Result<Processed> {
-    let mut out = Processed::default();
-    for &id in ids {
-        match isolated(conn, || process(conn, id)) {
-            Ok(media) => out.media.extend(media),
-            Err(super::Error::Store(e)) if is_fatal(&e) => return Err(e.into()),
-            Err(e) => out.failed.push((id, e.to_string())),
-        }
-    }
-    Ok(out)
-}
-
-/// A fault of the database itself (not of one body): stop the batch rather than mark every body
-/// as failed.
-fn is_fatal(e: &StoreError) -> bool {
-    matches!(e, StoreError::WriterGone | StoreError::Pool(_))
-}
-
-/// Processes a kept webhook body (once: a processed one is skipped). Returns the media to fetch.
+/// Processes a kept webhook body (once: a processed or set-aside one is skipped), acting only on
+/// the changes of the channels whose app secret signed it. Returns the media to fetch.
 pub fn process(conn: &Connection, webhook_id: i64) -> Result<Vec<MediaJob>> {
-    let Some(body) = wa::find_unprocessed(conn, webhook_id)? else {
+    let Some(wa::KeptWebhook { body, verified }) = wa::find_unprocessed(conn, webhook_id)? else {
         return Ok(Vec::new());
     };
     let now = now_ms();
-    let parsed = match webhook::parse(&body) {
+    let mut parsed = match webhook::parse(&body) {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(webhook = webhook_id, error = %e, "kept a WhatsApp webhook we cannot read");
@@ -100,6 +58,12 @@ pub fn process(conn: &Connection, webhook_id: i64) -> Result<Vec<MediaJob>> {
     };
     let mut jobs = Vec::new();
     let (mut new, mut dup, mut statuses, mut problems) = (0, 0, 0, parsed.ignored.clone());
+    problems.extend(super::webhooks::drop_unverified(
+        conn,
+        webhook_id,
+        &mut parsed,
+        verified.as_deref(),
+    )?);
     let mut dropped = 0;
     for m in &parsed.messages {
         if whatsapp_nature(&m.kind, m.has_content) == InboundNature::Nothing {

@@ -7,35 +7,221 @@ use super::Result;
 use super::channels::ChannelRecord;
 use crate::domain::{ChannelId, ConversationId, MessageId};
 
-/// Keeps a webhook body exactly as received; returns its id.
-pub fn insert_webhook(conn: &Connection, body: &[u8], now: i64) -> Result<i64> {
-    conn.prepare_cached("INSERT INTO wa_webhooks (body, received_at) VALUES (?1, ?2)")?
-        .execute(params![body, now])?;
+/// Keeps a webhook body exactly as received, with the sha256 of its bytes (unique: see
+/// [`find_webhook_by_sha256`]) and the channels whose app secret signed it (a JSON array of
+/// channel ids); returns its id.
+pub fn insert_webhook(
+    conn: &Connection,
+    body: &[u8],
+    sha256: &[u8],
+    verified: &[ChannelId],
+    now: i64,
+) -> Result<i64> {
+    let verified: Vec<i64> = verified.iter().map(|c| c.0).collect();
+    conn.prepare_cached(
+        "INSERT INTO wa_webhooks (body, sha256, verified, received_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        body,
+        sha256,
+        serde_json::to_string(&verified)?,
+        now
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
-/// The body of a webhook not processed yet (`None` if unknown or already processed).
-pub fn find_unprocessed(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
-    Ok(conn
-        .prepare_cached("SELECT body FROM wa_webhooks WHERE id = ?1 AND processed_at IS NULL")?
-        .query_row([id], |r| r.get(0))
-        .optional()?)
+/// The kept body with these sha256 bytes, if one is still kept: its id and the channels it was
+/// verified for (`None` for a body kept before migration 006).
+pub fn find_webhook_by_sha256(
+    conn: &Connection,
+    sha256: &[u8],
+) -> Result<Option<(i64, Option<Vec<ChannelId>>)>> {
+    let found: Option<(i64, Option<String>)> = conn
+        .prepare_cached("SELECT id, verified FROM wa_webhooks WHERE sha256 = ?1")?
+        .query_row([sha256], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match found {
+        Some((id, verified)) => Ok(Some((id, channel_list(verified.as_deref())?))),
+        None => Ok(None),
+    }
+}
+
+fn channel_list(json: Option<&str>) -> Result<Option<Vec<ChannelId>>> {
+    Ok(match json {
+        Some(json) => Some(
+            serde_json::from_str::<Vec<i64>>(json)?
+                .into_iter()
+                .map(ChannelId)
+                .collect(),
+        ),
+        None => None,
+    })
+}
+
+/// Widens the channels a kept body was verified for and puts it back in line if it was
+/// processed (processing is idempotent; the newly verified channels' changes then land).
+pub fn update_webhook_verified(conn: &Connection, id: i64, verified: &[ChannelId]) -> Result<()> {
+    let verified: Vec<i64> = verified.iter().map(|c| c.0).collect();
+    conn.prepare_cached(
+        "UPDATE wa_webhooks SET verified = ?2, processed_at = NULL, next_attempt_at = NULL
+          WHERE id = ?1",
+    )?
+    .execute(params![id, serde_json::to_string(&verified)?])?;
+    Ok(())
+}
+
+/// A kept body still to process.
+#[derive(Debug, Clone)]
+pub struct KeptWebhook {
+    /// The raw body, byte for byte as Meta signed it.
+    pub body: Vec<u8>,
+    /// The channels whose app secret signed it; `None` for a body kept before migration 006
+    /// (accepted then under any channel's secret).
+    pub verified: Option<Vec<ChannelId>>,
+}
+
+/// A webhook still to process: neither processed nor set aside (`None` otherwise, or if unknown).
+pub fn find_unprocessed(conn: &Connection, id: i64) -> Result<Option<KeptWebhook>> {
+    let found: Option<(Vec<u8>, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT body, verified FROM wa_webhooks
+              WHERE id = ?1 AND processed_at IS NULL AND set_aside_at IS NULL",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((body, verified)) = found else {
+        return Ok(None);
+    };
+    Ok(Some(KeptWebhook {
+        body,
+        verified: channel_list(verified.as_deref())?,
+    }))
 }
 
 /// Records that a webhook was processed, and what came of it.
 pub fn mark_processed(conn: &Connection, id: i64, outcome: &str, now: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE wa_webhooks SET processed_at = ?2, outcome = ?3 WHERE id = ?1")?
-        .execute(params![id, now, outcome])?;
+    conn.prepare_cached(
+        "UPDATE wa_webhooks SET processed_at = ?2, outcome = ?3, next_attempt_at = NULL WHERE id = ?1",
+    )?
+    .execute(params![id, now, outcome])?;
     Ok(())
 }
 
-/// Ids of webhooks still to process after id `after`, oldest first.
-pub fn list_unprocessed(conn: &Connection, after: i64, limit: i64) -> Result<Vec<i64>> {
+/// Ids of webhooks to process after id `after`, oldest first: not processed, not set aside, and
+/// not waiting for a retry later than `now`.
+pub fn list_due(conn: &Connection, after: i64, now: i64, limit: i64) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id FROM wa_webhooks WHERE processed_at IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
+        "SELECT id FROM wa_webhooks
+          WHERE processed_at IS NULL AND set_aside_at IS NULL AND id > ?1
+            AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)
+          ORDER BY id LIMIT ?3",
     )?;
-    let rows = stmt.query_map([after, limit], |r| r.get(0))?;
+    let rows = stmt.query_map([after, now, limit], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Counts a failed attempt at a webhook still to process and keeps why; returns the attempts so
+/// far (`None` if it is processed, set aside or unknown).
+pub fn update_webhook_failed(conn: &Connection, id: i64, error: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE wa_webhooks SET attempts = attempts + 1, error = ?2
+              WHERE id = ?1 AND processed_at IS NULL AND set_aside_at IS NULL
+             RETURNING attempts",
+        )?
+        .query_row(params![id, error], |r| r.get(0))
+        .optional()?)
+}
+
+/// Sets when a failed webhook is tried again (ms).
+pub fn update_webhook_retry_at(conn: &Connection, id: i64, at: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE wa_webhooks SET next_attempt_at = ?2 WHERE id = ?1")?
+        .execute(params![id, at])?;
+    Ok(())
+}
+
+/// Sets a webhook aside: the sweep no longer tries it and pruning keeps it.
+pub fn update_webhook_set_aside(conn: &Connection, id: i64, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE wa_webhooks SET set_aside_at = ?2, next_attempt_at = NULL WHERE id = ?1",
+    )?
+    .execute(params![id, now])?;
+    Ok(())
+}
+
+/// Puts a set-aside webhook back in line with a fresh count of attempts; returns whether it was
+/// set aside.
+pub fn update_webhook_retry_now(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE wa_webhooks SET set_aside_at = NULL, next_attempt_at = NULL, attempts = 0
+              WHERE id = ?1 AND set_aside_at IS NOT NULL AND processed_at IS NULL",
+        )?
+        .execute([id])?
+        == 1)
+}
+
+/// A webhook set aside after failing processing for good.
+#[derive(Debug, Clone)]
+pub struct SetAside {
+    /// Id (`teaminbox webhooks retry --id` takes it).
+    pub id: i64,
+    /// When it was received (ms).
+    pub received_at: i64,
+    /// When it was set aside (ms).
+    pub set_aside_at: i64,
+    /// Attempts made.
+    pub attempts: i64,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+    /// Size of the body in bytes.
+    pub size: i64,
+}
+
+/// Webhooks set aside, oldest first.
+pub fn list_set_aside(conn: &Connection, limit: i64) -> Result<Vec<SetAside>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, received_at, set_aside_at, attempts, error, length(body) FROM wa_webhooks
+          WHERE set_aside_at IS NOT NULL AND processed_at IS NULL ORDER BY id LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok(SetAside {
+            id: r.get(0)?,
+            received_at: r.get(1)?,
+            set_aside_at: r.get(2)?,
+            attempts: r.get(3)?,
+            error: r.get(4)?,
+            size: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Whether some processed webhook was processed before `before` (ms), i.e. is due for pruning
+/// (the newest row aside, see [`delete_processed_webhooks`]).
+pub fn find_prunable(conn: &Connection, before: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM wa_webhooks
+              WHERE processed_at IS NOT NULL AND processed_at < ?1
+                AND id < (SELECT MAX(id) FROM wa_webhooks))",
+        )?
+        .query_row([before], |r| r.get(0))?)
+}
+
+/// Deletes up to `limit` webhooks processed before `before` (ms), oldest first; returns how many.
+/// Bodies not processed (pending or set aside) are never deleted, nor is the newest row: SQLite
+/// gives a new row the highest id plus one, and ids must keep growing (the WhatsApp job follows
+/// them, and a `received` id is never given twice).
+pub fn delete_processed_webhooks(conn: &Connection, before: i64, limit: i64) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM wa_webhooks WHERE id IN (
+               SELECT id FROM wa_webhooks WHERE processed_at IS NOT NULL AND processed_at < ?1
+                  AND id < (SELECT MAX(id) FROM wa_webhooks)
+                ORDER BY processed_at LIMIT ?2)",
+        )?
+        .execute([before, limit])?)
 }
 
 /// The WhatsApp channel of a business phone number id.

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse};
 
+use crate::domain::time::now_ms;
+use crate::domain::webhooks::Verdict;
 use crate::service::{self, Error};
 use crate::web::AppState;
 use crate::web::body::{BodyLimit, RawBody};
@@ -62,8 +64,10 @@ async fn show_verification(
         .body(challenge.clone()))
 }
 
-/// `POST /webhooks/whatsapp`: 401 unless signed by the app secret of a WhatsApp channel; else
-/// kept (committed) before the 200, then processed.
+/// `POST /webhooks/whatsapp`: 401 unless signed by the app secret of a channel the body names
+/// (or, for a body naming no channel we know, of some channel); else kept (committed) before the
+/// 200, then processed — only the changes of channels whose secret signed it. A replay of the
+/// same bytes answers 200 with the first one's id and keeps nothing new.
 async fn post_whatsapp(
     req: HttpRequest,
     state: Data<AppState>,
@@ -79,29 +83,29 @@ async fn post_whatsapp(
         return Err(unsigned("the X-Hub-Signature-256 header is missing"));
     }
     let body = body.0?;
-    let signed = {
+    let verdict = {
         let body = body.clone();
         state
             .store
-            .read(move |c| service::whatsapp::signed_by_a_channel(c, &signature, &body))
+            .read(move |c| service::webhooks::authenticate(c, &signature, &body))
             .await?
     };
-    if !signed {
+    let Verdict::Keep { verified } = verdict else {
         tracing::warn!(
             bytes = body.len(),
-            "refused a WhatsApp webhook with a wrong signature"
+            "refused a WhatsApp webhook not signed by the app secret of a channel it names"
         );
         return Err(unsigned(
-            "the signature does not match any WhatsApp channel",
+            "the signature does not match the app secret of a WhatsApp channel the body names",
         ));
-    }
-    // Nothing has been parsed yet: what is kept is exactly what Meta signed.
+    };
+    // Nothing is altered: what is kept is exactly what Meta signed.
     let stored = state
         .store
-        .write(move |c| service::whatsapp::accept(c, &body))
+        .write(move |c| service::webhooks::accept(c, &body, &verified, now_ms()))
         .await;
-    let id = match stored {
-        Ok(id) => id,
+    let kept = match stored {
+        Ok(kept) => kept,
         Err(e) => {
             // Not kept, so not acknowledged: Meta will send it again.
             tracing::error!(error = %e, "a WhatsApp webhook could not be stored");
@@ -112,10 +116,10 @@ async fn post_whatsapp(
     };
     // The WhatsApp job processes it (the commit wakes it); its log lines name the webhook id,
     // which this line ties to the request id.
-    tracing::debug!(webhook = id, "kept a WhatsApp webhook");
+    tracing::debug!(webhook = kept.id, new = kept.new, "kept a WhatsApp webhook");
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(format!(r#"{{"received":{id}}}"#)))
+        .body(format!(r#"{{"received":{}}}"#, kept.id)))
 }
 
 fn unsigned(message: &str) -> ApiError {

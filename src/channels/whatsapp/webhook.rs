@@ -212,6 +212,39 @@ pub fn parse(body: &[u8]) -> Result<Parsed, ParseError> {
     Ok(out)
 }
 
+/// Whom one change of a webhook body speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Addressee {
+    /// A business number, by `value.metadata.phone_number_id` (messages, statuses).
+    Number(String),
+    /// A WhatsApp Business Account, by `entry.id` (account-level changes without metadata).
+    Account(String),
+}
+
+/// Whom each change of a body speaks for, in order (`None` for a change naming nobody), for the
+/// per-channel signature check: `entry[].changes[].value.metadata.phone_number_id`, else
+/// `entry[].id` (the WABA id), per PROTOCOL.md §2.0.
+pub fn addressees(body: &[u8]) -> Result<Vec<Option<Addressee>>, ParseError> {
+    let root: Value = serde_json::from_slice(body).map_err(|e| ParseError::Json(e.to_string()))?;
+    if root.get("object").and_then(Value::as_str) != Some("whatsapp_business_account") {
+        return Err(ParseError::NotWhatsapp);
+    }
+    let mut out = Vec::new();
+    for entry in arr(&root, "entry") {
+        for change in arr(entry, "changes") {
+            let number = change
+                .get("value")
+                .and_then(|v| v.get("metadata"))
+                .and_then(|m| s(m, "phone_number_id"));
+            out.push(match number {
+                Some(n) => Some(Addressee::Number(n)),
+                None => s(entry, "id").map(Addressee::Account),
+            });
+        }
+    }
+    Ok(out)
+}
+
 fn message(pnid: &str, contacts: &[Value], m: &Value) -> Option<InMessage> {
     let id = s(m, "id")?;
     let wa_id = s(m, "from");
@@ -449,5 +482,29 @@ mod tests {
         assert!(m.text.contains("hologram"), "{}", m.text);
         assert_eq!(p.statuses[0].at, Some(5_000));
         assert_eq!(p.ignored.len(), 3, "{:?}", p.ignored);
+    }
+
+    #[test]
+    fn addressees_by_number_else_account() {
+        use Addressee::{Account, Number};
+        assert!(matches!(addressees(b"{"), Err(ParseError::Json(_))));
+        assert_eq!(addressees(b"{}"), Err(ParseError::NotWhatsapp));
+        let named = addressees(
+            br#"{"object":"whatsapp_business_account","entry":[
+            {"id":"waba1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"111"}}},
+              {"field":"account_update","value":{"event":"X"}}, "junk"]},
+            {"changes":[{"value":{"metadata":{"phone_number_id":222}}}, {"value":{}}]}, 7]}"#,
+        )
+        .expect("named");
+        assert_eq!(
+            named,
+            [
+                Some(Number("111".into())),
+                Some(Account("waba1".into())),
+                Some(Account("waba1".into())),
+                Some(Number("222".into())),
+                None,
+            ]
+        );
     }
 }

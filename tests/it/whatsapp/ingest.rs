@@ -470,7 +470,10 @@ fn a_kept_body_is_processed_after_a_restart() {
     let body = for_number(&sample("01_text.json"), "5000");
     // As if the process died right after answering 200.
     app.store
-        .write_blocking(move |c| teaminbox::service::whatsapp::accept(c, &body))
+        .write_blocking(move |c| {
+            let verified = [teaminbox::domain::ChannelId(ch)];
+            teaminbox::service::webhooks::accept(c, &body, &verified, 0)
+        })
         .expect("accept");
     app.restart();
     wait_processed(&app);
