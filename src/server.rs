@@ -90,6 +90,13 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     // only writes, would keep a closed client's descriptor until a keep-alive write failed
     // (15–30 s later).
     .h1_allow_half_closed(false)
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>()
+            && let Err(e) = drop_dead_peers(tcp)
+        {
+            tracing::debug!(error = %e, "cannot set the dead-peer timeout on a connection");
+        }
+    })
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
     .disable_signals()
     .bind(&config.bind)
@@ -117,6 +124,30 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         jobs,
         in_flight,
     })
+}
+
+/// How long data sent to a client may stay unacknowledged before the kernel drops the
+/// connection (`TCP_USER_TIMEOUT`, RFC 5482; Linux and Android). An event stream writes a
+/// keep-alive every 15 s, so a phone that vanished without closing (left the Wi-Fi, lost power)
+/// frees its stream within about a minute instead of after the kernel's ~15 minutes of
+/// retransmissions.
+pub const DEAD_PEER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
+
+/// Sets [`DEAD_PEER_TIMEOUT`] on a connection, where the platform has the option (elsewhere it
+/// does nothing). Errors: what the operating system said.
+#[cfg(unix)]
+pub fn drop_dead_peers(socket: &impl std::os::fd::AsFd) -> std::io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    socket2::SockRef::from(socket).set_tcp_user_timeout(Some(DEAD_PEER_TIMEOUT))?;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = socket;
+    Ok(())
+}
+
+/// Does nothing where sockets are not file descriptors.
+#[cfg(not(unix))]
+pub fn drop_dead_peers<T>(_socket: &T) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Raises this process's soft open-files limit (`RLIMIT_NOFILE`) to its hard limit and returns
@@ -270,4 +301,28 @@ pub fn spawn_background(config: Config) -> anyhow::Result<Background> {
         stop,
         thread,
     })
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_connections_get_the_dead_peer_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let _client =
+            std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (accepted, _) = listener.accept().expect("accept");
+        let sock = socket2::SockRef::from(&accepted);
+        assert_eq!(
+            sock.tcp_user_timeout().expect("read"),
+            None,
+            "kernel default"
+        );
+        drop_dead_peers(&accepted).expect("set");
+        assert_eq!(
+            sock.tcp_user_timeout().expect("read"),
+            Some(DEAD_PEER_TIMEOUT)
+        );
+    }
 }
