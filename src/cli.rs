@@ -82,6 +82,13 @@ struct ServeArgs {
     /// Time limit of one send attempt in milliseconds [default: 15000].
     #[arg(long, env = "TEAMINBOX_OUTBOX_TIMEOUT_MS", hide = true)]
     outbox_timeout_ms: Option<u64>,
+    /// Live event streams one user may have open at once (tabs and devices) [default: 12].
+    #[arg(long, env = "TEAMINBOX_MAX_STREAMS_PER_USER")]
+    max_streams_per_user: Option<usize>,
+    /// Live event streams open at once over all users; lowered at start to fit the open-files
+    /// limit [default: 512].
+    #[arg(long, env = "TEAMINBOX_MAX_STREAMS")]
+    max_streams: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -246,6 +253,8 @@ fn serve(data: PathBuf, args: ServeArgs) -> anyhow::Result<()> {
             outbox_retry_base_ms: args.outbox_retry_base_ms,
             outbox_max_attempts: args.outbox_max_attempts,
             outbox_timeout_ms: args.outbox_timeout_ms,
+            max_streams_per_user: args.max_streams_per_user,
+            max_streams: args.max_streams,
         },
     )?;
     tracing_subscriber::fmt()

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::jobs::outbox::OutboxConfig;
+use crate::realtime::StreamLimits;
 
 /// Default listen address.
 pub const DEFAULT_BIND: &str = "0.0.0.0:8080";
@@ -26,6 +27,8 @@ pub struct Config {
     pub log: String,
     /// Outbox dispatcher settings.
     pub outbox: OutboxConfig,
+    /// Caps on open event streams (the total is lowered at start to fit the open-files limit).
+    pub streams: StreamLimits,
 }
 
 /// Values given by flags or environment; `None` falls through to the file, then the default.
@@ -43,6 +46,10 @@ pub struct Overrides {
     pub outbox_max_attempts: Option<i64>,
     /// Time limit of one send.
     pub outbox_timeout_ms: Option<u64>,
+    /// Open event streams allowed per user.
+    pub max_streams_per_user: Option<usize>,
+    /// Open event streams allowed in all.
+    pub max_streams: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +61,8 @@ struct FileConfig {
     outbox_retry_base_ms: Option<u64>,
     outbox_max_attempts: Option<i64>,
     outbox_timeout_ms: Option<u64>,
+    max_streams_per_user: Option<usize>,
+    max_streams: Option<usize>,
 }
 
 /// Name of the config file inside the data dir.
@@ -94,6 +103,7 @@ impl Config {
     pub fn load(data: PathBuf, o: Overrides) -> Result<Config, ConfigError> {
         let f = read_file(&data)?;
         let d = OutboxConfig::default();
+        let streams = StreamLimits::default();
         let workers = o.workers.or(f.workers).unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map_or(2, |n| n.get())
@@ -120,6 +130,18 @@ impl Config {
                     .unwrap_or(d.timeout_ms),
                 retry_max_ms: d.retry_max_ms,
             },
+            streams: StreamLimits {
+                per_user: o
+                    .max_streams_per_user
+                    .or(f.max_streams_per_user)
+                    .unwrap_or(streams.per_user)
+                    .max(1),
+                total: o
+                    .max_streams
+                    .or(f.max_streams)
+                    .unwrap_or(streams.total)
+                    .max(1),
+            },
         })
     }
 }
@@ -133,23 +155,28 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let c = Config::load(dir.path().into(), Overrides::default()).expect("defaults");
         assert_eq!(c.bind, DEFAULT_BIND);
+        assert_eq!(c.streams, StreamLimits::default());
         std::fs::write(
             dir.path().join(FILE_NAME),
-            "bind = \"127.0.0.1:9000\"\noutbox_max_attempts = 3\n",
+            "bind = \"127.0.0.1:9000\"\noutbox_max_attempts = 3\nmax_streams_per_user = 4\nmax_streams = 40\n",
         )
         .expect("write");
         let c = Config::load(dir.path().into(), Overrides::default()).expect("file");
         assert_eq!(c.bind, "127.0.0.1:9000");
         assert_eq!(c.outbox.max_attempts, 3);
+        assert_eq!((c.streams.per_user, c.streams.total), (4, 40));
         let c = Config::load(
             dir.path().into(),
             Overrides {
                 bind: Some("127.0.0.1:9001".into()),
+                max_streams_per_user: Some(0),
                 ..Overrides::default()
             },
         )
         .expect("flag");
         assert_eq!(c.bind, "127.0.0.1:9001");
+        // A flag over the file; a cap of 0 would refuse every stream: at least 1.
+        assert_eq!((c.streams.per_user, c.streams.total), (1, 40));
         std::fs::write(dir.path().join(FILE_NAME), "bnd = 1\n").expect("write");
         let err = Config::load(dir.path().into(), Overrides::default()).expect_err("typo");
         assert!(err.to_string().contains("bnd"));

@@ -1,8 +1,10 @@
 //! Live updates: after every commit one task reads the new events once and fans them out to
 //! every open event stream; each stream keeps only what its user may see. A stream that falls
 //! behind, or a browser that reconnects with `Last-Event-ID`, catches up from the events table.
+//! How many streams may be open, and who has one, is [`admission`]'s.
 
-use std::collections::HashMap;
+mod admission;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,12 +13,16 @@ use futures_util::Stream;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
+pub use admission::{Admission, Refused, StreamLimits};
+use admission::{RETRY_AFTER_SECS, Streams};
+
 use crate::domain::UserId;
 use crate::domain::events::Event;
 use crate::domain::policy::{self, Actor, EventFacts};
 use crate::domain::settings::Settings;
 use crate::domain::time::{Ts, now_ms};
 use crate::jobs::Shutdown;
+use crate::service;
 use crate::store::events::{EventRow, list_after};
 use crate::store::{Store, StoreError, settings, users};
 
@@ -27,8 +33,10 @@ const BATCH: i64 = 500;
 /// The fan-out point for committed events.
 #[derive(Clone)]
 pub struct Hub {
-    /// Open streams per user, and when their last one closed.
-    presence: Arc<std::sync::Mutex<HashMap<i64, Presence>>>,
+    /// Open streams per user and in all, and when a user's last one closed (shared by clones).
+    streams: Streams,
+    /// The caps [`Hub::admit`] applies (this handle's: see [`Hub::with_limits`]).
+    limits: StreamLimits,
     /// When this process started (users who never connected count from here).
     started_at: i64,
     tx: broadcast::Sender<Arc<EventRow>>,
@@ -44,7 +52,8 @@ impl Hub {
         let (tx, _) = broadcast::channel(1024);
         let (passing, _) = broadcast::channel(256);
         Hub {
-            presence: Arc::default(),
+            streams: Streams::default(),
+            limits: StreamLimits::default(),
             started_at: now_ms(),
             tx,
             passing,
@@ -85,48 +94,43 @@ impl Hub {
     }
 }
 
-/// A user's open streams.
-#[derive(Debug, Clone, Copy, Default)]
-struct Presence {
-    open: usize,
-    last_closed_at: i64,
-}
-
-/// Counts a stream while it is open.
-struct Attendance {
-    presence: Arc<std::sync::Mutex<HashMap<i64, Presence>>>,
-    user: i64,
-}
-
-impl Drop for Attendance {
-    fn drop(&mut self) {
-        if let Ok(mut map) = self.presence.lock() {
-            let p = map.entry(self.user).or_default();
-            p.open = p.open.saturating_sub(1);
-            p.last_closed_at = now_ms();
-        }
-    }
-}
-
 impl Hub {
-    fn attend(&self, user: i64) -> Attendance {
-        if let Ok(mut map) = self.presence.lock() {
-            map.entry(user).or_default().open += 1;
-        }
-        Attendance {
-            presence: self.presence.clone(),
-            user,
-        }
+    /// This hub with other caps on open streams (the counts stay shared with every clone).
+    pub fn with_limits(mut self, limits: StreamLimits) -> Hub {
+        self.limits = limits;
+        self
+    }
+
+    /// Counts a new event stream of `user`, or refuses it: `RateLimited` (429, with
+    /// `Retry-After`) when the user already has `per_user` streams open, or the server `total`.
+    /// The slot is free again when the returned guard is dropped.
+    pub fn admit(&self, user: i64) -> service::Result<Admission> {
+        self.streams.admit(user, self.limits).map_err(|r| {
+            let message = match r {
+                Refused::User { limit } => format!(
+                    "you have {limit} live event streams open, the most allowed; close one (a tab or \
+                     a device) and try again"
+                ),
+                Refused::Total { limit } => format!(
+                    "the server has {limit} live event streams open, the most it allows; try again \
+                     shortly"
+                ),
+            };
+            service::Error::RateLimited {
+                message,
+                retry_after_secs: RETRY_AFTER_SECS,
+            }
+        })
+    }
+
+    /// Open event streams: of `user`, and in all.
+    pub fn open_streams(&self, user: i64) -> (usize, usize) {
+        self.streams.open(user)
     }
 
     /// Since when `user` has had no open event stream (`None`: one is open now).
     pub fn away_since(&self, user: i64) -> Option<i64> {
-        let map = self.presence.lock().ok()?;
-        match map.get(&user) {
-            Some(p) if p.open > 0 => None,
-            Some(p) => Some(p.last_closed_at.max(self.started_at)),
-            None => Some(self.started_at),
-        }
+        self.streams.away_since(user, self.started_at)
     }
 
     /// Sends an event that is not stored (such as `presence`) to the streams that may see it.
@@ -223,16 +227,17 @@ async fn deliver(tx: &mpsc::Sender<Bytes>, frame: Bytes, shutdown: &mut Shutdown
 
 /// The event stream of one user: replay after `last_event_id` (or start from now), then live
 /// events, with a keep-alive comment every [`KEEPALIVE`]. The work runs in a task that ends when
-/// the browser goes away or the server stops (the response then ends cleanly).
+/// the browser goes away (the response is dropped) or the server stops (the response then ends
+/// cleanly). The response holds `admission`, so the stream's slot is free once it is dropped.
 pub fn stream(
     hub: &Hub,
+    admission: Admission,
     store: Store,
     actor: Actor,
     settings: Settings,
     resume_after: Option<i64>,
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> + use<> {
     let (tx, rx) = mpsc::channel::<Bytes>(64);
-    let attendance = hub.attend(actor.id.0);
     // "From now" means after the newest committed event, read before subscribing: an event
     // committed in between is then newer than the cursor and reaches this stream, either live or
     // through the catch-up read every stream starts with (the table has everything after the
@@ -242,7 +247,6 @@ pub fn stream(
     let mut passing = hub.passing.subscribe();
     let mut shutdown = hub.shutdown.clone();
     tokio::spawn(async move {
-        let _attendance = attendance;
         // Someone the server marked offline is back.
         let uid = actor.id;
         if let Err(e) = store
@@ -294,6 +298,9 @@ pub fn stream(
                 // The server is stopping: end the response, so the browser reconnects to the
                 // next process with its Last-Event-ID and nothing holds the shutdown up.
                 _ = shutdown.wait() => return,
+                // The response was dropped (the browser went away): stop now, not at the next
+                // write.
+                () = tx.closed() => return,
                 r = live.recv() => Some(r),
                 p = passing.recv() => {
                     if let Ok(e) = p
@@ -329,8 +336,7 @@ pub fn stream(
             }
         }
     });
-    futures_util::stream::unfold(
-        rx,
-        |mut rx| async move { rx.recv().await.map(|b| (Ok(b), rx)) },
-    )
+    futures_util::stream::unfold((rx, admission), |(mut rx, admission)| async move {
+        rx.recv().await.map(|b| (Ok(b), (rx, admission)))
+    })
 }

@@ -43,13 +43,28 @@ pub struct Running {
 /// signals itself: the caller decides when to stop ([`serve_until`]).
 pub async fn start(config: &Config) -> anyhow::Result<Running> {
     crate::install_crypto();
+    let streams = match raise_open_files_limit() {
+        Some(open_files) => {
+            let fitted = config.streams.fitted(open_files);
+            if fitted.total < config.streams.total {
+                tracing::warn!(
+                    configured = config.streams.total,
+                    allowed = fitted.total,
+                    open_files,
+                    "fewer live event streams allowed than configured, to fit the open-files limit"
+                );
+            }
+            fitted
+        }
+        None => config.streams,
+    };
     let store = Store::open(&config.data)?;
     let setup = store.write(service::auth::ensure_setup_token).await?;
     let jobs = jobs::spawn_all(&store, config.outbox.clone());
     let state = Data::new(AppState {
         store: store.clone(),
         throttle: Mutex::new(Throttle::default()),
-        hub: jobs.hub.clone(),
+        hub: jobs.hub.clone().with_limits(streams),
         jobs: jobs.handle.clone(),
     });
     let app = configure(state);
@@ -70,6 +85,18 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             .configure(app.clone())
     })
     .workers(config.workers)
+    // A client that closes its side has gone (browsers and HTTP clients never half-close to wait
+    // for an answer): drop the connection when its EOF is read. Otherwise an event stream, which
+    // only writes, would keep a closed client's descriptor until a keep-alive write failed
+    // (15–30 s later).
+    .h1_allow_half_closed(false)
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>()
+            && let Err(e) = drop_dead_peers(tcp)
+        {
+            tracing::debug!(error = %e, "cannot set the dead-peer timeout on a connection");
+        }
+    })
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
     .disable_signals()
     .bind(&config.bind)
@@ -97,6 +124,61 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         jobs,
         in_flight,
     })
+}
+
+/// How long data sent to a client may stay unacknowledged before the kernel drops the
+/// connection (`TCP_USER_TIMEOUT`, RFC 5482; Linux and Android). An event stream writes a
+/// keep-alive every 15 s, so a phone that vanished without closing (left the Wi-Fi, lost power)
+/// frees its stream within about a minute instead of after the kernel's ~15 minutes of
+/// retransmissions.
+pub const DEAD_PEER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
+
+/// Sets [`DEAD_PEER_TIMEOUT`] on a connection, where the platform has the option (elsewhere it
+/// does nothing). Errors: what the operating system said.
+#[cfg(unix)]
+pub fn drop_dead_peers(socket: &impl std::os::fd::AsFd) -> std::io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    socket2::SockRef::from(socket).set_tcp_user_timeout(Some(DEAD_PEER_TIMEOUT))?;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = socket;
+    Ok(())
+}
+
+/// Does nothing where sockets are not file descriptors.
+#[cfg(not(unix))]
+pub fn drop_dead_peers<T>(_socket: &T) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Raises this process's soft open-files limit (`RLIMIT_NOFILE`) to its hard limit and returns
+/// the limit now in force (`None` where there is none to read). Service managers start programs
+/// with a soft limit of 1,024 while allowing far more; each open event stream and connection
+/// takes a descriptor. Logged at info; a failure is logged and the old limit kept.
+pub fn raise_open_files_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let (before, hard) = match rlimit::getrlimit(rlimit::Resource::NOFILE) {
+            Ok(limits) => limits,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the open-files limit");
+                return None;
+            }
+        };
+        match rlimit::increase_nofile_limit(hard) {
+            Ok(now) => {
+                tracing::info!(before, now, hard, "open-files limit");
+                Some(now)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, before, hard, "cannot raise the open-files limit");
+                Some(before)
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 /// Serves until `stop` resolves (or the HTTP server fails), then stops everything in order: no
@@ -219,4 +301,28 @@ pub fn spawn_background(config: Config) -> anyhow::Result<Background> {
         stop,
         thread,
     })
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_connections_get_the_dead_peer_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let _client =
+            std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (accepted, _) = listener.accept().expect("accept");
+        let sock = socket2::SockRef::from(&accepted);
+        assert_eq!(
+            sock.tcp_user_timeout().expect("read"),
+            None,
+            "kernel default"
+        );
+        drop_dead_peers(&accepted).expect("set");
+        assert_eq!(
+            sock.tcp_user_timeout().expect("read"),
+            Some(DEAD_PEER_TIMEOUT)
+        );
+    }
 }

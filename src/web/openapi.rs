@@ -379,12 +379,14 @@ fn ops() -> Vec<Op> {
         (
             "get",
             "/api/v1/events",
-            "Server-Sent Events of changes you may see; honours Last-Event-ID",
+            "Server-Sent Events of changes you may see; honours Last-Event-ID. A user may have \
+             max_streams_per_user streams open at once (the server max_streams): beyond that 429 \
+             with Retry-After",
             no_body.clone(),
             200,
             json!({"type": "string", "contentMediaType": "text/event-stream",
                 "description": "frames of id (the event id), event (its kind) and data (the event as JSON)"}),
-            &[401],
+            &[401, 429],
         ),
         (
             "get",

@@ -12,6 +12,7 @@ mod live;
 mod outbox;
 mod redirects;
 mod rules;
+mod streams;
 mod support;
 mod ui;
 mod visibility;

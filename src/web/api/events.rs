@@ -1,17 +1,20 @@
 //! `GET /api/v1/events`: the caller's Server-Sent Events stream.
 
+use actix_web::http::ConnectionType;
 use actix_web::web::Data;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 
 use crate::domain::events::{Event, Named, Presence};
 use crate::realtime;
 use crate::store::settings;
 use crate::web::AppState;
 use crate::web::auth::Auth;
-use crate::web::error::ApiResult;
+use crate::web::error::{ApiError, ApiResult};
 
 /// Resumes after `Last-Event-ID` (header, or `?last_event_id=` for clients that cannot set it);
-/// without it the stream starts from now.
+/// without it the stream starts from now. Beyond the caps on open streams
+/// ([`realtime::StreamLimits`]) it answers 429 `rate_limited` with `Retry-After` and closes the
+/// connection, so a client that keeps retrying does not hold a descriptor per attempt.
 pub(super) async fn show_events(
     req: HttpRequest,
     auth: Auth,
@@ -30,8 +33,25 @@ pub(super) async fn show_events(
         .or(from_query)
         .and_then(|v| v.trim().parse::<i64>().ok())
         .filter(|v| *v >= 0);
+    let admission = match state.hub.admit(auth.user.id.0) {
+        Ok(a) => a,
+        Err(e) => {
+            let mut refused = ApiError(e).error_response();
+            refused
+                .head_mut()
+                .set_connection_type(ConnectionType::Close);
+            return Ok(refused);
+        }
+    };
     let s = state.store.read(settings::load_settings).await?;
-    let body = realtime::stream(&state.hub, state.store.clone(), auth.actor(), s, last);
+    let body = realtime::stream(
+        &state.hub,
+        admission,
+        state.store.clone(),
+        auth.actor(),
+        s,
+        last,
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))

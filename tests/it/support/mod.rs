@@ -211,6 +211,7 @@ pub fn test_config(data: PathBuf) -> Config {
             outbox_retry_base_ms: Some(20),
             outbox_max_attempts: Some(4),
             outbox_timeout_ms: Some(5_000),
+            ..Overrides::default()
         },
     )
     .expect("config")
@@ -252,8 +253,16 @@ fn seed_user(store: &Store, name: &str, role: Role, teams: &[i64]) -> Staff {
 impl TestApp {
     /// A fresh server in a fresh data dir.
     pub fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {})
+    }
+
+    /// [`TestApp::spawn`] with the test configuration changed by `tweak` first (a restart goes
+    /// back to the plain test configuration).
+    pub fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
-        let server = start_server(test_config(dir.path().to_path_buf()));
+        let mut config = test_config(dir.path().to_path_buf());
+        tweak(&mut config);
+        let server = start_server(config);
         let store = server.store.clone();
         let (sales, support) = store
             .write_blocking(|c| {
