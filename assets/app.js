@@ -43,15 +43,23 @@
   document.body.addEventListener("htmx:afterSettle", function (e) { localize(e.target); });
 
   if (!window.EventSource || !here().page) { return; }
-  var es = new EventSource("/api/v1/events");
-  es.onopen = function () { if (badge) { badge.classList.add("on"); badge.textContent = "live"; } };
-  es.onerror = function () { if (badge) { badge.classList.remove("on"); badge.textContent = "reconnecting"; } };
-  es.onmessage = function (m) { handle(m); };
-  es.addEventListener("presence", showPresence);
-  ["message.created", "message.status", "note.created", "conversation.created", "conversation.claimed",
-   "conversation.assigned", "conversation.status", "conversation.tagged"].forEach(function (k) {
-    es.addEventListener(k, handle);
-  });
+  // The browser retries a dropped stream by itself, but gives up on a refused one (a 429 when the
+  // person already has too many open): then open a new one after a pause.
+  function connect() {
+    var es = new EventSource("/api/v1/events");
+    es.onopen = function () { if (badge) { badge.classList.add("on"); badge.textContent = "live"; } };
+    es.onerror = function () {
+      if (badge) { badge.classList.remove("on"); badge.textContent = "reconnecting"; }
+      if (es.readyState === EventSource.CLOSED) { setTimeout(connect, 5000 + Math.random() * 5000); }
+    };
+    es.onmessage = function (m) { handle(m); };
+    es.addEventListener("presence", showPresence);
+    ["message.created", "message.status", "note.created", "conversation.created", "conversation.claimed",
+     "conversation.assigned", "conversation.status", "conversation.tagged"].forEach(function (k) {
+      es.addEventListener(k, handle);
+    });
+  }
+  connect();
 
   function handle(m) {
     var ev;
