@@ -3,6 +3,7 @@
 //! answers, read receipts, media, and request bodies checked against Meta's OpenAPI spec.
 
 mod fake;
+mod identity;
 mod ingest;
 mod schema;
 mod send;
