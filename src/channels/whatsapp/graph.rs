@@ -570,7 +570,8 @@ mod tests {
     fn accepted_answers() {
         // (answer, wamid, input, wa_id): the recipient as Meta knows it, here without Brazil's
         // ninth digit; a wa_id as a number is taken too.
-        let table: [(&[u8], &str, Option<&str>, Option<&str>); 3] = [
+        type Case<'a> = (&'a [u8], &'a str, Option<&'a str>, Option<&'a str>);
+        let table: [Case; 3] = [
             (br#"{"messages":[{"id":"wamid.X"}]}"#, "wamid.X", None, None),
             (
                 br#"{"contacts":[{"input":"+5511987654321","wa_id":"551187654321"}],"messages":[{"id":"wamid.Y"}]}"#,
