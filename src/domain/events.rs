@@ -32,6 +32,8 @@ pub mod kind {
     pub const CHANNEL_ALERT: &str = "channel.alert";
     /// A contact's details changed.
     pub const CONTACT_UPDATED: &str = "contact.updated";
+    /// A contact's phone number changed (shown in the timeline of their latest conversation).
+    pub const CONTACT_PHONE_CHANGED: &str = "contact.phone_changed";
     /// A staff member's name, role, teams or access changed.
     pub const USER_UPDATED: &str = "user.updated";
     /// A staff member's availability changed.
@@ -165,6 +167,34 @@ pub struct ContactUpdated {
     pub contact_id: ContactId,
 }
 
+/// What told us a contact's number changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneSource {
+    /// A customer message that came with another number than the one we held.
+    Inbound,
+    /// WhatsApp's "user changed number" system message.
+    UserChangedNumber,
+    /// A staff member edited the contact.
+    Staff,
+}
+
+/// `contact.phone_changed`: `{"contact_id","from","to","source"}`, numbers in the canonical
+/// form (`+` and digits; `from` is `null` when there was none). Recorded on the contact's
+/// latest conversation so it shows in its timeline; the old number stays reachable as an
+/// identity where it was one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhoneChanged {
+    /// The contact.
+    pub contact_id: ContactId,
+    /// The number before (`null`: none).
+    pub from: Option<String>,
+    /// The number now (`null`: cleared by staff).
+    pub to: Option<String>,
+    /// What told us.
+    pub source: PhoneSource,
+}
+
 /// `user.updated`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserUpdated {
@@ -221,6 +251,8 @@ pub enum Event {
     ChannelAlert(ChannelAlert),
     /// `contact.updated`.
     ContactUpdated(ContactUpdated),
+    /// `contact.phone_changed`.
+    ContactPhoneChanged(PhoneChanged),
     /// `user.updated`.
     UserUpdated(UserUpdated),
     /// `user.status`.
@@ -245,6 +277,7 @@ impl Event {
             Event::MessageStatus(_) => kind::MESSAGE_STATUS,
             Event::ChannelAlert(_) => kind::CHANNEL_ALERT,
             Event::ContactUpdated(_) => kind::CONTACT_UPDATED,
+            Event::ContactPhoneChanged(_) => kind::CONTACT_PHONE_CHANGED,
             Event::UserUpdated(_) => kind::USER_UPDATED,
             Event::UserStatus(_) => kind::USER_STATUS,
             Event::SettingsUpdated(_) => kind::SETTINGS_UPDATED,
@@ -269,6 +302,7 @@ impl Event {
             Event::MessageStatus(p) => json(p),
             Event::ChannelAlert(p) => json(p),
             Event::ContactUpdated(p) => json(p),
+            Event::ContactPhoneChanged(p) => json(p),
             Event::UserUpdated(p) => json(p),
             Event::UserStatus(p) => json(p),
             Event::SettingsUpdated(changed) => Value::Object(changed.clone()),
@@ -437,6 +471,17 @@ mod tests {
                 }),
                 "contact.updated",
                 json!({"contact_id": 8}),
+            ),
+            (
+                Event::ContactPhoneChanged(PhoneChanged {
+                    contact_id: ContactId(8),
+                    from: Some("+4915123456789".into()),
+                    to: Some("+4915199999999".into()),
+                    source: PhoneSource::UserChangedNumber,
+                }),
+                "contact.phone_changed",
+                json!({"contact_id": 8, "from": "+4915123456789", "to": "+4915199999999",
+                       "source": "user_changed_number"}),
             ),
             (
                 Event::UserUpdated(UserUpdated {

@@ -5,6 +5,7 @@ pub mod conversation;
 pub mod events;
 pub mod ids;
 pub mod metrics;
+pub mod phone;
 pub mod policy;
 pub mod settings;
 pub mod throttle;

@@ -125,6 +125,8 @@ struct Accepted {
     status: DeliveryStatus,
     /// The provider's id of the message (WhatsApp's wamid), for status updates.
     external_id: Option<String>,
+    /// The recipient's id as the provider named it (WhatsApp's `contacts[0].wa_id`).
+    recipient_wa_id: Option<String>,
 }
 
 async fn attempt(
@@ -146,6 +148,7 @@ async fn attempt(
             Ok(Accepted {
                 status: DeliveryStatus::Delivered,
                 external_id: None,
+                recipient_wa_id: None,
             })
         }
         ChannelKind::Whatsapp => {
@@ -153,10 +156,11 @@ async fn attempt(
                 SendError::Permanent("the WhatsApp channel's configuration is incomplete".into())
             })?;
             // Accepted by WhatsApp is "sent"; delivered and read come as status webhooks.
-            let wamid = graph::send(client, &cfg, item).await?;
+            let sent = graph::send(client, &cfg, item).await?;
             Ok(Accepted {
                 status: DeliveryStatus::Sent,
-                external_id: Some(wamid),
+                external_id: Some(sent.wamid),
+                recipient_wa_id: sent.wa_id,
             })
         }
     }
@@ -183,8 +187,12 @@ async fn deliver(
         message,
         provider_message: None,
     };
+    let mut recipient_wa_id = None;
     let (status, external_id, error) = match outcome {
-        Ok(a) => (a.status, a.external_id, None),
+        Ok(a) => {
+            recipient_wa_id = a.recipient_wa_id;
+            (a.status, a.external_id, None)
+        }
         Err(SendError::Transient(reason)) if attempts < cfg.max_attempts => {
             return retry(reason, backoff(cfg, item.attempts)).await;
         }
@@ -234,6 +242,7 @@ async fn deliver(
         status,
         external_id,
         error,
+        recipient_wa_id,
     };
     store
         .write(move |c| service::messages::record_send(c, &settled, now))

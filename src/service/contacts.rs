@@ -1,15 +1,18 @@
 //! Contacts: which of a contact's conversations a caller may see (the API's contact and the
-//! conversation page's "other conversations" both ask here), and edits to a contact.
+//! conversation page's "other conversations" both ask here), edits to a contact, and the one
+//! place a contact's phone number changes (typed by staff or reported by a channel), recorded
+//! as `contact.phone_changed`.
 
 use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{Error, Result, clean_text, invalid};
-use crate::domain::events::{ContactUpdated, Event};
+use crate::domain::events::{ContactUpdated, Event, PhoneChanged, PhoneSource};
+use crate::domain::phone::{self, Reported};
 use crate::domain::policy::{self, Actor, Ownership, Scope};
 use crate::domain::time::now_ms;
-use crate::domain::{ContactId, ConversationId};
+use crate::domain::{ChannelId, ContactId, ConversationId, UserId};
 use crate::store::contacts::{self, Contact};
 use crate::store::conversations::{self as convs, Conversation};
 use crate::store::{events, settings};
@@ -101,7 +104,8 @@ pub fn show(conn: &Connection, actor: &Actor, id: ContactId) -> Result<Seen> {
 pub struct ContactPatch {
     /// New name (trimmed, 1-200 characters).
     pub name: Option<String>,
-    /// `Some(None)` clears the phone; `Some(Some(p))` sets it (normalized to digits).
+    /// `Some(None)` clears the phone; `Some(Some(p))` sets it (to the canonical `+digits`; 422
+    /// `invalid_phone` when it cannot be a number).
     pub phone: Option<Option<String>>,
     /// Replaces the attributes (at most [`MAX_ATTRIBUTES_BYTES`] serialized).
     pub attributes: Option<Map<String, Value>>,
@@ -116,7 +120,7 @@ pub fn patch(conn: &Connection, seen: Seen, p: ContactPatch) -> Result<ContactVi
         .map(|n| clean_text("name", n, 200))
         .transpose()?;
     let phone = match &p.phone {
-        Some(Some(ph)) => Some(Some(super::messages::normalize_phone(ph)?)),
+        Some(Some(ph)) => Some(Some(typed_phone(ph)?)),
         Some(None) => Some(None),
         None => None,
     };
@@ -128,6 +132,8 @@ pub fn patch(conn: &Connection, seen: Seen, p: ContactPatch) -> Result<ContactVi
         return Err(invalid("too_long", "attributes are limited to 16 KiB"));
     }
     let id = seen.view.contact.id;
+    let now = now_ms();
+    let held = seen.view.contact.phone.clone();
     contacts::update_contact(
         conn,
         id,
@@ -135,15 +141,127 @@ pub fn patch(conn: &Connection, seen: Seen, p: ContactPatch) -> Result<ContactVi
         phone.as_ref().map(|p| p.as_deref()),
         attributes.as_ref(),
     )?;
+    if let Some(to) = phone.filter(|to| *to != held) {
+        let change = PhoneChanged {
+            contact_id: id,
+            from: held,
+            to,
+            source: PhoneSource::Staff,
+        };
+        record_phone_change(conn, change, None, Some(seen.actor.id), now)?;
+    }
     events::insert_event(
         conn,
         None,
         &Event::ContactUpdated(ContactUpdated { contact_id: id }),
         Some(seen.actor.id),
-        now_ms(),
+        now,
     )?;
     Ok(show(conn, &seen.actor, id)?.into_view())
 }
+
+/// A number a person typed, in the canonical form (`+` and 7–15 digits; see
+/// [`phone::canonical`]); 422 `invalid_phone` saying why when it cannot be one.
+pub fn typed_phone(input: &str) -> Result<String> {
+    phone::canonical(input).map_err(|why| {
+        let shown: String = input.trim().chars().take(40).collect();
+        invalid(
+            "invalid_phone",
+            format!("\"{shown}\" is not a phone number: {why} (write it with the country code, such as +49 151 23456789)"),
+        )
+    })
+}
+
+/// Records `contact.phone_changed` on the conversation it concerns: `conversation` if given,
+/// else the contact's latest (on `channel` first); with no conversation it is stored without
+/// one.
+pub fn record_phone_change(
+    conn: &Connection,
+    change: PhoneChanged,
+    channel: Option<ChannelId>,
+    actor: Option<UserId>,
+    now: i64,
+) -> Result<()> {
+    let conversation = contacts::find_latest_conversation(conn, change.contact_id, channel)?;
+    tracing::info!(
+        contact = change.contact_id.0,
+        from = change.from.as_deref().unwrap_or("none"),
+        to = change.to.as_deref().unwrap_or("none"),
+        source = ?change.source,
+        "a contact's phone number changed"
+    );
+    events::insert_event(
+        conn,
+        conversation,
+        &Event::ContactPhoneChanged(change),
+        actor,
+        now,
+    )?;
+    Ok(())
+}
+
+/// Takes a number a channel reported for a known contact (canonical form, see
+/// [`phone::canonical`]) by [`phone::compare`]: another form of the held number changes
+/// nothing; a number where there was none fills it; a different number replaces the held one,
+/// never silently — `contact.phone_changed` with `source` goes in the timeline of the contact's
+/// latest conversation on `channel`.
+pub fn observe_phone(
+    conn: &Connection,
+    contact: ContactId,
+    channel: ChannelId,
+    reported: &str,
+    source: PhoneSource,
+    now: i64,
+) -> Result<()> {
+    let held = contacts::find_phone(conn, contact)?;
+    match phone::compare(held.as_deref(), reported) {
+        Reported::Same => {}
+        Reported::Fill => {
+            contacts::update_contact(conn, contact, None, Some(Some(reported)), None)?
+        }
+        Reported::Changed => {
+            contacts::update_contact(conn, contact, None, Some(Some(reported)), None)?;
+            let change = PhoneChanged {
+                contact_id: contact,
+                from: held,
+                to: Some(reported.to_string()),
+                source,
+            };
+            record_phone_change(conn, change, Some(channel), None, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// The contact a WhatsApp id (`wa_id`, digits) belongs to on `channel`: the id itself, else one
+/// of its [`phone::equivalent_wa_ids`] (Brazil's ninth digit, Mexico's `521`) — then this id is
+/// learnt as another identity of that contact, so the next lookup is direct. `None`: a new
+/// customer.
+pub fn find_wa_contact(
+    conn: &Connection,
+    channel: ChannelId,
+    wa_id: &str,
+) -> Result<Option<ContactId>> {
+    if let Some(c) = contacts::find_identity(conn, channel, WA_ID, wa_id)? {
+        return Ok(Some(c));
+    }
+    for other in phone::equivalent_wa_ids(wa_id) {
+        if let Some(c) = contacts::find_identity(conn, channel, WA_ID, &other)? {
+            tracing::info!(
+                contact = c.0,
+                known = %other,
+                new = %wa_id,
+                "a WhatsApp id matched a contact by another form of the same number"
+            );
+            contacts::insert_identity(conn, c, channel, WA_ID, wa_id)?;
+            return Ok(Some(c));
+        }
+    }
+    Ok(None)
+}
+
+/// The kind of identity a WhatsApp id (`wa_id`, the number without `+`) is stored as.
+pub const WA_ID: &str = "wa_id";
 
 #[cfg(test)]
 mod tests {

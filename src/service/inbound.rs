@@ -6,7 +6,9 @@ use rusqlite::Connection;
 use super::Result;
 use super::messages::preview;
 use crate::domain::conversation::{self as rules, InboundNature};
-use crate::domain::events::{ConversationCreated, Event, MessageCreated, StatusChanged};
+use crate::domain::events::{
+    ConversationCreated, Event, MessageCreated, PhoneSource, StatusChanged,
+};
 use crate::domain::time::now_ms;
 use crate::domain::{
     ChannelId, ChannelKind, ContactId, ConversationId, DeliveryStatus, Direction, MessageId, Status,
@@ -30,7 +32,10 @@ pub struct Inbound<'a> {
     pub identifier: &'a str,
     /// The customer's name, if given.
     pub name: Option<&'a str>,
-    /// The customer's phone, if given.
+    /// The customer's phone as the provider gave it, if it did: stored in the canonical form
+    /// (`+digits`, [`crate::domain::phone::canonical`]); one that cannot be a number is kept
+    /// in the contact's attributes as `phone_as_given` instead, and the message lands all the
+    /// same.
     pub phone: Option<&'a str>,
     /// `text`, `image`…
     pub kind: &'a str,
@@ -58,21 +63,32 @@ pub struct Landed {
 
 fn find_or_create_contact(conn: &Connection, m: &Inbound<'_>, now: i64) -> Result<ContactId> {
     let name = m.name.map(str::trim).filter(|n| !n.is_empty());
-    let phone = m.phone.map(str::trim).filter(|p| !p.is_empty());
-    match contacts::find_identity(conn, m.channel, m.identity_kind, m.identifier)? {
+    let given = m.phone.map(str::trim).filter(|p| !p.is_empty());
+    let canonical = given.and_then(|p| crate::domain::phone::canonical(p).ok());
+    let phone = canonical.as_deref();
+    let c = match contacts::find_identity(conn, m.channel, m.identity_kind, m.identifier)? {
         Some(c) => {
-            // Customers rename themselves; keep what the channel says now.
-            if name.is_some() || phone.is_some() {
-                contacts::update_contact(conn, c, name, phone.map(Some), None)?;
+            // Customers rename themselves; keep what the channel says now. A different number
+            // replaces the held one only on the record (contact.phone_changed).
+            if name.is_some() {
+                contacts::update_contact(conn, c, name, None, None)?;
             }
-            Ok(c)
+            if let Some(p) = phone {
+                super::contacts::observe_phone(conn, c, m.channel, p, PhoneSource::Inbound, now)?;
+            }
+            c
         }
         None => {
             let c = contacts::insert_contact(conn, name.unwrap_or(m.identifier), phone, now)?;
             contacts::insert_identity(conn, c, m.channel, m.identity_kind, m.identifier)?;
-            Ok(c)
+            c
         }
+    };
+    if let Some(raw) = given.filter(|_| phone.is_none()) {
+        let raw: String = raw.chars().take(40).collect();
+        contacts::update_attribute(conn, c, "phone_as_given", &raw)?;
     }
+    Ok(c)
 }
 
 /// Stores an inbound message; a repeated provider id changes nothing and returns where the first
@@ -315,7 +331,8 @@ pub fn parse_timestamp(v: &serde_json::Value) -> Result<Option<i64>> {
     Ok(Some(ms))
 }
 
-/// Checks an API-channel message (422s): ids and sizes, a phone kept as given when it is odd (a
+/// Checks an API-channel message (422s): ids and sizes, a phone in the canonical form (one that
+/// cannot be a number is kept as given, and [`receive`] keeps it out of the phone column: a
 /// customer's message is never refused for that), a time never later than `now`.
 pub fn check_api(m: ApiInbound, now: i64) -> Result<CheckedApi> {
     let external_id = super::clean_text("external_id", &m.external_id, 255)?;
@@ -342,8 +359,9 @@ pub fn check_api(m: ApiInbound, now: i64) -> Result<CheckedApi> {
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(|p| {
-            super::messages::normalize_phone(p).unwrap_or_else(|_| p.chars().take(40).collect())
+        .map(|p| match crate::domain::phone::canonical(p) {
+            Ok(c) => c,
+            Err(_) => p.chars().take(40).collect(),
         });
     let at = m
         .timestamp
@@ -419,9 +437,19 @@ mod tests {
             text: "hi".into(),
             timestamp: Some(json!(4_000_000_000_i64)),
         };
-        let c = check_api(m, 1_000).expect("checked");
+        let c = check_api(m.clone(), 1_000).expect("checked");
         assert_eq!(c.external_id, "e1");
         assert_eq!(c.phone.as_deref(), Some("call me maybe"));
         assert_eq!(c.at, Some(1_000));
+        // A number in any usual spelling is kept in the canonical form.
+        for (given, want) in [
+            ("+1 (555) 000-1", "+15550001"),
+            ("0044 20 7946 0958", "+442079460958"),
+        ] {
+            let mut m = m.clone();
+            m.contact.phone = Some(given.into());
+            let c = check_api(m, 1_000).expect("checked");
+            assert_eq!(c.phone.as_deref(), Some(want), "{given}");
+        }
     }
 }

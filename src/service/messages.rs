@@ -296,7 +296,7 @@ pub fn start(
 ) -> Result<Conversation> {
     let channel = channels::find_channel(conn, channel)?
         .ok_or_else(|| invalid("unknown_channel", format!("there is no channel {channel}")))?;
-    let phone = normalize_phone(phone)?;
+    let phone = super::contacts::typed_phone(phone)?;
     let out = out.validate()?;
     if channel.kind.has_service_window() && !matches!(out, Outgoing::Template(_)) {
         return Err(invalid(
@@ -306,7 +306,14 @@ pub fn start(
     }
     let now = now_ms();
     let id_kind = identity_kind(channel.kind);
-    let contact = match contacts::find_identity(conn, channel.id, id_kind, &phone)? {
+    // Identities hold the number without `+` (a WhatsApp id); on WhatsApp another form of the
+    // same number (Brazil's ninth digit, Mexico's 521) finds the same customer.
+    let identifier = crate::domain::phone::wa_id(&phone);
+    let known = match channel.kind {
+        ChannelKind::Whatsapp => super::contacts::find_wa_contact(conn, channel.id, identifier)?,
+        ChannelKind::Api => contacts::find_identity(conn, channel.id, id_kind, identifier)?,
+    };
+    let contact = match known {
         Some(c) => c,
         None => {
             let c = contacts::insert_contact(
@@ -317,7 +324,7 @@ pub fn start(
                 Some(&phone),
                 now,
             )?;
-            contacts::insert_identity(conn, c, channel.id, id_kind, &phone)?;
+            contacts::insert_identity(conn, c, channel.id, id_kind, identifier)?;
             c
         }
     };
@@ -396,27 +403,6 @@ pub fn identity_kind(kind: ChannelKind) -> &'static str {
     }
 }
 
-/// Digits of a phone number (an optional leading `+`, spaces, dashes and brackets dropped).
-pub fn normalize_phone(phone: &str) -> Result<String> {
-    let digits: String = phone
-        .trim()
-        .trim_start_matches('+')
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
-        .collect();
-    if (5..=20).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
-        Ok(digits)
-    } else {
-        Err(invalid(
-            "invalid_phone",
-            format!(
-                "\"{}\" is not a phone number (digits with country code)",
-                phone.trim()
-            ),
-        ))
-    }
-}
-
 /// The one writer of delivery statuses: moves message `message` of `conversation` to `next` and
 /// records `message.status` (with `error`, for `failed` only), in the caller's transaction.
 /// Both the outbox's outcome and the provider's status webhooks come here. A status only moves
@@ -469,12 +455,20 @@ pub struct SendOutcome {
     pub external_id: Option<String>,
     /// Why it failed, when it did (never retried after this).
     pub error: Option<SendFailure>,
+    /// The recipient's id as the provider's answer named it (WhatsApp's `contacts[0].wa_id`),
+    /// when it gave one.
+    pub recipient_wa_id: Option<String>,
 }
 
 /// Records a final send outcome: closes the outbox row (once: a row already settled, say by a
 /// status webhook, changes nothing), keeps the provider's id, moves the delivery status through
 /// [`apply_status`], and lets a refusal change what it must (a closed window, a token alert).
+/// The recipient id the answer named is learnt for the contact even when a status settled the
+/// row first ([`super::whatsapp::learn_recipient_wa_id`]).
 pub fn record_send(conn: &Connection, o: &SendOutcome, now: i64) -> Result<()> {
+    if let Some(wa_id) = &o.recipient_wa_id {
+        super::whatsapp::learn_recipient_wa_id(conn, o.conversation, o.channel, wa_id)?;
+    }
     let closed = match &o.error {
         None => outbox::mark_done(conn, o.outbox_id, o.attempts, now)?,
         Some(e) => outbox::mark_failed(conn, o.outbox_id, o.attempts, &e.message, now)?,

@@ -51,7 +51,9 @@ fn check_teams(conn: &Connection, ids: &[TeamId]) -> Result<()> {
 pub fn create_user(conn: &Connection, mut new: NewUser, team_ids: &[TeamId]) -> Result<User> {
     new.email = clean_email(&new.email)?;
     new.name = clean_text("name", &new.name, 100)?;
-    if users::email_exists(conn, &new.email)? {
+    // The login form of the address: an account that differs only in case or surrounding
+    // space is the same login, so it is taken.
+    if users::email_exists(conn, &login_key(&new.email))? {
         return Err(Error::Conflict {
             code: "email_taken",
             message: format!("a user with the email {} exists already", new.email),

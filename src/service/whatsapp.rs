@@ -8,11 +8,13 @@
 use rusqlite::Connection;
 
 use super::Result;
+use super::contacts as contacts_service;
 use super::inbound::{Inbound, receive};
 use crate::channels::whatsapp::graph;
 use crate::channels::whatsapp::webhook::{self, InMessage, StatusUpdate};
 use crate::domain::conversation::{InboundNature, whatsapp_nature};
-use crate::domain::events::{ChannelAlert, Event, SendFailure};
+use crate::domain::events::{ChannelAlert, Event, PhoneSource, SendFailure};
+use crate::domain::phone;
 use crate::domain::time::now_ms;
 use crate::domain::{ChannelId, ChannelKind, ConversationId, DeliveryStatus};
 use crate::store::whatsapp::{self as wa, MediaJob};
@@ -104,21 +106,68 @@ pub fn process(conn: &Connection, webhook_id: i64) -> Result<Vec<MediaJob>> {
     Ok(jobs)
 }
 
-/// Finds the contact of an identity, linking a BSUID and a phone id that arrive together so the
-/// customer stays one contact across the BSUID roll-out.
+/// Ties the identities a message arrives with to one contact before it is stored: a BSUID and a
+/// phone id that arrive together (so the customer stays one contact across the BSUID
+/// roll-out), and a phone id we do not know yet that is another form of a known contact's
+/// (Brazil's ninth digit, Mexico's `521`: [`contacts_service::find_wa_contact`]), so the reply to
+/// a conversation staff started lands in it. An identity another contact holds is left alone.
 fn link_identities(
     conn: &Connection,
     channel: ChannelId,
     bsuid: Option<&str>,
     wa_id: Option<&str>,
 ) -> Result<()> {
-    if let (Some(b), Some(w)) = (bsuid, wa_id) {
-        let by_b = contacts::find_identity(conn, channel, "bsuid", b)?;
-        let by_w = contacts::find_identity(conn, channel, "wa_id", w)?;
-        match (by_b, by_w) {
-            (None, Some(c)) => contacts::insert_identity(conn, c, channel, "bsuid", b)?,
-            (Some(c), None) => contacts::insert_identity(conn, c, channel, "wa_id", w)?,
-            _ => {}
+    let by_b = match bsuid {
+        Some(b) => contacts::find_identity(conn, channel, "bsuid", b)?,
+        None => None,
+    };
+    let by_w = match wa_id {
+        Some(w) => contacts_service::find_wa_contact(conn, channel, w)?,
+        None => None,
+    };
+    match (by_b, by_w, bsuid, wa_id) {
+        (None, Some(c), Some(b), _) => contacts::insert_identity(conn, c, channel, "bsuid", b)?,
+        (Some(c), None, _, Some(w)) => {
+            contacts::insert_identity(conn, c, channel, contacts_service::WA_ID, w)?
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Learns the WhatsApp id Meta's answer to a send reports for the recipient (`contacts[0].wa_id`)
+/// as an identity of the conversation's contact, when it differs from the number we sent to
+/// (Brazil's ninth digit, Mexico's `521`, or an account Meta knows under another id): the
+/// customer's reply comes from that id and must find this contact. The shown phone stays the
+/// number we sent to, which Meta accepted. An id another contact holds already is left alone.
+pub fn learn_recipient_wa_id(
+    conn: &Connection,
+    conversation: ConversationId,
+    channel: ChannelId,
+    wa_id: &str,
+) -> Result<()> {
+    let wa_id = wa_id.trim().trim_start_matches('+');
+    if wa_id.is_empty() || !wa_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(());
+    }
+    let Some(contact) = contacts::find_contact_of_conversation(conn, conversation)? else {
+        return Ok(());
+    };
+    match contacts::find_identity(conn, channel, contacts_service::WA_ID, wa_id)? {
+        Some(c) if c == contact => {}
+        Some(other) => tracing::warn!(
+            contact = contact.0,
+            other = other.0,
+            wa_id,
+            "WhatsApp answered a send with the id of another contact; left as it is"
+        ),
+        None => {
+            tracing::info!(
+                contact = contact.0,
+                wa_id,
+                "learnt the WhatsApp id Meta reported for a send"
+            );
+            contacts::insert_identity(conn, contact, channel, contacts_service::WA_ID, wa_id)?;
         }
     }
     Ok(())
@@ -132,12 +181,19 @@ fn receive_message(conn: &Connection, m: &InMessage) -> Result<Option<(bool, Opt
     };
     let bsuid = m.user_id.as_deref();
     let wa_id = m.wa_id.as_deref();
+    // A WhatsApp id already held as an identity says nothing new about the customer's number
+    // (it may be one Meta's answer named, or the number before a change); a new one is their
+    // number now, and is compared with the one held.
+    let news = match wa_id {
+        Some(w) => contacts::find_identity(conn, channel, contacts_service::WA_ID, w)?.is_none(),
+        None => false,
+    };
     link_identities(conn, channel, bsuid, wa_id)?;
     // Keyed on the business-scoped user id when present (it survives username adoption), else
     // the phone-based wa_id; a message with neither still lands, under its own id.
     let (kind, identifier) = match (bsuid, wa_id) {
         (Some(b), _) => ("bsuid", b),
-        (None, Some(w)) => ("wa_id", w),
+        (None, Some(w)) => (contacts_service::WA_ID, w),
         (None, None) => ("wamid", m.id.as_str()),
     };
     let landed = receive(
@@ -149,7 +205,7 @@ fn receive_message(conn: &Connection, m: &InMessage) -> Result<Option<(bool, Opt
             identity_kind: kind,
             identifier,
             name: m.name.as_deref(),
-            phone: wa_id,
+            phone: wa_id.filter(|_| news),
             kind: &m.kind,
             text: &m.text,
             payload: Some(&m.payload),
@@ -165,9 +221,20 @@ fn receive_message(conn: &Connection, m: &InMessage) -> Result<Option<(bool, Opt
     if let Some(new_id) = &m.new_wa_id
         && let Some(c) = contacts::find_identity(conn, channel, kind, identifier)?
     {
-        // "User changed number": the new number reaches the same contact from now on.
-        contacts::insert_identity(conn, c, channel, "wa_id", new_id)?;
-        contacts::update_contact(conn, c, None, Some(Some(new_id)), None)?;
+        // "User changed number": the new number reaches the same contact from now on, and
+        // becomes the one shown; the old one stays an identity, and the change is recorded.
+        let new_id = new_id.trim().trim_start_matches('+');
+        contacts::insert_identity(conn, c, channel, contacts_service::WA_ID, new_id)?;
+        if let Ok(new_phone) = phone::canonical(new_id) {
+            contacts_service::observe_phone(
+                conn,
+                c,
+                channel,
+                &new_phone,
+                PhoneSource::UserChangedNumber,
+                now_ms(),
+            )?;
+        }
     }
     let job = match &m.media {
         Some(media) => {

@@ -65,7 +65,7 @@ pub fn generate(
                 let last = created + rng.below((now - created) as u64 / 4 + 1) as i64;
                 contact.execute(params![
                     format!("Customer {made}"),
-                    format!("3519{made:08}"),
+                    format!("+3519{made:08}"),
                     created
                 ])?;
                 let contact_id = tx.last_insert_rowid();

@@ -106,6 +106,53 @@ pub fn update_contact(
     Ok(())
 }
 
+/// A contact's phone (canonical `+digits`), `None` when the contact has none or does not exist.
+pub fn find_phone(conn: &Connection, id: ContactId) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT phone FROM contacts WHERE id = ?1")?
+        .query_row([id.0], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// Sets one key of a contact's attributes (a JSON object), keeping the others.
+pub fn update_attribute(conn: &Connection, id: ContactId, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE contacts SET attributes = json_set(CASE WHEN json_valid(attributes) THEN attributes ELSE '{}' END, '$.' || json_quote(?2), ?3) WHERE id = ?1",
+    )?
+    .execute(params![id.0, key, value])?;
+    Ok(())
+}
+
+/// The contact of a conversation.
+pub fn find_contact_of_conversation(
+    conn: &Connection,
+    conversation: crate::domain::ConversationId,
+) -> Result<Option<ContactId>> {
+    Ok(conn
+        .prepare_cached("SELECT contact_id FROM conversations WHERE id = ?1")?
+        .query_row([conversation.0], |r| r.get(0))
+        .optional()?
+        .map(ContactId))
+}
+
+/// The conversation a change to a contact is shown in: their latest on `channel`, else their
+/// latest on any channel.
+pub fn find_latest_conversation(
+    conn: &Connection,
+    id: ContactId,
+    channel: Option<ChannelId>,
+) -> Result<Option<crate::domain::ConversationId>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM conversations WHERE contact_id = ?1
+              ORDER BY channel_id IS ?2 DESC, id DESC LIMIT 1",
+        )?
+        .query_row(params![id.0, channel.map(|c| c.0)], |r| r.get(0))
+        .optional()?
+        .map(crate::domain::ConversationId))
+}
+
 /// One contact with identities.
 pub fn find_contact(conn: &Connection, id: ContactId) -> Result<Option<Contact>> {
     let row = conn
@@ -141,4 +188,61 @@ pub fn find_contact(conn: &Connection, id: ContactId) -> Result<Option<Contact>>
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(Some(contact))
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use crate::domain::phone;
+
+    /// Migration 007 rewrites stored phones as `domain::phone::canonical` would, and moves what
+    /// cannot be a number to the attributes; every shape the older code stored is here.
+    #[test]
+    fn migration_007_agrees_with_the_canonical_form() {
+        let stored = [
+            "4915123456789",
+            "+4915123456789",
+            "442079460958",
+            "+44 20 7946 0958",
+            "0049 (151) 234.567.89",
+            "(+49) 151 23456789",
+            "+1/555/0001234",
+            "15550001",
+            "6834002",
+            "12345",
+            "123456789012345678",
+            "0151 23456789",
+            "+0049151234567",
+            "call me maybe",
+            "+49 151 ext 12",
+            "  +351 912-000-111 ",
+        ];
+        let mut conn = Connection::open_in_memory().expect("db");
+        let all = super::super::migrations();
+        all.to_version(&mut conn, super::super::migrations_count() as usize - 1)
+            .expect("up to 006");
+        for (i, p) in stored.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO contacts (id, name, phone, attributes, created_at) VALUES (?1, 'x', ?2, '{\"vip\":true}', 0)",
+                rusqlite::params![i as i64 + 1, p],
+            )
+            .expect("insert");
+        }
+        all.to_latest(&mut conn).expect("007");
+        for (i, p) in stored.iter().enumerate() {
+            let (phone, given, vip): (Option<String>, Option<String>, bool) = conn
+                .query_row(
+                    "SELECT phone, attributes ->> '$.phone_as_given', attributes ->> '$.vip' FROM contacts WHERE id = ?1",
+                    [i as i64 + 1],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .expect("row");
+            match phone::canonical(p) {
+                Ok(c) => assert_eq!((phone, given), (Some(c), None), "{p:?}"),
+                Err(_) => assert_eq!((phone, given.as_deref()), (None, Some(*p)), "{p:?}"),
+            }
+            assert!(vip, "{p:?}: other attributes stay");
+        }
+    }
 }

@@ -75,6 +75,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/004_away.sql"),
     include_str!("migrations/005_provider_error.sql"),
     include_str!("migrations/006_webhooks.sql"),
+    include_str!("migrations/007_phones.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

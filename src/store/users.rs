@@ -135,10 +135,14 @@ pub fn count_active_owners(conn: &Connection) -> Result<i64> {
     )?)
 }
 
-/// Whether the email is taken (any case).
+/// Whether the email is taken (any ASCII case, as login compares).
 pub fn email_exists(conn: &Connection, email: &str) -> Result<bool> {
     Ok(conn
-        .query_row("SELECT 1 FROM users WHERE email = ?1", [email], |_| Ok(()))
+        .query_row(
+            "SELECT 1 FROM users WHERE email = ?1 COLLATE NOCASE",
+            [email],
+            |_| Ok(()),
+        )
         .optional()?
         .is_some())
 }

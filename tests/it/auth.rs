@@ -448,3 +448,40 @@ fn a_new_password_signs_the_user_out_everywhere_but_the_callers_own_session() {
     assert_eq!(owner_page.get("/settings").status().as_u16(), 303);
     app.api.get("/api/v1/me", &app.carla.token).expect(200);
 }
+
+/// An account's email is one login whatever its case or surrounding space (`login_key`): a
+/// second account with another spelling of it is 409.
+#[test]
+fn an_email_differing_only_in_case_is_taken() {
+    let app = TestApp::spawn();
+    // Ana exists as ana@shop.test.
+    for (i, email) in [
+        "ANA@shop.test",
+        "Ana@Shop.Test",
+        " ana@SHOP.TEST ",
+        "ana@shop.tesT",
+    ]
+    .iter()
+    .enumerate()
+    {
+        app.api
+            .post(
+                "/api/v1/users",
+                &app.owner.token,
+                json!({"name": format!("Ana {i}"), "email": email, "password": "long enough", "role": "agent"}),
+            )
+            .expect_error(409, "email_taken");
+    }
+    let users = app.api.get("/api/v1/users", &app.owner.token).expect(200);
+    let anas = users["items"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter(|u| {
+            u["email"]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case("ana@shop.test"))
+        })
+        .count();
+    assert_eq!(anas, 1, "{users}");
+}

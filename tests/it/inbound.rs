@@ -75,7 +75,7 @@ fn inbound_timestamp_contact_and_paging() {
         c["contact"]["name"], "<script>alert(1)</script>",
         "stored as given; escaping is the renderer's job"
     );
-    assert_eq!(c["contact"]["phone"], "442079460958");
+    assert_eq!(c["contact"]["phone"], "+442079460958");
     assert_eq!(
         c["window_closes_at"],
         Value::Null,

@@ -10,6 +10,7 @@ mod inbound;
 mod jobs;
 mod live;
 mod outbox;
+mod phones;
 mod redirects;
 mod rules;
 mod streams;

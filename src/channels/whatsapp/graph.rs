@@ -253,13 +253,38 @@ pub fn classify(e: &GraphError, attempts: i64) -> SendError {
     }
 }
 
+/// Meta's answer to an accepted send: `{"contacts":[{"input","wa_id"}],"messages":[{"id"}]}`
+/// (Meta's "Service messages" page, PROTOCOL.md §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// `messages[0].id`, the wamid that statuses refer to.
+    pub wamid: String,
+    /// `contacts[0].input`: the number (or id) we sent to, as Meta echoes it.
+    pub input: Option<String>,
+    /// `contacts[0].wa_id`: the WhatsApp id of the user Meta delivered to, which may be another
+    /// form of `input` (Brazil's ninth digit, Mexico's `521`); absent when we sent to a BSUID
+    /// the user has no number for.
+    pub wa_id: Option<String>,
+}
+
 /// What became of a send that reached the Graph API.
-fn from_response(status: u16, body: &[u8], attempts: i64) -> Result<String, SendError> {
+fn from_response(status: u16, body: &[u8], attempts: i64) -> Result<Sent, SendError> {
     if (200..300).contains(&status) {
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        // Ids come as strings; a number is taken too (lenient like the webhook reader).
+        let text = |x: &Value| match x {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let contact = &v["contacts"][0];
         return v["messages"][0]["id"]
             .as_str()
-            .map(str::to_string)
+            .map(|wamid| Sent {
+                wamid: wamid.to_string(),
+                input: text(&contact["input"]),
+                wa_id: text(&contact["wa_id"]),
+            })
             .ok_or_else(|| {
                 // Accepted, but we cannot tell which message: a status will tell.
                 SendError::Unknown(format!(
@@ -270,12 +295,12 @@ fn from_response(status: u16, body: &[u8], attempts: i64) -> Result<String, Send
     Err(classify(&GraphError::parse(status, body), attempts))
 }
 
-/// Sends a queued message; the wamid on success.
+/// Sends a queued message; Meta's answer (wamid, and whom it reached) on success.
 pub async fn send(
     client: &reqwest::Client,
     cfg: &WaConfig,
     item: &OutboxItem,
-) -> Result<String, SendError> {
+) -> Result<Sent, SendError> {
     let body = message_body(item)?;
     let url = format!("{}/{}/messages", cfg.graph_api_base, cfg.phone_number_id);
     let resp = client
@@ -543,10 +568,35 @@ mod tests {
 
     #[test]
     fn accepted_answers() {
-        assert_eq!(
-            from_response(200, br#"{"messages":[{"id":"wamid.X"}]}"#, 0),
-            Ok("wamid.X".into())
-        );
+        // (answer, wamid, input, wa_id): the recipient as Meta knows it, here without Brazil's
+        // ninth digit; a wa_id as a number is taken too.
+        type Case<'a> = (&'a [u8], &'a str, Option<&'a str>, Option<&'a str>);
+        let table: [Case; 3] = [
+            (br#"{"messages":[{"id":"wamid.X"}]}"#, "wamid.X", None, None),
+            (
+                br#"{"contacts":[{"input":"+5511987654321","wa_id":"551187654321"}],"messages":[{"id":"wamid.Y"}]}"#,
+                "wamid.Y",
+                Some("+5511987654321"),
+                Some("551187654321"),
+            ),
+            (
+                br#"{"contacts":[{"wa_id":5215512345678}],"messages":[{"id":"wamid.Z"}]}"#,
+                "wamid.Z",
+                None,
+                Some("5215512345678"),
+            ),
+        ];
+        for (body, wamid, input, wa_id) in table {
+            let sent = from_response(200, body, 0).expect("accepted");
+            assert_eq!(
+                (
+                    sent.wamid.as_str(),
+                    sent.input.as_deref(),
+                    sent.wa_id.as_deref()
+                ),
+                (wamid, input, wa_id)
+            );
+        }
         assert!(matches!(
             from_response(200, b"{}", 0),
             Err(SendError::Unknown(_))

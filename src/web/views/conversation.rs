@@ -126,6 +126,19 @@ pub fn event_words(
             parts.extend(list(&data["removed"], "−"));
             format!("{who} tagged {}", parts.join(" "))
         }
+        kind::CONTACT_PHONE_CHANGED => {
+            let num = |v: &Value| v.as_str().unwrap_or("none").to_string();
+            let (from, to) = (num(&data["from"]), num(&data["to"]));
+            match data["source"].as_str() {
+                Some("user_changed_number") => {
+                    format!("The customer changed their WhatsApp number from {from} to {to}")
+                }
+                Some("inbound") => {
+                    format!("The customer wrote from another number: {from} is now {to}")
+                }
+                _ => format!("{who} changed the phone number from {from} to {to}"),
+            }
+        }
         other => format!("{who}: {other}"),
     }
 }

@@ -1,6 +1,8 @@
 //! A loopback stand-in for Meta's Graph API: records every request and answers sends from a
 //! script (then 200 with a fresh wamid), media lookups with a URL on itself, and downloads with
-//! a few known bytes.
+//! a few known bytes. An accepted send names its recipient as Meta does
+//! (`contacts[0].input` echoes `to`, `contacts[0].wa_id` its digits unless scripted otherwise),
+//! and a scripted answer can be held back until the test releases it.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -18,6 +20,8 @@ pub enum Answer {
     Json(u16, Value),
     /// Read the request, then close the connection without a word (a lost answer).
     Drop,
+    /// This answer, given only once the test calls [`FakeGraph::release`] (a slow answer).
+    Held(Box<Answer>),
 }
 
 impl Answer {
@@ -30,11 +34,20 @@ impl Answer {
         )
     }
 
-    /// An accepted send with this wamid.
+    /// An accepted send with this wamid (the recipient's `wa_id` is the digits of `to`).
     pub fn accepted(wamid: &str) -> Answer {
         Answer::Json(
             200,
-            json!({"messaging_product": "whatsapp", "contacts": [{"input": "+16505551234", "wa_id": "16505551234"}],
+            json!({"messaging_product": "whatsapp", "messages": [{"id": wamid}]}),
+        )
+    }
+
+    /// An accepted send whose recipient WhatsApp knows as `wa_id` (Brazil's number without the
+    /// ninth digit, say), whatever `to` was.
+    pub fn accepted_as(wamid: &str, wa_id: &str) -> Answer {
+        Answer::Json(
+            200,
+            json!({"messaging_product": "whatsapp", "contacts": [{"wa_id": wa_id}],
                 "messages": [{"id": wamid}]}),
         )
     }
@@ -72,6 +85,7 @@ struct State {
     script: VecDeque<Answer>,
     requests: Vec<Request>,
     sent: usize,
+    released: bool,
 }
 
 /// The fake server.
@@ -136,12 +150,43 @@ impl FakeGraph {
         assert!(!t.timed_out(), "timed out waiting for {what}");
     }
 
+    /// Lets held answers go (and every later one at once).
+    pub fn release(&self) {
+        let (lock, cv) = &*self.state;
+        lock.lock().expect("lock").released = true;
+        cv.notify_all();
+    }
+
     /// Waits for `n` message sends.
     #[track_caller]
     pub fn wait_sends(&self, n: usize) {
         self.wait(&format!("{n} sends"), |rs| {
             rs.iter().filter(|r| r.is_send()).count() >= n
         });
+    }
+}
+
+/// An accepted send's `contacts[0]` as Meta gives it: `input` echoes `to`, `wa_id` is its
+/// digits unless the script named another.
+fn name_recipient(answer: Answer, request: &[u8]) -> Answer {
+    let to = serde_json::from_slice::<Value>(request)
+        .ok()
+        .and_then(|v| v["to"].as_str().map(str::to_string));
+    match (answer, to) {
+        (Answer::Json(status, mut v), Some(to)) if (200..300).contains(&status) => {
+            let digits: String = to.chars().filter(char::is_ascii_digit).collect();
+            if v["contacts"][0].is_null() {
+                v["contacts"] = json!([{}]);
+            }
+            let c = &mut v["contacts"][0];
+            c["input"] = json!(to);
+            if c["wa_id"].is_null() {
+                c["wa_id"] = json!(digits);
+            }
+            Answer::Json(status, v)
+        }
+        (Answer::Held(inner), _) => Answer::Held(Box::new(name_recipient(*inner, request))),
+        (answer, _) => answer,
     }
 }
 
@@ -166,9 +211,11 @@ fn handle(stream: TcpStream, state: Arc<(Mutex<State>, Condvar)>, root: &str) {
         } else {
             st.sent += 1;
             let n = st.sent;
-            st.script
+            let answer = st
+                .script
                 .pop_front()
-                .unwrap_or_else(|| Answer::accepted(&format!("wamid.fake.{n}")))
+                .unwrap_or_else(|| Answer::accepted(&format!("wamid.fake.{n}")));
+            name_recipient(answer, &body)
         }
     } else if let Some(id) = path.strip_prefix("/download/") {
         let mut s = stream;
@@ -232,10 +279,20 @@ fn handle(stream: TcpStream, state: Arc<(Mutex<State>, Condvar)>, root: &str) {
     cv.notify_all();
     drop(st);
     let mut stream = stream;
+    let answer = match answer {
+        Answer::Held(inner) => {
+            let (lock, cv) = &*state;
+            let guard = lock.lock().expect("lock");
+            let _released = cv.wait_while(guard, |st| !st.released).expect("wait");
+            *inner
+        }
+        other => other,
+    };
     match answer {
         Answer::Drop => {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
+        Answer::Held(_) => unreachable!("a held answer is unwrapped above"),
         Answer::Json(status, v) => {
             let b = v.to_string();
             let _ = write!(

@@ -101,13 +101,13 @@ fn signature_known_answers_and_refusals() {
 fn every_inbound_sample_lands_as_the_right_message() {
     let app = TestApp::spawn();
     let graph = FakeGraph::start(vec![]);
-    // (sample, kind, text, phone)
+    // (sample, kind, text, phone: the wa_id in the canonical form)
     let cases: &[(&str, &str, &str, Option<&str>)] = &[
         (
             "01_text.json",
             "text",
             "Does it come in another color?",
-            Some("16505551234"),
+            Some("+16505551234"),
         ),
         (
             "02_text_bsuid_username_no_phone.json",
@@ -119,31 +119,31 @@ fn every_inbound_sample_lands_as_the_right_message() {
             "03_image.json",
             "image",
             "[photo] Taj Mahal",
-            Some("16505551234"),
+            Some("+16505551234"),
         ),
         (
             "04_document.json",
             "document",
             "[document: receipt.pdf] my receipt",
-            Some("16505551234"),
+            Some("+16505551234"),
         ),
         (
             "05_audio_voice.json",
             "audio",
             "[voice message]",
-            Some("972987654321"),
+            Some("+972987654321"),
         ),
         (
             "06_interactive_button_reply.json",
             "interactive",
             "Cancel",
-            Some("16505551234"),
+            Some("+16505551234"),
         ),
         (
             "07_interactive_list_reply.json",
             "interactive",
             "Priority Mail Express — Next Day to 2 Days",
-            Some("16505551234"),
+            Some("+16505551234"),
         ),
     ];
     for (i, (file, kind, text, phone)) in cases.iter().enumerate() {

@@ -4,6 +4,7 @@
 
 mod authenticity;
 mod fake;
+mod identity;
 mod ingest;
 mod notices;
 mod retention;
