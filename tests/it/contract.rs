@@ -443,3 +443,135 @@ fn the_document_declares_the_limits_the_server_enforces() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     t.check();
 }
+
+/// What is wrong with an answer to `method path_template`, judged by the document: its status
+/// must be documented and its JSON body match the schema given for that status.
+fn misfit(doc: &Value, method: &str, template: &str, status: u16, body: &Value) -> Option<String> {
+    let responses = &doc["paths"][template][method]["responses"];
+    let Some(documented) = responses.get(status.to_string()) else {
+        return Some(format!("{method} {template}: {status} is not documented"));
+    };
+    let schema = documented["content"]["application/json"]["schema"].clone();
+    if schema.is_null() {
+        return None;
+    }
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": "#/$defs/answer",
+        "$defs": {"answer": schema},
+        "components": doc["components"],
+    });
+    let validator = jsonschema::draft202012::new(&root).expect("the document's schemas compile");
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    (!errors.is_empty()).then(|| format!("{method} {template} {status}: {errors:?} in {body}"))
+}
+
+#[test]
+fn answers_match_their_documented_status_and_schema() {
+    let w = World::new();
+    let doc = document();
+    let (api, app) = (&w.app.api, &w.app);
+    let (owner, ana) = (app.owner.token.as_str(), app.ana.token.as_str());
+    let c = w.conv;
+    // Something of every kind in the timeline: messages both ways, a note, events, a tag.
+    let note = api.post(
+        &format!("/api/v1/conversations/{c}/notes"),
+        ana,
+        json!({"text": "n"}),
+    );
+    let reply = api.post(
+        &format!("/api/v1/conversations/{c}/messages"),
+        ana,
+        json!({"text": "hi"}),
+    );
+    let tags = json!({"add": ["vip"]});
+    let tagged = api.post(&format!("/api/v1/conversations/{c}/tags"), ana, tags);
+    let mut answers = vec![
+        ("post", "/api/v1/conversations/{id}/notes", note),
+        ("post", "/api/v1/conversations/{id}/messages", reply),
+        ("post", "/api/v1/conversations/{id}/tags", tagged),
+    ];
+    let status = json!({"status": "pending"});
+    let pending = api.post(&format!("/api/v1/conversations/{c}/status"), ana, status);
+    answers.push(("post", "/api/v1/conversations/{id}/status", pending));
+    let assign = json!({"assignee_id": app.bruno.id, "team_id": app.sales, "note": "yours"});
+    let moved = api.post(&format!("/api/v1/conversations/{c}/assign"), ana, assign);
+    answers.push(("post", "/api/v1/conversations/{id}/assign", moved));
+    let contact = json!({"name": "Maria", "attributes": {"vip": true}});
+    let contact = api.patch(&format!("/api/v1/contacts/{}", w.contact), owner, contact);
+    answers.push(("patch", "/api/v1/contacts/{id}", contact));
+    let team = api.post(
+        "/api/v1/teams",
+        owner,
+        json!({"name": "Ops", "members": [app.ana.id]}),
+    );
+    answers.push(("post", "/api/v1/teams", team));
+    let cap = api.patch(
+        &format!("/api/v1/users/{}", app.ana.id),
+        owner,
+        json!({"capacity": 5}),
+    );
+    answers.push(("patch", "/api/v1/users/{id}", cap));
+    let settings = json!({"business_hours": {"mon": [["09:00", "18:00"]]}, "take_back_secs": 60});
+    answers.push((
+        "patch",
+        "/api/v1/settings",
+        api.patch("/api/v1/settings", owner, settings),
+    ));
+    let login = api.login(&app.ana.email, crate::support::PASSWORD);
+    answers.push(("post", "/api/v1/auth/token", login));
+    for (template, path) in [
+        ("/api/v1/me", "/api/v1/me".to_string()),
+        ("/api/v1/users", "/api/v1/users".into()),
+        (
+            "/api/v1/users/{id}",
+            format!("/api/v1/users/{}", app.ana.id),
+        ),
+        ("/api/v1/teams", "/api/v1/teams".into()),
+        ("/api/v1/teams/{id}", format!("/api/v1/teams/{}", app.sales)),
+        (
+            "/api/v1/conversations",
+            "/api/v1/conversations?limit=1".into(),
+        ),
+        (
+            "/api/v1/conversations/{id}",
+            format!("/api/v1/conversations/{c}"),
+        ),
+        (
+            "/api/v1/conversations/{id}/timeline",
+            format!("/api/v1/conversations/{c}/timeline"),
+        ),
+        (
+            "/api/v1/contacts/{id}",
+            format!("/api/v1/contacts/{}", w.contact),
+        ),
+        ("/api/v1/channels", "/api/v1/channels".into()),
+        ("/api/v1/settings", "/api/v1/settings".into()),
+        ("/healthz", "/healthz".into()),
+        // Errors have the error shape and a documented status too.
+        (
+            "/api/v1/conversations/{id}",
+            "/api/v1/conversations/999999".into(),
+        ),
+        (
+            "/api/v1/conversations",
+            "/api/v1/conversations?view=everything".into(),
+        ),
+    ] {
+        answers.push(("get", template, api.get(&path, owner)));
+    }
+    answers.push(("get", "/api/v1/me", api.get("/api/v1/me", "not-a-token")));
+    let forbidden = api.post("/api/v1/users", ana, json!({}));
+    answers.push(("post", "/api/v1/users", forbidden));
+    // The judge itself can say no: a user without its fields, an undocumented status.
+    assert!(misfit(&doc, "get", "/api/v1/me", 200, &json!({"id": 1})).is_some());
+    assert!(misfit(&doc, "get", "/api/v1/me", 418, &Value::Null).is_some());
+    let problems: Vec<String> = answers
+        .iter()
+        .filter_map(|(m, t, r)| misfit(&doc, m, t, r.status.as_u16(), &r.body))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
