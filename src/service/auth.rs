@@ -14,6 +14,8 @@ use crate::store::users::{self, NewUser, User};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
+/// Longest password accepted, in characters (argon2 hashes every byte of it).
+pub const MAX_PASSWORD_LEN: usize = 1024;
 const SETUP_KEY: &str = "_setup_token_sha256";
 
 /// Hashes a password with argon2id (slow on purpose: call from a blocking thread).
@@ -24,7 +26,8 @@ pub fn hash_password(password: &str) -> Result<String> {
             format!("the password must have at least {MIN_PASSWORD_LEN} characters"),
         ));
     }
-    if password.len() > 1024 {
+    // Characters, as the OpenAPI document's maxLength counts them.
+    if password.chars().count() > MAX_PASSWORD_LEN {
         return Err(invalid("too_long", "the password is too long"));
     }
     Argon2::default()

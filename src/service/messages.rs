@@ -43,16 +43,32 @@ pub struct MediaOut {
     #[serde(rename = "type")]
     pub kind: String,
     /// An http(s) URL of the file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::fields::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub link: Option<String>,
     /// A media id the provider already holds (uploaded earlier).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::fields::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<String>,
     /// Caption (image, video, document).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::fields::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub caption: Option<String>,
     /// File name shown to the customer (document).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::fields::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub filename: Option<String>,
 }
 

@@ -7,6 +7,7 @@ pub mod channels;
 pub mod contacts;
 pub mod conversation_page;
 pub mod conversations;
+pub mod fields;
 pub mod inbound;
 pub mod messages;
 pub mod queue;

@@ -75,13 +75,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             "the body must be a JSON object",
         ));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        if e.is_data() {
-            bad_request("invalid_field", format!("the JSON body does not fit: {e}"))
-        } else {
-            bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
-        }
-    })
+    // Syntax first, then shape: serde alone reports some misfits (null for an enum) as syntax.
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| bad_request("invalid_json", format!("the body is not valid JSON: {e}")))?;
+    serde_json::from_value(value)
+        .map_err(|e| bad_request("invalid_field", format!("the JSON body does not fit: {e}")))
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {

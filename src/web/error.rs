@@ -126,6 +126,17 @@ impl ResponseError for ApiError {
     }
 }
 
+/// 405 for a method a known path does not take: the JSON error shape (`method_not_allowed`)
+/// and `Allow` with the methods it does take, such as `"GET, PATCH"` (RFC 9110 §15.5.6). Not a
+/// `service::Error`: no operation is involved, only routing.
+pub fn method_not_allowed(allow: &str) -> HttpResponse {
+    let message = format!("this path takes only {allow}");
+    HttpResponse::MethodNotAllowed()
+        .insert_header((CONTENT_TYPE, "application/json"))
+        .insert_header((actix_web::http::header::ALLOW, allow.to_string()))
+        .body(json!({"error": {"code": "method_not_allowed", "message": message}}).to_string())
+}
+
 /// Result alias of handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
 

@@ -1,22 +1,77 @@
-//! The OpenAPI 3.1 document served at `/api/v1/openapi.json`. A test checks that it describes
-//! exactly the routes in [`super::api::ROUTES`].
+//! The OpenAPI 3.1 document served at `/api/v1/openapi.json`: every operation with its
+//! parameters, its request body (required fields, limits, what may be null) and every status it
+//! answers with. A test checks that it describes exactly the routes in [`super::api::ROUTES`];
+//! `.ci/schemathesis` checks the running server against it.
+
+mod schemas;
 
 use actix_web::HttpResponse;
 use serde_json::{Map, Value, json};
 
-/// (method, path, summary, request schema or null, success status, success schema, error statuses)
-type Op = (
-    &'static str,
-    &'static str,
-    &'static str,
-    Value,
-    u16,
-    Value,
-    &'static [u16],
-);
+use crate::web::body::API_LIMIT;
+use schemas::r;
 
-fn r(name: &str) -> Value {
-    json!({"$ref": format!("#/components/schemas/{name}")})
+/// Who may call an operation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// No credentials.
+    Anyone,
+    /// A staff member's bearer token (or the browser session).
+    Staff,
+    /// An API channel's secret as the bearer token.
+    Channel,
+}
+
+/// One operation of the document.
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    caller: Caller,
+    /// Name of the request body in `components/schemas`, if it takes one.
+    body: Option<&'static str>,
+    /// Query parameters: (name, schema, description).
+    query: Vec<(&'static str, Value, &'static str)>,
+    /// Success statuses and their JSON schema (`Value::Null`: no body).
+    ok: Vec<(u16, Value)>,
+    /// Error statuses besides 401 for staff and channel callers, and 400 and 413 for a body.
+    errors: &'static [u16],
+}
+
+fn op(method: &'static str, path: &'static str, summary: &'static str) -> Op {
+    Op {
+        method,
+        path,
+        summary,
+        caller: Caller::Staff,
+        body: None,
+        query: Vec::new(),
+        ok: Vec::new(),
+        errors: &[],
+    }
+}
+
+impl Op {
+    fn body(mut self, name: &'static str) -> Op {
+        self.body = Some(name);
+        self
+    }
+    fn ok(mut self, status: u16, schema: Value) -> Op {
+        self.ok.push((status, schema));
+        self
+    }
+    fn errors(mut self, errors: &'static [u16]) -> Op {
+        self.errors = errors;
+        self
+    }
+    fn caller(mut self, caller: Caller) -> Op {
+        self.caller = caller;
+        self
+    }
+    fn query(mut self, name: &'static str, schema: Value, description: &'static str) -> Op {
+        self.query.push((name, schema, description));
+        self
+    }
 }
 
 fn page(name: &str) -> Value {
@@ -25,474 +80,276 @@ fn page(name: &str) -> Value {
         "next": {"type": ["string", "null"], "description": "cursor for ?before= (null on the last page)"}}})
 }
 
-fn obj(props: Value) -> Value {
-    json!({"type": "object", "properties": props})
+/// A list the server answers whole (`next` is always null).
+fn whole(name: &str) -> Value {
+    json!({"type": "object", "required": ["items", "next"], "properties": {
+        "items": {"type": "array", "items": r(name)}, "next": {"type": "null"}}})
+}
+
+fn paged(o: Op) -> Op {
+    o.query(
+        "limit",
+        json!({"type": "integer"}),
+        "page size: default 50; values below 1 count as 1, above 200 as 200",
+    )
+    .query(
+        "before",
+        json!({"type": "string"}),
+        "the `next` cursor of the previous page; anything else is 400 invalid_cursor",
+    )
 }
 
 fn ops() -> Vec<Op> {
+    use Caller::*;
     let conv = || r("Conversation");
-    let no_body = Value::Null;
+    let s = json!({"type": "string"});
     vec![
-        (
-            "post",
-            "/api/v1/auth/token",
-            "Log in: email and password for a bearer token",
-            obj(json!({"email": {"type": "string"}, "password": {"type": "string"}})),
-            201,
-            obj(json!({"token": {"type": "string"}, "user": r("User")})),
-            &[400, 401, 429],
-        ),
-        (
-            "delete",
-            "/api/v1/auth/token",
-            "Revoke the token in use",
-            no_body.clone(),
-            204,
-            Value::Null,
-            &[401],
-        ),
-        (
-            "post",
-            "/api/v1/setup",
-            "Create the first owner with the one-time setup token printed at start",
-            obj(
-                json!({"token": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string"}, "password": {"type": "string"}}),
-            ),
-            201,
-            obj(json!({"token": {"type": "string"}, "user": r("User")})),
-            &[400, 401, 409, 422],
-        ),
-        (
-            "get",
-            "/api/v1/me",
-            "The current user",
-            no_body.clone(),
-            200,
-            r("User"),
-            &[401],
-        ),
-        (
-            "put",
-            "/api/v1/me/status",
-            "Set my availability",
-            obj(json!({"status": {"enum": ["available", "busy", "offline"]}})),
-            200,
-            r("User"),
-            &[400, 401],
-        ),
-        (
-            "get",
-            "/api/v1/users",
-            "Staff",
-            no_body.clone(),
-            200,
-            page("User"),
-            &[401],
-        ),
-        (
-            "post",
-            "/api/v1/users",
-            "Create a user (owner)",
-            obj(
-                json!({"name": {"type": "string"}, "email": {"type": "string"}, "password": {"type": "string"},
-                "role": {"enum": ["owner", "manager", "agent"]}, "teams": {"type": "array", "items": {"type": "integer"}}}),
-            ),
-            201,
-            r("User"),
-            &[400, 401, 403, 409, 422],
-        ),
-        (
-            "get",
-            "/api/v1/users/{id}",
-            "One user",
-            no_body.clone(),
-            200,
-            r("User"),
-            &[401, 404],
-        ),
-        (
-            "patch",
-            "/api/v1/users/{id}",
-            "Change a user (owner); disabling revokes their tokens",
-            obj(
-                json!({"name": {"type": "string"}, "role": {"enum": ["owner", "manager", "agent"]}, "disabled": {"type": "boolean"},
-                "teams": {"type": "array", "items": {"type": "integer"}}, "capacity": {"type": ["integer", "null"]}, "password": {"type": "string"}}),
-            ),
-            200,
-            r("User"),
-            &[400, 401, 403, 404, 409, 422],
-        ),
-        (
-            "get",
-            "/api/v1/teams",
-            "Teams",
-            no_body.clone(),
-            200,
-            page("Team"),
-            &[401],
-        ),
-        (
-            "post",
-            "/api/v1/teams",
-            "Create a team (owner, manager)",
-            obj(
-                json!({"name": {"type": "string"}, "assignment": {"enum": ["manual", "round_robin", "least_loaded"]},
-                "members": {"type": "array", "items": {"type": "integer"}}}),
-            ),
-            201,
-            r("Team"),
-            &[400, 401, 403, 409, 422],
-        ),
-        (
-            "get",
-            "/api/v1/teams/{id}",
-            "One team",
-            no_body.clone(),
-            200,
-            r("Team"),
-            &[401, 404],
-        ),
-        (
-            "patch",
-            "/api/v1/teams/{id}",
-            "Rename a team, set its routing mode and members (owner, manager)",
-            obj(
-                json!({"name": {"type": "string"}, "assignment": {"enum": ["manual", "round_robin", "least_loaded"]},
-                "members": {"type": "array", "items": {"type": "integer"}}}),
-            ),
-            200,
-            r("Team"),
-            &[400, 401, 403, 404, 409, 422],
-        ),
-        (
-            "get",
-            "/api/v1/conversations",
-            "Queue view: ?view=unassigned|mine|pending|all&team=&tag=&status=&q=&limit=&before=",
-            no_body.clone(),
-            200,
-            page("Conversation"),
-            &[400, 401],
-        ),
-        (
-            "post",
-            "/api/v1/conversations",
-            "Start an outbound conversation; the caller becomes assignee",
-            obj(
-                json!({"contact": obj(json!({"phone": {"type": "string"}, "name": {"type": "string"}})),
-                "channel_id": {"type": "integer"}, "template": r("Template"), "text": {"type": "string"}}),
-            ),
-            201,
-            conv(),
-            &[400, 401, 409, 422],
-        ),
-        (
-            "get",
-            "/api/v1/conversations/{id}",
-            "One conversation",
-            no_body.clone(),
-            200,
-            conv(),
-            &[401, 404],
-        ),
-        (
-            "get",
-            "/api/v1/conversations/{id}/timeline",
-            "Messages, notes and events in time order (newest page first)",
-            no_body.clone(),
-            200,
-            page("TimelineItem"),
-            &[400, 401, 404],
-        ),
-        (
-            "post",
-            "/api/v1/conversations/{id}/messages",
-            "Reply to the customer (assignee only): text, a template, or media by link; reply_to quotes a message of the conversation",
-            obj(
-                json!({"text": {"type": "string"}, "template": r("Template"), "media": r("Media"),
-                "reply_to": {"type": "integer", "description": "id of the message to quote"}}),
-            ),
-            201,
-            r("TimelineItem"),
-            &[400, 401, 404, 409, 422],
-        ),
-        (
-            "post",
-            "/api/v1/conversations/{id}/notes",
-            "Write a private note",
-            obj(json!({"text": {"type": "string"}})),
-            201,
-            r("TimelineItem"),
-            &[400, 401, 404, 422],
-        ),
-        (
-            "post",
-            "/api/v1/conversations/{id}/claim",
-            "Take an unassigned conversation",
-            no_body.clone(),
-            200,
-            conv(),
-            &[401, 403, 404, 409],
-        ),
-        (
-            "post",
-            "/api/v1/conversations/{id}/assign",
-            "Hand off, transfer or release to the pool, with an optional note",
-            obj(
-                json!({"assignee_id": {"type": ["integer", "null"]}, "team_id": {"type": ["integer", "null"]}, "note": {"type": "string"}}),
-            ),
-            200,
-            conv(),
-            &[400, 401, 403, 404, 422],
-        ),
-        (
-            "post",
-            "/api/v1/conversations/{id}/status",
-            "Change the status",
-            obj(
-                json!({"status": {"enum": ["open", "pending", "snoozed", "resolved"]}, "until": {"type": "string", "format": "date-time"}}),
-            ),
-            200,
-            conv(),
-            &[400, 401, 403, 404, 422],
-        ),
-        (
-            "post",
-            "/api/v1/conversations/{id}/tags",
-            "Add and remove tags",
-            obj(
-                json!({"add": {"type": "array", "items": {"type": "string"}}, "remove": {"type": "array", "items": {"type": "string"}}}),
-            ),
-            200,
-            conv(),
-            &[400, 401, 404, 422],
-        ),
-        (
-            "get",
-            "/api/v1/channels/{id}/templates",
-            "The message templates of a WhatsApp channel (read from Meta): name, language, status, category, body text and number of parameters",
-            no_body.clone(),
-            200,
-            obj(
-                json!({"items": {"type": "array", "items": obj(json!({"name": {"type": "string"}, "language": {"type": "string"},
-                "status": {"type": "string"}, "category": {"type": "string"}, "body": {"type": "string"}, "params": {"type": "integer"}}))},
-                "next": {"type": "null"}}),
-            ),
-            &[401, 404, 422, 503],
-        ),
-        (
-            "get",
-            "/api/v1/messages/{id}/media",
-            "The file of an inbound attachment (WhatsApp image, video, audio, document, sticker), as its own type; 409 while it is still downloading",
-            no_body.clone(),
-            200,
-            Value::Null,
-            &[401, 404, 409, 422],
-        ),
-        (
-            "get",
-            "/api/v1/contacts/{id}",
-            "A contact with identities and the conversations you may see",
-            no_body.clone(),
-            200,
-            r("Contact"),
-            &[401, 404],
-        ),
-        (
-            "patch",
-            "/api/v1/contacts/{id}",
-            "Change a contact",
-            obj(
-                json!({"name": {"type": "string"}, "phone": {"type": ["string", "null"]}, "attributes": {"type": "object"}}),
-            ),
-            200,
-            r("Contact"),
-            &[400, 401, 404, 422],
-        ),
-        (
-            "get",
-            "/api/v1/channels",
-            "Channels, secrets hidden (owner)",
-            no_body.clone(),
-            200,
-            page("Channel"),
-            &[401, 403],
-        ),
-        (
-            "post",
-            "/api/v1/channels",
-            "Create a channel (owner); an API channel's secret is shown only here",
-            obj(
-                json!({"kind": {"enum": ["api", "whatsapp"]}, "name": {"type": "string"}, "config": {"type": "object"}}),
-            ),
-            201,
-            r("Channel"),
-            &[400, 401, 403, 422],
-        ),
-        (
-            "post",
-            "/api/v1/channels/{id}/inbound",
-            "API channel inbound message (Authorization: Bearer <channel secret>); 200 for a repeated external_id",
-            obj(
-                json!({"external_id": {"type": "string"}, "contact": obj(json!({"identifier": {"type": "string"}, "name": {"type": "string"}, "phone": {"type": "string"}})),
-                "text": {"type": "string"}, "timestamp": {"type": ["integer", "string"]}}),
-            ),
-            201,
-            obj(json!({"conversation_id": {"type": "integer"}, "message_id": {"type": "integer"}})),
-            &[400, 401, 413, 422],
-        ),
-        (
-            "get",
-            "/api/v1/settings",
-            "Workspace settings",
-            no_body.clone(),
-            200,
-            r("Settings"),
-            &[401],
-        ),
-        (
-            "patch",
-            "/api/v1/settings",
-            "Change settings (owner; managers the routing and SLA keys)",
-            r("Settings"),
-            200,
-            r("Settings"),
-            &[400, 401, 403, 422],
-        ),
-        (
-            "post",
-            "/api/v1/conversations/{id}/presence",
-            "Say you are viewing or typing in a conversation (an SSE presence event, not stored)",
-            obj(json!({"state": {"enum": ["viewing", "typing", "left"]}})),
-            204,
-            Value::Null,
-            &[400, 401, 404],
-        ),
-        (
-            "patch",
-            "/api/v1/channels/{id}",
-            "Rename a channel or replace configuration keys, such as a new access token (owner)",
-            obj(json!({"name": {"type": "string"}, "config": {"type": "object"}})),
-            200,
-            r("Channel"),
-            &[400, 401, 403, 404, 422],
-        ),
-        (
-            "get",
-            "/api/v1/events",
-            "Server-Sent Events of changes you may see; honours Last-Event-ID. A user may have \
-             max_streams_per_user streams open at once (the server max_streams): beyond that 429 \
-             with Retry-After",
-            no_body.clone(),
-            200,
-            json!({"type": "string", "contentMediaType": "text/event-stream",
-                "description": "frames of id (the event id), event (its kind) and data (the event as JSON)"}),
-            &[401, 429],
-        ),
-        (
-            "get",
-            "/api/v1/openapi.json",
-            "This document",
-            no_body.clone(),
-            200,
-            json!({"type": "object"}),
-            &[],
-        ),
-        (
-            "get",
-            "/healthz",
-            "Liveness and database check",
-            no_body,
-            200,
-            obj(json!({"status": {"type": "string"}})),
-            &[500],
-        ),
+        op("post", "/api/v1/auth/token", "Log in: email and password for a bearer token")
+            .caller(Anyone)
+            .body("Login")
+            .ok(201, r("Session"))
+            .errors(&[401, 429]),
+        op("delete", "/api/v1/auth/token", "Revoke the token in use").ok(204, Value::Null),
+        op("post", "/api/v1/setup", "Create the first owner with the one-time setup token printed at start")
+            .caller(Anyone)
+            .body("Setup")
+            .ok(201, r("Session"))
+            .errors(&[401, 409, 422]),
+        op("get", "/api/v1/me", "The current user").ok(200, r("User")),
+        op("put", "/api/v1/me/status", "Set my availability")
+            .body("StatusChange")
+            .ok(200, r("User")),
+        op("get", "/api/v1/users", "Staff").ok(200, whole("User")),
+        op("post", "/api/v1/users", "Create a user (owner)")
+            .body("NewUser")
+            .ok(201, r("User"))
+            .errors(&[403, 409, 422]),
+        op("get", "/api/v1/users/{id}", "One user")
+            .ok(200, r("User"))
+            .errors(&[404]),
+        op("patch", "/api/v1/users/{id}", "Change a user (owner); disabling revokes their tokens, a new password every other sign-in")
+            .body("UserPatch")
+            .ok(200, r("User"))
+            .errors(&[403, 404, 409, 422]),
+        op("get", "/api/v1/teams", "Teams").ok(200, whole("Team")),
+        op("post", "/api/v1/teams", "Create a team (owner, manager)")
+            .body("NewTeam")
+            .ok(201, r("Team"))
+            .errors(&[403, 409, 422]),
+        op("get", "/api/v1/teams/{id}", "One team")
+            .ok(200, r("Team"))
+            .errors(&[404]),
+        op("patch", "/api/v1/teams/{id}", "Rename a team, set its routing mode and members (owner, manager)")
+            .body("TeamPatch")
+            .ok(200, r("Team"))
+            .errors(&[403, 404, 409, 422]),
+        paged(op("get", "/api/v1/conversations", "A queue view, newest activity first"))
+            .query("view", json!({"enum": ["unassigned", "mine", "pending", "all"]}), "default all")
+            .query("team", json!({"type": "integer"}), "only this team's")
+            .query("tag", s.clone(), "only those with this tag")
+            .query("status", json!({"enum": ["open", "pending", "snoozed", "resolved"]}), "only this status")
+            .query("q", s.clone(), "words of the customer's name, phone or messages")
+            .ok(200, page("Conversation"))
+            .errors(&[400]),
+        op("post", "/api/v1/conversations", "Start an outbound conversation; the caller becomes assignee")
+            .body("StartConversation")
+            .ok(201, conv())
+            .errors(&[404, 409, 422]),
+        op("get", "/api/v1/conversations/{id}", "One conversation")
+            .ok(200, conv())
+            .errors(&[404]),
+        paged(op("get", "/api/v1/conversations/{id}/timeline", "Messages, notes and events in time order (newest page first)"))
+            .ok(200, page("TimelineItem"))
+            .errors(&[400, 404]),
+        op("post", "/api/v1/conversations/{id}/messages", "Reply to the customer (assignee only): exactly one of text, template or media; reply_to quotes a message of the conversation")
+            .body("Message")
+            .ok(201, r("TimelineItem"))
+            .errors(&[404, 409, 422]),
+        op("post", "/api/v1/conversations/{id}/notes", "Write a private note")
+            .body("Note")
+            .ok(201, r("TimelineItem"))
+            .errors(&[404, 422]),
+        op("post", "/api/v1/conversations/{id}/claim", "Take an unassigned conversation (no body; one sent is ignored)")
+            .ok(200, conv())
+            .errors(&[403, 404, 409]),
+        op("post", "/api/v1/conversations/{id}/assign", "Hand off, transfer or release to the pool, with an optional note")
+            .body("Assign")
+            .ok(200, conv())
+            .errors(&[403, 404, 409, 422]),
+        op("post", "/api/v1/conversations/{id}/status", "Change the status")
+            .body("ConversationStatus")
+            .ok(200, conv())
+            .errors(&[403, 404, 422]),
+        op("post", "/api/v1/conversations/{id}/tags", "Add and remove tags")
+            .body("Tags")
+            .ok(200, conv())
+            .errors(&[403, 404, 422]),
+        op("get", "/api/v1/channels/{id}/templates", "The message templates of a WhatsApp channel (read from Meta)")
+            .ok(200, whole("TemplateInfo"))
+            .errors(&[404, 422, 503]),
+        op("get", "/api/v1/messages/{id}/media", "The file of an inbound attachment, as its own type; 409 while it is still downloading")
+            .ok(200, json!({"contentMediaType": "application/octet-stream"}))
+            .errors(&[404, 409, 422]),
+        op("get", "/api/v1/contacts/{id}", "A contact with identities and the conversations you may see")
+            .ok(200, r("Contact"))
+            .errors(&[404]),
+        op("patch", "/api/v1/contacts/{id}", "Change a contact")
+            .body("ContactPatch")
+            .ok(200, r("Contact"))
+            .errors(&[404, 422]),
+        op("get", "/api/v1/channels", "Channels, secrets hidden (owner)")
+            .ok(200, whole("Channel"))
+            .errors(&[403]),
+        op("post", "/api/v1/channels", "Create a channel (owner); an API channel's secret is shown only here")
+            .body("NewChannel")
+            .ok(201, r("Channel"))
+            .errors(&[403, 422]),
+        op("post", "/api/v1/channels/{id}/inbound", "API channel inbound message (Authorization: Bearer <channel secret>); 200 for a repeated external_id")
+            .caller(Channel)
+            .body("Inbound")
+            .ok(201, r("Landed"))
+            .ok(200, r("Landed"))
+            .errors(&[422]),
+        op("get", "/api/v1/settings", "Workspace settings").ok(200, r("Settings")),
+        op("patch", "/api/v1/settings", "Change settings (owner; managers the routing and SLA keys); answers the whole object")
+            .body("SettingsPatch")
+            .ok(200, r("Settings"))
+            .errors(&[403, 422]),
+        op("post", "/api/v1/conversations/{id}/presence", "Say you are viewing or typing in a conversation (an SSE presence event, not stored)")
+            .body("Presence")
+            .ok(204, Value::Null)
+            .errors(&[404]),
+        op("patch", "/api/v1/channels/{id}", "Rename a channel or replace configuration keys, such as a new access token (owner)")
+            .body("ChannelPatch")
+            .ok(200, r("Channel"))
+            .errors(&[403, 404, 422]),
+        op("get", "/api/v1/events", "Server-Sent Events of changes you may see; resumes after Last-Event-ID")
+            .query("last_event_id", json!({"type": "string"}), "for clients that cannot send the Last-Event-ID header")
+            .ok(200, json!({"type": "string", "description": "frames of id (the event id), event (its kind) and data (the event as JSON)"}))
+            .errors(&[429]),
+        op("get", "/api/v1/openapi.json", "This document")
+            .caller(Anyone)
+            .ok(200, json!({"type": "object"})),
+        op("get", "/healthz", "Liveness and database check")
+            .caller(Anyone)
+            .ok(200, r("Health"))
+            .errors(&[500]),
     ]
 }
 
-fn schemas() -> Value {
-    let named = json!({"type": ["object", "null"], "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}});
-    let time = json!({"type": "string", "format": "date-time"});
-    let time_or_null = json!({"type": ["string", "null"], "format": "date-time"});
-    json!({
-        "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "data": {}}}}},
-        "User": obj(json!({"id": {"type": "integer"}, "name": {"type": "string"}, "email": {"type": "string"},
-            "role": {"enum": ["owner", "manager", "agent"]}, "status": {"enum": ["available", "busy", "offline"]},
-            "teams": {"type": "array", "items": named}, "capacity": {"type": ["integer", "null"]}, "disabled": {"type": "boolean"}})),
-        "Team": obj(json!({"id": {"type": "integer"}, "name": {"type": "string"}, "assignment": {"enum": ["manual", "round_robin", "least_loaded"]},
-            "members": {"type": "array", "items": named}})),
-        "Conversation": obj(json!({"id": {"type": "integer"}, "status": {"enum": ["open", "pending", "snoozed", "resolved"]},
-            "assignee": named, "team": named, "contact": obj(json!({"id": {"type": "integer"}, "name": {"type": "string"}, "phone": {"type": ["string", "null"]}})),
-            "channel": obj(json!({"id": {"type": "integer"}, "kind": {"type": "string"}, "name": {"type": "string"}})),
-            "tags": {"type": "array", "items": {"type": "string"}}, "last_message_at": time, "waiting_since": time_or_null,
-            "window_closes_at": time_or_null, "window_closing": {"type": "boolean", "description": "unresolved, and the 24-hour window closes within 2 hours"}, "sla": {"type": ["object", "null"]}, "created_at": time,
-            "priority": {"type": "string"}, "snoozed_until": time_or_null, "preview": {"type": "string"}})),
-        "TimelineItem": obj(json!({"type": {"enum": ["message", "note", "event"]}, "id": {"type": "integer"}, "at": time,
-            "direction": {"enum": ["in", "out"]}, "text": {"type": "string"}, "author": named,
-            "status": {"enum": ["received", "queued", "sent", "delivered", "read", "failed"]}, "error": {"type": ["object", "null"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "provider_message": {"type": ["string", "null"]}}},
-            "kind": {"type": "string"}, "actor": named, "data": {}})),
-        "Media": obj(json!({"type": {"enum": ["image", "video", "audio", "document", "sticker"]}, "link": {"type": "string"},
-            "id": {"type": "string"}, "caption": {"type": "string"}, "filename": {"type": "string"}})),
-        "Template": obj(json!({"name": {"type": "string"}, "language": {"type": "string"}, "params": {"type": "array", "items": {"type": "string"}}})),
-        "Contact": obj(json!({"id": {"type": "integer"}, "name": {"type": "string"}, "phone": {"type": ["string", "null"]},
-            "attributes": {"type": "object"}, "identities": {"type": "array"}, "conversations": {"type": "array", "items": r("Conversation")}})),
-        "Channel": obj(json!({"id": {"type": "integer"}, "kind": {"enum": ["api", "whatsapp"]}, "name": {"type": "string"},
-            "config": {"type": "object"}, "secret": {"type": "string"}, "created_at": time})),
-        "Settings": obj(json!({"agent_visibility": {"enum": ["own", "own_and_pool", "all_read_only"]}, "timezone": {"type": "string"},
-            "business_hours": {"type": "object"}, "holidays": {"type": "array", "items": {"type": "string"}},
-            "unassigned_alert_secs": {"type": ["integer", "null"]}, "oldest_first_after_secs": {"type": ["integer", "null"]},
-            "take_back_secs": {"type": ["integer", "null"]}, "auto_offline_secs": {"type": ["integer", "null"]},
-            "sticky_owner": {"type": "boolean"}, "auto_pending_on_reply": {"type": "boolean"}, "scheduler_tick_ms": {"type": "integer"}})),
-    })
+fn error_response(status: u16) -> Value {
+    let description = match status {
+        400 => {
+            "malformed: not a JSON object, a field of the wrong type, null where a value is needed, a bad query"
+        }
+        401 => "no or bad credentials",
+        403 => "the role forbids it",
+        404 => "unknown, or not visible to you",
+        409 => "conflicts with the current state (ownership, already claimed, taken names)",
+        413 => "the body is over the size limit",
+        422 => {
+            "valid JSON but not allowed (limits, unknown ids in the body, outside the 24 h window)"
+        }
+        429 => "rate limited; Retry-After says for how many seconds",
+        503 => "something we depend on cannot answer now",
+        _ => "failed",
+    };
+    let mut resp = json!({"description": description,
+        "content": {"application/json": {"schema": r("Error")}}});
+    if status == 401 {
+        resp["headers"] =
+            json!({"WWW-Authenticate": {"schema": {"type": "string"}, "required": true}});
+    }
+    if status == 429 {
+        resp["headers"] = json!({"Retry-After": {"schema": {"type": "string", "pattern": "^[0-9]+$"}, "required": true}});
+    }
+    resp
+}
+
+fn operation(o: &Op) -> Value {
+    let mut responses = Map::new();
+    for (status, schema) in &o.ok {
+        let mut ok = json!({"description": "success"});
+        if !schema.is_null() {
+            let media = match o.path {
+                "/api/v1/events" => "text/event-stream",
+                "/api/v1/messages/{id}/media" => "*/*",
+                _ => "application/json",
+            };
+            ok["content"] = json!({ media: {"schema": schema} });
+        }
+        responses.insert(status.to_string(), ok);
+    }
+    let mut errors: Vec<u16> = o.errors.to_vec();
+    if o.caller != Caller::Anyone {
+        errors.push(401);
+    }
+    if o.body.is_some() {
+        errors.extend([400, 413]);
+    }
+    errors.sort_unstable();
+    errors.dedup();
+    for e in errors {
+        responses.insert(e.to_string(), error_response(e));
+    }
+    let mut out = json!({"summary": o.summary, "operationId": format!("{}{}", o.method, o.path.replace(['/', '{', '}', '.'], "_")), "responses": responses});
+    if let Some(name) = o.body {
+        out["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": r(name)}}});
+    }
+    let mut params = Vec::new();
+    if o.path.contains("{id}") {
+        params.push(
+            json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"},
+            "description": "an id that is not a whole number names nothing (404)"}),
+        );
+    }
+    for (name, schema, description) in &o.query {
+        params.push(json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description}));
+    }
+    if !params.is_empty() {
+        out["parameters"] = Value::Array(params);
+    }
+    out["security"] = match o.caller {
+        Caller::Anyone => json!([]),
+        Caller::Staff => json!([{"bearer": []}, {"session": []}]),
+        Caller::Channel => json!([{"channelSecret": []}]),
+    };
+    out
+}
+
+/// The document's `info.description`: the conventions every operation shares.
+fn description() -> String {
+    format!(
+        "The public contract of teaminbox (shared/API.md). Request bodies are \
+JSON objects of at most {} KiB (413 over it); the Content-Type header is not checked. Fields the \
+server does not know are ignored (the settings object is the exception: unknown keys are 422), \
+so a client may send fields a newer server takes. `null` is refused (400) wherever a field is \
+not marked nullable: leave the field out to keep its value. Answers may gain fields. Checks run \
+in the order 401, then 403/404, then 400/422. A method a path does not take answers 405 with \
+`Allow`; an unknown path 404; both with the error shape.",
+        API_LIMIT / 1024
+    )
 }
 
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
-    for (method, path, summary, request, status, response, errors) in ops() {
-        let mut responses = Map::new();
-        let mut ok = json!({"description": "success"});
-        if !response.is_null() {
-            let media = if path == "/api/v1/events" {
-                "text/event-stream"
-            } else {
-                "application/json"
-            };
-            ok["content"] = json!({ media: {"schema": response} });
-        }
-        responses.insert(status.to_string(), ok);
-        for e in errors {
-            responses.insert(
-                e.to_string(),
-                json!({"description": "error", "content": {"application/json": {"schema": r("Error")}}}),
-            );
-        }
-        let mut op = json!({"summary": summary, "responses": responses});
-        if !request.is_null() {
-            op["requestBody"] =
-                json!({"required": true, "content": {"application/json": {"schema": request}}});
-        }
-        if path.contains("{id}") {
-            op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
-        }
-        if path.starts_with("/api/v1/")
-            && !matches!(
-                path,
-                "/api/v1/auth/token" | "/api/v1/setup" | "/api/v1/openapi.json"
-            )
-        {
-            op["security"] = json!([{"bearer": []}]);
-        }
-        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
-        entry[method] = op;
+    for o in ops() {
+        let entry = paths.entry(o.path.to_string()).or_insert_with(|| json!({}));
+        entry[o.method] = operation(&o);
     }
     json!({
         "openapi": "3.1.0",
-        "info": {"title": "teaminbox API", "version": env!("CARGO_PKG_VERSION")},
+        "info": {"title": "teaminbox API", "version": env!("CARGO_PKG_VERSION"), "description": description()},
         "paths": paths,
         "components": {
-            "schemas": schemas(),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": schemas::components(),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "a token from POST /api/v1/auth/token"},
+                "session": {"type": "apiKey", "in": "cookie", "name": crate::web::session::COOKIE, "description": "the browser session"},
+                "channelSecret": {"type": "http", "scheme": "bearer", "description": "an API channel's secret"},
+            },
         },
     })
 }

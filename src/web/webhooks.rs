@@ -24,7 +24,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/webhooks/whatsapp")
             .app_data(BodyLimit(WEBHOOK_LIMIT))
             .route(web::get().to(show_verification))
-            .route(web::post().to(post_whatsapp)),
+            .route(web::post().to(post_whatsapp))
+            .default_service(web::to(|| async {
+                crate::web::error::method_not_allowed("GET, POST")
+            })),
     );
 }
 

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::present;
 use crate::domain::policy::Capability;
 use crate::domain::time::now_ms;
 use crate::domain::{ChannelId, ChannelKind};
@@ -29,8 +30,8 @@ pub(super) async fn list_channels(auth: Auth, state: Data<AppState>) -> ApiResul
 pub(super) struct ChannelBody {
     kind: ChannelKind,
     name: String,
-    #[serde(default)]
-    config: Value,
+    #[serde(default, deserialize_with = "present")]
+    config: Option<Value>,
 }
 
 /// `POST /api/v1/channels` (owner).
@@ -43,16 +44,19 @@ pub(super) async fn post_channel(
     let b = body.into_inner()?;
     let view = state
         .store
-        .write(move |c| service::channels::create(c, b.kind, &b.name, &b.config))
+        .write(move |c| {
+            service::channels::create(c, b.kind, &b.name, &b.config.unwrap_or_default())
+        })
         .await?;
     Ok(HttpResponse::Created().json(view))
 }
 
 #[derive(Deserialize)]
 pub(super) struct ChannelPatch {
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
-    #[serde(default)]
-    config: Value,
+    #[serde(default, deserialize_with = "present")]
+    config: Option<Value>,
 }
 
 /// `PATCH /api/v1/channels/{id}` (owner): rename, or replace configuration keys (secrets stay
@@ -70,7 +74,7 @@ pub(super) async fn patch_channel(
         .write(move |c| {
             channels::find_channel(c, id)?.ok_or(Error::NotFound("channel"))?;
             let b = body?;
-            service::channels::update(c, id, b.name.as_deref(), &b.config)
+            service::channels::update(c, id, b.name.as_deref(), &b.config.unwrap_or_default())
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -5,7 +5,7 @@ use actix_web::web::Data;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::nullable;
+use super::{nullable, present};
 use crate::domain::ContactId;
 use crate::service::contacts::{self, ContactPatch};
 use crate::web::AppState;
@@ -29,9 +29,11 @@ pub(super) async fn show_contact(
 
 #[derive(Deserialize)]
 pub(super) struct PatchBody {
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
     attributes: Option<serde_json::Map<String, Value>>,
 }
 

@@ -5,7 +5,7 @@ use actix_web::web::Data;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{nullable, page_limit};
+use super::{nullable, page_limit, present};
 use crate::domain::policy::Action;
 use crate::domain::time::parse_rfc3339;
 use crate::domain::{ChannelId, ConversationId, MessageId, Status, TeamId, UserId};
@@ -112,12 +112,14 @@ pub(super) async fn show_timeline(
 
 #[derive(Deserialize)]
 pub(super) struct MessageBody {
+    #[serde(default, deserialize_with = "present")]
     text: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     template: Option<Template>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     media: Option<MediaOut>,
     /// Id of a message of the conversation to quote.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     reply_to: Option<i64>,
 }
 
@@ -202,6 +204,7 @@ pub(super) struct AssignBody {
     assignee_id: Option<Option<UserId>>,
     #[serde(default, deserialize_with = "nullable")]
     team_id: Option<Option<TeamId>>,
+    #[serde(default, deserialize_with = "present")]
     note: Option<String>,
 }
 
@@ -241,6 +244,7 @@ pub(super) async fn post_assign(
 #[derive(Deserialize)]
 pub(super) struct StatusBody {
     status: Status,
+    #[serde(default, deserialize_with = "present")]
     until: Option<String>,
 }
 
@@ -299,6 +303,7 @@ pub(super) async fn post_tags(
 #[derive(Deserialize)]
 pub(super) struct StartContact {
     phone: String,
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
 }
 
@@ -306,7 +311,9 @@ pub(super) struct StartContact {
 pub(super) struct StartBody {
     contact: StartContact,
     channel_id: ChannelId,
+    #[serde(default, deserialize_with = "present")]
     text: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     template: Option<Template>,
 }
 

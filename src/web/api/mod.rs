@@ -11,20 +11,23 @@ mod settings;
 mod staff;
 
 use actix_web::web;
-use serde::{Deserialize, Deserializer};
 
-/// Deserializes a field that may be absent (`None`), null (`Some(None)`) or set.
-pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
+pub(crate) use crate::service::fields::{nullable, present};
 
 /// Page size from `?limit=` (default 50, clamped to 1..=200).
 pub(crate) fn page_limit(limit: Option<i64>) -> i64 {
     limit.unwrap_or(50).clamp(1, 200)
+}
+
+/// The `Allow` header of an API path: its methods in upper case, comma-separated, in the order
+/// of [`ROUTES`] (for example `"POST, DELETE"` for `/api/v1/auth/token`).
+pub fn allowed_methods(path: &str) -> String {
+    ROUTES
+        .iter()
+        .filter(|(_, p)| *p == path)
+        .map(|(m, _)| m.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 macro_rules! routes {
@@ -32,9 +35,21 @@ macro_rules! routes {
         /// Every API route as (method, path), for the OpenAPI document's test.
         pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
 
-        /// Registers every API route.
+        /// Registers every API route, then for each path a catch-all that answers any other
+        /// method with 405 and the `Allow` header (registered after the routes, so it only sees
+        /// what they did not take).
         pub fn configure(cfg: &mut web::ServiceConfig) {
             $( cfg.route($path, web::$method().to($handler)); )*
+            let mut paths: Vec<&'static str> = ROUTES.iter().map(|(_, p)| *p).collect();
+            paths.sort_unstable();
+            paths.dedup();
+            for path in paths {
+                let allow = allowed_methods(path);
+                cfg.service(web::resource(path).default_service(web::to(move || {
+                    let allow = allow.clone();
+                    async move { crate::web::error::method_not_allowed(&allow) }
+                })));
+            }
         }
     };
 }

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use actix_web::web::Data;
 use serde::Deserialize;
 
-use super::nullable;
+use super::{nullable, present};
 use crate::domain::policy::Capability;
 use crate::domain::{Assignment, Role, TeamId, UserId};
 use crate::service::teams::TeamChange;
@@ -75,12 +75,17 @@ pub(super) async fn post_user(
 
 #[derive(Deserialize)]
 pub(super) struct PatchUserBody {
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     role: Option<Role>,
+    #[serde(default, deserialize_with = "present")]
     disabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     teams: Option<Vec<TeamId>>,
     #[serde(default, deserialize_with = "nullable")]
     capacity: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
     password: Option<String>,
 }
 
@@ -141,8 +146,11 @@ pub(super) async fn show_team(
 
 #[derive(Deserialize)]
 pub(super) struct TeamBody {
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     assignment: Option<Assignment>,
+    #[serde(default, deserialize_with = "present")]
     members: Option<Vec<UserId>>,
 }
 

@@ -97,6 +97,8 @@ pub struct Scenario {
     pub fields: Vec<(String, Value)>,
     /// Further checks of the answer body.
     pub checks: Vec<Check>,
+    /// Headers of the answer that must have these values.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Scenario {
@@ -113,6 +115,7 @@ impl Scenario {
             code: "",
             fields: Vec::new(),
             checks: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -170,6 +173,12 @@ impl Scenario {
         self
     }
 
+    /// The answer must carry header `name` with exactly `value`.
+    pub fn header(mut self, name: &str, value: &str) -> Scenario {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
     fn title(&self) -> String {
         if !self.name.is_empty() {
             return self.name.clone();
@@ -206,6 +215,14 @@ impl Scenario {
             Err(e) => return Some(format!("{}: transport error {e}", self.title())),
         };
         let status = resp.status().as_u16();
+        let wrong_header = self.headers.iter().find_map(|(name, want)| {
+            let got = resp
+                .headers()
+                .get(name.as_str())
+                .and_then(|v| v.to_str().ok());
+            (got != Some(want.as_str()))
+                .then(|| format!("expected header {name}: {want}, got {got:?}"))
+        });
         let body: Value =
             serde_json::from_str(&resp.text().unwrap_or_default()).unwrap_or(Value::Null);
         let err = &body["error"];
@@ -215,6 +232,8 @@ impl Scenario {
             "not the {\"error\":{\"code\",\"message\"}} shape".to_string()
         } else if status >= 400 && !self.code.is_empty() && err["code"] != self.code {
             format!("expected code {}, got {}", self.code, err["code"])
+        } else if let Some(wrong) = wrong_header {
+            wrong
         } else if let Some((p, want)) = self
             .fields
             .iter()
