@@ -205,7 +205,7 @@ pub fn update(
 pub async fn list_templates(
     store: &crate::store::Store,
     id: ChannelId,
-) -> Result<Vec<crate::channels::whatsapp::graph::TemplateInfo>> {
+) -> Result<Vec<crate::channels::whatsapp::templates::TemplateInfo>> {
     let channel = store
         .read(move |c| channels::find_channel(c, id))
         .await?
@@ -220,7 +220,7 @@ pub async fn list_templates(
         })?;
     let client = crate::channels::whatsapp::client(15_000)
         .map_err(|e| Error::Internal(format!("no HTTP client for the Graph API: {e}")))?;
-    crate::channels::whatsapp::graph::list_templates(&client, &cfg)
+    crate::channels::whatsapp::templates::list_templates(&client, &cfg)
         .await
         .map_err(|e| Error::Unavailable(format!("WhatsApp did not list the templates: {e}")))
 }

@@ -1,9 +1,11 @@
 //! The WhatsApp Cloud API channel: webhook signature check and parsing (`webhook`), what the
-//! Graph API is sent and how its errors are read (`graph`), and inbound media download (`media`).
+//! Graph API is sent and how its errors are read (`graph`), message templates (`templates`), and
+//! inbound media download (`media`).
 //! Wire format per `shared/whatsapp/PROTOCOL.md`; nothing here touches the database.
 
 pub mod graph;
 pub mod media;
+pub mod templates;
 pub mod webhook;
 
 use serde_json::Value;
