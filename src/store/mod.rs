@@ -74,6 +74,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_whatsapp.sql"),
     include_str!("migrations/004_away.sql"),
     include_str!("migrations/005_provider_error.sql"),
+    include_str!("migrations/008_search.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -107,8 +107,8 @@ pub struct ConvQuery {
     pub tag: Option<String>,
     /// Status filter.
     pub status: StatusFilter,
-    /// Text search over contact name, phone and the last message.
-    pub q: Option<String>,
+    /// Text search over contact names, phones and message text.
+    pub search: Option<Search>,
     /// Page size.
     pub limit: i64,
     /// Start after this cursor (`last_message_at`, id) of the previous page.
@@ -140,13 +140,63 @@ pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
     }
 }
 
-/// A full-text query for what a person typed: every word as a quoted prefix, so operators in
-/// the input are taken literally.
-pub(crate) fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(8)
+/// A search, as [`crate::service::queue::search`] normalised what a person typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Search {
+    /// The words (letters, digits and emoji; Arabic vowel marks removed), at most 8.
+    pub words: Vec<String>,
+    /// The digits of a typed phone number (without an international `00` or trunk `0`), when
+    /// the whole query is one; it is then looked for in phones only (and messages by word).
+    pub phone: Option<String>,
+}
+
+impl Search {
+    /// A query of fewer than 3 letters or digits in all: answered by name word prefix only
+    /// (trigrams need 3 characters, and a 1–2 letter prefix over every message would match
+    /// most of them).
+    pub fn is_short(&self) -> bool {
+        self.words.iter().map(|w| w.chars().count()).sum::<usize>() < 3
+    }
+}
+
+/// Which contacts index answers a search, and its FTS5 query: the phone's digits as a
+/// substring of the indexed digits; every word (all of 3+ characters) as a substring of the name
+/// or phone; otherwise every word as a name word prefix. Words are quoted, so operators in the
+/// input are taken literally. `None` when there is nothing to look for.
+fn contacts_match(s: &Search) -> Option<(&'static str, String)> {
+    if let Some(d) = s.phone.as_deref().filter(|d| d.len() >= 3) {
+        return Some(("contacts_fts", format!("phone : \"{d}\"")));
+    }
+    if s.words.is_empty() {
+        return None;
+    }
+    if s.words.iter().all(|w| w.chars().count() >= 3) {
+        let q = s
+            .words
+            .iter()
+            .map(|w| format!("\"{w}\""))
+            .collect::<Vec<_>>();
+        Some(("contacts_fts", q.join(" AND ")))
+    } else {
+        let q = s
+            .words
+            .iter()
+            .map(|w| format!("\"{w}\"*"))
+            .collect::<Vec<_>>();
+        Some(("contacts_words", q.join(" ")))
+    }
+}
+
+/// The message-text query (messages_fts, unicode61): every word with a letter or digit as a
+/// quoted prefix. `None` for short searches (see [`Search::is_short`]).
+pub(crate) fn fts_query(s: &Search) -> Option<String> {
+    if s.is_short() {
+        return None;
+    }
+    let words: Vec<String> = s
+        .words
+        .iter()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
         .map(|w| format!("\"{w}\"*"))
         .collect();
     (!words.is_empty()).then(|| words.join(" "))
@@ -199,23 +249,26 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
                 WHERE x.conversation_id = c.id AND tg.name = {p})"
         ));
     }
-    if let Some(text) = q.q.as_deref().filter(|s| !s.trim().is_empty()) {
-        let escaped = text
-            .trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let like = arg(format!("%{escaped}%").into(), &mut args);
-        let mut clause =
-            format!("ct.name LIKE {like} ESCAPE '\\' OR ct.phone LIKE {like} ESCAPE '\\'");
-        if let Some(m) = fts_query(text) {
+    if let Some(search) = &q.search {
+        // Each side is a set of ids read from an index; a search with neither matches nothing.
+        let mut sides = Vec::new();
+        if let Some((table, m)) = contacts_match(search) {
             let p = arg(m.into(), &mut args);
-            clause.push_str(&format!(
-                " OR c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid
+            sides.push(format!(
+                "c.contact_id IN (SELECT rowid FROM {table} WHERE {table} MATCH {p})"
+            ));
+        }
+        if let Some(m) = fts_query(search) {
+            let p = arg(m.into(), &mut args);
+            sides.push(format!(
+                "c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid
                    WHERE messages_fts MATCH {p})"
             ));
         }
-        sql.push_str(&format!(" AND ({clause})"));
+        if sides.is_empty() {
+            sides.push("0".into());
+        }
+        sql.push_str(&format!(" AND ({})", sides.join(" OR ")));
     }
     if let Some((at, id)) = q.before {
         let a = arg(at.into(), &mut args);

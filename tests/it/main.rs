@@ -12,6 +12,7 @@ mod live;
 mod outbox;
 mod redirects;
 mod rules;
+mod search;
 mod support;
 mod ui;
 mod visibility;
