@@ -2,7 +2,7 @@
 //! and the figures for the inbox tabs (counts and the oldest wait), read through the same indexes.
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, params, params_from_iter};
 
 use super::Result;
 use super::conversations::{Conversation, SELECT, map_conversation};
@@ -187,7 +187,7 @@ fn contacts_match(s: &Search) -> Option<(&'static str, String)> {
     }
 }
 
-/// The message-text query (messages_fts, unicode61): every word with a letter or digit as a
+/// The message-text query (message_words, unicode61): every word with a letter or digit as a
 /// quoted prefix. `None` for short searches (see [`Search::is_short`]).
 pub(crate) fn fts_query(s: &Search) -> Option<String> {
     if s.is_short() {
@@ -202,11 +202,117 @@ pub(crate) fn fts_query(s: &Search) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" "))
 }
 
+/// Most conversations a search lists by id before it counts as broad: the page is then read
+/// through these ids and sorted, which stays within a few milliseconds.
+const FEW: usize = 4000;
+
+/// Conversations with a contact matching `m` in contacts index `table`: their ids, or `None`
+/// when there are more than [`FEW`] contacts.
+fn few_by_contact(conn: &Connection, table: &str, m: &str, few: usize) -> Result<Option<Vec<i64>>> {
+    let contacts: Vec<i64> = conn
+        .prepare_cached(&format!(
+            "SELECT rowid FROM {table} WHERE {table} MATCH ?1 LIMIT ?2"
+        ))?
+        .query_map(params![m, few as i64 + 1], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if contacts.len() > few {
+        return Ok(None);
+    }
+    let list = serde_json::to_string(&contacts)?;
+    let ids = conn
+        .prepare_cached(
+            "SELECT c.id FROM conversations c WHERE c.contact_id IN (SELECT value FROM json_each(?1))",
+        )?
+        .query_map([list], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(ids))
+}
+
+/// Conversations with a message matching `m`: their ids, or `None` when there are more than
+/// [`FEW`]. message_words rowids are `conversation_id << 32 | message id` and come in order, so
+/// a conversation's matches are adjacent and no message is looked up.
+fn few_by_message(conn: &Connection, m: &str, few: usize) -> Result<Option<Vec<i64>>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT rowid >> 32 FROM message_words WHERE message_words MATCH ?1")?;
+    let mut rows = stmt.query([m])?;
+    let mut ids: Vec<i64> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        if ids.last() != Some(&id) {
+            if ids.len() == few {
+                return Ok(None);
+            }
+            ids.push(id);
+        }
+    }
+    Ok(Some(ids))
+}
+
+/// The SQL condition for a search, pushing its parameters onto `args`. Each side (contacts,
+/// messages) is asked its index first: a narrow side gives its conversation ids and the page is
+/// read through them; a broad one (more than [`FEW`]) is probed per conversation while the page
+/// is read in order, where matches are dense enough to fill it soon (one FTS look-up each: the
+/// contact's rowid, or the conversation's rowid range in message_words).
+fn search_clause(
+    conn: &Connection,
+    search: &Search,
+    few: usize,
+    args: &mut Vec<SqlValue>,
+) -> Result<String> {
+    let mut ids: Vec<i64> = Vec::new();
+    let mut probes: Vec<String> = Vec::new();
+    let arg = |v: String, args: &mut Vec<SqlValue>| {
+        args.push(v.into());
+        format!("?{}", args.len())
+    };
+    if let Some((table, m)) = contacts_match(search) {
+        match few_by_contact(conn, table, &m, few)? {
+            Some(found) => ids.extend(found),
+            None => {
+                let p = arg(m, args);
+                probes.push(format!(
+                    "EXISTS (SELECT 1 FROM {table} WHERE {table} MATCH {p} AND rowid = c.contact_id)"
+                ));
+            }
+        }
+    }
+    if let Some(m) = fts_query(search) {
+        match few_by_message(conn, &m, few)? {
+            Some(found) => ids.extend(found),
+            None => {
+                let p = arg(m, args);
+                probes.push(format!(
+                    "EXISTS (SELECT 1 FROM message_words WHERE message_words MATCH {p}
+                       AND rowid BETWEEN c.id << 32 AND (c.id << 32) | 4294967295)"
+                ));
+            }
+        }
+    }
+    let mut sides = probes;
+    if !ids.is_empty() {
+        ids.sort_unstable();
+        ids.dedup();
+        let p = arg(serde_json::to_string(&ids)?, args);
+        sides.insert(0, format!("c.id IN (SELECT value FROM json_each({p}))"));
+    }
+    Ok(match sides.len() {
+        // Nothing to look for, or nothing found.
+        0 => "0".to_string(),
+        _ => format!("({})", sides.join(" OR ")),
+    })
+}
+
 /// A page of conversations and the cursor (`last_message_at`, id) of the next one.
 pub type Page = (Vec<Conversation>, Option<(i64, i64)>);
 
 /// One page of a queue view, newest activity first, with the cursor of the next page.
 pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
+    list_page(conn, q, FEW)
+}
+
+/// [`list_conversations`] with the threshold of a broad search side as a parameter (tests run
+/// both ways of answering on the same data).
+fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
     let mut sql = format!("{SELECT} WHERE 1");
     let mut args: Vec<SqlValue> = Vec::new();
     let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
@@ -250,25 +356,8 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
         ));
     }
     if let Some(search) = &q.search {
-        // Each side is a set of ids read from an index; a search with neither matches nothing.
-        let mut sides = Vec::new();
-        if let Some((table, m)) = contacts_match(search) {
-            let p = arg(m.into(), &mut args);
-            sides.push(format!(
-                "c.contact_id IN (SELECT rowid FROM {table} WHERE {table} MATCH {p})"
-            ));
-        }
-        if let Some(m) = fts_query(search) {
-            let p = arg(m.into(), &mut args);
-            sides.push(format!(
-                "c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid
-                   WHERE messages_fts MATCH {p})"
-            ));
-        }
-        if sides.is_empty() {
-            sides.push("0".into());
-        }
-        sql.push_str(&format!(" AND ({})", sides.join(" OR ")));
+        let clause = search_clause(conn, search, few, &mut args)?;
+        sql.push_str(&format!(" AND {clause}"));
     }
     if let Some((at, id)) = q.before {
         let a = arg(at.into(), &mut args);
@@ -292,4 +381,145 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
         None
     };
     Ok((items, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::open_bare;
+
+    /// 60 conversations: names and phones in several forms, messages in several languages,
+    /// assigned to user 1, user 2, team 1's pool or the general pool in turn.
+    fn fixture(dir: &std::path::Path) -> Connection {
+        let conn = open_bare(&dir.join("t.db")).expect("open");
+        conn.execute_batch(
+            "INSERT INTO channels (id, kind, name, created_at) VALUES (1, 'api', 'c', 0);
+             INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES
+                 (1, 'a@x', 'A', 'agent', 'h', 0), (2, 'b@x', 'B', 'agent', 'h', 0);
+             INSERT INTO teams (id, name, created_at) VALUES (1, 'T', 0);",
+        )
+        .expect("seed");
+        let names = [
+            "Maria Silva",
+            "José Haddad",
+            "محمد حداد",
+            "Jonas Müller",
+            "Li Wei 🌸",
+        ];
+        let phones = [Some("4915123456789"), Some("+351 912 000 111"), None];
+        let texts = [
+            "I want a refund please",
+            "When is the delivery?",
+            "شكرا جزيلا",
+            "ok",
+            "Der Lieferung fehlt etwas",
+        ];
+        for i in 0..60usize {
+            conn.execute(
+                "INSERT INTO contacts (name, phone, created_at) VALUES (?1, ?2, 0)",
+                params![names[i % 5], phones[i % 3],],
+            )
+            .expect("contact");
+            let contact = conn.last_insert_rowid();
+            let (assignee, team) = match i % 4 {
+                0 => (Some(1), None),
+                1 => (Some(2), None),
+                2 => (None, Some(1)),
+                _ => (None, None),
+            };
+            conn.execute(
+                "INSERT INTO conversations (channel_id, contact_id, assignee_id, team_id, last_message_at,
+                     created_at, updated_at) VALUES (1, ?1, ?2, ?3, ?4, 0, 0)",
+                params![contact, assignee, team, (i as i64 * 7) % 50],
+            )
+            .expect("conversation");
+            let conv = conn.last_insert_rowid();
+            for m in 0..(i % 3 + 1) {
+                conn.execute(
+                    "INSERT INTO messages (conversation_id, channel_id, direction, text, status, created_at)
+                     VALUES (?1, 1, 'in', ?2, 'received', 0)",
+                    params![conv, texts[(i + m) % 5]],
+                )
+                .expect("message");
+            }
+        }
+        conn
+    }
+
+    /// Every page of a search, following the cursor (`few` as the broad threshold).
+    fn all_pages(conn: &Connection, scope: &Scope, search: &Search, few: usize) -> Vec<i64> {
+        let mut q = ConvQuery {
+            view: View::All,
+            viewer: UserId(1),
+            scope: scope.clone(),
+            team: None,
+            tag: None,
+            status: StatusFilter::Any,
+            search: Some(search.clone()),
+            limit: 4,
+            before: None,
+        };
+        let mut ids = Vec::new();
+        loop {
+            let (items, next) = list_page(conn, &q, few).expect("page");
+            ids.extend(items.iter().map(|c| c.id.0));
+            match next {
+                Some(n) => q.before = Some(n),
+                None => return ids,
+            }
+        }
+    }
+
+    #[test]
+    fn broad_and_narrow_searches_answer_alike_within_the_scope() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = fixture(dir.path());
+        let search = |words: &[&str], phone: Option<&str>| Search {
+            words: words.iter().map(|w| w.to_string()).collect(),
+            phone: phone.map(String::from),
+        };
+        let searches = [
+            (search(&["mari"], None), 12),
+            (search(&["haddad"], None), 12),
+            (search(&["حداد"], None), 12),
+            (search(&["4915123456789"], Some("4915123456789")), 20),
+            (search(&["refund"], None), 24),
+            (search(&["deliv"], None), 24),
+            (search(&["jo"], None), 24),
+            (search(&["🌸"], None), 12),
+            (search(&["xylophone"], None), 0),
+        ];
+        let scopes = [
+            Scope::All,
+            Scope::AssignedTo(UserId(1)),
+            Scope::AssignedToOrPool {
+                user: UserId(1),
+                teams: vec![],
+            },
+        ];
+        for (s, all) in &searches {
+            for scope in &scopes {
+                let narrow = all_pages(&conn, scope, s, FEW);
+                let broad = all_pages(&conn, scope, s, 0);
+                assert_eq!(narrow, broad, "{s:?} {scope:?}");
+                let mut unique = narrow.clone();
+                unique.sort();
+                unique.dedup();
+                assert_eq!(unique.len(), narrow.len(), "no repeats: {s:?} {scope:?}");
+                if *scope == Scope::All {
+                    assert_eq!(narrow.len(), *all, "{s:?}");
+                }
+                // Conversation ids 1, 5, 9… are user 1's, 2, 6… user 2's, 3, 7… team 1's pool.
+                let may_see = |id: i64| match scope {
+                    Scope::All => true,
+                    Scope::AssignedTo(_) => id % 4 == 1,
+                    Scope::AssignedToOrPool { .. } => id % 4 == 1 || id % 4 == 0,
+                };
+                assert!(
+                    narrow.iter().all(|id| may_see(*id)),
+                    "{s:?} {scope:?}: {narrow:?}"
+                );
+            }
+        }
+    }
 }
