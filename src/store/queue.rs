@@ -522,4 +522,45 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn migration_008_indexes_the_rows_that_exist_already() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = Connection::open(dir.path().join("old.db")).expect("open");
+        let migrations = crate::store::migrations();
+        migrations.to_version(&mut conn, 5).expect("migrate to 005");
+        conn.execute_batch(
+            "INSERT INTO channels (id, kind, name, created_at) VALUES (1, 'api', 'c', 0);
+             INSERT INTO contacts (id, name, phone, created_at) VALUES (1, 'Zé Ribeiro', '+49 151 2345-6789', 0);
+             INSERT INTO conversations (id, channel_id, contact_id, last_message_at, created_at, updated_at)
+                 VALUES (1, 1, 1, 0, 0, 0);
+             INSERT INTO messages (conversation_id, channel_id, direction, text, status, created_at)
+                 VALUES (1, 1, 'in', 'Where is my parcel?', 'received', 0);",
+        )
+        .expect("old rows");
+        migrations.to_latest(&mut conn).expect("migrate");
+        let found = |words: &[&str], phone: Option<&str>| {
+            let search = Search {
+                words: words.iter().map(|w| w.to_string()).collect(),
+                phone: phone.map(String::from),
+            };
+            let q = ConvQuery {
+                view: View::All,
+                viewer: UserId(1),
+                scope: Scope::All,
+                team: None,
+                tag: None,
+                status: StatusFilter::Any,
+                search: Some(search),
+                limit: 10,
+                before: None,
+            };
+            list_conversations(&conn, &q).expect("list").0.len()
+        };
+        assert_eq!(found(&["ribei"], None), 1);
+        assert_eq!(found(&["ze"], None), 1);
+        assert_eq!(found(&["4915123456789"], Some("4915123456789")), 1);
+        assert_eq!(found(&["parc"], None), 1);
+        assert_eq!(found(&["xylophone"], None), 0);
+    }
 }
