@@ -271,8 +271,10 @@ fn search_clause(
             Some(found) => ids.extend(found),
             None => {
                 let p = arg(m, args);
+                // `+`: check the set while reading in page order, never look up each member
+                // and sort them all (which the planner picks, at 0.3–0.5 s for 100k).
                 sets.push(format!(
-                    "c.contact_id IN (SELECT rowid FROM {table} WHERE {table} MATCH {p})"
+                    "+c.contact_id IN (SELECT rowid FROM {table} WHERE {table} MATCH {p})"
                 ));
             }
         }
@@ -283,7 +285,7 @@ fn search_clause(
             None => {
                 let p = arg(m, args);
                 sets.push(format!(
-                    "c.id IN (SELECT rowid >> 32 FROM message_words WHERE message_words MATCH {p})"
+                    "+c.id IN (SELECT rowid >> 32 FROM message_words WHERE message_words MATCH {p})"
                 ));
             }
         }
