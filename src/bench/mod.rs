@@ -1,8 +1,11 @@
 //! `teaminbox bench`: measures, on a scratch data dir, durable inbound ingest through the API
 //! channel with concurrent senders (beside a bare rusqlite loop writing the same rows one
-//! transaction each), and the queue view on a generated database of 100k conversations and 1M
-//! messages. It prints figures; nothing here asserts a timing.
+//! transaction each), and the queue view and search on a generated database of 100k
+//! conversations and ~1M messages of varied text (`--conversations 200000` for the size of issue
+//! #8). It prints figures; nothing here asserts a timing.
 
+mod corpus;
+mod search;
 mod web;
 
 use std::path::{Path, PathBuf};
@@ -36,9 +39,19 @@ pub struct BenchArgs {
     /// Conversations in the generated database for the queue view.
     #[arg(long, default_value_t = 100_000)]
     pub conversations: usize,
-    /// Messages per generated conversation.
+    /// Messages per generated conversation, on average.
     #[arg(long, default_value_t = 10)]
     pub per_conversation: usize,
+    /// Timed rounds of each search query (per user).
+    #[arg(long, default_value_t = 20)]
+    pub search_rounds: usize,
+    /// Also build a trigram index over message text and compare it with the word-prefix one
+    /// (slow at size: minutes and hundreds of MB).
+    #[arg(long)]
+    pub compare_trigram: bool,
+    /// Run only this part (queue and search share the generated database).
+    #[arg(long, value_enum)]
+    pub only: Option<Part>,
     /// Queue view requests to time.
     #[arg(long, default_value_t = 2_000)]
     pub queries: usize,
@@ -48,6 +61,19 @@ pub struct BenchArgs {
     /// Keep the scratch data for inspection.
     #[arg(long)]
     pub keep: bool,
+}
+
+/// A part of the benchmark.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Durable inbound ingest through the API channel, beside a bare loop.
+    Ingest,
+    /// Signed WhatsApp webhooks.
+    Whatsapp,
+    /// Queue views, inbox pages and live updates on the generated database.
+    Queue,
+    /// Search on the generated database.
+    Search,
 }
 
 struct Scratch(PathBuf, bool);
@@ -186,9 +212,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!("(server and load generator share this machine; compare figures within one run)\n");
-    ingest(&rt, &args, &scratch.0)?;
-    whatsapp_ingest(&rt, &args, &scratch.0)?;
-    queue(&rt, &args, &scratch.0)?;
+    let runs = |part: Part| args.only.is_none_or(|only| only == part);
+    if runs(Part::Ingest) {
+        ingest(&rt, &args, &scratch.0)?;
+    }
+    if runs(Part::Whatsapp) {
+        whatsapp_ingest(&rt, &args, &scratch.0)?;
+    }
+    if runs(Part::Queue) || runs(Part::Search) {
+        queue(&rt, &args, &scratch.0)?;
+    }
     if let Some(kib) = rss_kib() {
         println!(
             "\nprocess RSS at the end (server + load generator + caches): {:.1} MiB",
@@ -272,13 +305,14 @@ fn queue(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyh
         (agents, ch.id.0)
     };
     let t = Instant::now();
-    crate::store::bench::generate(
+    let mut corpus = corpus::Corpus::new(7, args.per_conversation.max(1));
+    let messages = crate::store::bench::generate(
         &dir,
         channel,
         &agents,
         args.conversations,
-        args.per_conversation,
         now_ms(),
+        &mut || corpus.customer(),
     )?;
     let generated = t.elapsed();
     let srv = server(&dir)?;
@@ -286,11 +320,23 @@ fn queue(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyh
     let (_, agent) = user(&srv.store, "Watcher", Role::Agent)?;
     let owner_session = web::session_for(&srv, "owner@bench.test")?;
     println!(
-        "== Queue view on {} conversations / {} messages (generated in {:.1} s)",
+        "== Generated {} conversations / {messages} messages in {:.1} s",
         args.conversations,
-        args.conversations * args.per_conversation,
         generated.as_secs_f64()
     );
+    if args.only == Some(Part::Search) {
+        search::run(
+            rt,
+            &srv,
+            &dir,
+            [("owner", &owner), ("agent", &agent)],
+            args.search_rounds,
+            args.compare_trigram,
+        )?;
+        srv.stop();
+        return Ok(());
+    }
+    println!("== Queue view");
     let client = reqwest::Client::new();
     for (label, token, view) in [
         ("owner, view=unassigned", &owner, "unassigned"),
@@ -336,6 +382,14 @@ fn queue(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyh
             lat.len()
         );
     }
+    search::run(
+        rt,
+        &srv,
+        &dir,
+        [("owner", &owner), ("agent", &agent)],
+        args.search_rounds,
+        args.compare_trigram,
+    )?;
     println!("\n== Browser pages and live updates on the same database");
     web::inbox(rt, &srv, &owner_session, args.queries.min(500))?;
     web::sse_latency(rt, &srv, "owner@bench.test", 50, 200, web::Source::Api)?;

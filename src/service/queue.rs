@@ -8,7 +8,7 @@ use crate::domain::policy::{self, Actor};
 use crate::domain::settings::Settings;
 use crate::domain::{Status, TeamId, Visibility};
 use crate::store::conversations::Conversation;
-use crate::store::queue::{self, ConvQuery, QueueCounts, StatusFilter, View};
+use crate::store::queue::{self, ConvQuery, QueueCounts, Search, StatusFilter, View};
 use crate::store::{settings, teams};
 
 /// What a door does with a view, status or cursor it does not understand.
@@ -76,6 +76,66 @@ pub fn parse_view(name: &str) -> Option<View> {
     }
 }
 
+/// Arabic vowel marks (harakat U+064B–U+0652, superscript alef U+0670) and tatweel (U+0640):
+/// left out of what is indexed and of what is searched (migration 008's contacts_search_text).
+fn is_arabic_mark(c: char) -> bool {
+    matches!(c, '\u{064B}'..='\u{0652}' | '\u{0670}' | '\u{0640}')
+}
+
+/// Emoji (pictographs, symbols and dingbats): words of a name, as in migration 008's
+/// contacts_words (Unicode category So).
+fn is_emoji(c: char) -> bool {
+    matches!(c, '\u{1F000}'..='\u{1FAFF}' | '\u{2600}'..='\u{27BF}' | '\u{2B00}'..='\u{2BFF}')
+}
+
+/// Characters people put between the digits of a phone number.
+fn is_phone_punctuation(c: char) -> bool {
+    matches!(c, '+' | '-' | '(' | ')' | '.' | '/') || c.is_whitespace()
+}
+
+/// What a person typed in the search box, normalised; `None` for nothing (no filter).
+///
+/// - Words are runs of letters, digits and emoji (anything else separates them), without
+///   Arabic vowel marks and tatweel; at most 8. Case and accents are left to the indexes, which
+///   ignore them.
+/// - A query made only of digits and the characters people put between them (`+49 151 2345
+///   6789`, `0049 151…`, `(555) 0001`, `555-0001`) with 3+ digits is a phone number: its digits,
+///   with an international `00` or (from 8 digits on) a national trunk `0` dropped, are looked
+///   for inside every stored number's digits, whatever punctuation is stored.
+/// - Text without any word (`!!!`) is a search that finds nothing.
+pub fn search(text: &str) -> Option<Search> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let cleaned: String = text.chars().filter(|c| !is_arabic_mark(*c)).collect();
+    let words: Vec<String> = cleaned
+        .split(|c: char| !(c.is_alphanumeric() || is_emoji(c)))
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(String::from)
+        .collect();
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let phone_like = text
+        .chars()
+        .all(|c| c.is_ascii_digit() || is_phone_punctuation(c));
+    let phone = (phone_like && digits.len() >= 3)
+        .then(|| {
+            if text.starts_with('+') {
+                digits.as_str()
+            } else if let Some(rest) = digits.strip_prefix("00") {
+                rest
+            } else if digits.len() >= 8 {
+                digits.strip_prefix('0').unwrap_or(&digits)
+            } else {
+                digits.as_str()
+            }
+        })
+        .filter(|d| d.len() >= 3)
+        .map(String::from);
+    Some(Search { words, phone })
+}
+
 /// A request's view, status and cursor, parsed.
 type Parsed = (View, StatusFilter, Option<(i64, i64)>);
 
@@ -141,7 +201,7 @@ fn list_with(
         team: req.team,
         tag: req.tag.filter(|t| !t.is_empty()),
         status,
-        q: req.q,
+        search: req.q.as_deref().and_then(search),
         limit: req.limit,
         before,
     };
@@ -267,6 +327,103 @@ mod tests {
         assert_eq!(b, Some((5, 7)));
         let (_, s, _) = parse(&req(None, Some("snoozed"), None, Unknown::Refuse)).expect("ok");
         assert_eq!(s, StatusFilter::Is(Status::Snoozed));
+    }
+
+    #[test]
+    fn what_people_type_becomes_words_or_a_phone_number() {
+        let w = |ws: &[&str]| ws.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let table: &[(&str, Option<Search>)] = &[
+            ("", None),
+            ("   ", None),
+            (
+                "+4915123456789",
+                Some(Search {
+                    words: w(&["4915123456789"]),
+                    phone: Some("4915123456789".into()),
+                }),
+            ),
+            (
+                "+49 151 2345 6789",
+                Some(Search {
+                    words: w(&["49", "151", "2345", "6789"]),
+                    phone: Some("4915123456789".into()),
+                }),
+            ),
+            (
+                "0049 151-2345 6789",
+                Some(Search {
+                    words: w(&["0049", "151", "2345", "6789"]),
+                    phone: Some("4915123456789".into()),
+                }),
+            ),
+            (
+                "0151 2345 6789",
+                Some(Search {
+                    words: w(&["0151", "2345", "6789"]),
+                    phone: Some("15123456789".into()),
+                }),
+            ),
+            (
+                "(555) 0001",
+                Some(Search {
+                    words: w(&["555", "0001"]),
+                    phone: Some("5550001".into()),
+                }),
+            ),
+            (
+                "555-0001",
+                Some(Search {
+                    words: w(&["555", "0001"]),
+                    phone: Some("5550001".into()),
+                }),
+            ),
+            (
+                "42",
+                Some(Search {
+                    words: w(&["42"]),
+                    phone: None,
+                }),
+            ),
+            (
+                "order 555",
+                Some(Search {
+                    words: w(&["order", "555"]),
+                    phone: None,
+                }),
+            ),
+            (
+                " José  Müller ",
+                Some(Search {
+                    words: w(&["José", "Müller"]),
+                    phone: None,
+                }),
+            ),
+            (
+                "مُحَمَّد",
+                Some(Search {
+                    words: w(&["محمد"]),
+                    phone: None,
+                }),
+            ),
+            (
+                "Maria🌸",
+                Some(Search {
+                    words: w(&["Maria🌸"]),
+                    phone: None,
+                }),
+            ),
+            (
+                "\") NEAR( *",
+                Some(Search {
+                    words: w(&["NEAR"]),
+                    phone: None,
+                }),
+            ),
+            ("!!!", Some(Search::default())),
+        ];
+        for (typed, want) in table {
+            assert_eq!(&search(typed), want, "{typed:?}");
+        }
     }
 
     #[test]

@@ -26,22 +26,35 @@ impl Rng {
     }
 }
 
+/// One generated customer and what they wrote (see `bench::corpus`).
+pub struct Customer {
+    /// Name.
+    pub name: String,
+    /// Phone, in whatever form a door stored it.
+    pub phone: Option<String>,
+    /// Message texts, oldest first; inbound and staff replies alternate.
+    pub messages: Vec<String>,
+}
+
 /// Fills the database in `data_dir` (already migrated, with users `agents` and channel `channel`)
-/// with `conversations` conversations of `per` messages each, in large transactions.
+/// with `conversations` conversations, one per customer that `next` makes, in large
+/// transactions. Returns the number of messages written.
 pub fn generate(
     data_dir: &Path,
     channel: i64,
     agents: &[i64],
     conversations: usize,
-    per: usize,
     now: i64,
-) -> Result<()> {
+    next: &mut dyn FnMut() -> Customer,
+) -> Result<usize> {
     let mut conn = open_bare(&data_dir.join("teaminbox.db"))?;
     // Bulk load only: durability of a half-made test database does not matter.
     conn.pragma_update(None, "synchronous", "OFF")?;
+    conn.pragma_update(None, "cache_size", -200_000)?;
     let mut rng = Rng::new(42);
     let day = 86_400_000i64;
     let mut made = 0;
+    let mut messages = 0;
     while made < conversations {
         let tx = conn.transaction()?;
         {
@@ -61,13 +74,10 @@ pub fn generate(
             )?;
             for _ in 0..10_000.min(conversations - made) {
                 made += 1;
+                let customer = next();
                 let created = now - 90 * day + rng.below(90 * day as u64) as i64;
                 let last = created + rng.below((now - created) as u64 / 4 + 1) as i64;
-                contact.execute(params![
-                    format!("Customer {made}"),
-                    format!("+3519{made:08}"),
-                    created
-                ])?;
+                contact.execute(params![customer.name, customer.phone, created])?;
                 let contact_id = tx.last_insert_rowid();
                 identity.execute(params![contact_id, channel, format!("bench-{made}")])?;
                 let roll = rng.below(100);
@@ -83,37 +93,37 @@ pub fn generate(
                     agents.get(rng.below(agents.len() as u64) as usize).copied()
                 };
                 let waiting = (status == "open").then_some(last);
+                let preview: String = customer
+                    .messages
+                    .last()
+                    .map(|t| t.chars().take(100).collect())
+                    .unwrap_or_default();
                 conv.execute(params![
-                    channel,
-                    contact_id,
-                    status,
-                    assignee,
-                    last,
-                    waiting,
-                    "Latest message text",
-                    created
+                    channel, contact_id, status, assignee, last, waiting, preview, created
                 ])?;
                 let conv_id = tx.last_insert_rowid();
-                for m in 0..per {
+                let per = customer.messages.len();
+                for (m, text) in customer.messages.iter().enumerate() {
                     let at = created + (last - created) * m as i64 / per.max(1) as i64;
                     let inbound = m % 2 == 0;
                     msg.execute(params![
                         conv_id,
                         channel,
                         if inbound { "in" } else { "out" },
-                        "A message of ordinary length, about what customers usually ask.",
+                        text,
                         if inbound { None } else { assignee },
                         if inbound { "received" } else { "delivered" },
                         inbound.then(|| format!("g{conv_id}-{m}")),
                         at
                     ])?;
                 }
+                messages += per;
             }
         }
         tx.commit()?;
     }
     conn.execute_batch("ANALYZE")?;
-    Ok(())
+    Ok(messages)
 }
 
 /// The baseline: the rows one inbound message writes (contact, identity, conversation, cycle on
@@ -195,4 +205,135 @@ pub fn count_unprocessed_webhooks(conn: &Connection) -> Result<i64> {
         [],
         |r| r.get(0),
     )?)
+}
+
+/// The search as it was before migration 008, for the benchmark's baseline: the owner's first
+/// page of conversations (any status) whose contact name or phone is `LIKE '%text%'` or one of
+/// whose messages has every word as a prefix. Returns the number of rows.
+pub fn baseline_search(conn: &Connection, text: &str) -> Result<usize> {
+    let escaped = text
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    let fts = (!words.is_empty()).then(|| words.join(" "));
+    let messages = if fts.is_some() {
+        " OR c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.id = f.rowid
+            WHERE messages_fts MATCH ?2)"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "{} WHERE 1
+           AND (ct.name LIKE ?1 ESCAPE '\\' OR ct.phone LIKE ?1 ESCAPE '\\'{messages})
+         ORDER BY c.last_message_at DESC, c.id DESC LIMIT 51",
+        super::conversations::SELECT
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let like = format!("%{escaped}%");
+    let rows = match &fts {
+        Some(f) => stmt.query_map(params![like, f], |_| Ok(()))?.count(),
+        None => stmt.query_map(params![like], |_| Ok(()))?.count(),
+    };
+    Ok(rows)
+}
+
+/// Some customers (name, phone as stored), spread over the table, to build searches from.
+pub fn sample_customers(conn: &Connection, n: usize) -> Result<Vec<(String, Option<String>)>> {
+    let total: i64 = conn.query_row("SELECT COUNT(*) FROM contacts", [], |r| r.get(0))?;
+    let step = (total / n.max(1) as i64).max(1);
+    let mut stmt = conn.prepare(
+        "SELECT name, phone FROM contacts WHERE id % ?1 = 0 AND phone IS NOT NULL LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![step, n as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Bytes on disk of each full-text index (its shadow tables together, from `dbstat`) and of the
+/// whole database, largest first.
+pub fn index_sizes(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT CASE WHEN name LIKE 'contacts\\_fts%' ESCAPE '\\' THEN 'contacts_fts'
+                     WHEN name LIKE 'contacts\\_words%' ESCAPE '\\' THEN 'contacts_words'
+                     WHEN name LIKE 'message\\_words%' ESCAPE '\\' THEN 'message_words'
+                     WHEN name LIKE 'messages\\_fts%' ESCAPE '\\' THEN 'messages_fts (before, for the baseline)'
+                     WHEN name LIKE 'bench\\_messages\\_tri%' ESCAPE '\\' THEN 'messages, trigram (compared)'
+                     ELSE 'whole database' END, SUM(pgsize)
+           FROM dbstat GROUP BY 1 ORDER BY 2 DESC",
+    )?;
+    let mut rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<(String, i64)>>>()?;
+    let total: i64 = rows.iter().map(|r| r.1).sum();
+    if let Some(rest) = rows.iter_mut().find(|r| r.0 == "whole database") {
+        rest.1 = total;
+    }
+    Ok(rows)
+}
+
+/// Empties and rebuilds the contact search indexes the way migration 008 builds them for
+/// existing rows (the benchmark times it as the migration's cost).
+pub fn rebuild_contact_search(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "BEGIN;
+         INSERT INTO contacts_fts(contacts_fts) VALUES ('delete-all');
+         INSERT INTO contacts_words(contacts_words) VALUES ('delete-all');
+         INSERT INTO contacts_fts(rowid, name, phone) SELECT id, name, phone FROM contacts_search_text;
+         INSERT INTO contacts_words(rowid, name) SELECT id, name FROM contacts_search_text;
+         COMMIT;",
+    )?;
+    Ok(())
+}
+
+/// Empties and rebuilds message_words the way migration 008 builds it for existing messages.
+pub fn rebuild_message_search(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "BEGIN;
+         INSERT INTO message_words(message_words) VALUES ('delete-all');
+         INSERT INTO message_words(rowid, text) SELECT key, text FROM messages_search_text;
+         COMMIT;",
+    )?;
+    Ok(())
+}
+
+/// Builds, for comparison only, a trigram index over message text beside message_words
+/// (`bench_messages_tri`, external content: index only).
+pub fn build_messages_trigram(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS bench_messages_tri USING fts5(text, content = 'messages',
+             content_rowid = 'id', tokenize = 'trigram case_sensitive 0 remove_diacritics 1');
+         INSERT INTO bench_messages_tri(bench_messages_tri) VALUES ('rebuild');",
+    )?;
+    Ok(())
+}
+
+/// Conversations with a message matching `query`: in message_words (word prefixes), or with
+/// `trigram` in the comparison index: the raw index answer, without the queue's page.
+pub fn count_message_matches(conn: &Connection, trigram: bool, query: &str) -> Result<i64> {
+    let sql = if trigram {
+        "SELECT COUNT(DISTINCT m.conversation_id) FROM bench_messages_tri f
+           JOIN messages m ON m.id = f.rowid WHERE bench_messages_tri MATCH ?1"
+    } else {
+        "SELECT COUNT(DISTINCT rowid >> 32) FROM message_words WHERE message_words MATCH ?1"
+    };
+    Ok(conn.prepare_cached(sql)?.query_row([query], |r| r.get(0))?)
+}
+
+/// Builds messages_fts as migration 002 made it (unicode61 word prefixes keyed by message id;
+/// 008 replaced it), for the baseline search only, on a bare connection.
+pub fn build_old_message_index(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(text, content = 'messages',
+             content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2');
+         INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');",
+    )?;
+    Ok(())
 }

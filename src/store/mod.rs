@@ -76,6 +76,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_provider_error.sql"),
     include_str!("migrations/006_webhooks.sql"),
     include_str!("migrations/007_phones.sql"),
+    include_str!("migrations/008_search.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
