@@ -45,8 +45,10 @@
   if (!window.EventSource || !here().page) { return; }
   // The browser retries a dropped stream by itself, but gives up on a refused one (a 429 when the
   // person already has too many open): then open a new one after a pause.
+  var lastId = "";
   function connect() {
-    var es = new EventSource("/api/v1/events");
+    // A new stream resumes after the last event this page saw, so nothing sent meanwhile is lost.
+    var es = new EventSource("/api/v1/events" + (lastId ? "?last_event_id=" + encodeURIComponent(lastId) : ""));
     es.onopen = function () { if (badge) { badge.classList.add("on"); badge.textContent = "live"; } };
     es.onerror = function () {
       if (badge) { badge.classList.remove("on"); badge.textContent = "reconnecting"; }
@@ -55,13 +57,14 @@
     es.onmessage = function (m) { handle(m); };
     es.addEventListener("presence", showPresence);
     ["message.created", "message.status", "note.created", "conversation.created", "conversation.claimed",
-     "conversation.assigned", "conversation.status", "conversation.tagged"].forEach(function (k) {
+     "conversation.assigned", "conversation.status", "conversation.tagged", "contact.phone_changed"].forEach(function (k) {
       es.addEventListener(k, handle);
     });
   }
   connect();
 
   function handle(m) {
+    if (m.lastEventId) { lastId = m.lastEventId; }
     var ev;
     try { ev = JSON.parse(m.data); } catch (e) { return; }
     if (relevant(ev)) { refresh(); }

@@ -324,63 +324,9 @@ fn queue(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyh
         args.conversations,
         generated.as_secs_f64()
     );
-    if args.only == Some(Part::Search) {
-        search::run(
-            rt,
-            &srv,
-            &dir,
-            [("owner", &owner), ("agent", &agent)],
-            args.search_rounds,
-            args.compare_trigram,
-        )?;
-        srv.stop();
-        return Ok(());
-    }
-    println!("== Queue view");
-    let client = reqwest::Client::new();
-    for (label, token, view) in [
-        ("owner, view=unassigned", &owner, "unassigned"),
-        (
-            "agent (own_and_pool), view=unassigned",
-            &agent,
-            "unassigned",
-        ),
-        ("owner, view=all", &owner, "all"),
-    ] {
-        let url = format!("http://{}/api/v1/conversations?view={view}", srv.addr);
-        let lat = rt.block_on(async {
-            for _ in 0..50 {
-                client
-                    .get(&url)
-                    .bearer_auth(token)
-                    .send()
-                    .await?
-                    .bytes()
-                    .await?;
-            }
-            let mut lat = Vec::with_capacity(args.queries);
-            for _ in 0..args.queries {
-                let t = Instant::now();
-                let resp = client.get(&url).bearer_auth(token).send().await?;
-                if !resp.status().is_success() {
-                    bail!("queue view answered {}", resp.status());
-                }
-                let body = resp.bytes().await?;
-                lat.push(t.elapsed());
-                if body.len() < 100 {
-                    bail!("queue view came back nearly empty");
-                }
-            }
-            Ok::<_, anyhow::Error>(lat)
-        })?;
-        let mut lat = lat;
-        lat.sort();
-        println!(
-            "  {label}, first page (50): p50 {:.2} ms, p99 {:.2} ms over {} requests",
-            percentile(&lat, 0.5),
-            percentile(&lat, 0.99),
-            lat.len()
-        );
+    let search_only = args.only == Some(Part::Search);
+    if !search_only {
+        queue_views(rt, &srv, &owner, &agent, args.queries)?;
     }
     search::run(
         rt,
@@ -390,7 +336,12 @@ fn queue(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyh
         args.search_rounds,
         args.compare_trigram,
     )?;
+    if search_only {
+        srv.stop();
+        return Ok(());
+    }
     println!("\n== Browser pages and live updates on the same database");
+
     web::inbox(rt, &srv, &owner_session, args.queries.min(500))?;
     web::sse_latency(rt, &srv, "owner@bench.test", 50, 200, web::Source::Api)?;
     web::sse_latency(rt, &srv, "owner@bench.test", 50, 200, web::Source::Webhook)?;
@@ -461,5 +412,58 @@ fn whatsapp_ingest(
         processed.as_secs_f64(),
         stored as f64 / processed.as_secs_f64()
     );
+    Ok(())
+}
+
+/// Times the first page of the queue views over HTTP, as the owner and as an agent.
+fn queue_views(
+    rt: &tokio::runtime::Runtime,
+    srv: &crate::server::Background,
+    owner: &str,
+    agent: &str,
+    queries: usize,
+) -> anyhow::Result<()> {
+    println!("== Queue view");
+    let client = reqwest::Client::new();
+    for (label, token, view) in [
+        ("owner, view=unassigned", owner, "unassigned"),
+        ("agent (own_and_pool), view=unassigned", agent, "unassigned"),
+        ("owner, view=all", owner, "all"),
+    ] {
+        let url = format!("http://{}/api/v1/conversations?view={view}", srv.addr);
+        let lat = rt.block_on(async {
+            for _ in 0..50 {
+                client
+                    .get(&url)
+                    .bearer_auth(token)
+                    .send()
+                    .await?
+                    .bytes()
+                    .await?;
+            }
+            let mut lat = Vec::with_capacity(queries);
+            for _ in 0..queries {
+                let t = Instant::now();
+                let resp = client.get(&url).bearer_auth(token).send().await?;
+                if !resp.status().is_success() {
+                    bail!("queue view answered {}", resp.status());
+                }
+                let body = resp.bytes().await?;
+                lat.push(t.elapsed());
+                if body.len() < 100 {
+                    bail!("queue view came back nearly empty");
+                }
+            }
+            Ok::<_, anyhow::Error>(lat)
+        })?;
+        let mut lat = lat;
+        lat.sort();
+        println!(
+            "  {label}, first page (50): p50 {:.2} ms, p99 {:.2} ms over {} requests",
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            lat.len()
+        );
+    }
     Ok(())
 }

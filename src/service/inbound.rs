@@ -114,17 +114,7 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
             if m.nature != InboundNature::Writing {
                 // A notice is shown and changes nothing else: no status, cycle, window,
                 // preview or wait (see `InboundNature`).
-                let message_id = insert_inbound_message(conn, m, id, at)?;
-                events::insert_event(
-                    conn,
-                    Some(id),
-                    &Event::MessageCreated(MessageCreated {
-                        message_id,
-                        direction: Direction::In,
-                    }),
-                    None,
-                    now,
-                )?;
+                let message_id = insert_inbound_message(conn, m, id, at, now)?;
                 return Ok(Landed {
                     conversation_id: id,
                     message_id,
@@ -134,12 +124,20 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
             (id, Some(state.status), state.cycle_id)
         }
         None => {
+            // A notice from a customer with no conversation yet (say, a number-change notice
+            // for a number we never heard from) is kept in a resolved conversation: found and
+            // shown, but it opens nothing and starts no cycle and no window.
+            let notice = m.nature != InboundNature::Writing;
             let id = convs::insert_conversation(
                 conn,
                 &NewConversation {
                     channel: m.channel,
                     contact,
-                    status: Status::Open,
+                    status: if notice {
+                        Status::Resolved
+                    } else {
+                        Status::Open
+                    },
                     assignee: None,
                     team: None,
                 },
@@ -155,11 +153,17 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
                 None,
                 now,
             )?;
+            if notice {
+                let message_id = insert_inbound_message(conn, m, id, at, now)?;
+                return Ok(Landed {
+                    conversation_id: id,
+                    message_id,
+                    created: true,
+                });
+            }
             (id, None, None)
         }
     };
-    // A notice for a customer with no conversation yet lands as if they wrote: nothing is lost
-    // and someone sees it.
     let effect = rules::on_inbound(before.unwrap_or(Status::Open));
     match cycle {
         Some(c) if !effect.new_cycle => crate::store::cycles::update_cycle_start(conn, c, at)?,
@@ -167,19 +171,9 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
             crate::store::cycles::insert_cycle(conn, id, at)?;
         }
     }
-    let message_id = insert_inbound_message(conn, m, id, at)?;
+    let message_id = insert_inbound_message(conn, m, id, at, now)?;
     let window = rules::window_closes_at(m.channel_kind, Some(at));
     convs::record_inbound(conn, id, at, &preview(m.text), effect.status, window, now)?;
-    events::insert_event(
-        conn,
-        Some(id),
-        &Event::MessageCreated(MessageCreated {
-            message_id,
-            direction: Direction::In,
-        }),
-        None,
-        now,
-    )?;
     if let Some(from) = before.filter(|s| *s != effect.status) {
         events::insert_event(
             conn,
@@ -200,13 +194,15 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
     })
 }
 
+/// Keeps the customer's message (sent at `at`) and appends its `message.created` event.
 fn insert_inbound_message(
     conn: &Connection,
     m: &Inbound<'_>,
     conversation: ConversationId,
     at: i64,
+    now: i64,
 ) -> Result<MessageId> {
-    Ok(messages::insert_message(
+    let message_id = messages::insert_message(
         conn,
         &NewMessage {
             conversation,
@@ -220,7 +216,18 @@ fn insert_inbound_message(
             external_id: Some(m.external_id),
             created_at: at,
         },
-    )?)
+    )?;
+    events::insert_event(
+        conn,
+        Some(conversation),
+        &Event::MessageCreated(MessageCreated {
+            message_id,
+            direction: Direction::In,
+        }),
+        None,
+        now,
+    )?;
+    Ok(message_id)
 }
 
 /// Longest text an API channel may deliver.

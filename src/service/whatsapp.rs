@@ -224,8 +224,22 @@ fn receive_message(conn: &Connection, m: &InMessage) -> Result<Option<(bool, Opt
         // "User changed number": the new number reaches the same contact from now on, and
         // becomes the one shown; the old one stays an identity, and the change is recorded.
         let new_id = new_id.trim().trim_start_matches('+');
-        contacts::insert_identity(conn, c, channel, contacts_service::WA_ID, new_id)?;
-        if let Ok(new_phone) = phone::canonical(new_id) {
+        let holder = contacts::find_identity(conn, channel, contacts_service::WA_ID, new_id)?;
+        if let Some(other) = holder.filter(|h| *h != c) {
+            // The new number wrote before Meta's notice arrived and became a contact of its
+            // own: pointing this one at it too would send replies to a number whose answers
+            // land elsewhere. Both stay as they are; merging them is a person's call.
+            tracing::warn!(
+                contact = c.0,
+                holder = other.0,
+                "a changed number already belongs to another contact; not moved"
+            );
+        } else {
+            contacts::insert_identity(conn, c, channel, contacts_service::WA_ID, new_id)?;
+        }
+        if holder.is_none_or(|h| h == c)
+            && let Ok(new_phone) = phone::canonical(new_id)
+        {
             contacts_service::observe_phone(
                 conn,
                 c,

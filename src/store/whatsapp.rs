@@ -59,11 +59,13 @@ fn channel_list(json: Option<&str>) -> Result<Option<Vec<ChannelId>>> {
 }
 
 /// Widens the channels a kept body was verified for and puts it back in line if it was
-/// processed (processing is idempotent; the newly verified channels' changes then land).
+/// processed or set aside, with its attempts counted afresh (processing is idempotent; the newly
+/// verified channels' changes then land). The minute sweep picks it up: its id is not new.
 pub fn update_webhook_verified(conn: &Connection, id: i64, verified: &[ChannelId]) -> Result<()> {
     let verified: Vec<i64> = verified.iter().map(|c| c.0).collect();
     conn.prepare_cached(
-        "UPDATE wa_webhooks SET verified = ?2, processed_at = NULL, next_attempt_at = NULL
+        "UPDATE wa_webhooks SET verified = ?2, processed_at = NULL, next_attempt_at = NULL,
+                set_aside_at = NULL, attempts = 0
           WHERE id = ?1",
     )?
     .execute(params![id, serde_json::to_string(&verified)?])?;

@@ -276,6 +276,47 @@ fn a_changed_number_is_recorded_not_overwritten() {
     );
 }
 
+/// The new number wrote before Meta's notice of the change arrived, so it is a contact of its own:
+/// the notice must not point the old contact at that number too (staff replies from the old
+/// conversation would go to a number whose answers land in the other one).
+#[test]
+fn a_changed_number_that_already_wrote_is_not_taken_over() {
+    let app = TestApp::spawn();
+    let graph = FakeGraph::start(vec![]);
+    let number = "300000012";
+    let ch = wa_channel(&app, &graph, number);
+    deliver(&app, &text_from(number, "16505551234", "wamid.d1", None));
+    let old = landed_in(&app, "wamid.d1");
+    deliver(&app, &text_from(number, "12195555358", "wamid.d2", None));
+    let new = landed_in(&app, "wamid.d2");
+    assert_ne!(old, new);
+    let mut system: Value =
+        serde_json::from_slice(&text_from(number, "16505551234", "wamid.d3", None)).expect("json");
+    let m = &mut system["entry"][0]["changes"][0]["value"]["messages"][0];
+    m["type"] = json!("system");
+    m["system"] = json!({"body": "User changed from 16505551234 to 12195555358",
+                         "wa_id": "12195555358", "type": "user_changed_number"});
+    m.as_object_mut().expect("message").remove("text");
+    deliver(&app, &serde_json::to_vec(&system).expect("json"));
+    let phone_of = |conv: i64| {
+        app.api
+            .get(&format!("/api/v1/conversations/{conv}"), &app.owner.token)
+            .expect(200)["contact"]["phone"]
+            .clone()
+    };
+    assert_eq!(
+        phone_of(old),
+        "+16505551234",
+        "the old contact keeps its number"
+    );
+    assert_eq!(phone_of(new), "+12195555358");
+    assert_eq!(app.count_kind(old, "contact.phone_changed"), 0);
+    assert_eq!(contacts_on(&app, ch), 2);
+    // The new number's messages still reach the conversation it started.
+    deliver(&app, &text_from(number, "12195555358", "wamid.d4", None));
+    assert_eq!(landed_in(&app, "wamid.d4"), new);
+}
+
 /// A BSUID-keyed customer whose messages come with another number: the number is replaced on
 /// the record (an API channel does the same: see `inbound::a_known_identifier_with_another_phone`).
 #[test]

@@ -263,3 +263,46 @@ fn an_api_channel_message_sent_earlier_but_posted_later_is_not_the_preview() {
     assert!(last <= teaminbox::domain::time::now_ms(), "{c}");
     assert_eq!(preview(), "from the future");
 }
+
+#[test]
+fn a_notice_from_a_customer_without_a_conversation_opens_nothing() {
+    let app = TestApp::spawn();
+    let graph = FakeGraph::start(vec![]);
+    let ch = wa_channel(&app, &graph, "5300");
+    let now = teaminbox::domain::time::now_ms() / 1000;
+    for (i, item) in [
+        json!({"type": "reaction", "reaction": {"message_id": "wamid.gone", "emoji": "❤️"}}),
+        json!({"type": "system", "system": {"body": "User changed from 4917100000 to 4917100001",
+            "wa_id": "4917100001", "type": "user_changed_number"}}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut item = item;
+        item["id"] = json!(format!("wamid.lone.{i}"));
+        item["timestamp"] = json!((now - 5).to_string());
+        deliver(&app, &body("5300", &format!("491710000{i}"), item));
+        let c = conversation_on(&app, ch);
+        let conv = c["id"].as_i64().expect("id");
+        assert_eq!(c["status"], "resolved", "{i}: {c}");
+        assert_eq!(c["window_closes_at"], Value::Null, "{i}: no window");
+        assert_eq!(c["waiting_since"], Value::Null, "{i}: nobody waits");
+        assert_eq!(
+            query_i64(
+                &app,
+                "SELECT COUNT(*) FROM cycles WHERE conversation_id = ?1",
+                conv
+            ),
+            0,
+            "{i}: no cycle"
+        );
+        let msgs = messages_of(&app, conv);
+        assert_eq!(msgs.len(), 1, "{i}: kept");
+        assert_eq!(msgs[0]["notice"], true);
+        let unassigned = app
+            .api
+            .get("/api/v1/conversations?view=unassigned", &app.owner.token)
+            .expect(200);
+        assert_eq!(unassigned["items"].as_array().map(Vec::len), Some(0), "{i}");
+    }
+}
