@@ -172,7 +172,7 @@ fn item(i: &TimelineItem, notes: &HashMap<i64, String>, quote_base: Option<&str>
                 div.meta {
                     @if let Some(a) = author { (a.name) " · " }
                     (when(at.0))
-                    @if let (Direction::In, Some(base)) = (direction, quote_base) {
+                    @if let (Direction::In, Some(base), false) = (direction, quote_base, *notice) {
                         " · " a href={ (base) "?quote=" (id) "#reply" } { "Quote" }
                     }
                     @if *direction == Direction::Out {
