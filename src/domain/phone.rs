@@ -87,6 +87,31 @@ pub fn canonical(input: &str) -> Result<String, PhoneError> {
     Ok(format!("+{digits}"))
 }
 
+/// The digits to look for when a person types a phone number, or part of one, in a search box:
+/// `None` unless the text is only digits, separators (see [`canonical`]) and `+`, with 3 or more
+/// digits. An international `00`, or (from 8 digits on) a national trunk `0`, is dropped, so
+/// `0049 151…`, `0151 2345 6789` and `+49 151…` all look for digits every stored form contains.
+pub fn search_digits(text: &str) -> Option<String> {
+    let text = text.trim();
+    if !text
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '+' || is_separator(c))
+    {
+        return None;
+    }
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let wanted = if text.starts_with('+') {
+        digits.as_str()
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        rest
+    } else if digits.len() >= 8 {
+        digits.strip_prefix('0').unwrap_or(&digits)
+    } else {
+        digits.as_str()
+    };
+    (digits.len() >= 3 && wanted.len() >= 3).then(|| wanted.to_string())
+}
+
 /// The WhatsApp id (`wa_id`: digits, no `+`) of a canonical number.
 pub fn wa_id(canonical: &str) -> &str {
     canonical.trim_start_matches('+')
@@ -166,6 +191,23 @@ pub fn compare(held: Option<&str>, reported: &str) -> Reported {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_to_look_for_when_a_number_is_searched() {
+        for (typed, want) in [
+            ("+49 151 2345 6789", Some("4915123456789")),
+            ("0049 151-2345 6789", Some("4915123456789")),
+            ("0151 2345 6789", Some("15123456789")),
+            ("(555) 0001", Some("5550001")),
+            ("555‑0001", Some("5550001")),
+            ("0001", None),
+            ("12", None),
+            ("00 1", None),
+            ("555 abc", None),
+        ] {
+            assert_eq!(search_digits(typed).as_deref(), want, "{typed:?}");
+        }
+    }
 
     #[test]
     fn what_people_type_and_providers_send() {

@@ -88,20 +88,15 @@ fn is_emoji(c: char) -> bool {
     matches!(c, '\u{1F000}'..='\u{1FAFF}' | '\u{2600}'..='\u{27BF}' | '\u{2B00}'..='\u{2BFF}')
 }
 
-/// Characters people put between the digits of a phone number.
-fn is_phone_punctuation(c: char) -> bool {
-    matches!(c, '+' | '-' | '(' | ')' | '.' | '/') || c.is_whitespace()
-}
-
 /// What a person typed in the search box, normalised; `None` for nothing (no filter).
 ///
 /// - Words are runs of letters, digits and emoji (anything else separates them), without
 ///   Arabic vowel marks and tatweel; at most 8. Case and accents are left to the indexes, which
 ///   ignore them.
 /// - A query made only of digits and the characters people put between them (`+49 151 2345
-///   6789`, `0049 151…`, `(555) 0001`, `555-0001`) with 3+ digits is a phone number: its digits,
-///   with an international `00` or (from 8 digits on) a national trunk `0` dropped, are looked
-///   for inside every stored number's digits, whatever punctuation is stored.
+///   6789`, `0049 151…`, `(555) 0001`, `555-0001`) is also a phone number
+///   ([`crate::domain::phone::search_digits`]): its digits are looked for inside every stored
+///   number's digits, whatever punctuation is stored.
 /// - Text without any word (`!!!`) is a search that finds nothing.
 pub fn search(text: &str) -> Option<Search> {
     let text = text.trim();
@@ -115,24 +110,7 @@ pub fn search(text: &str) -> Option<Search> {
         .take(8)
         .map(String::from)
         .collect();
-    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    let phone_like = text
-        .chars()
-        .all(|c| c.is_ascii_digit() || is_phone_punctuation(c));
-    let phone = (phone_like && digits.len() >= 3)
-        .then(|| {
-            if text.starts_with('+') {
-                digits.as_str()
-            } else if let Some(rest) = digits.strip_prefix("00") {
-                rest
-            } else if digits.len() >= 8 {
-                digits.strip_prefix('0').unwrap_or(&digits)
-            } else {
-                digits.as_str()
-            }
-        })
-        .filter(|d| d.len() >= 3)
-        .map(String::from);
+    let phone = crate::domain::phone::search_digits(text);
     Some(Search { words, phone })
 }
 
