@@ -87,3 +87,13 @@ fn see_other(req: &HttpRequest, to: &str) -> HttpResponse {
             .finish()
     }
 }
+
+/// Like [`see_other`], and the next page shown says `notice` in words ("Handed to Bruno",
+/// "Ana added") in the page's notice area. Every successful UI action answers with this.
+//
+// Interface fixed for the #9 work; the shell part makes the notice reach the next page.
+#[allow(dead_code)]
+fn see_other_notice(req: &HttpRequest, to: &str, notice: &str) -> HttpResponse {
+    let _ = notice;
+    see_other(req, to)
+}

@@ -39,6 +39,7 @@ fn head(title: &str) -> Markup {
             link rel="stylesheet" href=(url("app.css"));
             script src=(url("htmx-2.0.11.min.js")) defer {}
             script src=(url("app.js")) defer {}
+            script src=(url("conversation.js")) defer {}
         }
     }
 }
