@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Role, Visibility};
+use super::{Role, Visibility, sla};
 
 /// The workspace settings, as the API shows them (a flat object).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,14 +138,6 @@ fn invalid(key: &str, reason: &str) -> SettingsError {
     }
 }
 
-fn is_hhmm(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 5
-        && b[2] == b':'
-        && s[..2].parse::<u8>().is_ok_and(|h| h <= 24)
-        && s[3..].parse::<u8>().is_ok_and(|m| m < 60)
-}
-
 fn is_date(s: &str) -> bool {
     time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
 }
@@ -171,16 +163,10 @@ fn validate(key: &str, v: &Value) -> Result<(), SettingsError> {
                 "expected one of own, own_and_pool, all_read_only",
             )),
         },
-        "timezone" => match v.as_str() {
-            Some(s)
-                if !s.is_empty()
-                    && s.len() <= 64
-                    && s.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c)) =>
-            {
-                Ok(())
-            }
-            _ => Err(invalid(
+        "timezone" => match v.as_str().map(sla::zone) {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(invalid(key, &e.to_string())),
+            None => Err(invalid(
                 key,
                 "expected a time zone name such as Europe/Lisbon",
             )),
@@ -201,7 +187,8 @@ fn validate(key: &str, v: &Value) -> Result<(), SettingsError> {
                     list.iter().all(|iv| {
                         iv.as_array().is_some_and(|p| {
                             p.len() == 2
-                                && p.iter().all(|t| t.as_str().is_some_and(is_hhmm))
+                                && p.iter()
+                                    .all(|t| t.as_str().and_then(sla::parse_hhmm).is_some())
                                 && p[0].as_str() < p[1].as_str()
                         })
                     })
