@@ -7,6 +7,7 @@ pub mod ids;
 pub mod metrics;
 pub mod phone;
 pub mod policy;
+pub mod routing;
 pub mod settings;
 pub mod sla;
 pub mod throttle;

@@ -74,6 +74,11 @@ str_enum!(
 );
 
 str_enum!(
+    /// A conversation's priority, set by routing rules or by hand.
+    Priority { Low = "low", Normal = "normal", High = "high", Urgent = "urgent" }
+);
+
+str_enum!(
     /// A team's routing mode.
     Assignment { Manual = "manual", RoundRobin = "round_robin", LeastLoaded = "least_loaded" }
 );
