@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Role, Visibility, sla};
+use super::{Role, Visibility, calendar};
 
 /// The workspace settings, as the API shows them (a flat object).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,7 +163,7 @@ fn validate(key: &str, v: &Value) -> Result<(), SettingsError> {
                 "expected one of own, own_and_pool, all_read_only",
             )),
         },
-        "timezone" => match v.as_str().map(sla::zone) {
+        "timezone" => match v.as_str().map(calendar::zone) {
             Some(Ok(_)) => Ok(()),
             Some(Err(e)) => Err(invalid(key, &e.to_string())),
             None => Err(invalid(
@@ -188,7 +188,7 @@ fn validate(key: &str, v: &Value) -> Result<(), SettingsError> {
                         iv.as_array().is_some_and(|p| {
                             p.len() == 2
                                 && p.iter()
-                                    .all(|t| t.as_str().and_then(sla::parse_hhmm).is_some())
+                                    .all(|t| t.as_str().and_then(calendar::parse_hhmm).is_some())
                                 && p[0].as_str() < p[1].as_str()
                         })
                     })
