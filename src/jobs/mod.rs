@@ -7,12 +7,13 @@
 //! - [`outbox`]: sends queued messages through their channel, retrying with backoff.
 //! - [`whatsapp`]: processes kept webhook bodies, fetches inbound media, sends read receipts, and
 //!   sweeps what a crash left behind.
-//! - the scheduler: tick jobs at the workspace's `scheduler_tick_ms` ([`away`] first; SLA, snooze
-//!   wake-up and take-back join the list in [`TICKS`]).
+//! - the scheduler: tick jobs at the workspace's `scheduler_tick_ms` ([`away`], [`snooze`] wake-up,
+//!   webhook pruning; SLA and take-back join the list in [`TICKS`]).
 //! - the live-event hub (`crate::realtime`): fans committed events out to open event streams.
 
 pub mod away;
 pub mod outbox;
+pub mod snooze;
 pub mod whatsapp;
 
 use std::time::Duration;
@@ -160,6 +161,11 @@ const TICKS: &[Tick] = &[
     Tick {
         name: "away",
         run: |ctx, s| Box::pin(away::tick(ctx, s)),
+    },
+    // Reopens snoozed conversations whose time has come.
+    Tick {
+        name: "snooze_wake",
+        run: |ctx, s| Box::pin(snooze::tick(ctx, s)),
     },
     // Deletes WhatsApp webhook bodies processed longer ago than the retention period (their
     // messages and statuses are the durable copy); pending and set-aside bodies stay.

@@ -371,6 +371,31 @@ pub fn set_status(
     view(conn, id)
 }
 
+/// Most snoozed conversations woken in one transaction; a tick takes the rest next time.
+pub const WAKE_BATCH: i64 = 200;
+
+/// Wakes the snoozed conversations whose time has come: each becomes `open` again (waiting on
+/// us, in the queue it left) with a `conversation.status` event from `snoozed` to `open` and no
+/// actor (the scheduler did it). Answers the ids woken, at most [`WAKE_BATCH`].
+pub fn wake_snoozed(conn: &Connection, now: i64) -> Result<Vec<ConversationId>> {
+    let due = convs::list_due_snoozed(conn, now, WAKE_BATCH)?;
+    for &id in &due {
+        convs::update_status(conn, id, Status::Open, None, now)?;
+        events::insert_event(
+            conn,
+            Some(id),
+            &Event::ConversationStatus(StatusChanged {
+                from: Status::Snoozed,
+                to: Status::Open,
+                until: None,
+            }),
+            None,
+            now,
+        )?;
+    }
+    Ok(due)
+}
+
 /// Most tags added and removed in one change.
 pub const MAX_TAGS_AT_ONCE: usize = 50;
 

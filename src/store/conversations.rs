@@ -170,6 +170,20 @@ pub fn update_status(
     Ok(())
 }
 
+/// Snoozed conversations whose time has come (`snoozed_until <= now`, ms), soonest first, at
+/// most `limit` — read through the partial index `conv_snoozed`, never a scan of the table.
+pub fn list_due_snoozed(conn: &Connection, now: i64, limit: i64) -> Result<Vec<ConversationId>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id FROM conversations
+         WHERE status = 'snoozed' AND snoozed_until <= ?1
+         ORDER BY snoozed_until LIMIT ?2",
+    )?;
+    let ids = st
+        .query_map(params![now, limit], |r| r.get(0).map(ConversationId))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ids)
+}
+
 /// Records an inbound customer message sent at `at` (the provider's time, ms). Everything
 /// "latest" follows that time, not the order of arrival: a late, older message neither becomes
 /// the preview nor moves the conversation up; the customer waits since their earliest

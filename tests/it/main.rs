@@ -14,6 +14,7 @@ mod outbox;
 mod phones;
 mod redirects;
 mod rules;
+mod scheduler;
 mod search;
 mod streams;
 mod support;
