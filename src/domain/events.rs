@@ -38,6 +38,10 @@ pub mod kind {
     pub const USER_UPDATED: &str = "user.updated";
     /// A staff member's availability changed.
     pub const USER_STATUS: &str = "user.status";
+    /// An SLA target reached its warning share (`warn_at`) and is at risk.
+    pub const SLA_WARNING: &str = "sla.warning";
+    /// An SLA target passed its due time.
+    pub const SLA_BREACHED: &str = "sla.breached";
     /// Workspace settings changed.
     pub const SETTINGS_UPDATED: &str = "settings.updated";
     /// Someone is viewing or typing in a conversation (live stream only, never stored).
@@ -228,6 +232,15 @@ pub struct Presence {
     pub user: Named,
 }
 
+/// `sla.warning` / `sla.breached`: `{"target":"first_response|next_response|resolution","due_at"}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlaAlert {
+    /// Which target.
+    pub target: super::sla::Target,
+    /// When it is (or was) due.
+    pub due_at: Ts,
+}
+
 /// Every event, one variant per kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -261,6 +274,10 @@ pub enum Event {
     SettingsUpdated(Map<String, Value>),
     /// `presence` (live stream only, never stored).
     Presence(Presence),
+    /// `sla.warning`.
+    SlaWarning(SlaAlert),
+    /// `sla.breached`.
+    SlaBreached(SlaAlert),
 }
 
 impl Event {
@@ -282,6 +299,8 @@ impl Event {
             Event::UserStatus(_) => kind::USER_STATUS,
             Event::SettingsUpdated(_) => kind::SETTINGS_UPDATED,
             Event::Presence(_) => kind::PRESENCE,
+            Event::SlaWarning(_) => kind::SLA_WARNING,
+            Event::SlaBreached(_) => kind::SLA_BREACHED,
         }
     }
 
@@ -307,6 +326,7 @@ impl Event {
             Event::UserStatus(p) => json(p),
             Event::SettingsUpdated(changed) => Value::Object(changed.clone()),
             Event::Presence(p) => json(p),
+            Event::SlaWarning(p) | Event::SlaBreached(p) => json(p),
         }
     }
 
@@ -515,6 +535,22 @@ mod tests {
                 }),
                 "presence",
                 json!({"state": "typing", "user": {"id": 2, "name": "Ana"}}),
+            ),
+            (
+                Event::SlaWarning(SlaAlert {
+                    target: super::super::sla::Target::FirstResponse,
+                    due_at: Ts(0),
+                }),
+                "sla.warning",
+                json!({"target": "first_response", "due_at": "1970-01-01T00:00:00.000Z"}),
+            ),
+            (
+                Event::SlaBreached(SlaAlert {
+                    target: super::super::sla::Target::NextResponse,
+                    due_at: Ts(1),
+                }),
+                "sla.breached",
+                json!({"target": "next_response", "due_at": "1970-01-01T00:00:00.001Z"}),
             ),
         ];
         for (event, kind, data) in table {

@@ -8,11 +8,12 @@
 //! - [`whatsapp`]: processes kept webhook bodies, fetches inbound media, sends read receipts, and
 //!   sweeps what a crash left behind.
 //! - the scheduler: tick jobs at the workspace's `scheduler_tick_ms` ([`away`], [`snooze`] wake-up,
-//!   webhook pruning; SLA and take-back join the list in [`TICKS`]).
+//!   [`sla`] alerts, webhook pruning; take-back joins the list in [`TICKS`]).
 //! - the live-event hub (`crate::realtime`): fans committed events out to open event streams.
 
 pub mod away;
 pub mod outbox;
+pub mod sla;
 pub mod snooze;
 pub mod whatsapp;
 
@@ -166,6 +167,12 @@ const TICKS: &[Tick] = &[
     Tick {
         name: "snooze_wake",
         run: |ctx, s| Box::pin(snooze::tick(ctx, s)),
+    },
+    // Records SLA warnings and breaches whose moment came (after the wake-up: a woken
+    // conversation's clocks are already in line).
+    Tick {
+        name: "sla",
+        run: |ctx, s| Box::pin(sla::tick(ctx, s)),
     },
     // Deletes WhatsApp webhook bodies processed longer ago than the retention period (their
     // messages and statuses are the durable copy); pending and set-aside bodies stay.

@@ -110,6 +110,8 @@ pub fn write_assignment(
         })
     };
     events::insert_event(conn, Some(id), &event, change.actor, now)?;
+    // The team decides the SLA policy.
+    super::sla::sync(conn, id, now)?;
     Ok(true)
 }
 
@@ -226,9 +228,11 @@ pub fn show(conn: &Connection, auth: &Authorized) -> Result<Conversation> {
     view(conn, auth.id())
 }
 
-/// The conversation as the API shows it.
+/// The conversation as the API shows it, with its SLA clocks.
 pub fn view(conn: &Connection, id: ConversationId) -> Result<Conversation> {
-    convs::find_conversation(conn, id)?.ok_or(Error::NotFound("conversation"))
+    let mut c = convs::find_conversation(conn, id)?.ok_or(Error::NotFound("conversation"))?;
+    c.sla = super::sla::view(conn, id, now_ms())?;
+    Ok(c)
 }
 
 /// Takes an unassigned conversation. Atomic: of two concurrent claims exactly one wins, and the
@@ -368,6 +372,7 @@ pub fn set_status(
         Some(actor.id),
         now,
     )?;
+    super::sla::sync(conn, id, now)?;
     view(conn, id)
 }
 
@@ -392,6 +397,7 @@ pub fn wake_snoozed(conn: &Connection, now: i64) -> Result<Vec<ConversationId>> 
             None,
             now,
         )?;
+        super::sla::sync(conn, id, now)?;
     }
     Ok(due)
 }

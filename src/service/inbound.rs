@@ -187,6 +187,7 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
             now,
         )?;
     }
+    super::sla::sync(conn, id, now)?;
     Ok(Landed {
         conversation_id: id,
         message_id,

@@ -272,6 +272,7 @@ fn send(
             now,
         )?;
     }
+    super::sla::sync(conn, state.id, now)?;
     Ok(Created {
         kind: "message",
         id: mid.0,

@@ -11,6 +11,7 @@ pub mod fields;
 pub mod inbound;
 pub mod messages;
 pub mod queue;
+pub mod sla;
 pub mod teams;
 pub mod users;
 pub mod webhooks;

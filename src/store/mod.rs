@@ -12,6 +12,7 @@ pub mod messages;
 pub mod outbox;
 pub mod queue;
 pub mod settings;
+pub mod sla;
 pub mod tags;
 pub mod teams;
 pub mod tokens;
@@ -77,6 +78,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_webhooks.sql"),
     include_str!("migrations/007_phones.sql"),
     include_str!("migrations/008_search.sql"),
+    include_str!("migrations/011_sla.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

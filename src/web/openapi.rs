@@ -210,6 +210,17 @@ fn ops() -> Vec<Op> {
             .ok(201, r("Landed"))
             .ok(200, r("Landed"))
             .errors(&[422]),
+        op("get", "/api/v1/sla-policies", "SLA policies (owner, manager)")
+            .ok(200, whole("SlaPolicy"))
+            .errors(&[403]),
+        op("post", "/api/v1/sla-policies", "Create an SLA policy (owner, manager); the most specific policy covers a conversation")
+            .body("NewSlaPolicy")
+            .ok(201, r("SlaPolicy"))
+            .errors(&[403, 422]),
+        op("patch", "/api/v1/sla-policies/{id}", "Change an SLA policy (owner, manager); running clocks follow at their next change")
+            .body("SlaPolicyPatch")
+            .ok(200, r("SlaPolicy"))
+            .errors(&[403, 404, 422]),
         op("get", "/api/v1/settings", "Workspace settings").ok(200, r("Settings")),
         op("patch", "/api/v1/settings", "Change settings (owner; managers the routing and SLA keys); answers the whole object")
             .body("SettingsPatch")

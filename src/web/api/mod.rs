@@ -8,6 +8,7 @@ mod conversations;
 mod events;
 mod media;
 mod settings;
+mod sla;
 mod staff;
 
 use actix_web::web;
@@ -86,6 +87,9 @@ routes! {
     patch "/api/v1/channels/{id}" => channels::patch_channel,
     post "/api/v1/channels/{id}/inbound" => channels::post_inbound,
     get "/api/v1/channels/{id}/templates" => channels::list_templates,
+    get "/api/v1/sla-policies" => sla::list_policies,
+    post "/api/v1/sla-policies" => sla::post_policy,
+    patch "/api/v1/sla-policies/{id}" => sla::patch_policy,
     get "/api/v1/settings" => settings::show_settings,
     patch "/api/v1/settings" => settings::patch_settings,
     get "/api/v1/events" => events::show_events,

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::service::auth::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 use crate::service::conversations::{MAX_TAGS_AT_ONCE, MAX_TEXT};
 use crate::service::inbound::MAX_API_TEXT;
+use crate::service::sla::MAX_TARGET_SECS;
 
 /// A `$ref` to `components/schemas/{name}`.
 pub fn r(name: &str) -> Value {
@@ -203,6 +204,8 @@ pub fn requests() -> Vec<(&'static str, Value)> {
             ),
         ),
         ("SettingsPatch", settings(false)),
+        ("NewSlaPolicy", body(&["name"], sla_policy())),
+        ("SlaPolicyPatch", body(&[], sla_policy())),
         (
             "Presence",
             body(
@@ -211,6 +214,16 @@ pub fn requests() -> Vec<(&'static str, Value)> {
             ),
         ),
     ]
+}
+
+/// The fields of an SLA policy in a request (at least one target must end up set: 422 otherwise).
+fn sla_policy() -> Value {
+    let secs = or_null(json!({"type": "integer", "minimum": 1, "maximum": MAX_TARGET_SECS}));
+    json!({"name": text(80), "team_id": {"type": ["integer", "null"]},
+        "priority": or_null(json!({"enum": ["low", "normal", "high", "urgent"]})),
+        "first_response_secs": secs, "next_response_secs": secs, "resolution_secs": secs,
+        "warn_at": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "business_hours": {"type": "boolean"}, "pause_when_pending": {"type": "boolean"}})
 }
 
 /// The settings object: every key required in answers, any subset in a `PATCH`; unknown keys
@@ -250,6 +263,11 @@ pub fn components() -> Value {
             "role": role(), "status": {"enum": ["available", "busy", "offline"]},
             "teams": {"type": "array", "items": r("Named")}, "capacity": {"type": ["integer", "null"]}, "disabled": {"type": "boolean"}})),
         "Session": all(json!({"token": {"type": "string"}, "user": r("User")})),
+        "SlaPolicy": all(json!({"id": {"type": "integer"}, "name": {"type": "string"},
+            "team_id": {"type": ["integer", "null"]}, "priority": {"enum": ["low", "normal", "high", "urgent", null]},
+            "first_response_secs": {"type": ["integer", "null"]}, "next_response_secs": {"type": ["integer", "null"]},
+            "resolution_secs": {"type": ["integer", "null"]}, "warn_at": {"type": "number"},
+            "business_hours": {"type": "boolean"}, "pause_when_pending": {"type": "boolean"}})),
         "Team": all(json!({"id": {"type": "integer"}, "name": {"type": "string"}, "assignment": assignment(),
             "members": {"type": "array", "items": r("Named")}})),
         "Conversation": all(json!({"id": {"type": "integer"}, "status": {"enum": ["open", "pending", "snoozed", "resolved"]},
