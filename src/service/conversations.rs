@@ -480,7 +480,7 @@ pub struct Created {
 }
 
 /// Stores a note with its event.
-fn write_note(
+pub(super) fn write_note(
     conn: &Connection,
     actor: &Actor,
     id: ConversationId,

@@ -170,6 +170,19 @@ pub fn update_status(
     Ok(())
 }
 
+/// The unresolved conversations (open, pending, snoozed) `user` owns, oldest activity first.
+pub fn list_unresolved_owned(conn: &Connection, user: UserId) -> Result<Vec<ConversationId>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id FROM conversations
+         WHERE assignee_id = ?1 AND status <> 'resolved'
+         ORDER BY last_message_at, id",
+    )?;
+    let ids = st
+        .query_map([user.0], |r| r.get(0).map(ConversationId))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ids)
+}
+
 /// Snoozed conversations whose time has come (`snoozed_until <= now`, ms), soonest first, at
 /// most `limit` — read through the partial index `conv_snoozed`, never a scan of the table.
 pub fn list_due_snoozed(conn: &Connection, now: i64, limit: i64) -> Result<Vec<ConversationId>> {

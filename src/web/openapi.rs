@@ -210,6 +210,14 @@ fn ops() -> Vec<Op> {
             .ok(201, r("Landed"))
             .ok(200, r("Landed"))
             .errors(&[422]),
+        op("post", "/api/v1/me/handoff", "End of shift: hand my unresolved conversations (all, or those listed) to a colleague or a pool, with a note, all or nothing")
+            .body("Handoff")
+            .ok(200, r("Moved"))
+            .errors(&[403, 422]),
+        op("post", "/api/v1/users/{id}/handoff", "The same for someone else (owner, manager)")
+            .body("Handoff")
+            .ok(200, r("Moved"))
+            .errors(&[403, 404, 422]),
         op("get", "/api/v1/sla-policies", "SLA policies (owner, manager)")
             .ok(200, whole("SlaPolicy"))
             .errors(&[403]),

@@ -6,6 +6,7 @@ mod channels;
 mod contacts;
 mod conversations;
 mod events;
+mod handoff;
 mod media;
 mod settings;
 mod sla;
@@ -61,6 +62,8 @@ routes! {
     post "/api/v1/setup" => account::post_setup,
     get "/api/v1/me" => account::show_me,
     put "/api/v1/me/status" => account::put_status,
+    post "/api/v1/me/handoff" => handoff::post_my_handoff,
+    post "/api/v1/users/{id}/handoff" => handoff::post_user_handoff,
     get "/api/v1/users" => staff::list_users,
     post "/api/v1/users" => staff::post_user,
     get "/api/v1/users/{id}" => staff::show_user,

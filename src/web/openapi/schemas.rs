@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::service::auth::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 use crate::service::conversations::{MAX_TAGS_AT_ONCE, MAX_TEXT};
+use crate::service::handoff::MAX_HANDOFF_CONVERSATIONS;
 use crate::service::inbound::MAX_API_TEXT;
 use crate::service::sla::MAX_TARGET_SECS;
 
@@ -205,6 +206,17 @@ pub fn requests() -> Vec<(&'static str, Value)> {
         ),
         ("SettingsPatch", settings(false)),
         ("NewSlaPolicy", body(&["name"], sla_policy())),
+        (
+            "Handoff",
+            body(
+                &["to"],
+                json!({"to": body(&["assignee_id"], json!({"assignee_id": {"type": ["integer", "null"]},
+                        "team_id": {"type": ["integer", "null"]}})),
+                    "note": {"type": "string", "maxLength": MAX_TEXT},
+                    "conversation_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": MAX_HANDOFF_CONVERSATIONS},
+                    "go_offline": {"type": "boolean"}}),
+            ),
+        ),
         ("SlaPolicyPatch", body(&[], sla_policy())),
         (
             "Presence",
@@ -263,6 +275,7 @@ pub fn components() -> Value {
             "role": role(), "status": {"enum": ["available", "busy", "offline"]},
             "teams": {"type": "array", "items": r("Named")}, "capacity": {"type": ["integer", "null"]}, "disabled": {"type": "boolean"}})),
         "Session": all(json!({"token": {"type": "string"}, "user": r("User")})),
+        "Moved": all(json!({"moved": {"type": "array", "items": {"type": "integer"}}})),
         "SlaPolicy": all(json!({"id": {"type": "integer"}, "name": {"type": "string"},
             "team_id": {"type": ["integer", "null"]}, "priority": {"enum": ["low", "normal", "high", "urgent", null]},
             "first_response_secs": {"type": ["integer", "null"]}, "next_response_secs": {"type": ["integer", "null"]},
