@@ -38,6 +38,11 @@ pub mod kind {
     pub const USER_UPDATED: &str = "user.updated";
     /// A staff member's availability changed.
     pub const USER_STATUS: &str = "user.status";
+    /// An unassigned conversation waited longer than `unassigned_alert_secs` (once per
+    /// conversation).
+    pub const QUEUE_UNASSIGNED_ALERT: &str = "queue.unassigned_alert";
+    /// An assignee left a waiting customer unanswered for `take_back_secs`: back to the pool.
+    pub const CONVERSATION_TAKEN_BACK: &str = "conversation.taken_back";
     /// An SLA target reached its warning share (`warn_at`) and is at risk.
     pub const SLA_WARNING: &str = "sla.warning";
     /// An SLA target passed its due time.
@@ -241,6 +246,24 @@ pub struct SlaAlert {
     pub due_at: Ts,
 }
 
+/// `queue.unassigned_alert`: `{"waiting_since","after_secs"}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnassignedAlert {
+    /// Since when the customer waits.
+    pub waiting_since: Ts,
+    /// How long they had waited when the alert was raised, seconds.
+    pub after_secs: i64,
+}
+
+/// `conversation.taken_back`: `{"from":{"id","name"},"after_secs"}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TakenBack {
+    /// Who had it.
+    pub from: Option<Named>,
+    /// How long the customer had waited on them, seconds.
+    pub after_secs: i64,
+}
+
 /// Every event, one variant per kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -274,6 +297,10 @@ pub enum Event {
     SettingsUpdated(Map<String, Value>),
     /// `presence` (live stream only, never stored).
     Presence(Presence),
+    /// `queue.unassigned_alert`.
+    UnassignedAlert(UnassignedAlert),
+    /// `conversation.taken_back`.
+    TakenBack(TakenBack),
     /// `sla.warning`.
     SlaWarning(SlaAlert),
     /// `sla.breached`.
@@ -299,6 +326,8 @@ impl Event {
             Event::UserStatus(_) => kind::USER_STATUS,
             Event::SettingsUpdated(_) => kind::SETTINGS_UPDATED,
             Event::Presence(_) => kind::PRESENCE,
+            Event::UnassignedAlert(_) => kind::QUEUE_UNASSIGNED_ALERT,
+            Event::TakenBack(_) => kind::CONVERSATION_TAKEN_BACK,
             Event::SlaWarning(_) => kind::SLA_WARNING,
             Event::SlaBreached(_) => kind::SLA_BREACHED,
         }
@@ -326,6 +355,8 @@ impl Event {
             Event::UserStatus(p) => json(p),
             Event::SettingsUpdated(changed) => Value::Object(changed.clone()),
             Event::Presence(p) => json(p),
+            Event::UnassignedAlert(p) => json(p),
+            Event::TakenBack(p) => json(p),
             Event::SlaWarning(p) | Event::SlaBreached(p) => json(p),
         }
     }
@@ -535,6 +566,22 @@ mod tests {
                 }),
                 "presence",
                 json!({"state": "typing", "user": {"id": 2, "name": "Ana"}}),
+            ),
+            (
+                Event::UnassignedAlert(UnassignedAlert {
+                    waiting_since: Ts(0),
+                    after_secs: 300,
+                }),
+                "queue.unassigned_alert",
+                json!({"waiting_since": "1970-01-01T00:00:00.000Z", "after_secs": 300}),
+            ),
+            (
+                Event::TakenBack(TakenBack {
+                    from: Some(ana()),
+                    after_secs: 600,
+                }),
+                "conversation.taken_back",
+                json!({"from": {"id": 2, "name": "Ana"}, "after_secs": 600}),
             ),
             (
                 Event::SlaWarning(SlaAlert {

@@ -8,11 +8,13 @@
 //! - [`whatsapp`]: processes kept webhook bodies, fetches inbound media, sends read receipts, and
 //!   sweeps what a crash left behind.
 //! - the scheduler: tick jobs at the workspace's `scheduler_tick_ms` ([`away`], [`snooze`] wake-up,
-//!   [`sla`] alerts, webhook pruning; take-back joins the list in [`TICKS`]).
+//!   [`sla`] alerts, the [`queue_watch`] (unassigned alert, take-back), webhook pruning —
+//!   the list is [`TICKS`]).
 //! - the live-event hub (`crate::realtime`): fans committed events out to open event streams.
 
 pub mod away;
 pub mod outbox;
+pub mod queue_watch;
 pub mod sla;
 pub mod snooze;
 pub mod whatsapp;
@@ -173,6 +175,12 @@ const TICKS: &[Tick] = &[
     Tick {
         name: "sla",
         run: |ctx, s| Box::pin(sla::tick(ctx, s)),
+    },
+    // Alerts on conversations waiting unassigned too long; takes back the ones an assignee
+    // leaves unanswered (after the SLA tick, which has nothing to do with who holds them).
+    Tick {
+        name: "queue_watch",
+        run: |ctx, s| Box::pin(queue_watch::tick(ctx, s)),
     },
     // Deletes WhatsApp webhook bodies processed longer ago than the retention period (their
     // messages and statuses are the durable copy); pending and set-aside bodies stay.

@@ -15,6 +15,7 @@ pub mod queue;
 pub mod sla;
 pub mod teams;
 pub mod users;
+pub mod watch;
 pub mod webhooks;
 pub mod whatsapp;
 pub mod workspace;

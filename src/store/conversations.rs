@@ -132,7 +132,7 @@ pub fn claim_if_unassigned(
 ) -> Result<bool> {
     Ok(conn
         .prepare_cached(
-            "UPDATE conversations SET assignee_id = ?2, updated_at = ?3 WHERE id = ?1 AND assignee_id IS NULL",
+            "UPDATE conversations SET assignee_id = ?2, assigned_at = ?3, updated_at = ?3 WHERE id = ?1 AND assignee_id IS NULL",
         )?
         .execute(params![id.0, user.0, now])?
         == 1)
@@ -147,7 +147,10 @@ pub fn update_assignment(
     now: i64,
 ) -> Result<()> {
     conn.prepare_cached(
-        "UPDATE conversations SET assignee_id = ?2, team_id = ?3, updated_at = ?4 WHERE id = ?1",
+        "UPDATE conversations SET team_id = ?3, updated_at = ?4,
+            assigned_at = CASE WHEN assignee_id IS ?2 THEN assigned_at ELSE ?4 END,
+            assignee_id = ?2
+         WHERE id = ?1",
     )?
     .execute(params![id.0, assignee.map(|u| u.0), team.map(|t| t.0), now])?;
     Ok(())
@@ -181,6 +184,70 @@ pub fn list_unresolved_owned(conn: &Connection, user: UserId) -> Result<Vec<Conv
         .query_map([user.0], |r| r.get(0).map(ConversationId))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(ids)
+}
+
+/// Unassigned open conversations whose customer has waited since `before` (UTC ms) or longer
+/// and whose alert was not raised: `(id, waiting_since)`, longest wait first, at most `limit`.
+pub fn list_unalerted_unassigned(
+    conn: &Connection,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<(ConversationId, i64)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, waiting_since FROM conversations
+         WHERE assignee_id IS NULL AND status = 'open' AND unassigned_alerted = 0
+           AND waiting_since IS NOT NULL AND waiting_since <= ?1
+         ORDER BY waiting_since LIMIT ?2",
+    )?;
+    let rows = st
+        .query_map(params![before, limit], |r| {
+            Ok((ConversationId(r.get(0)?), r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Marks the unassigned alert of `id` raised.
+pub fn update_unassigned_alerted(conn: &Connection, id: ConversationId) -> Result<()> {
+    conn.prepare_cached("UPDATE conversations SET unassigned_alerted = 1 WHERE id = ?1")?
+        .execute([id.0])?;
+    Ok(())
+}
+
+/// An assigned conversation left unanswered: who holds it, its team, and since when (UTC ms).
+#[derive(Debug, Clone, Copy)]
+pub struct Ignored {
+    /// The conversation.
+    pub id: ConversationId,
+    /// Its assignee.
+    pub assignee: UserId,
+    /// Its team.
+    pub team: Option<TeamId>,
+    /// The later of the customer's wait and the assignment.
+    pub since: i64,
+}
+
+/// Assigned open conversations whose customer has waited since `before` (UTC ms) or longer and
+/// whose assignee got them at `before` or earlier, with no staff reply since (a reply clears the
+/// wait), longest wait first.
+pub fn list_ignored_assigned(conn: &Connection, before: i64, limit: i64) -> Result<Vec<Ignored>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, assignee_id, team_id, MAX(waiting_since, COALESCE(assigned_at, 0)) FROM conversations
+         WHERE assignee_id IS NOT NULL AND status = 'open' AND waiting_since IS NOT NULL
+           AND waiting_since <= ?1 AND COALESCE(assigned_at, 0) <= ?1
+         ORDER BY waiting_since LIMIT ?2",
+    )?;
+    let rows = st
+        .query_map(params![before, limit], |r| {
+            Ok(Ignored {
+                id: ConversationId(r.get(0)?),
+                assignee: UserId(r.get(1)?),
+                team: r.get::<_, Option<i64>>(2)?.map(TeamId),
+                since: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
 
 /// Snoozed conversations whose time has come (`snoozed_until <= now`, ms), soonest first, at

@@ -387,3 +387,79 @@ fn pending_pauses_the_resolution_clock_and_a_reply_ends_the_first_response_clock
     assert_eq!(done["sla"]["resolution"]["state"], "met");
     assert_eq!(done["sla"]["next_due_at"], Value::Null);
 }
+
+#[test]
+fn a_customer_waiting_unassigned_raises_one_alert() {
+    let app = TestApp::spawn();
+    app.api
+        .patch(
+            "/api/v1/settings",
+            &app.owner.token,
+            json!({"scheduler_tick_ms": 20, "unassigned_alert_secs": 1}),
+        )
+        .expect(200);
+    let waiting = customer(&app, "cust-alone");
+    let claimed = customer(&app, "cust-claimed");
+    app.claim(claimed, &app.ana);
+    app.wait_until("the alert", || {
+        app.count_kind(waiting, "queue.unassigned_alert") == 1
+    });
+    let alert = app
+        .timeline(waiting)
+        .into_iter()
+        .find(|i| i["kind"] == "queue.unassigned_alert")
+        .expect("alert");
+    assert!(alert["data"]["after_secs"].as_i64() >= Some(1), "{alert}");
+    assert_eq!(alert["actor"], Value::Null);
+    // Ticks later (another alert to wait for): still one, and none for the claimed one.
+    let later = customer(&app, "cust-later");
+    app.wait_until("the second alert", || {
+        app.count_kind(later, "queue.unassigned_alert") == 1
+    });
+    assert_eq!(app.count_kind(waiting, "queue.unassigned_alert"), 1);
+    assert_eq!(app.count_kind(claimed, "queue.unassigned_alert"), 0);
+}
+
+#[test]
+fn an_ignored_conversation_is_taken_back_to_its_pool_and_an_answered_one_stays() {
+    let app = TestApp::spawn();
+    let ignored = customer(&app, "cust-ignored");
+    let answered = customer(&app, "cust-answered");
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{ignored}/assign"),
+            &app.manager.token,
+            json!({"assignee_id": app.ana.id, "team_id": app.sales}),
+        )
+        .expect(200);
+    app.claim(answered, &app.bruno);
+    app.reply(answered, &app.bruno, "On it");
+    app.api
+        .patch(
+            "/api/v1/settings",
+            &app.owner.token,
+            json!({"scheduler_tick_ms": 20, "take_back_secs": 1}),
+        )
+        .expect(200);
+    app.wait_until("the take-back", || {
+        app.count_kind(ignored, "conversation.taken_back") == 1
+    });
+    let c = conv_json(&app, ignored);
+    assert_eq!(c["assignee"], Value::Null, "back in the pool");
+    assert_eq!(c["team"]["id"], app.sales, "of its team");
+    let ev = app
+        .timeline(ignored)
+        .into_iter()
+        .find(|i| i["kind"] == "conversation.taken_back")
+        .expect("event");
+    assert_eq!(ev["data"]["from"]["id"], app.ana.id);
+    assert!(ev["data"]["after_secs"].as_i64() >= Some(1));
+    assert_eq!(conv_json(&app, answered)["assignee"]["id"], app.bruno.id);
+    assert_eq!(app.count_kind(answered, "conversation.taken_back"), 0);
+}
+
+fn conv_json(app: &TestApp, id: i64) -> Value {
+    app.api
+        .get(&format!("/api/v1/conversations/{id}"), &app.owner.token)
+        .expect(200)
+}

@@ -35,3 +35,13 @@ CREATE TABLE sla_clocks (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX sla_clocks_next ON sla_clocks(next_at) WHERE next_at IS NOT NULL;
 CREATE INDEX sla_clocks_due ON sla_clocks(due_at) WHERE stopped_at IS NULL AND paused = 0;
+
+-- Take-back and the unassigned alert (#10): when the current assignee got the conversation, and
+-- whether its "waiting unassigned" alert was raised (once per conversation). Each scheduler
+-- query reads one partial index ordered by the customer's waiting time.
+ALTER TABLE conversations ADD COLUMN assigned_at INTEGER;
+ALTER TABLE conversations ADD COLUMN unassigned_alerted INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX conv_unassigned_wait ON conversations(waiting_since)
+    WHERE assignee_id IS NULL AND status = 'open' AND unassigned_alerted = 0 AND waiting_since IS NOT NULL;
+CREATE INDEX conv_assigned_wait ON conversations(waiting_since)
+    WHERE assignee_id IS NOT NULL AND status = 'open' AND waiting_since IS NOT NULL;
