@@ -244,6 +244,7 @@ pub fn claim(conn: &Connection, auth: Authorized) -> Result<Conversation> {
         return view(conn, id);
     }
     let now = now_ms();
+    oldest_first(conn, actor, id, auth.settings(), now)?;
     let claimed = write_assignment(
         conn,
         id,
@@ -267,6 +268,36 @@ pub fn claim(conn: &Connection, auth: Authorized) -> Result<Conversation> {
         ));
     }
     view(conn, id)
+}
+
+/// No cherry-picking: with `oldest_first_after_secs` set, an agent whose pool holds a customer
+/// who has waited that long may claim only the one who has waited longest (409 `oldest_first`
+/// with `data.conversation_id` naming it). Managers and owners are exempt.
+fn oldest_first(
+    conn: &Connection,
+    actor: &Actor,
+    id: ConversationId,
+    settings: &Settings,
+    now: i64,
+) -> Result<()> {
+    let Some(secs) = settings.oldest_first_after_secs else {
+        return Ok(());
+    };
+    if actor.role != crate::domain::Role::Agent {
+        return Ok(());
+    }
+    let before = now - secs.saturating_mul(1000);
+    match convs::find_oldest_waiting_in_pool(conn, &actor.teams, before)? {
+        Some(oldest) if oldest != id => Err(Error::Conflict {
+            code: "oldest_first",
+            message: format!(
+                "the customer who has waited longest comes first: take conversation {} before this one",
+                oldest.0
+            ),
+            data: Some(json!({"conversation_id": oldest.0})),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// A handoff: new assignee (or none: back to the pool), optionally a new team, optionally a note.

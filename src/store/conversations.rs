@@ -250,6 +250,27 @@ pub fn list_ignored_assigned(conn: &Connection, before: i64, limit: i64) -> Resu
     Ok(rows)
 }
 
+/// The unassigned open conversation of a pool whose customer has waited longest, if they have
+/// waited since `before` (UTC ms) or earlier: conversations of `teams` and those with no team.
+pub fn find_oldest_waiting_in_pool(
+    conn: &Connection,
+    teams: &[TeamId],
+    before: i64,
+) -> Result<Option<ConversationId>> {
+    let teams = serde_json::to_string(&teams.iter().map(|t| t.0).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into());
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM conversations
+             WHERE assignee_id IS NULL AND status = 'open' AND waiting_since IS NOT NULL
+               AND waiting_since <= ?1
+               AND (team_id IS NULL OR team_id IN (SELECT value FROM json_each(?2)))
+             ORDER BY waiting_since, id LIMIT 1",
+        )?
+        .query_row(params![before, teams], |r| r.get(0).map(ConversationId))
+        .optional()?)
+}
+
 /// Snoozed conversations whose time has come (`snoozed_until <= now`, ms), soonest first, at
 /// most `limit` — read through the partial index `conv_snoozed`, never a scan of the table.
 pub fn list_due_snoozed(conn: &Connection, now: i64, limit: i64) -> Result<Vec<ConversationId>> {

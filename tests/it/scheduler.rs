@@ -463,3 +463,55 @@ fn conv_json(app: &TestApp, id: i64) -> Value {
         .get(&format!("/api/v1/conversations/{id}"), &app.owner.token)
         .expect(200)
 }
+
+#[test]
+fn with_oldest_first_an_agent_takes_the_longest_waiting_customer_first() {
+    let app = TestApp::spawn();
+    let oldest = customer(&app, "cust-first");
+    let newer = customer(&app, "cust-second");
+    let claim = |conv: i64, token: &str| {
+        app.api.post(
+            &format!("/api/v1/conversations/{conv}/claim"),
+            token,
+            json!({}),
+        )
+    };
+    // Off by default: any order.
+    app.api
+        .patch(
+            "/api/v1/settings",
+            &app.owner.token,
+            json!({"oldest_first_after_secs": 0}),
+        )
+        .expect(200);
+    let r = claim(newer, &app.ana.token).expect_error(409, "oldest_first");
+    assert_eq!(
+        r["error"]["data"]["conversation_id"], oldest,
+        "names the one to take"
+    );
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&oldest.to_string()),
+        "{r}"
+    );
+    // Managers are exempt; the agent's next turn is then the one left.
+    let third = customer(&app, "cust-third");
+    claim(newer, &app.manager.token).expect(200);
+    claim(third, &app.ana.token).expect_error(409, "oldest_first");
+    claim(oldest, &app.ana.token).expect(200);
+    claim(third, &app.ana.token).expect(200);
+    // Not overdue yet under a long threshold: any order again.
+    app.api
+        .patch(
+            "/api/v1/settings",
+            &app.owner.token,
+            json!({"oldest_first_after_secs": 3600}),
+        )
+        .expect(200);
+    let a = customer(&app, "cust-a");
+    let b = customer(&app, "cust-b");
+    claim(b, &app.bruno.token).expect(200);
+    claim(a, &app.bruno.token).expect(200);
+}

@@ -45,3 +45,6 @@ CREATE INDEX conv_unassigned_wait ON conversations(waiting_since)
     WHERE assignee_id IS NULL AND status = 'open' AND unassigned_alerted = 0 AND waiting_since IS NOT NULL;
 CREATE INDEX conv_assigned_wait ON conversations(waiting_since)
     WHERE assignee_id IS NOT NULL AND status = 'open' AND waiting_since IS NOT NULL;
+-- Oldest first and "Take next" (#10): the pool by waiting time.
+CREATE INDEX conv_pool_wait ON conversations(waiting_since)
+    WHERE assignee_id IS NULL AND status = 'open' AND waiting_since IS NOT NULL;
