@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod phone;
 pub mod policy;
 pub mod settings;
+pub mod snooze;
 pub mod throttle;
 pub mod time;
 pub mod types;

@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod conversation_page;
 pub mod conversations;
 pub mod fields;
+pub mod handover;
 pub mod inbound;
 pub mod messages;
 pub mod queue;
