@@ -100,6 +100,13 @@
     openSheets = [];
   }
 
+  // Out of sight after a live update: this is no longer a conversation page for presence and
+  // live refreshes (before app.js reacts to the settle).
+  document.addEventListener("htmx:afterSwap", function () {
+    var can = document.getElementById("can"), page = document.getElementById("page");
+    if (can && page && can.hasAttribute("data-gone")) { page.setAttribute("data-page", "lost"); }
+  });
+
   function settle() { restore(); reopen(); adapt(); undoTimer(); }
   settle();
   if (document.body) {

@@ -84,6 +84,8 @@ async fn render(viewer: &Viewer, state: &AppState, id: ConversationId, x: Extra)
                 // one's own transfer must not log a failed load in the browser.
                 None => (StatusCode::OK, None),
             };
+            // Not a conversation page for live updates and presence any more.
+            let f = frame(viewer, &csrf, "lost", Some(id.0));
             let m = lost_page(&f, &lost, msg.as_deref(), draft.map(|(_, t)| t));
             return html(status, m);
         }

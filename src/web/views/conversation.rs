@@ -89,8 +89,9 @@ fn undo_bar(id: i64, u: &UndoOffer, csrf: &str) -> Markup {
 }
 
 /// What live updates read to adapt the composer outside the live region.
-fn can_marker(reply: bool, note: bool, owner: Option<&str>) -> Markup {
-    html! { div #can hidden data-reply=(reply) data-note=(note) data-owner=[owner] {} }
+/// `gone`: the viewer no longer sees the conversation (the page stops saying "viewing" there).
+fn can_marker(reply: bool, note: bool, owner: Option<&str>, gone: bool) -> Markup {
+    html! { div #can hidden data-reply=(reply) data-note=(note) data-owner=[owner] data-gone[gone] {} }
 }
 
 fn status_button(base: &str, csrf: &str, to: Status, label: &str, primary: bool) -> Markup {
@@ -335,7 +336,7 @@ fn composer(v: &ConversationView<'_>, csrf: &str) -> Markup {
                     ul #canned-list role="listbox" hidden aria-label="Canned replies" {}
                     div.row {
                         textarea #reply name="text" required dir="auto" data-canned=(v.canned)
-                            placeholder="Reply — type / for canned replies" { (draft_reply.unwrap_or_default()) }
+                            placeholder="Reply (/ for canned replies)" { (draft_reply.unwrap_or_default()) }
                         button type="submit" { "Send" }
                         // After Send in the document (the form's first button is Send), first on screen.
                         button.secondary #canned-open type="button" hidden aria-label="Canned replies" aria-controls="canned-list" { "/" }
@@ -377,7 +378,7 @@ pub fn conversation_page(frame: &Frame<'_>, v: &ConversationView<'_>) -> Markup 
                     @if let Some(u) = v.undo { (undo_bar(c.id.0, u, frame.csrf)) }
                     (taken_banner(v, frame.csrf))
                     @if let Some(e) = v.error { p.alert role="alert" dir="auto" { (e) } }
-                    (can_marker(v.can.reply && v.free_text_allowed, v.can.note, c.assignee.as_ref().map(|a| a.name.as_str())))
+                    (can_marker(v.can.reply && v.free_text_allowed, v.can.note, c.assignee.as_ref().map(|a| a.name.as_str()), false))
                     // Newest last in a reversed scroller: the page opens at the newest message.
                     div.scroller #thread {
                         div {
@@ -423,7 +424,7 @@ pub fn lost_page(
                         p.meta #draft-kept hidden { "What you typed is kept below; copy it if you need it." }
                     }
                     @if let Some(e) = error { p.alert role="alert" dir="auto" { (e) } }
-                    (can_marker(false, false, l.handover.to.as_ref().map(|n| n.name.as_str())))
+                    (can_marker(false, false, l.handover.to.as_ref().map(|n| n.name.as_str()), true))
                 }
                 // Shown with a refused text, or by the script when this device kept a draft.
                 div.composer #composer data-conversation=(l.id.0) hidden[draft.is_none()] {
