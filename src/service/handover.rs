@@ -307,3 +307,115 @@ pub fn undo_left(
         })
         .filter(|o| o.left_ms > 0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who(id: i64, name: &str) -> Option<Named> {
+        Some(Named {
+            id,
+            name: name.into(),
+        })
+    }
+
+    /// (claimed, actor, actor name, from, to, team, viewer, words). Ana = 1, Bruno = 2, Mario = 3.
+    #[test]
+    fn a_change_of_hands_in_words_for_each_viewer() {
+        let table = [
+            (
+                false,
+                Some(1),
+                "Ana",
+                who(1, "Ana"),
+                who(2, "Bruno"),
+                None,
+                1,
+                "You handed this to Bruno",
+            ),
+            (
+                false,
+                Some(1),
+                "Ana",
+                who(1, "Ana"),
+                who(2, "Bruno"),
+                None,
+                2,
+                "Ana handed this to Bruno",
+            ),
+            (
+                false,
+                Some(3),
+                "Mario",
+                who(1, "Ana"),
+                who(2, "Bruno"),
+                None,
+                1,
+                "Mario handed this to Bruno",
+            ),
+            (
+                true,
+                Some(2),
+                "Bruno",
+                None,
+                who(2, "Bruno"),
+                None,
+                1,
+                "Bruno took this",
+            ),
+            (
+                true,
+                Some(2),
+                "Bruno",
+                None,
+                who(2, "Bruno"),
+                None,
+                2,
+                "You took this",
+            ),
+            (
+                false,
+                Some(3),
+                "Mario",
+                who(1, "Ana"),
+                who(3, "Mario"),
+                None,
+                1,
+                "Mario took this",
+            ),
+            (
+                false,
+                Some(1),
+                "Ana",
+                who(1, "Ana"),
+                None,
+                who(7, "Sales"),
+                1,
+                "You released this to the Sales pool",
+            ),
+            (
+                false,
+                None,
+                "teaminbox",
+                who(1, "Ana"),
+                None,
+                None,
+                1,
+                "teaminbox released this to the pool",
+            ),
+        ];
+        for (claimed, actor, actor_name, from, to, team, viewer, want) in table {
+            let h = Handover {
+                event_id: 1,
+                at: 0,
+                claimed,
+                actor: actor.map(UserId),
+                actor_name: actor_name.into(),
+                from,
+                to,
+                team,
+            };
+            assert_eq!(h.words(UserId(viewer)), want, "{h:?}");
+        }
+    }
+}
