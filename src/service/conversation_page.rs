@@ -208,6 +208,8 @@ pub struct LostPage {
     pub undo: Option<UndoOffer>,
     /// The shop's time zone.
     pub tz: TimeZone,
+    /// The time the page was decided at (ms).
+    pub now: i64,
 }
 
 /// The [`LostPage`] for `actor`, or `None` when they may learn nothing (then: not found).
@@ -230,6 +232,7 @@ pub fn lost_page(
         handover,
         undo,
         tz: shop_tz(&settings::load_settings(conn)?),
+        now,
     }))
 }
 

@@ -67,13 +67,14 @@ fn phone(p: &str) -> String {
     crate::domain::phone::canonical(p).unwrap_or_else(|_| p.to_string())
 }
 
-/// "Bruno Agent took this at 08:43", the time in the shop's zone.
-fn handover_words(h: &Handover, viewer: i64, tz: &jiff::tz::TimeZone) -> String {
-    format!(
-        "{} at {}",
-        h.words(crate::domain::UserId(viewer)),
-        snooze::clock(h.at, tz)
-    )
+/// "Bruno Agent took this at 08:43" (today) or "… on Mon 23 Nov 08:43", in the shop's zone.
+fn handover_words(h: &Handover, viewer: i64, now: i64, tz: &jiff::tz::TimeZone) -> String {
+    let words = h.words(crate::domain::UserId(viewer));
+    let when = snooze::describe(h.at, now, tz);
+    match when.strip_prefix("today ") {
+        Some(clock) => format!("{words} at {clock}"),
+        None => format!("{words} on {when}"),
+    }
 }
 
 fn undo_bar(id: i64, u: &UndoOffer, csrf: &str) -> Markup {
@@ -249,7 +250,7 @@ fn taken_banner(v: &ConversationView<'_>, csrf: &str) -> Markup {
     html! {
         @if let Some(h) = v.taken {
             div #handover .banner role="status" {
-                strong dir="auto" { (handover_words(h, v.viewer, v.tz)) }
+                strong dir="auto" { (handover_words(h, v.viewer, v.now, v.tz)) }
                 p.meta #draft-kept hidden { "What you typed is kept below." }
                 div.actions {
                     @if v.can.note { button.secondary #draft-to-note type="button" hidden { "Turn my draft into a note" } }
@@ -419,7 +420,7 @@ pub fn lost_page(
                     }
                     @if let Some(u) = &l.undo { (undo_bar(l.id.0, u, frame.csrf)) }
                     div #handover .banner role="status" {
-                        strong dir="auto" { (handover_words(&l.handover, viewer, &l.tz)) }
+                        strong dir="auto" { (handover_words(&l.handover, viewer, l.now, &l.tz)) }
                         p.meta { "You no longer see this conversation. " a href="/" { "Back to the inbox" } }
                         p.meta #draft-kept hidden { "What you typed is kept below; copy it if you need it." }
                     }
