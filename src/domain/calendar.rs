@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
-use jiff::{Timestamp, Zoned};
+use jiff::{Timestamp, ZonedDateTime};
 
 /// Why a calendar could not be built from settings (the settings validation shows these).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -150,7 +150,7 @@ impl BusinessCalendar {
         let t = Time::new((minutes / 60) as i8, (minutes % 60) as i8, 0, 0).ok()?;
         let z = self
             .tz
-            .to_ambiguous_zoned(date.to_datetime(t))
+            .to_ambiguous_zoned_datetime(date.to_datetime(t))
             .compatible()
             .ok()?;
         Some(z.timestamp().as_millisecond())
@@ -158,7 +158,7 @@ impl BusinessCalendar {
 
     fn civil_date(&self, ms: i64) -> Option<Date> {
         let ts = Timestamp::from_millisecond(ms).ok()?;
-        Some(Zoned::new(ts, self.tz.clone()).date())
+        Some(ZonedDateTime::new(ts, self.tz.clone()).date())
     }
 
     /// Whether the shop is open at `at_ms`.
@@ -246,7 +246,7 @@ mod tests {
         let dt: jiff::civil::DateTime = civil.parse().expect("civil time");
         zone(tz)
             .expect("zone")
-            .to_ambiguous_zoned(dt)
+            .to_ambiguous_zoned_datetime(dt)
             .compatible()
             .expect("zoned")
             .timestamp()

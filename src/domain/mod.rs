@@ -11,6 +11,7 @@ pub mod policy;
 pub mod routing;
 pub mod settings;
 pub mod sla;
+pub mod snooze;
 pub mod throttle;
 pub mod time;
 pub mod types;

@@ -4,11 +4,16 @@
 
 use rusqlite::Connection;
 
+use jiff::tz::TimeZone;
+
 use super::Result;
 use super::conversations::{authorize, show};
+use super::handover::{self, Handover, UndoOffer};
+use crate::domain::UserStatus;
 use crate::domain::conversation::free_text_allowed;
 use crate::domain::policy::{self, Action, Actor, Ownership};
 use crate::domain::settings::Settings;
+use crate::domain::snooze::{self, Preset};
 use crate::domain::{ConversationId, TeamId, UserId};
 use crate::store::conversations::{ConvState, Conversation};
 use crate::store::messages::{self, TimelineItem};
@@ -31,6 +36,8 @@ pub struct Can {
     pub status: bool,
     /// Take it over from its owner (managers).
     pub take_over: bool,
+    /// Write private notes (and ask the owner for a handoff).
+    pub note: bool,
 }
 
 /// What `actor` may do on a conversation in `state` (pure).
@@ -43,6 +50,7 @@ pub fn permissions(actor: &Actor, settings: &Settings, state: &ConvState) -> Can
         assign: check(Action::Assign),
         status: check(Action::SetStatus),
         take_over: actor.is_manager() && state.assignee.is_some_and(|a| a != actor.id),
+        note: check(Action::Note),
     }
 }
 
@@ -57,8 +65,8 @@ pub struct ConversationPage {
     pub older: Option<String>,
     /// What the viewer may do.
     pub can: Can,
-    /// Active staff to hand over to (not the viewer).
-    pub staff: Vec<Named>,
+    /// Active staff to hand over to (not the viewer), with their availability.
+    pub staff: Vec<Person>,
     /// Teams to hand over to.
     pub teams: Vec<Named>,
     /// Canned replies as a JSON object shortcut → text.
@@ -73,6 +81,29 @@ pub struct ConversationPage {
     pub read_receipt: bool,
     /// The customer message a reply will quote: id and its first 120 characters.
     pub quote: Option<(i64, String)>,
+    /// The latest change of hands, when it took the conversation from the viewer.
+    pub taken: Option<Handover>,
+    /// The shop's time zone (the `timezone` setting; UTC when the system does not know it).
+    pub tz: TimeZone,
+    /// The snooze presets that make sense now.
+    pub snooze_presets: Vec<Preset>,
+    /// The Undo the page offers for the viewer's change just made.
+    pub undo: Option<UndoOffer>,
+}
+
+/// A person to hand over to.
+#[derive(Debug, Clone)]
+pub struct Person {
+    /// Id and name.
+    pub user: Named,
+    /// Their availability now.
+    pub status: UserStatus,
+}
+
+/// The shop's time zone from the `timezone` setting, looked up in the system's tz database
+/// (UTC when it is not there).
+pub fn shop_tz(settings: &Settings) -> TimeZone {
+    TimeZone::get(&settings.timezone).unwrap_or(TimeZone::UTC)
 }
 
 /// A `{at}_{type}_{id}` timeline cursor from a page link (an odd one is ignored).
@@ -82,13 +113,14 @@ pub fn parse_before(b: Option<&str>) -> Option<(i64, i64, i64)> {
 }
 
 /// The conversation page for `actor` (404 when it is hidden), older items from `before`,
-/// quoting message `quote` if it is on the page.
+/// quoting message `quote` if it is on the page, offering to undo change `undo` while it may.
 pub fn page(
     conn: &Connection,
     actor: &Actor,
     id: ConversationId,
     before: Option<&str>,
     quote: Option<i64>,
+    undo: Option<i64>,
     now: i64,
 ) -> Result<ConversationPage> {
     let auth = authorize(conn, actor, Action::View, id)?;
@@ -98,9 +130,12 @@ pub fn page(
     let staff = users::list_users(conn)?
         .into_iter()
         .filter(|u| !u.disabled && u.id != actor.id)
-        .map(|u| Named {
-            id: u.id.0,
-            name: u.name,
+        .map(|u| Person {
+            user: Named {
+                id: u.id.0,
+                name: u.name,
+            },
+            status: u.status,
         })
         .collect();
     let teams = teams::list_teams(conn)?
@@ -123,7 +158,20 @@ pub fn page(
             _ => None,
         })
     });
+    let tz = shop_tz(auth.settings());
+    let snooze_presets = Preset::ALL
+        .into_iter()
+        .filter(|p| snooze::until(*p, now, &tz).is_some())
+        .collect();
+    let undo = match undo {
+        Some(e) => handover::undo_left(conn, actor.id, id, e, now)?,
+        None => None,
+    };
     Ok(ConversationPage {
+        taken: handover::taken_from(conn, actor.id, id)?,
+        tz,
+        snooze_presets,
+        undo,
         free_text_allowed: free_text_allowed(
             auth.state().channel_kind,
             auth.state().window_closes_at,
@@ -141,6 +189,51 @@ pub fn page(
         now,
         quote,
     })
+}
+
+/// The shop's time zone, read from the settings (see [`shop_tz`]).
+pub fn load_shop_tz(conn: &Connection) -> Result<TimeZone> {
+    Ok(shop_tz(&settings::load_settings(conn)?))
+}
+
+/// The page for a conversation `actor` no longer sees but held, handed on or saw in their pool
+/// a moment ago ([`handover::lost`]): who has it now, and no more.
+#[derive(Debug, Clone)]
+pub struct LostPage {
+    /// The conversation.
+    pub id: ConversationId,
+    /// The change of hands that took it out of sight.
+    pub handover: Handover,
+    /// The Undo the page offers, when the viewer made that change a moment ago.
+    pub undo: Option<UndoOffer>,
+    /// The shop's time zone.
+    pub tz: TimeZone,
+    /// The time the page was decided at (ms).
+    pub now: i64,
+}
+
+/// The [`LostPage`] for `actor`, or `None` when they may learn nothing (then: not found).
+pub fn lost_page(
+    conn: &Connection,
+    actor: &Actor,
+    id: ConversationId,
+    undo: Option<i64>,
+    now: i64,
+) -> Result<Option<LostPage>> {
+    let Some(handover) = handover::lost(conn, actor, id)? else {
+        return Ok(None);
+    };
+    let undo = match undo {
+        Some(e) => handover::undo_left(conn, actor.id, id, e, now)?,
+        None => None,
+    };
+    Ok(Some(LostPage {
+        id,
+        handover,
+        undo,
+        tz: shop_tz(&settings::load_settings(conn)?),
+        now,
+    }))
 }
 
 /// Whether `actor` still sees `conv` after an action (handed on out of sight: back to the inbox).

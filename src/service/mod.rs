@@ -9,6 +9,7 @@ pub mod conversation_page;
 pub mod conversations;
 pub mod fields;
 pub mod handoff;
+pub mod handover;
 pub mod inbound;
 pub mod messages;
 pub mod queue;

@@ -92,3 +92,45 @@ pub fn list_after(conn: &Connection, after: i64, limit: i64) -> Result<Vec<Event
 pub fn last_event_id(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?)
 }
+
+/// One recorded change of a conversation, as [`list_conversation_changes`] reads it.
+#[derive(Debug, Clone)]
+pub struct ChangeRow {
+    /// Event id.
+    pub id: i64,
+    /// Stable kind.
+    pub kind: String,
+    /// Time (ms).
+    pub at: i64,
+    /// Who did it (`None`: the server).
+    pub actor: Option<UserId>,
+    /// Details.
+    pub data: Value,
+}
+
+/// The newest events of `kinds` on conversation `id`, newest first, at most `limit`.
+pub fn list_conversation_changes(
+    conn: &Connection,
+    id: ConversationId,
+    kinds: &[&str],
+    limit: i64,
+) -> Result<Vec<ChangeRow>> {
+    // `kinds` are the typed enum's constants; a JSON array keeps the statement cacheable.
+    let kinds = serde_json::to_string(kinds).unwrap_or_else(|_| "[]".into());
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, kind, created_at, actor_id, data FROM events
+          WHERE conversation_id = ?1 AND kind IN (SELECT value FROM json_each(?2))
+          ORDER BY created_at DESC, id DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![id.0, kinds, limit], |r| {
+        let data: String = r.get(4)?;
+        Ok(ChangeRow {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            at: r.get(2)?,
+            actor: r.get::<_, Option<i64>>(3)?.map(UserId),
+            data: serde_json::from_str(&data).unwrap_or(Value::Null),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -4,6 +4,7 @@ mod auth;
 mod bad_input;
 mod browser;
 mod contract;
+mod conversation_page;
 mod conversations;
 mod errors;
 mod events;

@@ -1,15 +1,16 @@
-//! The conversation page: timeline (customer messages, staff replies with delivery ticks, private
-//! notes, events in words), the actions the viewer may take, and the composers.
-
-use std::collections::HashMap;
+//! The conversation page, built for a thumb: a compact header with the actions (claim, resolve,
+//! and Transfer / Snooze / More as bottom sheets), the timeline that opens at the newest message,
+//! and a composer pinned to the bottom with a Reply / Note switch. When the conversation changes
+//! hands under the viewer, the page says so in words and keeps what they typed.
 
 use maud::{Markup, html};
-use serde_json::Value;
 
 use super::layout::{Frame, page};
-use crate::domain::events::kind;
-use crate::domain::time::format_ms;
-use crate::domain::{DeliveryStatus, Direction, Status};
+use super::timeline::timeline;
+use crate::domain::snooze::{self, Preset};
+use crate::domain::{ChannelKind, Status};
+use crate::service::conversation_page::{LostPage, Person};
+use crate::service::handover::{Handover, UndoOffer};
 use crate::store::conversations::Conversation;
 use crate::store::messages::TimelineItem;
 use crate::store::users::Named;
@@ -27,8 +28,8 @@ pub struct ConversationView<'a> {
     pub older: Option<String>,
     /// Permissions.
     pub can: Can,
-    /// Staff to hand over to.
-    pub staff: &'a [Named],
+    /// Staff to hand over to, with their availability.
+    pub staff: &'a [Person],
     /// Teams to hand over to.
     pub teams: &'a [Named],
     /// A refusal to show.
@@ -43,233 +44,83 @@ pub struct ConversationView<'a> {
     pub free_text_allowed: bool,
     /// The customer message a reply will quote: id and text.
     pub quote: Option<(i64, String)>,
-}
-
-fn when(ms: i64) -> Markup {
-    let iso = format_ms(ms);
-    html! { time datetime=(iso) { (iso[11..16]) " UTC" } }
-}
-
-fn name(v: &Value) -> String {
-    v.get("name")
-        .and_then(Value::as_str)
-        .unwrap_or("someone")
-        .to_string()
-}
-
-/// An event in words: "Ana handed this to Bruno", "Resolved by Ana".
-pub fn event_words(
-    event_kind: &str,
-    actor: Option<&Named>,
-    data: &Value,
-    notes: &HashMap<i64, String>,
-) -> String {
-    let who = actor.map_or("teaminbox".to_string(), |a| a.name.clone());
-    match event_kind {
-        kind::CONVERSATION_CREATED if data["outbound"] == true => {
-            format!("{who} started this conversation")
-        }
-        kind::CONVERSATION_CREATED => "New conversation".into(),
-        kind::CONVERSATION_CLAIMED => format!("{who} claimed this"),
-        kind::CONVERSATION_ASSIGNED => {
-            let team = data["team"].get("name").and_then(Value::as_str);
-            let mut s = match (&data["to"], actor) {
-                (Value::Null, _) => match team {
-                    Some(t) => format!("{who} released this to the {t} pool"),
-                    None => format!("{who} released this to the pool"),
-                },
-                (to, Some(a)) if to.get("id").and_then(Value::as_i64) == Some(a.id) => {
-                    match &data["from"] {
-                        Value::Null => format!("{who} took this"),
-                        from => format!("{who} took this over from {}", name(from)),
-                    }
-                }
-                (to, _) => format!("{who} handed this to {}", name(to)),
-            };
-            if let (Some(t), false) = (team, data["to"].is_null()) {
-                s.push_str(&format!(" ({t})"));
-            }
-            if let Some(n) = data["note_id"].as_i64().and_then(|id| notes.get(&id)) {
-                s.push_str(": ");
-                s.push_str(n);
-            }
-            s
-        }
-        kind::CONVERSATION_STATUS => {
-            let to = data["to"].as_str().unwrap_or("");
-            let by = if actor.is_some() {
-                format!(" by {who}")
-            } else {
-                " by a customer message".into()
-            };
-            match to {
-                "resolved" => format!("Resolved{by}"),
-                "pending" => format!("Waiting on the customer{by}"),
-                "snoozed" => format!("Snoozed{by}"),
-                "open" if data["from"] == "resolved" => format!("Reopened{by}"),
-                "open" => format!("Open{by}"),
-                other => format!("Status {other}{by}"),
-            }
-        }
-        kind::CONVERSATION_TAGGED => {
-            let list = |v: &Value, sign: &str| -> Vec<String> {
-                v.as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(|t| format!("{sign}{t}"))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-            let mut parts = list(&data["added"], "+");
-            parts.extend(list(&data["removed"], "−"));
-            format!("{who} tagged {}", parts.join(" "))
-        }
-        kind::CONTACT_PHONE_CHANGED => {
-            let num = |v: &Value| v.as_str().unwrap_or("none").to_string();
-            let (from, to) = (num(&data["from"]), num(&data["to"]));
-            match data["source"].as_str() {
-                Some("user_changed_number") => {
-                    format!("The customer changed their WhatsApp number from {from} to {to}")
-                }
-                Some("inbound") => {
-                    format!("The customer wrote from another number: {from} is now {to}")
-                }
-                _ => format!("{who} changed the phone number from {from} to {to}"),
-            }
-        }
-        other => format!("{who}: {other}"),
-    }
-}
-
-fn tick(status: DeliveryStatus) -> &'static str {
-    match status {
-        DeliveryStatus::Queued => "◷ queued",
-        DeliveryStatus::Sent => "✓ sent",
-        DeliveryStatus::Delivered => "✓✓ delivered",
-        DeliveryStatus::Read => "✓✓ read",
-        DeliveryStatus::Failed => "✗ failed",
-        DeliveryStatus::Received => "",
-    }
-}
-
-fn item(i: &TimelineItem, notes: &HashMap<i64, String>, quote_base: Option<&str>) -> Markup {
-    match i {
-        TimelineItem::Message {
-            id,
-            at,
-            direction,
-            text,
-            author,
-            status,
-            error,
-            notice,
-            ..
-        } => html! {
-            li class={ (if *direction == Direction::Out { "out" } else { "in" }) @if *notice { " notice" } } {
-                div.msg { (text) }
-                div.meta {
-                    @if let Some(a) = author { (a.name) " · " }
-                    (when(at.0))
-                    @if let (Direction::In, Some(base), false) = (direction, quote_base, *notice) {
-                        " · " a href={ (base) "?quote=" (id) "#reply" } { "Quote" }
-                    }
-                    @if *direction == Direction::Out {
-                        " " span class={ "tick" @if *status == DeliveryStatus::Failed { " failed" } } { (tick(*status)) }
-                    }
-                }
-                @if let Some(e) = error {
-                    div.meta.tick.failed {
-                        (e.message)
-                        // The provider's own words, when they add to ours.
-                        @if let Some(p) = e.provider_message.as_deref().filter(|p| *p != e.message) {
-                            " (" (e.code) ": " (p) ")"
-                        }
-                    }
-                }
-            }
-        },
-        TimelineItem::Note {
-            at, author, text, ..
-        } => html! {
-            li.note {
-                div.msg { strong { "Private note" } " — " (text) }
-                div.meta { @if let Some(a) = author { (a.name) " · " } (when(at.0)) " · never sent to the customer" }
-            }
-        },
-        TimelineItem::Event {
-            at,
-            kind,
-            actor,
-            data,
-            ..
-        } => html! {
-            li.event { div.ev { (event_words(kind, actor.as_ref(), data, notes)) " · " (when(at.0)) } }
-        },
-    }
+    /// The latest change of hands, when it took the conversation from the viewer.
+    pub taken: Option<&'a Handover>,
+    /// The shop's time zone, for times in words.
+    pub tz: &'a jiff::tz::TimeZone,
+    /// The snooze presets that make sense now.
+    pub snooze_presets: &'a [Preset],
+    /// The Undo offered for the viewer's change just made.
+    pub undo: Option<&'a UndoOffer>,
+    /// Text of a refused reply or note (`(action, text)`), put back on screen.
+    pub draft: Option<(&'a str, &'a str)>,
+    /// The viewer's id.
+    pub viewer: i64,
 }
 
 fn hidden(csrf: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(csrf); }
 }
 
-fn actions(v: &ConversationView<'_>, csrf: &str) -> Markup {
-    let c = v.conv;
-    let base = format!("/c/{}", c.id);
-    let status_button = |to: Status, label: &str| {
-        html! {
-            form method="post" action={ (base) "/status" } {
-                (hidden(csrf)) input type="hidden" name="status" value=(to.as_str());
-                button.secondary type="submit" { (label) }
-            }
-        }
-    };
+/// A phone number as people write it: `+` and the digits (bare `wa_id` digits are international).
+fn phone(p: &str) -> String {
+    crate::domain::phone::canonical(p).unwrap_or_else(|_| p.to_string())
+}
+
+/// "Bruno Agent took this at 08:43" (today) or "… on Mon 23 Nov 08:43", in the shop's zone.
+fn handover_words(h: &Handover, viewer: i64, now: i64, tz: &jiff::tz::TimeZone) -> String {
+    let words = h.words(crate::domain::UserId(viewer));
+    let when = snooze::describe(h.at, now, tz);
+    match when.strip_prefix("today ") {
+        Some(clock) => format!("{words} at {clock}"),
+        None => format!("{words} on {when}"),
+    }
+}
+
+fn undo_bar(id: i64, u: &UndoOffer, csrf: &str) -> Markup {
     html! {
-        div.actions {
-            @if v.can.claim { form method="post" action={ (base) "/claim" } { (hidden(csrf)) button type="submit" { "Claim" } } }
-            @if v.can.take_over {
-                form method="post" action={ (base) "/take" } { (hidden(csrf)) button.secondary type="submit" { "Take over" } }
-            }
-            @if v.can.status {
-                @if c.status == Status::Resolved { (status_button(Status::Open, "Reopen")) }
-                @else {
-                    (status_button(Status::Resolved, "Resolve"))
-                    @if c.status != Status::Pending { (status_button(Status::Pending, "Waiting on customer")) }
-                }
-            }
-            @if v.can.assign && c.assignee.is_some() {
-                form method="post" action={ (base) "/assign" } {
-                    (hidden(csrf)) input type="hidden" name="to" value="pool";
-                    button.secondary type="submit" { "Release to pool" }
-                }
+        div #undo .undo role="status" data-left=(u.left_ms) {
+            span dir="auto" { (u.words) }
+            form method="post" action={ "/c/" (id) "/undo" } {
+                (hidden(csrf)) input type="hidden" name="event" value=(u.event_id);
+                button.secondary type="submit" { "Undo" }
             }
         }
-        @if v.can.status && c.status != Status::Resolved {
-            details {
-                summary { "Snooze" }
-                form.stack method="post" action={ (base) "/status" } {
-                    (hidden(csrf)) input type="hidden" name="status" value="snoozed";
-                    label for="until" { "Until (your local time)" }
-                    input #until type="datetime-local" name="until" required;
-                    input type="hidden" name="tz_offset_min" value="0" data-tz-offset;
-                    button type="submit" { "Snooze" }
-                }
-            }
+    }
+}
+
+/// What live updates read to adapt the composer outside the live region.
+/// `gone`: the viewer no longer sees the conversation (the page stops saying "viewing" there).
+fn can_marker(reply: bool, note: bool, owner: Option<&str>, gone: bool) -> Markup {
+    html! { div #can hidden data-reply=(reply) data-note=(note) data-owner=[owner] data-gone[gone] {} }
+}
+
+fn status_button(base: &str, csrf: &str, to: Status, label: &str, primary: bool) -> Markup {
+    html! {
+        form method="post" action={ (base) "/status" } {
+            (hidden(csrf)) input type="hidden" name="status" value=(to.as_str());
+            button type="submit" class=[(!primary).then_some("secondary")] { (label) }
         }
-        @if v.can.assign {
-            details #transfer {
-                summary { "Transfer" }
+    }
+}
+
+fn transfer_sheet(v: &ConversationView<'_>, base: &str, csrf: &str) -> Markup {
+    html! {
+        details.sheet #transfer {
+            summary.chip { "Transfer" }
+            div.panel {
                 form.stack method="post" action={ (base) "/assign" } {
                     (hidden(csrf))
                     label for="to" { "Hand over to" }
                     select #to name="to" {
                         option value="pool" { "The pool (nobody)" }
-                        @for s in v.staff { option value={ "user:" (s.id) } { (s.name) } }
+                        @for p in v.staff {
+                            option value={ "user:" (p.user.id) } { (p.user.name) " · " (p.status.as_str()) }
+                        }
                         @for t in v.teams { option value={ "team:" (t.id) } { "Team " (t.name) " (pool)" } }
                     }
                     label for="handoff-note" { "Note for the next person (private)" }
-                    textarea #handoff-note name="note" placeholder="What they need to know" {}
+                    textarea #handoff-note name="note" dir="auto" placeholder="What they need to know" {}
                     button type="submit" { "Transfer" }
                 }
             }
@@ -277,63 +128,184 @@ fn actions(v: &ConversationView<'_>, csrf: &str) -> Markup {
     }
 }
 
-/// The conversation page.
-pub fn conversation_page(frame: &Frame<'_>, v: &ConversationView<'_>) -> Markup {
+fn snooze_sheet(v: &ConversationView<'_>, base: &str, csrf: &str) -> Markup {
+    html! {
+        details.sheet #snooze {
+            summary.chip { "Snooze" }
+            div.panel {
+                form.presets method="post" action={ (base) "/status" } {
+                    (hidden(csrf)) input type="hidden" name="status" value="snoozed";
+                    @for p in v.snooze_presets {
+                        button.secondary type="submit" name="preset" value=(p.as_str()) { (p.label()) }
+                    }
+                }
+                form.stack method="post" action={ (base) "/status" } {
+                    (hidden(csrf)) input type="hidden" name="status" value="snoozed";
+                    label for="until" { "Or until (your local time)" }
+                    input #until type="datetime-local" name="until" required;
+                    input type="hidden" name="tz_offset_min" value="0" data-tz-offset;
+                    button type="submit" { "Snooze until then" }
+                }
+            }
+        }
+    }
+}
+
+fn more_sheet(v: &ConversationView<'_>, base: &str, csrf: &str) -> Markup {
+    let c = v.conv;
+    html! {
+        details.sheet #more {
+            summary.chip { "More" }
+            div.panel {
+                div.actions {
+                    @if v.can.status && !matches!(c.status, Status::Resolved | Status::Pending) {
+                        (status_button(base, csrf, Status::Pending, "Waiting on customer", false))
+                    }
+                    @if v.can.assign && c.assignee.is_some() {
+                        form method="post" action={ (base) "/assign" } {
+                            (hidden(csrf)) input type="hidden" name="to" value="pool";
+                            button.secondary type="submit" { "Release to pool" }
+                        }
+                    }
+                }
+                h3 { "Tags" }
+                form.stack method="post" action={ (base) "/tags" } {
+                    (hidden(csrf))
+                    input type="text" name="add" placeholder="Add a tag" aria-label="Add a tag";
+                    button.secondary type="submit" { "Add" }
+                }
+                div.actions {
+                    @for tag in &c.tags {
+                        form method="post" action={ (base) "/tags" } {
+                            (hidden(csrf)) input type="hidden" name="remove" value=(tag);
+                            button.secondary type="submit" aria-label={ "Remove tag " (tag) } { (tag) " ×" }
+                        }
+                    }
+                }
+                @if !v.others.is_empty() {
+                    section {
+                        h3 { "Other conversations with " span dir="auto" { (c.contact.name) } }
+                        ul.queue {
+                            @for o in v.others {
+                                li { a href={ "/c/" (o.id) } {
+                                    div.row1 { span.name { (o.channel.name) } span.meta { (o.status) } }
+                                    div.preview dir="auto" { (o.preview) }
+                                } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn head(v: &ConversationView<'_>, csrf: &str) -> Markup {
     let c = v.conv;
     let base = format!("/c/{}", c.id);
-    // Quoting is a WhatsApp feature, offered to whoever may reply.
-    let quote_base = (v.can.reply && c.channel.kind == crate::domain::ChannelKind::Whatsapp)
-        .then(|| base.clone());
-    let notes: HashMap<i64, String> = v
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            TimelineItem::Note { id, text, .. } => Some((*id, text.clone())),
-            _ => None,
-        })
-        .collect();
-    page(
-        &format!("{} · teaminbox", c.contact.name),
-        frame,
-        html! {
-            main {
-                div #live-region {
-                    p { a href="/" { "← Inbox" } }
-                    div.card {
-                        h2 { (c.contact.name) }
-                        div.meta {
-                            @if let Some(p) = &c.contact.phone { (p) " · " }
-                            (c.channel.name) " · " span.status { (c.status) }
-                            @for tag in &c.tags { " " span.tag { (tag) } }
+    html! {
+        div.conv-head {
+            div.title-row {
+                a.back href="/" aria-label="Back to the inbox" { "←" }
+                div.title {
+                    h2 dir="auto" { (c.contact.name) }
+                    div.meta {
+                        @if let Some(p) = &c.contact.phone { span dir="ltr" { (phone(p)) } " · " }
+                        (c.channel.name) " · " span.status { (c.status) }
+                        @if let Some(u) = c.snoozed_until.filter(|_| c.status == Status::Snoozed) {
+                            " until " (snooze::describe(u.0, v.now, v.tz))
                         }
-                        div.owner-bar {
-                            @match &c.assignee {
-                                Some(a) => { "Owner: " strong { (a.name) } }
-                                None => { "Unassigned" }
-                            }
-                            @if let Some(t) = &c.team { " · team " (t.name) }
-                        }
-                        (actions(v, frame.csrf))
-                    }
-                    @if let Some(e) = v.error { p.alert role="alert" { (e) } }
-                    @if let Some(o) = &v.older { p { a href=(o) { "← Earlier" } } }
-                    ol.timeline { @for i in v.items { (item(i, &notes, quote_base.as_deref())) } }
-                }
-                p.meta #presence aria-live="polite" {}
-                // Composers stay outside the live region so live updates never wipe what is typed.
-                @let window_open = v.free_text_allowed;
-                @if c.channel.kind.has_service_window() {
-                    @match c.window_closes_at.filter(|_| window_open) {
-                        Some(t) => p.meta #window { "Reply window: " (super::age(t.0 - v.now)) " left" },
-                        None => p.alert #window { "The 24-hour window is closed: send a template." },
+                        @for tag in &c.tags { " " span.tag dir="auto" { (tag) } }
                     }
                 }
-                @if v.can.reply && c.channel.kind.has_service_window() {
-                    details.card #templates open[!window_open] data-channel=(c.channel.id) {
-                        summary { "Send a template" }
+            }
+            div.owner-bar {
+                @match &c.assignee {
+                    Some(a) => { "Owner: " strong dir="auto" { (a.name) } }
+                    None => { "Unassigned" }
+                }
+                @if let Some(t) = &c.team { " · team " (t.name) }
+            }
+            div.actions.bar {
+                @if v.can.claim { form method="post" action={ (base) "/claim" } { (hidden(csrf)) button type="submit" { "Claim" } } }
+                @if v.can.take_over {
+                    form method="post" action={ (base) "/take" } { (hidden(csrf)) button.secondary type="submit" { "Take over" } }
+                }
+                @if v.can.status {
+                    @if c.status == Status::Resolved { (status_button(&base, csrf, Status::Open, "Reopen", false)) }
+                    @else { (status_button(&base, csrf, Status::Resolved, "Resolve", true)) }
+                }
+                @if v.can.assign { (transfer_sheet(v, &base, csrf)) }
+                @if v.can.status && c.status != Status::Resolved { (snooze_sheet(v, &base, csrf)) }
+                (more_sheet(v, &base, csrf))
+            }
+        }
+    }
+}
+
+/// The banner of a change of hands, and what the viewer can do about it.
+fn taken_banner(v: &ConversationView<'_>, csrf: &str) -> Markup {
+    let c = v.conv;
+    let owner = c.assignee.as_ref().filter(|a| a.id != v.viewer);
+    html! {
+        @if let Some(h) = v.taken {
+            div #handover .banner role="status" {
+                strong dir="auto" { (handover_words(h, v.viewer, v.now, v.tz)) }
+                p.meta #draft-kept hidden { "What you typed is kept below." }
+                div.actions {
+                    @if v.can.note { button.secondary #draft-to-note type="button" hidden { "Turn my draft into a note" } }
+                    @if let (Some(a), true, false) = (owner, v.can.note, v.can.take_over) {
+                        form method="post" action={ "/c/" (c.id) "/request" } {
+                            (hidden(csrf))
+                            button.secondary type="submit" { "Ask " (a.name) " for a handoff" }
+                        }
+                    }
+                }
+            }
+        } @else if let (Some(a), false) = (owner, v.can.reply) {
+            div.owner-bar.note-only {
+                span dir="auto" { (a.name) } " owns this conversation; only the owner replies. Leave a note, or ask for a handoff."
+                @if !v.can.take_over && v.can.note {
+                    form method="post" action={ "/c/" (c.id) "/request" } {
+                        (hidden(csrf))
+                        button.secondary type="submit" { "Ask " (a.name) " for a handoff" }
+                    }
+                }
+            }
+        } @else if c.assignee.is_none() && !v.can.reply {
+            p.owner-bar { "Claim this conversation to reply." }
+        }
+    }
+}
+
+fn composer(v: &ConversationView<'_>, csrf: &str) -> Markup {
+    let c = v.conv;
+    let base = format!("/c/{}", c.id);
+    let window_open = v.free_text_allowed;
+    let reply = v.can.reply && window_open;
+    // A refused reply comes back in the note box when a note is possible, else where it was.
+    let (draft_reply, draft_note) = match v.draft {
+        Some(("reply", t)) if reply => (Some(t), None),
+        Some(("reply", t)) if v.can.note => (None, Some(t)),
+        Some(("note", t)) => (None, Some(t)),
+        _ => (None, None),
+    };
+    let note_first = !reply || draft_note.is_some();
+    html! {
+        div.composer #composer data-conversation=(c.id) {
+            @if c.channel.kind.has_service_window() {
+                @match c.window_closes_at.filter(|_| window_open) {
+                    Some(t) => p.meta #window { "Reply window: " (super::age(t.0 - v.now)) " left" },
+                    None => p.alert #window { "The 24-hour window is closed: send a template." },
+                }
+            }
+            @if v.can.reply && c.channel.kind.has_service_window() {
+                details.sheet #templates open[!window_open] data-channel=(c.channel.id) {
+                    summary.chip { "Send a template" }
+                    div.panel {
                         p.meta #tpl-info {}
                         form.stack method="post" action={ (base) "/template" } {
-                            (hidden(frame.csrf))
+                            (hidden(csrf))
                             label for="tpl-name" { "Template name" }
                             input #tpl-name type="text" name="name" list="tpl-list" autocomplete="off" required;
                             datalist #tpl-list {}
@@ -345,64 +317,120 @@ pub fn conversation_page(frame: &Frame<'_>, v: &ConversationView<'_>) -> Markup 
                         }
                     }
                 }
-                @if v.can.reply && window_open {
-                    form.stack.card method="post" action={ (base) "/reply" } {
-                        (hidden(frame.csrf))
-                        @if let Some((qid, qtext)) = &v.quote {
-                            input type="hidden" name="reply_to" value=(qid);
-                            p.meta { "Quoting: " em { (qtext) } " · " a href=(base) { "cancel" } }
-                        }
-                        label for="reply" { "Reply to " (c.contact.name) }
-                        textarea #reply name="text" required data-canned=(v.canned) placeholder="Type /shortcut for a canned reply" {}
+            }
+            @if reply {
+                input.mode #mode-reply type="radio" name="mode" value="reply" checked[!note_first];
+                label.tab for="mode-reply" { "Reply" }
+            }
+            @if v.can.note {
+                input.mode #mode-note type="radio" name="mode" value="note" checked[note_first];
+                label.tab for="mode-note" { "Note" }
+            }
+            @if reply {
+                form.reply-form method="post" action={ (base) "/reply" } {
+                    (hidden(csrf))
+                    @if let Some((qid, qtext)) = &v.quote {
+                        input type="hidden" name="reply_to" value=(qid);
+                        p.meta dir="auto" { "Quoting: " em { (qtext) } " · " a href=(base) { "cancel" } }
+                    }
+                    label.sr for="reply" { "Reply to " (c.contact.name) }
+                    ul #canned-list role="listbox" hidden aria-label="Canned replies" {}
+                    div.row {
+                        textarea #reply name="text" required dir="auto" data-canned=(v.canned)
+                            placeholder="Reply (/ for canned replies)" { (draft_reply.unwrap_or_default()) }
                         button type="submit" { "Send" }
-                    }
-                } @else if let Some(a) = &c.assignee {
-                    div.owner-bar {
-                        (a.name) " owns this conversation; only the owner replies. Leave a note, or ask for a handoff."
-                        @if !v.can.take_over {
-                            form method="post" action={ (base) "/request" } {
-                                (hidden(frame.csrf))
-                                button.secondary type="submit" { "Ask " (a.name) " for a handoff" }
-                            }
-                        }
-                    }
-                } @else {
-                    p.owner-bar { "Claim this conversation to reply." }
-                }
-                form.stack.card method="post" action={ (base) "/note" } {
-                    (hidden(frame.csrf))
-                    label for="note" { "Private note (only staff see it)" }
-                    textarea #note name="text" required {}
-                    button.secondary type="submit" { "Add note" }
-                }
-                @if !v.others.is_empty() {
-                    section.card {
-                        h3 { "Other conversations with " (c.contact.name) }
-                        ul.queue {
-                            @for o in v.others {
-                                li { a href={ "/c/" (o.id) } {
-                                    div.row1 { span.name { (o.channel.name) } span.meta { (o.status) } }
-                                    div.preview { (o.preview) }
-                                } }
-                            }
-                        }
+                        // After Send in the document (the form's first button is Send), first on screen.
+                        button.secondary #canned-open type="button" hidden aria-label="Canned replies" aria-controls="canned-list" { "/" }
                     }
                 }
-                details.card {
-                    summary { "Tags" }
-                    form.stack method="post" action={ (base) "/tags" } {
-                        (hidden(frame.csrf))
-                        input type="text" name="add" placeholder="Add a tag" aria-label="Add a tag";
-                        button.secondary type="submit" { "Add" }
+            } @else if let Some(("reply", t)) = v.draft.filter(|_| !v.can.note) {
+                div.reply-form {
+                    label for="reply" { "Not sent — your text:" }
+                    textarea #reply readonly dir="auto" { (t) }
+                }
+            }
+            @if v.can.note {
+                form.note-form method="post" action={ (base) "/note" } {
+                    (hidden(csrf))
+                    label for="note" { "Private note — the customer does not see this" }
+                    div.row {
+                        textarea #note name="text" required dir="auto" { (draft_note.unwrap_or_default()) }
+                        button.secondary type="submit" { "Add note" }
                     }
-                    div.actions {
-                        @for tag in &c.tags {
-                            form method="post" action={ (base) "/tags" } {
-                                (hidden(frame.csrf)) input type="hidden" name="remove" value=(tag);
-                                button.secondary type="submit" aria-label={ "Remove tag " (tag) } { (tag) " ×" }
-                            }
+                }
+            }
+        }
+    }
+}
+
+/// The conversation page.
+pub fn conversation_page(frame: &Frame<'_>, v: &ConversationView<'_>) -> Markup {
+    let c = v.conv;
+    // Quoting is a WhatsApp feature, offered to whoever may reply.
+    let quote_base =
+        (v.can.reply && c.channel.kind == ChannelKind::Whatsapp).then(|| format!("/c/{}", c.id));
+    page(
+        &format!("{} · teaminbox", c.contact.name),
+        frame,
+        html! {
+            main.conv {
+                div #live-region {
+                    (head(v, frame.csrf))
+                    @if let Some(u) = v.undo { (undo_bar(c.id.0, u, frame.csrf)) }
+                    (taken_banner(v, frame.csrf))
+                    @if let Some(e) = v.error { p.alert role="alert" dir="auto" { (e) } }
+                    (can_marker(v.can.reply && v.free_text_allowed, v.can.note, c.assignee.as_ref().map(|a| a.name.as_str()), false))
+                    // Newest last in a reversed scroller: the page opens at the newest message.
+                    div.scroller #thread {
+                        div {
+                            @if let Some(o) = &v.older { p.older { a href=(o) { "↑ Earlier messages" } } }
+                            (timeline(v.items, quote_base.as_deref()))
                         }
                     }
+                }
+                p.meta #presence aria-live="polite" {}
+                // The composer stays outside the live region so live updates never wipe what is typed.
+                (composer(v, frame.csrf))
+            }
+        },
+    )
+}
+
+/// The page of a conversation the viewer no longer sees but held, handed on or saw in their
+/// pool a moment ago: who has it now (and nothing else of it), the Undo of their own handover,
+/// and any refused text kept on screen.
+pub fn lost_page(
+    frame: &Frame<'_>,
+    l: &LostPage,
+    error: Option<&str>,
+    draft: Option<&str>,
+) -> Markup {
+    let viewer = frame.user_id;
+    page(
+        "Conversation · teaminbox",
+        frame,
+        html! {
+            main.conv {
+                div #live-region {
+                    div.conv-head {
+                        div.title-row {
+                            a.back href="/" aria-label="Back to the inbox" { "←" }
+                            div.title { h2 { "Conversation " (l.id.0) } }
+                        }
+                    }
+                    @if let Some(u) = &l.undo { (undo_bar(l.id.0, u, frame.csrf)) }
+                    div #handover .banner role="status" {
+                        strong dir="auto" { (handover_words(&l.handover, viewer, l.now, &l.tz)) }
+                        p.meta { "You no longer see this conversation. " a href="/" { "Back to the inbox" } }
+                        p.meta #draft-kept hidden { "What you typed is kept below; copy it if you need it." }
+                    }
+                    @if let Some(e) = error { p.alert role="alert" dir="auto" { (e) } }
+                    (can_marker(false, false, l.handover.to.as_ref().map(|n| n.name.as_str()), true))
+                }
+                // Shown with a refused text, or by the script when this device kept a draft.
+                div.composer #composer data-conversation=(l.id.0) hidden[draft.is_none()] {
+                    label for="reply" { "Not sent — your text:" }
+                    textarea #reply readonly dir="auto" { (draft.unwrap_or_default()) }
                 }
             }
         },

@@ -5,6 +5,7 @@ pub mod conversation;
 pub mod inbox;
 pub mod layout;
 pub mod settings;
+pub mod timeline;
 
 /// A duration in words, short: "45 s", "12 min", "3 h", "2 d".
 pub fn age(ms: i64) -> String {

@@ -241,4 +241,5 @@ fn screenshots() -> PathBuf {
     dir
 }
 
+mod conversation;
 mod team_flow;

@@ -99,6 +99,7 @@ fn team_flow_in_two_browsers() {
         click(&a, "form[action$='/reply'] button").await;
         wait_text(&a, "li.out .msg", "Size 40 is in stock. We are open 9-18, Monday to Saturday.").await;
         b(|| cb.wait_for(1));
+        click(&a, "label[for=mode-note]").await;
         fill(&a, "#note", "She prefers pickup on Saturday").await;
         click(&a, "form[action$='/note'] button").await;
         wait_text(&a, "li.note", "She prefers pickup on Saturday").await;

@@ -1,0 +1,209 @@
+//! The conversation timeline: customer messages and staff replies with delivery ticks, private
+//! notes, and every change in words ("Ana handed this to Bruno: she will pay cash").
+
+use std::collections::{HashMap, HashSet};
+
+use maud::{Markup, html};
+use serde_json::Value;
+
+use crate::domain::events::kind;
+use crate::domain::time::format_ms;
+use crate::domain::{DeliveryStatus, Direction};
+use crate::store::messages::TimelineItem;
+use crate::store::users::Named;
+
+pub(super) fn when(ms: i64) -> Markup {
+    let iso = format_ms(ms);
+    html! { time datetime=(iso) { (iso[11..16]) " UTC" } }
+}
+
+fn name(v: &Value) -> String {
+    v.get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("someone")
+        .to_string()
+}
+
+/// An event in words: "Ana handed this to Bruno", "Resolved by Ana".
+pub fn event_words(
+    event_kind: &str,
+    actor: Option<&Named>,
+    data: &Value,
+    notes: &HashMap<i64, String>,
+) -> String {
+    let who = actor.map_or("teaminbox".to_string(), |a| a.name.clone());
+    match event_kind {
+        kind::CONVERSATION_CREATED if data["outbound"] == true => {
+            format!("{who} started this conversation")
+        }
+        kind::CONVERSATION_CREATED => "New conversation".into(),
+        kind::CONVERSATION_CLAIMED => format!("{who} claimed this"),
+        kind::CONVERSATION_ASSIGNED => {
+            let team = data["team"].get("name").and_then(Value::as_str);
+            let mut s = match (&data["to"], actor) {
+                (Value::Null, _) => match team {
+                    Some(t) => format!("{who} released this to the {t} pool"),
+                    None => format!("{who} released this to the pool"),
+                },
+                (to, Some(a)) if to.get("id").and_then(Value::as_i64) == Some(a.id) => {
+                    match &data["from"] {
+                        Value::Null => format!("{who} took this"),
+                        from => format!("{who} took this over from {}", name(from)),
+                    }
+                }
+                (to, _) => format!("{who} handed this to {}", name(to)),
+            };
+            if let (Some(t), false) = (team, data["to"].is_null()) {
+                s.push_str(&format!(" ({t})"));
+            }
+            if let Some(n) = data["note_id"].as_i64().and_then(|id| notes.get(&id)) {
+                s.push_str(": ");
+                s.push_str(n);
+            }
+            s
+        }
+        kind::CONVERSATION_STATUS => {
+            let to = data["to"].as_str().unwrap_or("");
+            let by = if actor.is_some() {
+                format!(" by {who}")
+            } else {
+                " by a customer message".into()
+            };
+            match to {
+                "resolved" => format!("Resolved{by}"),
+                "pending" => format!("Waiting on the customer{by}"),
+                "snoozed" => format!("Snoozed{by}"),
+                "open" if data["from"] == "resolved" => format!("Reopened{by}"),
+                "open" => format!("Open{by}"),
+                other => format!("Status {other}{by}"),
+            }
+        }
+        kind::CONVERSATION_TAGGED => {
+            let list = |v: &Value, sign: &str| -> Vec<String> {
+                v.as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(|t| format!("{sign}{t}"))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let mut parts = list(&data["added"], "+");
+            parts.extend(list(&data["removed"], "−"));
+            format!("{who} tagged {}", parts.join(" "))
+        }
+        kind::CONTACT_PHONE_CHANGED => {
+            let num = |v: &Value| v.as_str().unwrap_or("none").to_string();
+            let (from, to) = (num(&data["from"]), num(&data["to"]));
+            match data["source"].as_str() {
+                Some("user_changed_number") => {
+                    format!("The customer changed their WhatsApp number from {from} to {to}")
+                }
+                Some("inbound") => {
+                    format!("The customer wrote from another number: {from} is now {to}")
+                }
+                _ => format!("{who} changed the phone number from {from} to {to}"),
+            }
+        }
+        other => format!("{who}: {other}"),
+    }
+}
+
+fn tick(status: DeliveryStatus) -> &'static str {
+    match status {
+        DeliveryStatus::Queued => "◷ queued",
+        DeliveryStatus::Sent => "✓ sent",
+        DeliveryStatus::Delivered => "✓✓ delivered",
+        DeliveryStatus::Read => "✓✓ read",
+        DeliveryStatus::Failed => "✗ failed",
+        DeliveryStatus::Received => "",
+    }
+}
+
+/// One timeline item: a message bubble, a private note, or an event in words.
+pub fn item(i: &TimelineItem, notes: &HashMap<i64, String>, quote_base: Option<&str>) -> Markup {
+    match i {
+        TimelineItem::Message {
+            id,
+            at,
+            direction,
+            text,
+            author,
+            status,
+            error,
+            notice,
+            ..
+        } => html! {
+            li class={ (if *direction == Direction::Out { "out" } else { "in" }) @if *notice { " notice" } } {
+                div.msg dir="auto" { (text) }
+                div.meta {
+                    @if let Some(a) = author { span dir="auto" { (a.name) } " · " }
+                    (when(at.0))
+                    @if let (Direction::In, Some(base), false) = (direction, quote_base, *notice) {
+                        " · " a href={ (base) "?quote=" (id) "#reply" } { "Quote" }
+                    }
+                    @if *direction == Direction::Out {
+                        " " span class={ "tick" @if *status == DeliveryStatus::Failed { " failed" } } { (tick(*status)) }
+                    }
+                }
+                @if let Some(e) = error {
+                    div.meta.tick.failed {
+                        (e.message)
+                        // The provider's own words, when they add to ours.
+                        @if let Some(p) = e.provider_message.as_deref().filter(|p| *p != e.message) {
+                            " (" (e.code) ": " (p) ")"
+                        }
+                    }
+                }
+            }
+        },
+        TimelineItem::Note {
+            at, author, text, ..
+        } => html! {
+            li.note {
+                div.msg { strong { "Private note" } " — " span dir="auto" { (text) } }
+                div.meta { @if let Some(a) = author { span dir="auto" { (a.name) } " · " } (when(at.0)) " · never sent to the customer" }
+            }
+        },
+        TimelineItem::Event {
+            at,
+            kind,
+            actor,
+            data,
+            ..
+        } => html! {
+            li.event { div.ev dir="auto" { (event_words(kind, actor.as_ref(), data, notes)) " · " (when(at.0)) } }
+        },
+    }
+}
+
+/// The timeline, oldest first. A handoff note shows once, inside its handoff event ("Ana handed
+/// this to Bruno: she will pay cash"), not again as a note of its own.
+pub fn timeline(items: &[TimelineItem], quote_base: Option<&str>) -> Markup {
+    let notes: HashMap<i64, String> = items
+        .iter()
+        .filter_map(|i| match i {
+            TimelineItem::Note { id, text, .. } => Some((*id, text.clone())),
+            _ => None,
+        })
+        .collect();
+    let handoff_notes: HashSet<i64> = items
+        .iter()
+        .filter_map(|i| match i {
+            TimelineItem::Event { kind: k, data, .. } if k == kind::CONVERSATION_ASSIGNED => {
+                data["note_id"].as_i64()
+            }
+            _ => None,
+        })
+        .collect();
+    html! {
+        ol.timeline {
+            @for i in items {
+                @if !matches!(i, TimelineItem::Note { id, .. } if handoff_notes.contains(id)) {
+                    (item(i, &notes, quote_base))
+                }
+            }
+        }
+    }
+}
