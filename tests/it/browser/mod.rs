@@ -241,4 +241,5 @@ fn screenshots() -> PathBuf {
     dir
 }
 
+mod live;
 mod team_flow;
