@@ -7,6 +7,7 @@ mod contract;
 mod conversations;
 mod errors;
 mod events;
+mod frame;
 mod inbound;
 mod jobs;
 mod live;
