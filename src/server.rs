@@ -79,6 +79,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
                     .add(("Referrer-Policy", "same-origin"))
                     .add(("X-Frame-Options", "DENY")),
             )
+            .wrap(actix_web::middleware::from_fn(
+                crate::web::notice::clear_shown,
+            ))
             .wrap(actix_web::middleware::Compress::default())
             .wrap(counter.clone())
             .wrap(crate::web::request_id::RequestId)

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod in_flight;
+pub mod notice;
 pub mod openapi;
 pub mod request_id;
 pub mod session;

@@ -22,6 +22,12 @@ pub struct Viewer {
     pub user: User,
     /// Their session secret.
     pub session: String,
+    /// What the previous action left to say on this page ("Ana Agent added"), see
+    /// [`super::notice`].
+    pub notice: Option<String>,
+    /// Id of the newest committed event when the request arrived: a page built now reflects at
+    /// least that much, so its live stream resumes after it.
+    pub last_event: i64,
 }
 
 impl Viewer {
@@ -78,6 +84,10 @@ impl FromRequest for Viewer {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<Data<AppState>>().cloned();
         let session = cookie_session(req);
+        let notice_req = req
+            .cookie(super::notice::COOKIE)
+            .is_some()
+            .then(|| req.clone());
         let next = match req.query_string() {
             "" => req.path().to_string(),
             q => format!("{}?{q}", req.path()),
@@ -87,7 +97,14 @@ impl FromRequest for Viewer {
                 return Err(PageError::Login { next });
             };
             match session_user(&state, session.clone()).await {
-                Ok(Some(user)) => Ok(Viewer { user, session }),
+                Ok(Some(user)) => Ok(Viewer {
+                    user,
+                    notice: notice_req
+                        .as_ref()
+                        .and_then(|r| super::notice::take(r, &session)),
+                    session,
+                    last_event: state.store.subscribe().borrow().last_event_id,
+                }),
                 Ok(None) => Err(PageError::Login { next }),
                 Err(e) => Err(PageError::Refused(e)),
             }

@@ -8,6 +8,7 @@ mod conversation_page;
 mod conversations;
 mod errors;
 mod events;
+mod frame;
 mod handoff;
 mod inbound;
 mod jobs;

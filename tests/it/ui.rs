@@ -234,8 +234,19 @@ fn channels_from_settings_and_the_window_in_the_composer() {
             ("graph_api_base", "http://127.0.0.1:9"),
         ],
     );
-    assert_eq!(r.status().as_u16(), 200);
-    let html = r.text().expect("html");
+    // Connected: back to Settings, which says so once (the notice cookie of see_other_notice).
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/settings#channels");
+    let notice = r.headers()["set-cookie"].to_str().expect("cookie");
+    let notice = notice.split(';').next().expect("pair").to_string();
+    let html = owner
+        .client
+        .get(format!("{}/settings", owner.base))
+        .header("Cookie", format!("{}; {notice}", owner.cookie))
+        .send()
+        .expect("settings")
+        .text()
+        .expect("html");
     assert!(html.contains("Shop number connected"));
     assert!(
         !html.contains("EAAG-secret-token") && !html.contains("app-secret-value"),

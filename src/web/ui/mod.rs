@@ -5,6 +5,7 @@ mod auth;
 mod conversation;
 mod inbox;
 mod settings;
+mod shell;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -27,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/c/{id}/{action}",
             web::post().to(conversation::post_action),
         )
+        .route("/me/status", web::post().to(shell::post_status))
         .route("/settings", web::get().to(settings::show_settings))
         .route("/settings/{kind}", web::post().to(settings::post_settings))
         .route(
@@ -57,6 +59,9 @@ fn frame<'a>(
         page,
         conversation,
         user_id: viewer.user.id.0,
+        status: viewer.user.status,
+        notice: viewer.notice.as_deref(),
+        last_event: viewer.last_event,
     }
 }
 
@@ -89,11 +94,14 @@ fn see_other(req: &HttpRequest, to: &str) -> HttpResponse {
 }
 
 /// Like [`see_other`], and the next page shown says `notice` in words ("Handed to Bruno",
-/// "Ana added") in the page's notice area. Every successful UI action answers with this.
-//
-// Interface fixed for the #9 work; the shell part makes the notice reach the next page.
-#[allow(dead_code)]
+/// "Ana added") in the page's notice area (`#notice`, role=status). Every successful UI action
+/// answers with this. The words travel in a short-lived cookie signed for this session
+/// ([`crate::web::notice`]), never in the URL, so a link cannot make a page say anything.
 fn see_other_notice(req: &HttpRequest, to: &str, notice: &str) -> HttpResponse {
-    let _ = notice;
-    see_other(req, to)
+    let mut res = see_other(req, to);
+    if let Some(session) = crate::web::session::cookie_session(req) {
+        // A cookie that cannot be a header value is dropped: the action itself succeeded.
+        let _ = res.add_cookie(&crate::web::notice::cookie(req, &session, notice));
+    }
+    res
 }

@@ -6,7 +6,7 @@ use actix_web::web::{Data, Form};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value, json};
 
-use super::{frame, html, refusal, see_other};
+use super::{frame, html, refusal, see_other_notice};
 use crate::domain::policy::Capability;
 use crate::domain::{Role, TeamId, UserId};
 use crate::service::teams::TeamChange;
@@ -18,7 +18,7 @@ use crate::web::AppState;
 use crate::web::auth::hash_password;
 use crate::web::session::Viewer;
 use crate::web::views::layout::message_page;
-use crate::web::views::settings::{SettingsView, settings_page};
+use crate::web::views::settings::{NewSecret, SettingsView, settings_page};
 
 async fn render(
     viewer: &Viewer,
@@ -32,7 +32,7 @@ async fn render_with(
     viewer: &Viewer,
     state: &AppState,
     error: Option<(StatusCode, String)>,
-    notice: Option<String>,
+    secret: Option<NewSecret>,
 ) -> HttpResponse {
     if !workspace::may_open_settings(viewer.user.role) {
         return html(
@@ -78,7 +78,7 @@ async fn render_with(
                 settings: &s,
                 is_owner: viewer.user.role == Role::Owner,
                 error: msg,
-                notice: notice.as_deref(),
+                secret: secret.as_ref(),
                 channels: &channels
                     .iter()
                     .map(service::channels::redact)
@@ -119,7 +119,7 @@ async fn apply(
     state: &AppState,
     what: &str,
     f: Fields,
-) -> Result<&'static str, Error> {
+) -> Result<(&'static str, String), Error> {
     let actor = viewer.user.actor();
     let id: Option<i64> = req.match_info().get("id").and_then(|s| s.parse().ok());
     match what {
@@ -134,11 +134,11 @@ async fn apply(
                 password_hash: hash,
             };
             let team_ids: Vec<TeamId> = f.ids("teams").into_iter().map(TeamId).collect();
-            state
+            let user = state
                 .store
                 .write(move |c| service::users::create_user(c, new, &team_ids))
                 .await?;
-            Ok("#staff")
+            Ok(("#staff", format!("{} added", user.name)))
         }
         "user" => {
             require(viewer.user.role, Capability::ManageUsers)?;
@@ -155,11 +155,11 @@ async fn apply(
                 keep_token: Some(viewer.session.clone()),
                 ..UserPatch::default()
             };
-            state
+            let user = state
                 .store
                 .write(move |c| service::users::patch_user(c, Some(&actor), uid, patch))
                 .await?;
-            Ok("#staff")
+            Ok(("#staff", format!("{} saved", user.name)))
         }
         "team_new" => {
             require(viewer.user.role, Capability::ManageTeams)?;
@@ -167,11 +167,11 @@ async fn apply(
                 name: f.one("name").map(String::from),
                 ..TeamChange::default()
             };
-            state
+            let team = state
                 .store
                 .write(move |c| service::teams::create_team(c, change))
                 .await?;
-            Ok("#teams")
+            Ok(("#teams", format!("Team {} created", team.name)))
         }
         "team" => {
             require(viewer.user.role, Capability::ManageTeams)?;
@@ -181,11 +181,11 @@ async fn apply(
                 members: Some(f.ids("members").into_iter().map(UserId).collect()),
                 ..TeamChange::default()
             };
-            state
+            let team = state
                 .store
                 .write(move |c| service::teams::update_team(c, tid, change))
                 .await?;
-            Ok("#teams")
+            Ok(("#teams", format!("Team {} saved", team.name)))
         }
         "tag_delete" => {
             let tid = id.ok_or(Error::NotFound("tag"))?;
@@ -193,18 +193,19 @@ async fn apply(
                 .store
                 .write(move |c| workspace::remove_tag(c, &actor, tid))
                 .await?;
-            Ok("#tags")
+            Ok(("#tags", "Tag deleted".into()))
         }
         "canned_new" => {
             let (shortcut, body) = (
                 f.one("shortcut").unwrap_or_default().to_string(),
                 f.one("body").unwrap_or_default().to_string(),
             );
+            let said = format!("Canned reply /{} saved", shortcut.trim());
             state
                 .store
                 .write(move |c| workspace::add_canned(c, &actor, &shortcut, &body))
                 .await?;
-            Ok("#canned")
+            Ok(("#canned", said))
         }
         "canned_delete" => {
             let cid = id.ok_or(Error::NotFound("canned reply"))?;
@@ -212,7 +213,7 @@ async fn apply(
                 .store
                 .write(move |c| workspace::remove_canned(c, &actor, cid))
                 .await?;
-            Ok("#canned")
+            Ok(("#canned", "Canned reply deleted".into()))
         }
         "workspace" => {
             let mut patch = Map::new();
@@ -231,7 +232,7 @@ async fn apply(
                 .store
                 .write(move |c| workspace::patch_settings(c, &actor, &patch))
                 .await?;
-            Ok("#workspace")
+            Ok(("#workspace", "Workspace saved".into()))
         }
         "channel" => {
             require(viewer.user.role, Capability::ManageChannels)?;
@@ -243,18 +244,25 @@ async fn apply(
                 }
             }
             let config = Value::Object(config);
-            state
+            let channel = state
                 .store
                 .write(move |c| service::channels::update(c, cid, None, &config))
                 .await?;
-            Ok("#channels")
+            Ok(("#channels", format!("Channel {} saved", channel.name)))
         }
         _ => Err(Error::NotFound("page")),
     }
 }
 
-/// Creates a channel from the settings form; the answer tells an API channel's secret once.
-async fn create_channel(viewer: &Viewer, state: &AppState, f: &Fields) -> Result<String, Error> {
+/// A channel just created: its name, id and (API channels) the secret shown only now.
+struct Created {
+    name: String,
+    id: i64,
+    secret: Option<String>,
+}
+
+/// Creates a channel from the settings form.
+async fn create_channel(viewer: &Viewer, state: &AppState, f: &Fields) -> Result<Created, Error> {
     require(viewer.user.role, Capability::ManageChannels)?;
     let kind = f
         .one("kind")
@@ -280,15 +288,10 @@ async fn create_channel(viewer: &Viewer, state: &AppState, f: &Fields) -> Result
         .store
         .write(move |c| service::channels::create(c, kind, &name, &config))
         .await?;
-    Ok(match view.secret {
-        Some(secret) => format!(
-            "Channel {} added. Its secret, shown only now: {secret} — send it as Authorization: Bearer <secret> to POST /api/v1/channels/{}/inbound, and use it to check X-Teaminbox-Signature on the callbacks.",
-            view.name, view.id
-        ),
-        None => format!(
-            "Channel {} connected. In Meta's dashboard set the callback URL to https://<your public address>/webhooks/whatsapp with the same verify token.",
-            view.name
-        ),
+    Ok(Created {
+        name: view.name,
+        id: view.id.0,
+        secret: view.secret,
     })
 }
 
@@ -333,12 +336,32 @@ pub(super) async fn post_settings(
     };
     if what == "channel_new" {
         return match create_channel(&viewer, &state, &fields).await {
-            Ok(notice) => render_with(&viewer, &state, None, Some(notice)).await,
+            // The secret is shown once, on this answer itself: it never travels in a cookie.
+            Ok(Created {
+                name,
+                id,
+                secret: Some(secret),
+            }) => {
+                let notice = NewSecret {
+                    channel: name,
+                    id,
+                    secret,
+                };
+                render_with(&viewer, &state, None, Some(notice)).await
+            }
+            Ok(Created { name, .. }) => see_other_notice(
+                &req,
+                "/settings#channels",
+                &format!(
+                    "Channel {name} connected. In Meta's dashboard set the callback URL to \
+                     https://<your public address>/webhooks/whatsapp with the same verify token."
+                ),
+            ),
             Err(e) => render(&viewer, &state, Some(refusal(&e))).await,
         };
     }
     match apply(&req, &viewer, &state, what, fields).await {
-        Ok(anchor) => see_other(&req, &format!("/settings{anchor}")),
+        Ok((anchor, notice)) => see_other_notice(&req, &format!("/settings{anchor}"), &notice),
         Err(e) => {
             let r = refusal(&e);
             render(&viewer, &state, Some(r)).await

@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::layout::{Frame, page};
+use super::layout::{Frame, availability, page};
 use crate::domain::settings::Settings;
 use crate::domain::{Role, Visibility};
 use crate::store::canned::Canned;
@@ -25,10 +25,40 @@ pub struct SettingsView<'a> {
     pub is_owner: bool,
     /// A refusal to show.
     pub error: Option<&'a str>,
-    /// Something to tell after success (such as a new channel's secret).
-    pub notice: Option<&'a str>,
+    /// A new API channel's secret, shown only on the answer that created it.
+    pub secret: Option<&'a NewSecret>,
     /// Channels, secrets hidden.
     pub channels: &'a [crate::service::channels::ChannelView],
+}
+
+/// A channel secret shown once, right after the channel was created.
+pub struct NewSecret {
+    /// The channel's name.
+    pub channel: String,
+    /// The channel's id (for the inbound URL).
+    pub id: i64,
+    /// The secret itself.
+    pub secret: String,
+}
+
+/// The once-shown secret: wraps within a phone's width, with a Copy button (app.js) that falls
+/// back to selecting the text where the clipboard is not available (plain http on the shop's
+/// network is not a secure context).
+fn secret_box(n: &NewSecret) -> Markup {
+    html! {
+        div.ok.secret-box #new-secret role="status" {
+            p { "Channel " span dir="auto" { (n.channel) } " added. Its secret, shown only now:" }
+            div.secret-row {
+                code #secret dir="ltr" { (n.secret) }
+                button.secondary #copy-secret type="button" data-copy="secret" hidden { "Copy" }
+            }
+            p.meta #copy-said aria-live="polite" {}
+            p.meta {
+                "Send it as " code { "Authorization: Bearer <secret>" } " to " code { "POST /api/v1/channels/" (n.id) "/inbound" }
+                ", and use it to check " code { "X-Teaminbox-Signature" } " on the callbacks."
+            }
+        }
+    }
 }
 
 fn csrf_field(csrf: &str) -> Markup {
@@ -60,7 +90,7 @@ fn staff(v: &SettingsView<'_>, csrf: &str) -> Markup {
             @for u in v.users {
                 details {
                     summary {
-                        (u.name) " · " (u.role)
+                        span dir="auto" { (u.name) } " · " (u.role) " " (availability(u.status))
                         @if u.disabled { " · disabled" }
                         @for t in &u.teams { " " span.tag { (t.name) } }
                     }
@@ -109,7 +139,7 @@ fn teams(v: &SettingsView<'_>, csrf: &str) -> Markup {
                             @for u in v.users.iter().filter(|u| !u.disabled) {
                                 label {
                                     input type="checkbox" name="members" value=(u.id) checked[t.members.iter().any(|m| m.id == u.id.0)];
-                                    " " (u.name)
+                                    " " span dir="auto" { (u.name) } " " (availability(u.status))
                                 }
                             }
                         }
@@ -266,7 +296,7 @@ pub fn settings_page(frame: &Frame<'_>, v: &SettingsView<'_>) -> Markup {
                 p { a href="/" { "← Inbox" } }
                 h1 { "Settings" }
                 @if let Some(e) = v.error { p.alert role="alert" { (e) } }
-                @if let Some(n) = v.notice { p.ok role="status" { (n) } }
+                @if let Some(n) = v.secret { (secret_box(n)) }
                 @if v.is_owner { (staff(v, frame.csrf)) }
                 (teams(v, frame.csrf))
                 (tags_and_canned(v, frame.csrf))

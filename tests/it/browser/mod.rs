@@ -242,4 +242,5 @@ fn screenshots() -> PathBuf {
 }
 
 mod conversation;
+mod live;
 mod team_flow;

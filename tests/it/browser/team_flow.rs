@@ -83,6 +83,7 @@ fn team_flow_in_two_browsers() {
         let conv = inbound("m1", "maria", "Maria Silva", "Do you have the blue one in size 40?");
 
         // Ana: log out as owner, log in, claim, reply, note.
+        click(&a, "#menu summary").await;
         click(&a, "header form[action='/logout'] button").await;
         wait_text(&a, "h1", "teaminbox").await;
         login(&a, &base, "ana@shop.test").await;
