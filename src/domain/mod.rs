@@ -4,6 +4,7 @@
 pub mod conversation;
 pub mod events;
 pub mod ids;
+pub mod mentions;
 pub mod metrics;
 pub mod phone;
 pub mod policy;

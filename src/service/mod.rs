@@ -3,12 +3,14 @@
 //! the CLI and background jobs all go through here, so a rule lives in one place.
 
 pub mod auth;
+pub mod bulk;
 pub mod channels;
 pub mod contacts;
 pub mod conversation_page;
 pub mod conversations;
 pub mod fields;
 pub mod inbound;
+pub mod mentions;
 pub mod messages;
 pub mod queue;
 pub mod teams;

@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod browser;
+mod collab;
 mod contract;
 mod conversations;
 mod errors;
@@ -10,6 +11,7 @@ mod events;
 mod inbound;
 mod jobs;
 mod live;
+mod mentions;
 mod outbox;
 mod phones;
 mod redirects;

@@ -101,6 +101,7 @@ pub(super) async fn show_conversation(
         );
     };
     let q = q.into_inner();
+    super::mark_mentions_seen(&state, ConversationId(id), viewer.user.id).await;
     render(&viewer, &state, ConversationId(id), q.before, None, q.quote).await
 }
 
@@ -196,7 +197,7 @@ pub(super) async fn post_action(
                 }
                 "note" => {
                     let auth = ops::authorize(c, &actor, Action::Note, id)?;
-                    ops::add_note(c, auth, &f.text.unwrap_or_default())?;
+                    ops::add_note(c, auth, &f.text.unwrap_or_default(), &[])?;
                     ops::view(c, id)?
                 }
                 "assign" => {

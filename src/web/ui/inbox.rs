@@ -6,8 +6,9 @@ use actix_web::web::{Data, Query};
 use serde::Deserialize;
 
 use super::{frame, html, refusal};
-use crate::domain::TeamId;
 use crate::domain::time::now_ms;
+use crate::domain::{ConversationId, TeamId, UserId};
+use crate::service::mentions;
 use crate::service::queue::{self, ListRequest, Unknown};
 use crate::store::queue::View;
 use crate::web::AppState;
@@ -130,4 +131,22 @@ pub(super) async fn show_inbox(
             },
         ),
     )
+}
+
+/// Marks `user`'s mentions in conversation `conv` seen: they opened it (the page or the API's
+/// detail). Reads first, so an ordinary page load writes nothing; a failure is logged, never
+/// shown (opening a conversation must not fail over a mention).
+pub(crate) async fn mark_mentions_seen(state: &AppState, conv: ConversationId, user: UserId) {
+    let unseen = state
+        .store
+        .read(move |c| mentions::has_unseen(c, conv, user))
+        .await;
+    if let Ok(true) = unseen
+        && let Err(e) = state
+            .store
+            .write(move |c| mentions::mark_seen(c, conv, user))
+            .await
+    {
+        tracing::warn!(error = %e, conversation = conv.0, "marking mentions seen failed");
+    }
 }

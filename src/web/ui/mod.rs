@@ -10,6 +10,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::Markup;
 
+pub(crate) use inbox::mark_mentions_seen;
+
 use crate::web::error::refusal;
 use crate::web::session::Viewer;
 use crate::web::views::layout::Frame;
