@@ -271,3 +271,103 @@ fn a_channels_default_team_receives_its_new_conversations() {
     assert_eq!(r["default_team_id"], Value::Null);
     assert_eq!(team(landed("m4", "cust-3")), Value::Null);
 }
+
+#[test]
+fn without_javascript_the_list_form_resolves_and_settings_set_the_default_team() {
+    let app = TestApp::spawn();
+    let ids = conversations(&app, 3);
+    let (a, b) = (ids[0].to_string(), ids[1].to_string());
+    let manager = app.session(&app.manager);
+    let page = manager.page("/?view=all");
+    assert!(
+        page.contains(r#"form id="bulk" method="post" action="/bulk""#),
+        "no bulk form"
+    );
+    assert!(
+        page.contains(&format!(r#"name="ids" value="{a}""#)),
+        "no checkbox"
+    );
+    // An agent's list has no checkboxes, and the route refuses an agent.
+    let ana = app.session(&app.ana);
+    assert!(!ana.page("/?view=unassigned").contains(r#"name="ids""#));
+    let r = ana.form("/bulk", &[("ids", &a), ("do", "resolve"), ("back", "/")]);
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(state(&app, ids[0]).0, "open");
+
+    let r = manager.form(
+        "/bulk",
+        &[
+            ("ids", &a),
+            ("ids", &b),
+            ("do", "resolve"),
+            ("back", "/?view=all"),
+        ],
+    );
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/?view=all");
+    assert_eq!(state(&app, ids[0]).0, "resolved");
+    assert_eq!(state(&app, ids[1]).0, "resolved");
+    assert_eq!(state(&app, ids[2]).0, "open");
+    // Assign and tag from the same bar; a bad target changes nothing and says why.
+    let c = ids[2].to_string();
+    let to = format!("user:{}", app.bruno.id);
+    let r = manager.form(
+        "/bulk",
+        &[
+            ("ids", &c),
+            ("assign", &to),
+            ("tag", "vip"),
+            ("do", "apply"),
+            ("back", "//evil.test"),
+        ],
+    );
+    assert_eq!(
+        r.headers()["location"],
+        "/",
+        "only a local page to go back to"
+    );
+    assert_eq!(
+        state(&app, ids[2]),
+        (json!("open"), json!(app.bruno.id), json!(["vip"]))
+    );
+    let r = manager.form(
+        "/bulk",
+        &[("ids", &c), ("assign", "user:4242"), ("do", "apply")],
+    );
+    assert_eq!(r.status().as_u16(), 422);
+    assert_eq!(state(&app, ids[2]).1, json!(app.bruno.id));
+
+    // Settings: the channel's team select.
+    let channel = app
+        .api
+        .get("/api/v1/channels", &app.owner.token)
+        .expect(200)["items"][0]["id"]
+        .as_i64()
+        .expect("channel");
+    let owner = app.session(&app.owner);
+    assert!(
+        owner
+            .page("/settings")
+            .contains(&format!(r#"id="default-team-{channel}""#))
+    );
+    let sales = app.sales.to_string();
+    let r = owner.form(
+        &format!("/settings/channels/{channel}"),
+        &[("default_team", &sales)],
+    );
+    assert_eq!(r.status().as_u16(), 303);
+    let listed = app
+        .api
+        .get("/api/v1/channels", &app.owner.token)
+        .expect(200);
+    assert_eq!(listed["items"][0]["default_team_id"], app.sales);
+    owner.form(
+        &format!("/settings/channels/{channel}"),
+        &[("default_team", "")],
+    );
+    let listed = app
+        .api
+        .get("/api/v1/channels", &app.owner.token)
+        .expect(200);
+    assert_eq!(listed["items"][0]["default_team_id"], Value::Null);
+}

@@ -241,4 +241,5 @@ fn screenshots() -> PathBuf {
     dir
 }
 
+mod lists;
 mod team_flow;
