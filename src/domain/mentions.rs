@@ -172,4 +172,100 @@ mod tests {
             assert_eq!(&got, want, "{case}: {text:?}");
         }
     }
+
+    mod what_they_allow {
+        use crate::domain::policy::{Action, Actor, Denied, Ownership, can_see, check, scope};
+        use crate::domain::{Role, TeamId, UserId, Visibility};
+
+        const ME: UserId = UserId(1);
+        const OTHER: UserId = UserId(2);
+        const MY_TEAM: TeamId = TeamId(10);
+        const OTHER_TEAM: TeamId = TeamId(20);
+
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        enum Held {
+            Other,
+            UnassignedOtherTeam,
+        }
+
+        impl Held {
+            fn conv(self) -> Ownership {
+                match self {
+                    Held::Other => Ownership::held(Some(OTHER), Some(MY_TEAM)),
+                    Held::UnassignedOtherTeam => Ownership::held(None, Some(OTHER_TEAM)),
+                }
+            }
+        }
+
+        /// A mention opens an unresolved conversation to its person for reading and notes, under
+        /// every setting, and nothing more; resolved, only what the role allows remains.
+        #[test]
+        fn what_a_mention_allows() {
+            use Action::*;
+            let agent = Actor {
+                id: ME,
+                role: Role::Agent,
+                teams: vec![MY_TEAM],
+            };
+            let mentioned = |held: Held, resolved: bool| Ownership {
+                resolved,
+                mentioned: vec![ME],
+                ..held.conv()
+            };
+            for vis in Visibility::ALL {
+                for held in [Held::Other, Held::UnassignedOtherTeam] {
+                    let c = mentioned(held, false);
+                    let by_role = |a| check(&agent, *vis, a, &held.conv());
+                    let got = |a| check(&agent, *vis, a, &c);
+                    assert!(can_see(&agent, *vis, &c), "{vis} {held:?}");
+                    assert_eq!(got(View), Ok(()), "{vis} {held:?}");
+                    assert_eq!(got(Note), Ok(()), "{vis} {held:?}");
+                    assert!(
+                        matches!(got(Reply), Err(Denied::NotOwner { .. })),
+                        "{vis} {held:?}"
+                    );
+                    for a in [Assign, SetStatus] {
+                        assert_eq!(got(a), Err(Denied::Forbidden), "{vis} {held:?} {a:?}");
+                    }
+                    // Tag and claim: whatever the role allowed without the mention, except that
+                    // hidden becomes "not allowed" (it is visible now).
+                    for a in [Tag, Claim] {
+                        let want = match by_role(a) {
+                            Err(Denied::NotVisible) if a == Claim && held == Held::Other => {
+                                Err(Denied::AlreadyAssigned { owner: OTHER })
+                            }
+                            Err(Denied::NotVisible) => Err(Denied::Forbidden),
+                            other => other,
+                        };
+                        assert_eq!(got(a), want, "{vis} {held:?} {a:?}");
+                    }
+                    // Resolved: back to what the role allows.
+                    let r = mentioned(held, true);
+                    for a in Action::ALL {
+                        let plain = Ownership {
+                            resolved: true,
+                            ..held.conv()
+                        };
+                        assert_eq!(
+                            check(&agent, *vis, *a, &r),
+                            check(&agent, *vis, *a, &plain),
+                            "{vis} {held:?} {a:?} resolved"
+                        );
+                    }
+                    assert!(scope(&agent, *vis).contains(&c), "{vis} {held:?}");
+                    assert_eq!(
+                        scope(&agent, *vis).contains(&r),
+                        can_see(&agent, *vis, &r),
+                        "{vis} {held:?}"
+                    );
+                }
+            }
+            // Someone else's mention opens nothing to me.
+            let theirs = Ownership {
+                mentioned: vec![OTHER],
+                ..Held::UnassignedOtherTeam.conv()
+            };
+            assert!(!can_see(&agent, Visibility::Own, &theirs));
+        }
+    }
 }

@@ -307,7 +307,7 @@ mod tests {
         }
     }
 
-    #[derive(Clone, Copy, Debug, PartialEq)]
+    #[derive(Clone, Copy, Debug)]
     enum Held {
         Own,
         Other,
@@ -438,73 +438,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// A mention opens an unresolved conversation to its person for reading and notes, under
-    /// every setting, and nothing more; resolved, only what the role allows remains.
-    #[test]
-    fn what_a_mention_allows() {
-        use Action::*;
-        let agent = actor(Role::Agent);
-        let mentioned = |held: Held, resolved: bool| Ownership {
-            resolved,
-            mentioned: vec![ME],
-            ..conv(held)
-        };
-        for vis in Visibility::ALL {
-            for held in [Held::Other, Held::UnassignedOtherTeam] {
-                let c = mentioned(held, false);
-                let by_role = |a| check(&agent, *vis, a, &conv(held));
-                let got = |a| check(&agent, *vis, a, &c);
-                assert!(can_see(&agent, *vis, &c), "{vis} {held:?}");
-                assert_eq!(got(View), Ok(()), "{vis} {held:?}");
-                assert_eq!(got(Note), Ok(()), "{vis} {held:?}");
-                assert!(
-                    matches!(got(Reply), Err(Denied::NotOwner { .. })),
-                    "{vis} {held:?}"
-                );
-                for a in [Assign, SetStatus] {
-                    assert_eq!(got(a), Err(Denied::Forbidden), "{vis} {held:?} {a:?}");
-                }
-                // Tag and claim: whatever the role allowed without the mention, except that
-                // hidden becomes "not allowed" (it is visible now).
-                for a in [Tag, Claim] {
-                    let want = match by_role(a) {
-                        Err(Denied::NotVisible) if a == Claim && held == Held::Other => {
-                            Err(Denied::AlreadyAssigned { owner: OTHER })
-                        }
-                        Err(Denied::NotVisible) => Err(Denied::Forbidden),
-                        other => other,
-                    };
-                    assert_eq!(got(a), want, "{vis} {held:?} {a:?}");
-                }
-                // Resolved: back to what the role allows.
-                let r = mentioned(held, true);
-                for a in Action::ALL {
-                    let plain = Ownership {
-                        resolved: true,
-                        ..conv(held)
-                    };
-                    assert_eq!(
-                        check(&agent, *vis, *a, &r),
-                        check(&agent, *vis, *a, &plain),
-                        "{vis} {held:?} {a:?} resolved"
-                    );
-                }
-                assert!(scope(&agent, *vis).contains(&c), "{vis} {held:?}");
-                assert_eq!(
-                    scope(&agent, *vis).contains(&r),
-                    can_see(&agent, *vis, &r),
-                    "{vis} {held:?}"
-                );
-            }
-        }
-        // Someone else's mention opens nothing to me.
-        let theirs = Ownership {
-            mentioned: vec![OTHER],
-            ..conv(Held::UnassignedOtherTeam)
-        };
-        assert!(!can_see(&agent, Visibility::Own, &theirs));
     }
 
     #[test]
