@@ -149,7 +149,7 @@ pub fn event_json(e: &EventRow) -> Value {
         "actor": e.actor.as_ref().map(|(id, name)| json!({"id": id, "name": name})),
         "data": e.data,
         // Who holds the conversation now, so clients can tell "mine" apart (sound, badges).
-        "assignee_id": e.ownership.and_then(|o| o.assignee),
+        "assignee_id": e.ownership.as_ref().and_then(|o| o.assignee),
     })
 }
 
@@ -158,7 +158,7 @@ pub fn visible_to(viewer: &Actor, settings: &Settings, e: &EventRow) -> bool {
     let named = |key: &str| e.data[key].get("id").and_then(Value::as_i64).map(UserId);
     let facts = EventFacts {
         kind: &e.kind,
-        ownership: e.ownership,
+        ownership: e.ownership.as_ref(),
         actor: e.actor.as_ref().map(|(id, _)| UserId(*id)),
         from: named("from"),
         user: named("user"),

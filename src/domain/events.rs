@@ -131,11 +131,14 @@ pub struct Tagged {
     pub removed: Vec<String>,
 }
 
-/// `note.created`.
+/// `note.created`: `{"note_id","mentions":[{"id","name"}]}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NoteCreated {
     /// The note.
     pub note_id: NoteId,
+    /// The staff members it mentions (`@Ana` in its text or the API's `mentions` ids), in order
+    /// of first mention; empty when none.
+    pub mentions: Vec<Named>,
 }
 
 /// `message.created`.
@@ -475,9 +478,20 @@ mod tests {
                 json!({"added": ["vip"], "removed": []}),
             ),
             (
-                Event::NoteCreated(NoteCreated { note_id: NoteId(9) }),
+                Event::NoteCreated(NoteCreated {
+                    note_id: NoteId(9),
+                    mentions: vec![],
+                }),
                 "note.created",
-                json!({"note_id": 9}),
+                json!({"note_id": 9, "mentions": []}),
+            ),
+            (
+                Event::NoteCreated(NoteCreated {
+                    note_id: NoteId(9),
+                    mentions: vec![ana()],
+                }),
+                "note.created",
+                json!({"note_id": 9, "mentions": [{"id": 2, "name": "Ana"}]}),
             ),
             (
                 Event::MessageCreated(MessageCreated {

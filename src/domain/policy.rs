@@ -15,13 +15,35 @@ pub struct Actor {
     pub teams: Vec<TeamId>,
 }
 
-/// Who holds a conversation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who holds a conversation, and who else was asked in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Ownership {
     /// The assignee, if any.
     pub assignee: Option<UserId>,
     /// The team, if any.
     pub team: Option<TeamId>,
+    /// Whether it is resolved (a mention opens it to its person only while it is not).
+    pub resolved: bool,
+    /// The people a note of it mentions (`@Ana`, see [`super::mentions`]).
+    pub mentioned: Vec<UserId>,
+}
+
+impl Ownership {
+    /// Held by `assignee` in `team`, unresolved, mentioning nobody.
+    pub fn held(assignee: Option<UserId>, team: Option<TeamId>) -> Ownership {
+        Ownership {
+            assignee,
+            team,
+            ..Ownership::default()
+        }
+    }
+
+    /// Whether a note of this unresolved conversation mentions `user`: they may then see it
+    /// and write notes on it, whatever `agent_visibility` says (never reply, tag, claim,
+    /// assign or change its status unless their role or ownership allows it anyway).
+    pub fn mentions(&self, user: UserId) -> bool {
+        !self.resolved && self.mentioned.contains(&user)
+    }
 }
 
 /// Something done to a conversation.
@@ -88,8 +110,14 @@ impl Actor {
     }
 }
 
-/// Whether `actor` may see a conversation held as `conv`.
-pub fn can_see(actor: &Actor, visibility: Visibility, conv: Ownership) -> bool {
+/// Whether `actor` may see a conversation held as `conv`: by role, ownership and
+/// `agent_visibility`, or because a note of it mentions them while it is unresolved.
+pub fn can_see(actor: &Actor, visibility: Visibility, conv: &Ownership) -> bool {
+    sees_by_role(actor, visibility, conv) || conv.mentions(actor.id)
+}
+
+/// [`can_see`] without mentions: what role, ownership and the setting allow.
+fn sees_by_role(actor: &Actor, visibility: Visibility, conv: &Ownership) -> bool {
     if actor.is_manager() || conv.assignee == Some(actor.id) {
         return true;
     }
@@ -103,14 +131,16 @@ pub fn can_see(actor: &Actor, visibility: Visibility, conv: Ownership) -> bool {
 }
 
 /// The set of conversations an actor may see, for queries that list many at once. It says the
-/// same as [`can_see`], in a form the store turns into a query.
+/// same as [`can_see`], in a form the store turns into a query. The two narrower scopes also
+/// hold the unresolved conversations that mention their user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     /// Every conversation.
     All,
-    /// Those assigned to this user.
+    /// Those assigned to this user (or mentioning them, unresolved).
     AssignedTo(UserId),
-    /// Those assigned to this user, and unassigned ones with no team or one of these teams.
+    /// Those assigned to this user, and unassigned ones with no team or one of these teams (or
+    /// mentioning the user, unresolved).
     AssignedToOrPool {
         /// The user.
         user: UserId,
@@ -121,12 +151,13 @@ pub enum Scope {
 
 impl Scope {
     /// Whether a conversation held as `conv` is in the scope.
-    pub fn contains(&self, conv: Ownership) -> bool {
+    pub fn contains(&self, conv: &Ownership) -> bool {
         match self {
             Scope::All => true,
-            Scope::AssignedTo(u) => conv.assignee == Some(*u),
+            Scope::AssignedTo(u) => conv.assignee == Some(*u) || conv.mentions(*u),
             Scope::AssignedToOrPool { user, teams } => {
                 conv.assignee == Some(*user)
+                    || conv.mentions(*user)
                     || (conv.assignee.is_none() && conv.team.is_none_or(|t| teams.contains(&t)))
             }
         }
@@ -153,14 +184,16 @@ pub fn check(
     actor: &Actor,
     visibility: Visibility,
     action: Action,
-    conv: Ownership,
+    conv: &Ownership,
 ) -> Result<(), Denied> {
     let visible = can_see(actor, visibility, conv);
     let mine = conv.assignee == Some(actor.id);
     match action {
-        Action::View | Action::Note | Action::Tag => {
-            visible.then_some(()).ok_or(Denied::NotVisible)
-        }
+        Action::View | Action::Note => visible.then_some(()).ok_or(Denied::NotVisible),
+        // A mention lets its person read and write notes, not tag.
+        Action::Tag if !visible => Err(Denied::NotVisible),
+        Action::Tag if sees_by_role(actor, visibility, conv) => Ok(()),
+        Action::Tag => Err(Denied::Forbidden),
         Action::Reply => {
             if !visible {
                 Err(Denied::NotVisible)
@@ -201,7 +234,7 @@ pub struct EventFacts<'a> {
     /// Its kind.
     pub kind: &'a str,
     /// Who holds its conversation now; `None` for an event about no conversation.
-    pub ownership: Option<Ownership>,
+    pub ownership: Option<&'a Ownership>,
     /// Who did it.
     pub actor: Option<UserId>,
     /// The user its data names as `from` (the previous assignee of a handoff).
@@ -284,22 +317,10 @@ mod tests {
 
     fn conv(h: Held) -> Ownership {
         match h {
-            Held::Own => Ownership {
-                assignee: Some(ME),
-                team: Some(OTHER_TEAM),
-            },
-            Held::Other => Ownership {
-                assignee: Some(OTHER),
-                team: Some(MY_TEAM),
-            },
-            Held::Unassigned => Ownership {
-                assignee: None,
-                team: Some(MY_TEAM),
-            },
-            Held::UnassignedOtherTeam => Ownership {
-                assignee: None,
-                team: Some(OTHER_TEAM),
-            },
+            Held::Own => Ownership::held(Some(ME), Some(OTHER_TEAM)),
+            Held::Other => Ownership::held(Some(OTHER), Some(MY_TEAM)),
+            Held::Unassigned => Ownership::held(None, Some(MY_TEAM)),
+            Held::UnassignedOtherTeam => Ownership::held(None, Some(OTHER_TEAM)),
         }
     }
 
@@ -379,7 +400,7 @@ mod tests {
             for vis in Visibility::ALL {
                 for held in HELD {
                     for action in Action::ALL {
-                        let got = short(check(&actor(*role), *vis, *action, conv(held)));
+                        let got = short(check(&actor(*role), *vis, *action, &conv(held)));
                         let want = expected(*role, *vis, held, *action);
                         assert_eq!(got, want, "{role} {vis} {held:?} {action:?}");
                         checked += 1;
@@ -393,14 +414,11 @@ mod tests {
     #[test]
     fn unassigned_without_team_is_everyones_pool() {
         let agent = actor(Role::Agent);
-        let c = Ownership {
-            assignee: None,
-            team: None,
-        };
-        assert!(can_see(&agent, Visibility::OwnAndPool, c));
-        assert!(!can_see(&agent, Visibility::Own, c));
+        let c = Ownership::held(None, None);
+        assert!(can_see(&agent, Visibility::OwnAndPool, &c));
+        assert!(!can_see(&agent, Visibility::Own, &c));
         assert_eq!(
-            check(&agent, Visibility::OwnAndPool, Action::Claim, c),
+            check(&agent, Visibility::OwnAndPool, Action::Claim, &c),
             Ok(())
         );
     }
@@ -413,8 +431,8 @@ mod tests {
                     let a = actor(*role);
                     let c = conv(held);
                     assert_eq!(
-                        scope(&a, *vis).contains(c),
-                        can_see(&a, *vis, c),
+                        scope(&a, *vis).contains(&c),
+                        can_see(&a, *vis, &c),
                         "{role} {vis} {held:?}"
                     );
                 }
@@ -435,22 +453,20 @@ mod tests {
     #[test]
     fn who_receives_an_event() {
         let visibility = Visibility::Own;
-        let about = |ownership: Option<Ownership>| EventFacts {
-            kind: kind::CONVERSATION_STATUS,
-            ownership,
-            actor: None,
-            from: None,
-            user: None,
-        };
-        let held_by_other = Some(conv(Held::Other));
+        let (own, other) = (conv(Held::Own), conv(Held::Other));
+        fn about(ownership: Option<&Ownership>) -> EventFacts<'_> {
+            EventFacts {
+                kind: kind::CONVERSATION_STATUS,
+                ownership,
+                actor: None,
+                from: None,
+                user: None,
+            }
+        }
+        let held_by_other = Some(&other);
         // (case, viewer role, facts, receives)
         let table: Vec<(&str, Role, EventFacts<'_>, bool)> = vec![
-            (
-                "my conversation",
-                Role::Agent,
-                about(Some(conv(Held::Own))),
-                true,
-            ),
+            ("my conversation", Role::Agent, about(Some(&own)), true),
             ("someone else's", Role::Agent, about(held_by_other), false),
             (
                 "someone else's, manager",

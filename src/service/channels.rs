@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::{Error, Result, clean_text, invalid};
 use crate::domain::time::Ts;
 use crate::domain::time::now_ms;
-use crate::domain::{ChannelId, ChannelKind};
+use crate::domain::{ChannelId, ChannelKind, TeamId};
 use crate::store::channels::{self, ChannelRecord};
 
 /// Default Graph API base for WhatsApp channels.
@@ -28,6 +28,9 @@ pub struct ChannelView {
     pub config: Value,
     /// Creation time.
     pub created_at: Ts,
+    /// The team new conversations of this channel get when no routing rule sets one
+    /// (`null`: none; they land in the general pool).
+    pub default_team_id: Option<TeamId>,
     /// The secret, only in the answer to creating an API channel.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
@@ -57,6 +60,7 @@ pub fn redact(c: &ChannelRecord) -> ChannelView {
         name: c.name.clone(),
         config: Value::Object(config),
         created_at: Ts(c.created_at),
+        default_team_id: c.default_team,
         secret: None,
     }
 }
@@ -196,6 +200,19 @@ pub fn update(
     channels::update_channel(conn, id, &name, &stored)?;
     let record = channels::find_channel(conn, id)?.ok_or(Error::NotFound("channel"))?;
     Ok(redact(&record))
+}
+
+/// Sets the team new conversations of channel `id` get when no routing rule sets one (`None`:
+/// none). 404 for an unknown channel, 422 `unknown_team` for an unknown team.
+pub fn set_default_team(conn: &Connection, id: ChannelId, team: Option<TeamId>) -> Result<()> {
+    channels::find_channel(conn, id)?.ok_or(Error::NotFound("channel"))?;
+    if let Some(t) = team
+        && crate::store::teams::find_team(conn, t)?.is_none()
+    {
+        return Err(invalid("unknown_team", format!("there is no team {t}")));
+    }
+    channels::update_default_team(conn, id, team)?;
+    Ok(())
 }
 
 /// The message templates of WhatsApp channel `id`'s business account, read from the Graph API

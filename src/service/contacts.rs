@@ -53,7 +53,7 @@ impl Seen {
 /// Of a contact's conversations, the ids `scope` covers (pure).
 pub fn visible_ids(scope: &Scope, all: &[(ConversationId, Ownership)]) -> Vec<ConversationId> {
     all.iter()
-        .filter(|(_, o)| scope.contains(*o))
+        .filter(|(_, o)| scope.contains(o))
         .map(|(id, _)| *id)
         .collect()
 }
@@ -291,10 +291,7 @@ mod tests {
 
     #[test]
     fn only_conversations_in_scope_are_listed() {
-        let own = |a: Option<i64>, t: Option<i64>| Ownership {
-            assignee: a.map(UserId),
-            team: t.map(TeamId),
-        };
+        let own = |a: Option<i64>, t: Option<i64>| Ownership::held(a.map(UserId), t.map(TeamId));
         let all = [
             (ConversationId(1), own(Some(1), None)),
             (ConversationId(2), own(Some(2), Some(7))),

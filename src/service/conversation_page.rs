@@ -9,12 +9,12 @@ use jiff::tz::TimeZone;
 use super::Result;
 use super::conversations::{authorize, show};
 use super::handover::{self, Handover, UndoOffer};
+use crate::domain::ConversationId;
 use crate::domain::UserStatus;
 use crate::domain::conversation::free_text_allowed;
-use crate::domain::policy::{self, Action, Actor, Ownership};
+use crate::domain::policy::{self, Action, Actor};
 use crate::domain::settings::Settings;
 use crate::domain::snooze::{self, Preset};
-use crate::domain::{ConversationId, TeamId, UserId};
 use crate::store::conversations::{ConvState, Conversation};
 use crate::store::messages::{self, TimelineItem};
 use crate::store::users::Named;
@@ -43,7 +43,7 @@ pub struct Can {
 /// What `actor` may do on a conversation in `state` (pure).
 pub fn permissions(actor: &Actor, settings: &Settings, state: &ConvState) -> Can {
     let check =
-        |a: Action| policy::check(actor, settings.agent_visibility, a, state.ownership()).is_ok();
+        |a: Action| policy::check(actor, settings.agent_visibility, a, &state.ownership()).is_ok();
     Can {
         reply: check(Action::Reply),
         claim: state.assignee.is_none() && check(Action::Claim),
@@ -239,17 +239,21 @@ pub fn lost_page(
 /// Whether `actor` still sees `conv` after an action (handed on out of sight: back to the inbox).
 pub fn still_visible(conn: &Connection, actor: &Actor, conv: &Conversation) -> Result<bool> {
     let s = settings::load_settings(conn)?;
-    let ownership = Ownership {
-        assignee: conv.assignee.as_ref().map(|a| UserId(a.id)),
-        team: conv.team.as_ref().map(|t| TeamId(t.id)),
+    // Mentions count too, so the state is read again rather than built from `conv`.
+    let Some(state) = crate::store::conversations::find_conv_state(conn, conv.id)? else {
+        return Ok(false);
     };
-    Ok(policy::can_see(actor, s.agent_visibility, ownership))
+    Ok(policy::can_see(
+        actor,
+        s.agent_visibility,
+        &state.ownership(),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ChannelId, ChannelKind, ContactId, Role, Status, Visibility};
+    use crate::domain::{ChannelId, ChannelKind, ContactId, Role, Status, UserId, Visibility};
 
     fn state(assignee: Option<i64>) -> ConvState {
         ConvState {
@@ -263,6 +267,7 @@ mod tests {
             cycle_id: None,
             last_inbound_at: None,
             window_closes_at: None,
+            mentioned: vec![],
         }
     }
 

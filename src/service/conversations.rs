@@ -197,7 +197,7 @@ impl Authorized {
             &self.actor,
             self.settings.agent_visibility,
             action,
-            self.state.ownership(),
+            &self.state.ownership(),
         )
         .map_err(|d| denied(conn, d))
     }
@@ -212,7 +212,7 @@ pub fn authorize(
 ) -> Result<Authorized> {
     let state = convs::find_conv_state(conn, id)?.ok_or(Error::NotFound("conversation"))?;
     let settings = settings::load_settings(conn)?;
-    policy::check(actor, settings.agent_visibility, action, state.ownership())
+    policy::check(actor, settings.agent_visibility, action, &state.ownership())
         .map_err(|d| denied(conn, d))?;
     Ok(Authorized {
         actor: actor.clone(),
@@ -349,7 +349,7 @@ pub fn assign(conn: &Connection, auth: Authorized, req: AssignRequest) -> Result
     }
     let now = now_ms();
     let note_id = match &note {
-        Some(text) => Some(write_note(conn, actor, id, text, now)?),
+        Some(text) => Some(write_note(conn, actor, id, text, &[], now)?),
         None => None,
     };
     write_assignment(
@@ -510,32 +510,44 @@ pub struct Created {
     pub payload: Option<Value>,
 }
 
-/// Stores a note with its event.
+/// Stores a note with its mentions (named in `text` or listed in `mentions`) and its event.
 pub(super) fn write_note(
     conn: &Connection,
     actor: &Actor,
     id: ConversationId,
     text: &str,
+    mentions: &[UserId],
     now: i64,
 ) -> Result<NoteId> {
+    let named = super::mentions::resolve(conn, actor.id, text, mentions)?;
     let nid = messages::insert_note(conn, id, actor.id, text, now)?;
+    super::mentions::record(conn, nid, id, &named, now)?;
     events::insert_event(
         conn,
         Some(id),
-        &Event::NoteCreated(NoteCreated { note_id: nid }),
+        &Event::NoteCreated(NoteCreated {
+            note_id: nid,
+            mentions: named,
+        }),
         Some(actor.id),
         now,
     )?;
     Ok(nid)
 }
 
-/// Writes a private note.
-pub fn add_note(conn: &Connection, auth: Authorized, text: &str) -> Result<Created> {
+/// Writes a private note; `@Name` in `text` and the ids in `mentions` mention staff members
+/// (see [`super::mentions::resolve`]; an unknown id is a 422 `invalid_mention`).
+pub fn add_note(
+    conn: &Connection,
+    auth: Authorized,
+    text: &str,
+    mentions: &[UserId],
+) -> Result<Created> {
     auth.permits(conn, Action::Note)?;
     let (actor, id) = (&auth.actor, auth.id());
     let text = clean_text("text", text, MAX_TEXT)?;
     let now = now_ms();
-    let nid = write_note(conn, actor, id, &text, now)?;
+    let nid = write_note(conn, actor, id, &text, mentions, now)?;
     Ok(Created {
         kind: "note",
         id: nid.0,
@@ -560,6 +572,7 @@ pub fn request_handoff(conn: &Connection, auth: Authorized) -> Result<Created> {
         conn,
         auth,
         &format!("{name} asks to take over this conversation"),
+        &[],
     )
 }
 

@@ -126,7 +126,7 @@ pub fn hand_off(
         let state = convs::find_conv_state(conn, id)?.ok_or(Error::NotFound("conversation"))?;
         debug_assert!(state.status != Status::Resolved);
         let note_id = match &note {
-            Some(text) => Some(write_note(conn, actor, id, text, now)?),
+            Some(text) => Some(write_note(conn, actor, id, text, &[], now)?),
             None => None,
         };
         write_assignment(

@@ -143,11 +143,8 @@ pub fn lost(conn: &Connection, actor: &Actor, id: ConversationId) -> Result<Opti
             list.get(1).and_then(|p| p.team.as_ref())
         };
         let s = settings::load_settings(conn)?;
-        let before = Ownership {
-            assignee: None,
-            team: team_before.map(|t| TeamId(t.id)),
-        };
-        if policy::can_see(actor, s.agent_visibility, before) {
+        let before = Ownership::held(None, team_before.map(|t| TeamId(t.id)));
+        if policy::can_see(actor, s.agent_visibility, &before) {
             return Ok(Some(last.clone()));
         }
     }

@@ -139,7 +139,9 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
                         Status::Open
                     },
                     assignee: None,
-                    team: None,
+                    // No routing rules yet: the channel's default team. When rules land, a
+                    // matching rule's team wins over this one.
+                    team: crate::store::channels::find_default_team(conn, m.channel)?,
                 },
                 at.min(now),
             )?;

@@ -353,14 +353,14 @@ pub fn start(
             // so it obeys the claim rule: 404 when the caller may not see it; 409 when someone
             // else holds it (resolved included) unless a manager or owner takes it over.
             let visibility = settings::load_settings(conn)?.agent_visibility;
-            if !policy::can_see(actor, visibility, state.ownership()) {
+            if !policy::can_see(actor, visibility, &state.ownership()) {
                 return Err(Error::NotFound("conversation"));
             }
             match state.assignee {
                 Some(owner) if owner != actor.id && !actor.is_manager() => {
                     return Err(denied(conn, Denied::AlreadyAssigned { owner }));
                 }
-                None => policy::check(actor, visibility, Action::Claim, state.ownership())
+                None => policy::check(actor, visibility, Action::Claim, &state.ownership())
                     .map_err(|d| denied(conn, d))?,
                 _ => {}
             }

@@ -3,6 +3,7 @@
 //! the CLI and background jobs all go through here, so a rule lives in one place.
 
 pub mod auth;
+pub mod bulk;
 pub mod channels;
 pub mod contacts;
 pub mod conversation_page;
@@ -11,6 +12,7 @@ pub mod fields;
 pub mod handoff;
 pub mod handover;
 pub mod inbound;
+pub mod mentions;
 pub mod messages;
 pub mod queue;
 pub mod sla;

@@ -211,6 +211,10 @@ pub struct Inbox {
     pub all_tab: bool,
     /// The team tabs: every team for managers, else the caller's own.
     pub team_tabs: Vec<TeamTab>,
+    /// Active staff, with their availability (shown beside names; the bulk bar's people).
+    pub staff: Vec<crate::store::users::User>,
+    /// How many of the caller's mentions are not opened yet (the Mentions tab).
+    pub mentions_unseen: i64,
 }
 
 /// The inbox: one page of `req`, the tab figures and the tabs `actor` gets.
@@ -231,11 +235,17 @@ pub fn inbox(conn: &Connection, actor: &Actor, req: ListRequest) -> Result<Inbox
             name: t.name,
         })
         .collect();
+    let staff = crate::store::users::list_users(conn)?
+        .into_iter()
+        .filter(|u| !u.disabled)
+        .collect();
     Ok(Inbox {
         listing,
         counts,
         all_tab: manager || settings.agent_visibility == Visibility::AllReadOnly,
         team_tabs,
+        staff,
+        mentions_unseen: super::mentions::unseen_count(conn, actor.id)?,
     })
 }
 

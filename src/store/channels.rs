@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use super::Result;
-use crate::domain::{ChannelId, ChannelKind};
+use crate::domain::{ChannelId, ChannelKind, TeamId};
 
 /// A channel with its full configuration (secrets included: never send this to a client as is).
 #[derive(Debug, Clone)]
@@ -21,6 +21,8 @@ pub struct ChannelRecord {
     pub secret: Option<String>,
     /// Creation time.
     pub created_at: i64,
+    /// The team its new conversations get when no routing rule sets one.
+    pub default_team: Option<TeamId>,
 }
 
 fn map_channel(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRecord> {
@@ -33,10 +35,11 @@ fn map_channel(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelRecord> {
         config: serde_json::from_str(&config).unwrap_or(Value::Null),
         secret: r.get(4)?,
         created_at: r.get(5)?,
+        default_team: r.get::<_, Option<i64>>(6)?.map(TeamId),
     })
 }
 
-const COLS: &str = "id, kind, name, config, secret, created_at";
+const COLS: &str = "id, kind, name, config, secret, created_at, default_team_id";
 
 /// Inserts a channel.
 pub fn insert_channel(
@@ -76,4 +79,21 @@ pub fn update_channel(conn: &Connection, id: ChannelId, name: &str, config: &Val
         params![id.0, name, config.to_string()],
     )?;
     Ok(())
+}
+
+/// Sets (or clears, with `None`) the team new conversations of channel `id` get.
+pub fn update_default_team(conn: &Connection, id: ChannelId, team: Option<TeamId>) -> Result<()> {
+    conn.prepare_cached("UPDATE channels SET default_team_id = ?2 WHERE id = ?1")?
+        .execute(params![id.0, team.map(|t| t.0)])?;
+    Ok(())
+}
+
+/// The team new conversations of channel `id` get (`None`: none, or no such channel).
+pub fn find_default_team(conn: &Connection, id: ChannelId) -> Result<Option<TeamId>> {
+    Ok(conn
+        .prepare_cached("SELECT default_team_id FROM channels WHERE id = ?1")?
+        .query_row([id.0], |r| r.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten()
+        .map(TeamId))
 }

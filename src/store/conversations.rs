@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::Result;
+use super::mentions::{MENTIONED_IDS, parse_ids};
 use super::users::Named;
 use crate::domain::policy::Ownership;
 use crate::domain::time::Ts;
@@ -32,6 +33,8 @@ pub struct ConvState {
     pub last_inbound_at: Option<i64>,
     /// When the service window closes.
     pub window_closes_at: Option<i64>,
+    /// The people its notes mention.
+    pub mentioned: Vec<UserId>,
 }
 
 impl ConvState {
@@ -40,6 +43,8 @@ impl ConvState {
         Ownership {
             assignee: self.assignee,
             team: self.team,
+            resolved: self.status == Status::Resolved,
+            mentioned: self.mentioned.clone(),
         }
     }
 }
@@ -47,11 +52,11 @@ impl ConvState {
 /// One conversation by id, for the rules.
 pub fn find_conv_state(conn: &Connection, id: ConversationId) -> Result<Option<ConvState>> {
     Ok(conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT c.id, c.channel_id, ch.kind, c.contact_id, c.status, c.assignee_id, c.team_id,
-                    c.cycle_id, c.last_inbound_at, c.window_closes_at
-             FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = ?1",
-        )?
+                    c.cycle_id, c.last_inbound_at, c.window_closes_at, {MENTIONED_IDS}
+             FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = ?1"
+        ))?
         .query_row([id.0], |r| {
             let kind: String = r.get(2)?;
             let status: String = r.get(4)?;
@@ -66,6 +71,7 @@ pub fn find_conv_state(conn: &Connection, id: ConversationId) -> Result<Option<C
                 cycle_id: r.get(7)?,
                 last_inbound_at: r.get(8)?,
                 window_closes_at: r.get(9)?,
+                mentioned: parse_ids(r.get(10)?),
             })
         })
         .optional()?)
@@ -469,15 +475,18 @@ pub fn list_for_contact(
     conn: &Connection,
     contact: ContactId,
 ) -> Result<Vec<(ConversationId, Ownership)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, assignee_id, team_id FROM conversations WHERE contact_id = ?1 ORDER BY id DESC LIMIT 100",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT c.id, c.assignee_id, c.team_id, c.status, {MENTIONED_IDS}
+           FROM conversations c WHERE c.contact_id = ?1 ORDER BY c.id DESC LIMIT 100"
+    ))?;
     let rows = stmt.query_map([contact.0], |r| {
         Ok((
             ConversationId(r.get(0)?),
             Ownership {
                 assignee: r.get::<_, Option<i64>>(1)?.map(UserId),
                 team: r.get::<_, Option<i64>>(2)?.map(TeamId),
+                resolved: r.get::<_, String>(3)? == Status::Resolved.as_str(),
+                mentioned: parse_ids(r.get(4)?),
             },
         ))
     })?;

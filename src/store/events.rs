@@ -49,14 +49,15 @@ pub struct EventRow {
 
 /// Events after `after`, oldest first, at most `limit`.
 pub fn list_after(conn: &Connection, after: i64, limit: i64) -> Result<Vec<EventRow>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT e.id, e.kind, e.created_at, e.conversation_id, e.actor_id, u.name, e.data,
-                c.id, c.assignee_id, c.team_id
+                c.id, c.assignee_id, c.team_id, c.status, {}
            FROM events e
            LEFT JOIN users u ON u.id = e.actor_id
            LEFT JOIN conversations c ON c.id = e.conversation_id
           WHERE e.id > ?1 ORDER BY e.id LIMIT ?2",
-    )?;
+        super::mentions::MENTIONED_IDS
+    ))?;
     let rows = stmt.query_map(params![after, limit], |r| {
         let data: String = r.get(6)?;
         let actor: Option<i64> = r.get(4)?;
@@ -80,6 +81,8 @@ pub fn list_after(conn: &Connection, after: i64, limit: i64) -> Result<Vec<Event
                 Some(_) => Some(crate::domain::policy::Ownership {
                     assignee: r.get::<_, Option<i64>>(8)?.map(UserId),
                     team: r.get::<_, Option<i64>>(9)?.map(crate::domain::TeamId),
+                    resolved: r.get::<_, Option<String>>(10)?.as_deref() == Some("resolved"),
+                    mentioned: super::mentions::parse_ids(r.get(11)?),
                 }),
                 None => None,
             },

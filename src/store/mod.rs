@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod cycles;
 pub mod events;
+pub mod mentions;
 pub mod messages;
 pub mod outbox;
 pub mod queue;
@@ -78,6 +79,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_webhooks.sql"),
     include_str!("migrations/007_phones.sql"),
     include_str!("migrations/008_search.sql"),
+    include_str!("migrations/010_collab.sql"),
     include_str!("migrations/011_sla.sql"),
 ];
 

@@ -118,14 +118,23 @@ pub struct ConvQuery {
 /// The SQL condition (starting with ` AND`) that keeps conversations `c` in `scope`, pushing its
 /// parameters onto `args`.
 pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
+    // An unresolved conversation whose notes mention the user is in both narrower scopes
+    // (policy::Ownership::mentions).
+    let mentioned = |p: usize| {
+        format!(
+            "(c.status <> 'resolved' AND c.id IN (SELECT m.conversation_id FROM mentions m WHERE m.user_id = ?{p}))"
+        )
+    };
     match scope {
         Scope::All => String::new(),
         Scope::AssignedTo(u) => {
             args.push(u.0.into());
-            format!(" AND c.assignee_id = ?{}", args.len())
+            let p = args.len();
+            format!(" AND (c.assignee_id = ?{p} OR {})", mentioned(p))
         }
         Scope::AssignedToOrPool { user, teams } => {
             args.push(user.0.into());
+            let p = args.len();
             // Team ids are integers from the database, safe to inline.
             let team_list = teams
                 .iter()
@@ -133,8 +142,8 @@ pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
                 .collect::<Vec<_>>()
                 .join(",");
             format!(
-                " AND (c.assignee_id = ?{} OR (c.assignee_id IS NULL AND (c.team_id IS NULL OR c.team_id IN ({team_list}))))",
-                args.len()
+                " AND (c.assignee_id = ?{p} OR (c.assignee_id IS NULL AND (c.team_id IS NULL OR c.team_id IN ({team_list}))) OR {})",
+                mentioned(p)
             )
         }
     }

@@ -119,6 +119,10 @@ fn ops() -> Vec<Op> {
         op("put", "/api/v1/me/status", "Set my availability")
             .body("StatusChange")
             .ok(200, r("User")),
+        paged(op("get", "/api/v1/me/mentions", "Notes that mention me, newest first, each with its conversation and whether I opened it since"))
+            .query("unseen", json!({"type": "boolean"}), "true: only those not opened yet")
+            .ok(200, page("Mention"))
+            .errors(&[400]),
         op("get", "/api/v1/users", "Staff").ok(200, whole("User")),
         op("post", "/api/v1/users", "Create a user (owner)")
             .body("NewUser")
@@ -155,6 +159,10 @@ fn ops() -> Vec<Op> {
             .body("StartConversation")
             .ok(201, conv())
             .errors(&[404, 409, 422]),
+        op("post", "/api/v1/conversations/bulk", "One action (assign, status, tags) on many conversations, all or nothing (manager, owner)")
+            .body("Bulk")
+            .ok(200, r("BulkResult"))
+            .errors(&[403, 422]),
         op("get", "/api/v1/conversations/{id}", "One conversation")
             .ok(200, conv())
             .errors(&[404]),
@@ -165,7 +173,7 @@ fn ops() -> Vec<Op> {
             .body("Message")
             .ok(201, r("TimelineItem"))
             .errors(&[404, 409, 422]),
-        op("post", "/api/v1/conversations/{id}/notes", "Write a private note")
+        op("post", "/api/v1/conversations/{id}/notes", "Write a private note; @First or @First Last of a staff member (or the mentions ids) mentions them")
             .body("Note")
             .ok(201, r("TimelineItem"))
             .errors(&[404, 422]),

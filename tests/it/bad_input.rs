@@ -245,6 +245,7 @@ fn fixture(w: &World, method: &str, template: &str) -> (&'static str, i64) {
         ("put", "/api/v1/me/status") | ("post", "/api/v1/conversations") => ("ana", 0),
         ("post", "/api/v1/users" | "/api/v1/teams" | "/api/v1/channels") => ("owner", 0),
         ("patch", "/api/v1/settings") => ("owner", 0),
+        ("post", "/api/v1/conversations/bulk") => ("owner", 0),
         ("patch", "/api/v1/users/{id}") => ("owner", w.app.ana.id),
         ("patch", "/api/v1/teams/{id}") => ("owner", w.app.sales),
         ("patch", "/api/v1/contacts/{id}") => ("owner", w.contact),

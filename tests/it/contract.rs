@@ -94,6 +94,9 @@ const NULLS: &[(&str, &str, &str, &str)] = &[
     ("POST", "/conversations", "ana", r#"{"contact":{"phone":"351912345678","name":null},"channel_id":{channel},"text":"hi"}"#),
     ("POST", "/conversations", "ana", r#"{"contact":{"phone":"351912345678"},"channel_id":{channel},"text":"hi","template":null}"#),
     ("PUT", "/me/status", "ana", r#"{"status":null}"#),
+    ("POST", "/conversations/bulk", "owner", r#"{"conversation_ids":[{c}],"status":null}"#),
+    ("POST", "/conversations/bulk", "owner", r#"{"conversation_ids":null,"status":"open"}"#),
+    ("POST", "/conversations/{c}/notes", "ana", r#"{"text":"hi","mentions":null}"#),
 ];
 
 #[test]
@@ -236,6 +239,7 @@ const REQUIRED: &[(&str, &str, &str, &str, &[&str])] = &[
     ("post", "/api/v1/users", "owner", r#"{"name":"Dora","email":"dora@shop.test","password":"long enough pw","role":"agent"}"#, &["name", "email", "password", "role"]),
     ("post", "/api/v1/channels", "owner", r#"{"kind":"api","name":"Hook","config":{"callback_url":"http://127.0.0.1:9/cb"}}"#, &["kind", "name"]),
     ("put", "/api/v1/me/status", "ana", r#"{"status":"busy"}"#, &["status"]),
+    ("post", "/api/v1/conversations/bulk", "owner", r#"{"conversation_ids":[{c}],"status":"open"}"#, &["conversation_ids"]),
     ("post", "/api/v1/conversations/{id}/presence", "ana", r#"{"state":"viewing"}"#, &["state"]),
     ("post", "/api/v1/auth/token", "none", r#"{"email":"x@shop.test","password":"whatever pw"}"#, &["email", "password"]),
 ];
@@ -564,6 +568,29 @@ fn answers_match_their_documented_status_and_schema() {
         answers.push(("get", template, api.get(&path, owner)));
     }
     answers.push(("get", "/api/v1/me", api.get("/api/v1/me", "not-a-token")));
+    let mention = json!({"text": "@Bruno look", "mentions": [app.manager.id]});
+    let mentioned = api.post(&format!("/api/v1/conversations/{c}/notes"), owner, mention);
+    answers.push(("post", "/api/v1/conversations/{id}/notes", mentioned));
+    let mine = api.get("/api/v1/me/mentions", &app.bruno.token);
+    assert_eq!(
+        mine.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        mine.body
+    );
+    answers.push(("get", "/api/v1/me/mentions", mine));
+    let bulk = json!({"conversation_ids": [c], "tags": {"add": ["bulk"]}});
+    answers.push((
+        "post",
+        "/api/v1/conversations/bulk",
+        api.post("/api/v1/conversations/bulk", owner, bulk),
+    ));
+    let bad = json!({"conversation_ids": [c, 999_999], "status": "resolved"});
+    answers.push((
+        "post",
+        "/api/v1/conversations/bulk",
+        api.post("/api/v1/conversations/bulk", owner, bad),
+    ));
     let forbidden = api.post("/api/v1/users", ana, json!({}));
     answers.push(("post", "/api/v1/users", forbidden));
     // The judge itself can say no: a user without its fields, an undocumented status.

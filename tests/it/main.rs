@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod browser;
+mod collab;
 mod contract;
 mod conversation_page;
 mod conversations;
@@ -13,6 +14,7 @@ mod handoff;
 mod inbound;
 mod jobs;
 mod live;
+mod mentions;
 mod outbox;
 mod phones;
 mod redirects;

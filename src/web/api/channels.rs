@@ -6,10 +6,10 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::present;
+use super::{nullable, present};
 use crate::domain::policy::Capability;
 use crate::domain::time::now_ms;
-use crate::domain::{ChannelId, ChannelKind};
+use crate::domain::{ChannelId, ChannelKind, TeamId};
 use crate::service::inbound::{self, ApiInbound};
 use crate::service::{self, Error};
 use crate::store::channels;
@@ -32,6 +32,8 @@ pub(super) struct ChannelBody {
     name: String,
     #[serde(default, deserialize_with = "present")]
     config: Option<Value>,
+    #[serde(default)]
+    default_team_id: Option<TeamId>,
 }
 
 /// `POST /api/v1/channels` (owner).
@@ -45,7 +47,13 @@ pub(super) async fn post_channel(
     let view = state
         .store
         .write(move |c| {
-            service::channels::create(c, b.kind, &b.name, &b.config.unwrap_or_default())
+            let mut view =
+                service::channels::create(c, b.kind, &b.name, &b.config.unwrap_or_default())?;
+            if let Some(team) = b.default_team_id {
+                service::channels::set_default_team(c, view.id, Some(team))?;
+                view.default_team_id = Some(team);
+            }
+            Ok::<_, Error>(view)
         })
         .await?;
     Ok(HttpResponse::Created().json(view))
@@ -57,6 +65,9 @@ pub(super) struct ChannelPatch {
     name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     config: Option<Value>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    default_team_id: Option<Option<TeamId>>,
 }
 
 /// `PATCH /api/v1/channels/{id}` (owner): rename, or replace configuration keys (secrets stay
@@ -74,6 +85,9 @@ pub(super) async fn patch_channel(
         .write(move |c| {
             channels::find_channel(c, id)?.ok_or(Error::NotFound("channel"))?;
             let b = body?;
+            if let Some(team) = b.default_team_id {
+                service::channels::set_default_team(c, id, team)?;
+            }
             service::channels::update(c, id, b.name.as_deref(), &b.config.unwrap_or_default())
         })
         .await?;

@@ -66,6 +66,7 @@ pub(super) async fn show(auth: Auth, state: Data<AppState>, id: PathId) -> ApiRe
         .store
         .read(move |c| ops::show(c, &ops::authorize(c, &a, Action::View, id)?))
         .await?;
+    crate::web::ui::mark_mentions_seen(&state, id, actor.id).await;
     if whatsapp::wants_read_receipt(&conv, &actor) {
         state.jobs.send_read_receipt(id);
     }
@@ -164,6 +165,9 @@ pub(super) async fn post_message(
 #[derive(Deserialize)]
 pub(super) struct NoteBody {
     text: String,
+    /// Staff ids to mention besides any `@Name` in the text.
+    #[serde(default)]
+    mentions: Vec<UserId>,
 }
 
 /// `POST /api/v1/conversations/{id}/notes`.
@@ -178,7 +182,8 @@ pub(super) async fn post_note(
         .store
         .write(move |c| {
             let auth = ops::authorize(c, &actor, Action::Note, id)?;
-            ops::add_note(c, auth, &body?.text)
+            let b = body?;
+            ops::add_note(c, auth, &b.text, &b.mentions)
         })
         .await?;
     Ok(HttpResponse::Created().json(created))

@@ -3,6 +3,7 @@
 
 mod account;
 mod channels;
+mod collab;
 mod contacts;
 mod conversations;
 mod events;
@@ -40,17 +41,33 @@ macro_rules! routes {
         /// Registers every API route, then for each path a catch-all that answers any other
         /// method with 405 and the `Allow` header (registered after the routes, so it only sees
         /// what they did not take).
+        ///
+        /// A path without parameters gets its catch-all right after its last route, before the
+        /// routes that follow: `/api/v1/conversations/bulk` answers GET with 405 rather than
+        /// reaching `GET /api/v1/conversations/{id}`.
         pub fn configure(cfg: &mut web::ServiceConfig) {
-            $( cfg.route($path, web::$method().to($handler)); )*
-            let mut paths: Vec<&'static str> = ROUTES.iter().map(|(_, p)| *p).collect();
-            paths.sort_unstable();
-            paths.dedup();
-            for path in paths {
+            let catch_all = |cfg: &mut web::ServiceConfig, path: &'static str| {
                 let allow = allowed_methods(path);
                 cfg.service(web::resource(path).default_service(web::to(move || {
                     let allow = allow.clone();
                     async move { crate::web::error::method_not_allowed(&allow) }
                 })));
+            };
+            let mut seen = 0;
+            $(
+                cfg.route($path, web::$method().to($handler));
+                seen += 1;
+                if !$path.contains('{') && !ROUTES[seen..].iter().any(|(_, p)| *p == $path) {
+                    catch_all(cfg, $path);
+                }
+            )*
+            let _ = seen;
+            let mut paths: Vec<&'static str> =
+                ROUTES.iter().map(|(_, p)| *p).filter(|p| p.contains('{')).collect();
+            paths.sort_unstable();
+            paths.dedup();
+            for path in paths {
+                catch_all(cfg, path);
             }
         }
     };
@@ -64,6 +81,7 @@ routes! {
     put "/api/v1/me/status" => account::put_status,
     post "/api/v1/me/handoff" => handoff::post_my_handoff,
     post "/api/v1/users/{id}/handoff" => handoff::post_user_handoff,
+    get "/api/v1/me/mentions" => collab::list_my_mentions,
     get "/api/v1/users" => staff::list_users,
     post "/api/v1/users" => staff::post_user,
     get "/api/v1/users/{id}" => staff::show_user,
@@ -74,6 +92,7 @@ routes! {
     patch "/api/v1/teams/{id}" => staff::patch_team,
     get "/api/v1/conversations" => conversations::list,
     post "/api/v1/conversations" => conversations::post_start,
+    post "/api/v1/conversations/bulk" => collab::post_bulk,
     get "/api/v1/conversations/{id}" => conversations::show,
     get "/api/v1/conversations/{id}/timeline" => conversations::show_timeline,
     post "/api/v1/conversations/{id}/messages" => conversations::post_message,

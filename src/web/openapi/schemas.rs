@@ -5,9 +5,11 @@
 use serde_json::{Value, json};
 
 use crate::service::auth::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+use crate::service::bulk::MAX_BULK;
 use crate::service::conversations::{MAX_TAGS_AT_ONCE, MAX_TEXT};
 use crate::service::handoff::MAX_HANDOFF_CONVERSATIONS;
 use crate::service::inbound::MAX_API_TEXT;
+use crate::service::mentions::MAX_MENTIONS;
 use crate::service::sla::MAX_TARGET_SECS;
 
 /// A `$ref` to `components/schemas/{name}`.
@@ -145,7 +147,29 @@ pub fn requests() -> Vec<(&'static str, Value)> {
         ),
         ("StartConversation", start),
         ("Message", message),
-        ("Note", body(&["text"], json!({"text": text(MAX_TEXT)}))),
+        (
+            "Note",
+            body(
+                &["text"],
+                json!({"text": text(MAX_TEXT),
+                    "mentions": {"type": "array", "maxItems": MAX_MENTIONS, "items": {"type": "integer"},
+                        "description": "ids of active staff members to mention besides any @Name in the text (422 invalid_mention otherwise)"}}),
+            ),
+        ),
+        (
+            "Bulk",
+            json!({"type": "object", "required": ["conversation_ids"],
+                "anyOf": [{"required": ["assign"]}, {"required": ["status"]}, {"required": ["tags"]}],
+                "description": "managers and owners; all or nothing: an unknown id or a refused change changes nothing (422 naming the conversation)",
+                "properties": {
+                "conversation_ids": {"type": "array", "minItems": 1, "maxItems": MAX_BULK, "items": {"type": "integer"},
+                    "description": format!("1 to {MAX_BULK}; repeated ids count once")},
+                "assign": body(&["assignee_id"], json!({
+                    "assignee_id": {"type": ["integer", "null"], "description": "null releases to the pool"},
+                    "team_id": {"type": ["integer", "null"], "description": "null takes them out of any team; left out keeps each one's team"}})),
+                "status": {"enum": ["open", "pending", "resolved"], "description": "snooze one at a time (422)"},
+                "tags": r("Tags")}}),
+        ),
         (
             "Assign",
             body(
@@ -181,14 +205,16 @@ pub fn requests() -> Vec<(&'static str, Value)> {
             "NewChannel",
             body(
                 &["kind", "name"],
-                json!({"kind": {"enum": ["api", "whatsapp"]}, "name": text(100), "config": r("ChannelConfig")}),
+                json!({"kind": {"enum": ["api", "whatsapp"]}, "name": text(100), "config": r("ChannelConfig"),
+                    "default_team_id": {"type": ["integer", "null"], "description": "the team new conversations get (an existing team, else 422 unknown_team)"}}),
             ),
         ),
         (
             "ChannelPatch",
             body(
                 &[],
-                json!({"name": text(100), "config": r("ChannelConfig")}),
+                json!({"name": text(100), "config": r("ChannelConfig"),
+                    "default_team_id": {"type": ["integer", "null"], "description": "the team new conversations get; null: none (an unknown team is 422 unknown_team)"}}),
             ),
         ),
         (
@@ -315,7 +341,8 @@ pub fn components() -> Value {
             "attributes": {"type": "object"}, "created_at": time,
             "identities": {"type": "array", "items": all(json!({"channel_id": {"type": "integer"}, "kind": {"type": "string"}, "identifier": {"type": "string"}}))},
             "conversations": {"type": "array", "items": r("Conversation")}})),
-        "Channel": {"type": "object", "required": ["id", "kind", "name", "config", "created_at"], "properties": {
+        "Channel": {"type": "object", "required": ["id", "kind", "name", "config", "created_at", "default_team_id"], "properties": {
+            "default_team_id": {"type": ["integer", "null"], "description": "the team new conversations of the channel get when no routing rule sets one"},
             "id": {"type": "integer"}, "kind": {"enum": ["api", "whatsapp"]}, "name": {"type": "string"},
             "config": {"type": "object", "description": "secrets are replaced by <name>_set booleans"},
             "secret": {"type": "string", "description": "an API channel's secret, only in the answer that creates it"},
@@ -324,6 +351,11 @@ pub fn components() -> Value {
         "TemplateInfo": all(json!({"name": {"type": "string"}, "language": {"type": "string"},
             "status": {"type": "string"}, "category": {"type": "string"}, "body": {"type": "string"}, "params": {"type": "integer", "minimum": 0}})),
         "Settings": settings(true),
+        "Mention": all(json!({"id": {"type": "integer"}, "at": time, "seen": {"type": "boolean"}, "seen_at": time_or_null,
+            "note": all(json!({"id": {"type": "integer"}, "text": {"type": "string"}, "author": r("Named")})),
+            "conversation": r("Conversation")})),
+        "BulkResult": all(json!({"updated": {"type": "array", "items": {"type": "integer"},
+            "description": "every conversation acted on, in the order given, each once"}})),
         "Landed": all(json!({"conversation_id": {"type": "integer"}, "message_id": {"type": "integer"}})),
         "Health": all(json!({"status": {"const": "ok"}})),
     });

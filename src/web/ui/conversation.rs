@@ -164,6 +164,7 @@ pub(super) async fn show_conversation(
         );
     };
     let q = q.into_inner();
+    super::mark_mentions_seen(&state, ConversationId(id), viewer.user.id).await;
     let x = Extra {
         before: q.before,
         quote: q.quote,
@@ -310,7 +311,7 @@ pub(super) async fn post_action(
                 }
                 "note" => {
                     let auth = ops::authorize(c, &actor, Action::Note, id)?;
-                    ops::add_note(c, auth, &f.text.unwrap_or_default())?;
+                    ops::add_note(c, auth, &f.text.unwrap_or_default(), &[])?;
                     (ops::view(c, id)?, "Note added".to_string())
                 }
                 "assign" => {

@@ -1,19 +1,24 @@
-//! `GET /`: the inbox with queue tabs.
+//! `GET /`: the inbox with queue tabs and the Mentions view; `POST /bulk`: one action on the
+//! conversations selected in a list (managers and owners).
 
-use actix_web::HttpResponse;
+use std::collections::HashMap;
+
 use actix_web::http::StatusCode;
-use actix_web::web::{Data, Query};
+use actix_web::web::{Data, Form, Query};
+use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::{frame, html, refusal};
-use crate::domain::TeamId;
+use super::{frame, html, refusal, see_other_notice};
 use crate::domain::time::now_ms;
+use crate::domain::{ConversationId, Status, TeamId, UserId, UserStatus};
+use crate::service::bulk::{self, BulkRequest};
+use crate::service::mentions;
 use crate::service::queue::{self, ListRequest, Unknown};
 use crate::store::queue::View;
 use crate::web::AppState;
 use crate::web::session::{Viewer, encode};
 use crate::web::views::age;
-use crate::web::views::inbox::{InboxView, Tab, inbox_page};
+use crate::web::views::inbox::{BulkTargets, InboxView, Rows, Tab, inbox_page};
 use crate::web::views::layout::message_page;
 
 #[derive(Deserialize)]
@@ -22,6 +27,8 @@ pub(super) struct InboxQuery {
     team: Option<String>,
     q: Option<String>,
     before: Option<String>,
+    /// A conversation to open in the desktop pane.
+    open: Option<String>,
 }
 
 /// `GET /` (default view: mine).
@@ -32,8 +39,20 @@ pub(super) async fn show_inbox(
 ) -> HttpResponse {
     let q = q.into_inner();
     let team = q.team.as_deref().and_then(|t| t.parse::<i64>().ok());
+    let open = q.open.as_deref().and_then(|t| t.parse::<i64>().ok());
     let search = q.q.clone().unwrap_or_default();
     let actor = viewer.user.actor();
+    let mentions_view = q.view.as_deref() == Some("mentions");
+    let here = match q.view.as_deref() {
+        Some(v) => {
+            let mut url = format!("/?view={}", encode(v));
+            if let Some(t) = team {
+                url.push_str(&format!("&team={t}"));
+            }
+            url
+        }
+        None => "/".to_string(),
+    };
     let req = ListRequest {
         view: q.view,
         default_view: View::Mine,
@@ -45,11 +64,20 @@ pub(super) async fn show_inbox(
         before: q.before,
         unknown: Unknown::Ignore,
     };
-    let inbox = match state
+    let a = actor.clone();
+    let loaded = state
         .store
-        .read(move |c| queue::inbox(c, &actor, req))
-        .await
-    {
+        .read(move |c| {
+            let inbox = queue::inbox(c, &a, req)?;
+            let mentioned = if mentions_view {
+                Some(mentions::list_mine(c, &a, true, None, 50)?.0)
+            } else {
+                None
+            };
+            Ok::<_, crate::service::Error>((inbox, mentioned))
+        })
+        .await;
+    let (inbox, mentioned) = match loaded {
         Ok(r) => r,
         Err(e) => {
             let (status, m) = refusal(&e);
@@ -57,7 +85,11 @@ pub(super) async fn show_inbox(
         }
     };
     let (counts, listing) = (inbox.counts, inbox.listing);
-    let view_name = queue::view_name(listing.view);
+    let view_name = if mentions_view {
+        "mentions"
+    } else {
+        queue::view_name(listing.view)
+    };
     let now = now_ms();
     let on = |name: &str, t: Option<i64>| view_name == name && team == t;
     let mut tabs = vec![
@@ -84,6 +116,13 @@ pub(super) async fn show_inbox(
             note: None,
             on: on("pending", None),
         },
+        Tab {
+            label: "Mentions".into(),
+            href: "/?view=mentions".into(),
+            count: Some(inbox.mentions_unseen),
+            note: None,
+            on: on("mentions", None),
+        },
     ];
     if inbox.all_tab {
         tabs.push(Tab {
@@ -103,7 +142,7 @@ pub(super) async fn show_inbox(
             on: on("all", Some(t.id.0)),
         });
     }
-    let next = listing.next.map(|cursor| {
+    let next = listing.next.filter(|_| !mentions_view).map(|cursor| {
         let mut url = format!("/?view={view_name}&before={cursor}");
         if let Some(t) = team {
             url.push_str(&format!("&team={t}"));
@@ -115,19 +154,150 @@ pub(super) async fn show_inbox(
     });
     let csrf = viewer.csrf();
     let f = frame(&viewer, &csrf, "inbox", None);
+    let status: HashMap<i64, UserStatus> = inbox.staff.iter().map(|u| (u.id.0, u.status)).collect();
+    let people: Vec<(i64, String, UserStatus)> = inbox
+        .staff
+        .iter()
+        .map(|u| (u.id.0, u.name.clone(), u.status))
+        .collect();
+    let teams: Vec<(i64, String)> = inbox
+        .team_tabs
+        .iter()
+        .map(|t| (t.id.0, t.name.clone()))
+        .collect();
+    let rows = match &mentioned {
+        Some(m) => Rows::Mentions(m),
+        None => Rows::Conversations(&listing.items),
+    };
     html(
         StatusCode::OK,
         inbox_page(
             &f,
             &InboxView {
                 tabs,
-                items: &listing.items,
+                rows,
                 next,
                 q: &search,
                 view: view_name,
                 team,
                 now,
+                status: &status,
+                bulk: viewer.user.actor().is_manager().then_some(BulkTargets {
+                    people: &people,
+                    teams: &teams,
+                }),
+                here: &here,
+                open,
             },
         ),
     )
+}
+
+/// `POST /bulk`: the conversations ticked in a list (`ids`, repeated) get one action: `do=resolve`
+/// resolves them; `do=apply` assigns them (`assign` = `user:<id>`, `team:<id>` or `pool`) and
+/// adds the tag in `tag`. All or nothing, through the same service as the API; then back to
+/// the list (`back`) saying what was done.
+pub(super) async fn post_bulk(
+    req: HttpRequest,
+    viewer: Viewer,
+    state: Data<AppState>,
+    form: Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let fields = form.into_inner();
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let refused = |status: StatusCode, m: &str| html(status, message_page("Not done", m));
+    if viewer.check_csrf(&get("csrf")).is_err() {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "The form expired; go back, reload the page and try again.",
+        );
+    }
+    let back = get("back");
+    let back = if back.starts_with('/') && !back.starts_with("//") {
+        back
+    } else {
+        "/".to_string()
+    };
+    let ids: Vec<ConversationId> = fields
+        .iter()
+        .filter(|(n, _)| n == "ids")
+        .filter_map(|(_, v)| v.parse().ok().map(ConversationId))
+        .collect();
+    if ids.is_empty() {
+        return refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Tick at least one conversation first.",
+        );
+    }
+    let mut request = BulkRequest {
+        ids,
+        ..BulkRequest::default()
+    };
+    let mut said = Vec::new();
+    if get("do") == "resolve" {
+        request.status = Some(Status::Resolved);
+        said.push("resolved".to_string());
+    } else {
+        let assign = get("assign");
+        let parsed = |s: &str| s.parse::<i64>().ok();
+        request.assign = match assign.split_once(':') {
+            Some(("user", n)) => parsed(n).map(|n| (Some(UserId(n)), None)),
+            Some(("team", n)) => parsed(n).map(|n| (None, Some(Some(TeamId(n))))),
+            _ if assign == "pool" => Some((None, Some(None))),
+            _ => None,
+        };
+        if request.assign.is_some() {
+            said.push("assigned".to_string());
+        }
+        let tag = get("tag");
+        if !tag.is_empty() {
+            said.push(format!("tagged {tag}"));
+            request.tags = Some((vec![tag], vec![]));
+        }
+    }
+    let actor = viewer.user.actor();
+    match state
+        .store
+        .write(move |c| bulk::apply(c, &actor, request))
+        .await
+    {
+        Ok(done) => {
+            let n = done.len();
+            let what = if said.is_empty() {
+                "unchanged".to_string()
+            } else {
+                said.join(" and ")
+            };
+            let notice = format!("{n} conversation{} {what}", if n == 1 { "" } else { "s" });
+            see_other_notice(&req, &back, &notice)
+        }
+        Err(e) => {
+            let (status, m) = refusal(&e);
+            refused(status, &m)
+        }
+    }
+}
+
+/// Marks `user`'s mentions in conversation `conv` seen: they opened it (the page or the API's
+/// detail). Reads first, so an ordinary page load writes nothing; a failure is logged, never
+/// shown (opening a conversation must not fail over a mention).
+pub(crate) async fn mark_mentions_seen(state: &AppState, conv: ConversationId, user: UserId) {
+    let unseen = state
+        .store
+        .read(move |c| mentions::has_unseen(c, conv, user))
+        .await;
+    if let Ok(true) = unseen
+        && let Err(e) = state
+            .store
+            .write(move |c| mentions::mark_seen(c, conv, user))
+            .await
+    {
+        tracing::warn!(error = %e, conversation = conv.0, "marking mentions seen failed");
+    }
 }

@@ -11,6 +11,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::Markup;
 
+pub(crate) use inbox::mark_mentions_seen;
+
 use crate::web::error::refusal;
 use crate::web::session::Viewer;
 use crate::web::views::layout::Frame;
@@ -18,6 +20,7 @@ use crate::web::views::layout::Frame;
 /// Registers the UI routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(inbox::show_inbox))
+        .route("/bulk", web::post().to(inbox::post_bulk))
         .route("/login", web::get().to(auth::show_login))
         .route("/login", web::post().to(auth::post_login))
         .route("/logout", web::post().to(auth::post_logout))

@@ -237,6 +237,14 @@ async fn apply(
         "channel" => {
             require(viewer.user.role, Capability::ManageChannels)?;
             let cid = crate::domain::ChannelId(id.ok_or(Error::NotFound("channel"))?);
+            if let Some(t) = f.one("default_team") {
+                let team = t.trim().parse().ok().map(crate::domain::TeamId);
+                state
+                    .store
+                    .write(move |c| service::channels::set_default_team(c, cid, team))
+                    .await?;
+                return Ok(("#channels", "Default team saved".into()));
+            }
             let mut config = Map::new();
             for key in ["callback_url", "access_token", "app_secret", "verify_token"] {
                 if let Some(v) = f.one(key).map(str::trim).filter(|v| !v.is_empty()) {

@@ -1,9 +1,15 @@
-//! The inbox: queue tabs with live counts and the list of conversations.
+//! The inbox: queue tabs with live counts, the list of conversations (with a bulk-action form
+//! for managers), the Mentions view, and at desktop width a pane beside the list where
+//! `inbox.js` opens a conversation.
+
+use std::collections::HashMap;
 
 use maud::{Markup, html};
 
 use super::age;
 use super::layout::{Frame, page};
+use crate::domain::UserStatus;
+use crate::service::mentions::MentionItem;
 use crate::store::conversations::Conversation;
 
 /// One queue tab.
@@ -20,12 +26,28 @@ pub struct Tab {
     pub on: bool,
 }
 
+/// What the list shows: conversations, or the notes that mention the viewer.
+pub enum Rows<'a> {
+    /// A queue view's page of conversations.
+    Conversations(&'a [Conversation]),
+    /// Unseen mentions of the viewer, newest first.
+    Mentions(&'a [MentionItem]),
+}
+
+/// Who a bulk action can hand conversations to.
+pub struct BulkTargets<'a> {
+    /// People: (id, name, availability).
+    pub people: &'a [(i64, String, UserStatus)],
+    /// Teams: (id, name).
+    pub teams: &'a [(i64, String)],
+}
+
 /// A list of conversations with its tabs.
 pub struct InboxView<'a> {
     /// Tabs.
     pub tabs: Vec<Tab>,
-    /// The page of conversations.
-    pub items: &'a [Conversation],
+    /// The rows.
+    pub rows: Rows<'a>,
     /// Link to the next page.
     pub next: Option<String>,
     /// The search text.
@@ -36,36 +58,129 @@ pub struct InboxView<'a> {
     pub team: Option<i64>,
     /// Now (ms), for ages.
     pub now: i64,
+    /// Staff availability by user id, shown beside assignee names.
+    pub status: &'a HashMap<i64, UserStatus>,
+    /// Set for managers and owners: the list becomes a form with a checkbox per row and a bar
+    /// of actions (assign, tag, resolve).
+    pub bulk: Option<BulkTargets<'a>>,
+    /// This page's own URL (where a bulk action comes back to).
+    pub here: &'a str,
+    /// A conversation to open in the desktop pane (`?open=`).
+    pub open: Option<i64>,
 }
 
-fn row(c: &Conversation, now: i64) -> Markup {
+/// A phone number as people read it: digits alone get their `+` (stored numbers are E.164; a
+/// contact named by its number shows it the same way). Anything else is shown as it is.
+pub fn phone(s: &str) -> String {
+    let t = s.trim();
+    if (7..=15).contains(&t.len()) && t.chars().all(|c| c.is_ascii_digit()) {
+        format!("+{t}")
+    } else {
+        t.to_string()
+    }
+}
+
+/// A person's availability as a small badge beside their name.
+pub fn status_badge(status: Option<UserStatus>) -> Markup {
+    html! {
+        @if let Some(s) = status {
+            span class={ "presence " (s.as_str()) } title=(s.as_str()) { (s.as_str()) }
+        }
+    }
+}
+
+fn row(c: &Conversation, v: &InboxView<'_>) -> Markup {
+    let now = v.now;
     let waiting = c.waiting_since.map(|t| age(now - t.0));
+    let name = phone(&c.contact.name);
     html! {
         li {
-            a href={ "/c/" (c.id) } {
+            @if v.bulk.is_some() {
+                label.pick {
+                    input type="checkbox" name="ids" value=(c.id) aria-label={ "Select " (name) };
+                }
+            }
+            a href={ "/c/" (c.id) } data-open=(c.id) {
                 div.row1 {
-                    span.name { (c.contact.name) }
+                    span.name dir="auto" { (name) }
                     @if let Some(w) = waiting { span.age title="waiting for a reply" { (w) } }
                 }
-                div.preview { (c.preview) }
+                @if let Some(p) = c.contact.phone.as_deref().filter(|p| phone(p) != name) {
+                    div.phone dir="ltr" { (phone(p)) }
+                }
+                div.preview dir="auto" { (c.preview) }
                 div.meta {
                     span.status { (c.status) }
                     " · "
-                    @match &c.assignee { Some(a) => span { (a.name) }, None => span { "Unassigned" } }
-                    @if let Some(t) = &c.team { " · " (t.name) }
+                    @match &c.assignee {
+                        Some(a) => {
+                            span dir="auto" { (a.name) }
+                            " " (status_badge(v.status.get(&a.id).copied()))
+                        },
+                        None => span { "Unassigned" },
+                    }
+                    @if let Some(t) = &c.team { " · " span dir="auto" { (t.name) } }
                     @if c.window_closing {
                         @if let Some(w) = c.window_closes_at { " · " span.age { "window closes in " (age(w.0 - now)) } }
                     }
                     " "
-                    @for tag in &c.tags { span.tag { (tag) } }
+                    @for tag in &c.tags { span.tag dir="auto" { (tag) } }
                 }
             }
         }
     }
 }
 
+fn mention_row(m: &MentionItem, v: &InboxView<'_>) -> Markup {
+    let c = &m.conversation;
+    html! {
+        li.mention {
+            a href={ "/c/" (c.id) } data-open=(c.id) {
+                div.row1 {
+                    span.name dir="auto" { (phone(&c.contact.name)) }
+                    span.age { (age(v.now - m.at.0)) " ago" }
+                }
+                div.meta {
+                    span dir="auto" { (m.note.author.name) }
+                    " " (status_badge(v.status.get(&m.note.author.id).copied()))
+                    " mentioned you"
+                }
+                div.preview.note-text dir="auto" { (m.note.text) }
+            }
+        }
+    }
+}
+
+fn bulk_bar(t: &BulkTargets<'_>, csrf: &str, here: &str) -> Markup {
+    html! {
+        div.bulkbar #bulk-bar role="group" aria-label="Selected conversations" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="back" value=(here);
+            select name="assign" aria-label="Assign the selected to" {
+                option value="" { "Assign to…" }
+                @for (id, name, status) in t.people {
+                    option value={ "user:" (id) } { (name) " (" (status.as_str()) ")" }
+                }
+                @for (id, name) in t.teams { option value={ "team:" (id) } { (name) " pool" } }
+                option value="pool" { "General pool" }
+            }
+            input type="text" name="tag" placeholder="Add tag" aria-label="Tag the selected" maxlength="50";
+            button type="submit" name="do" value="apply" { "Apply" }
+            button.secondary type="submit" name="do" value="resolve" { "Resolve" }
+        }
+    }
+}
+
 /// The inbox page.
 pub fn inbox_page(frame: &Frame<'_>, v: &InboxView<'_>) -> Markup {
+    let list = html! {
+        @match &v.rows {
+            Rows::Conversations(items) if items.is_empty() => p.empty { "Nothing here right now." },
+            Rows::Mentions(items) if items.is_empty() => p.empty { "No mentions waiting. When someone writes @" (frame.name) " in a note, it shows here until you open it." },
+            Rows::Conversations(items) => ul.queue { @for c in items.iter() { (row(c, v)) } },
+            Rows::Mentions(items) => ul.queue.mentions { @for m in items.iter() { (mention_row(m, v)) } },
+        }
+    };
     page(
         "Inbox · teaminbox",
         frame,
@@ -75,23 +190,32 @@ pub fn inbox_page(frame: &Frame<'_>, v: &InboxView<'_>) -> Markup {
                 @if let Some(t) = v.team { input type="hidden" name="team" value=(t); }
                 input type="text" name="q" value=(v.q) placeholder="Search name, phone or message" aria-label="Search";
             }
-            div #live-region {
-                nav.tabs aria-label="Queues" {
-                    @for t in &v.tabs {
-                        a class=[t.on.then_some("on")] href=(t.href) {
-                            (t.label)
-                            @if let Some(n) = t.count { span.n { (n) } }
-                            @if let Some(x) = &t.note { " · " (x) }
+            div.inbox-split {
+                div #live-region {
+                    nav.tabs aria-label="Queues" {
+                        @for t in &v.tabs {
+                            a class=[t.on.then_some("on")] href=(t.href) aria-current=[t.on.then_some("page")] {
+                                (t.label)
+                                @if let Some(n) = t.count { span.n { (n) } }
+                                @if let Some(x) = &t.note { " · " (x) }
+                            }
                         }
                     }
-                }
-                main {
-                    @if v.items.is_empty() {
-                        p.empty { "Nothing here right now." }
-                    } @else {
-                        ul.queue { @for c in v.items { (row(c, v.now)) } }
+                    main.list {
+                        @match (&v.bulk, &v.rows) {
+                            (Some(t), Rows::Conversations(items)) if !items.is_empty() => {
+                                form #bulk method="post" action="/bulk" {
+                                    (list)
+                                    (bulk_bar(t, frame.csrf, v.here))
+                                }
+                            },
+                            _ => (list),
+                        }
+                        @if let Some(n) = &v.next { p { a href=(n) { "Older conversations →" } } }
                     }
-                    @if let Some(n) = &v.next { p { a href=(n) { "Older conversations →" } } }
+                }
+                section #pane aria-label="Conversation" data-open=[v.open] {
+                    p.empty { "Pick a conversation to open it here." }
                 }
             }
         },

@@ -51,6 +51,7 @@ fn head(title: &str) -> Markup {
             script src=(url("htmx-2.0.11.min.js")) defer {}
             script src=(url("app.js")) defer {}
             script src=(url("conversation.js")) defer {}
+            script src=(url("inbox.js")) defer {}
         }
     }
 }

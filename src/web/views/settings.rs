@@ -227,6 +227,15 @@ fn channels(v: &SettingsView<'_>, csrf: &str) -> Markup {
                             button.secondary type="submit" { "Update " (c.name) }
                         }
                     }
+                    form.stack method="post" action={ "/settings/channels/" (c.id) } {
+                        (csrf_field(csrf))
+                        label for={ "default-team-" (c.id) } { "Team for new conversations (until routing rules say otherwise)" }
+                        select id={ "default-team-" (c.id) } name="default_team" {
+                            option value="" selected[c.default_team_id.is_none()] { "None: the general pool" }
+                            @for t in v.teams { option value=(t.id) selected[c.default_team_id == Some(t.id)] { (t.name) } }
+                        }
+                        button.secondary type="submit" { "Save team" }
+                    }
                 }
             }
             details {

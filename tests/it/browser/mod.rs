@@ -242,5 +242,6 @@ fn screenshots() -> PathBuf {
 }
 
 mod conversation;
+mod lists;
 mod live;
 mod team_flow;

@@ -1,0 +1,241 @@
+//! Lists and working together (#9), in Chromium: the All list with each owner's availability,
+//! phone numbers with their `+` and user text laid out by its own direction; a manager ticks two
+//! conversations and resolves them in one action; the active tab in view on a phone; a mention
+//! reaching an agent live in her Mentions tab until she opens it; at desktop width the list and
+//! the open conversation side by side. Screenshots at 390×844 and 1280×800.
+
+use super::*;
+use crate::support::TestApp;
+
+/// Resolves once no element matching `arguments[0]` shows `arguments[1]` (woken by DOM changes,
+/// as [`WAIT_TEXT_JS`]).
+const WAIT_GONE_JS: &str = r#"
+const [css, text] = arguments;
+const done = arguments[arguments.length - 1];
+const gone = () => !Array.from(document.querySelectorAll(css))
+    .some(e => (e.innerText || e.textContent || "").includes(text));
+if (gone()) { done(true); return; }
+const seen = new MutationObserver(() => { if (gone()) { seen.disconnect(); done(true); } });
+seen.observe(document.documentElement,
+    {subtree: true, childList: true, characterData: true, attributes: true});
+"#;
+
+async fn wait_gone(c: &Client, css: &str, text: &str) {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if c.execute_async(WAIT_GONE_JS, vec![json!(css), json!(text)])
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    panic!("{text:?} still in {css}");
+}
+
+/// Chrome DevTools' `Emulation.setDeviceMetricsOverride` through ChromeDriver: the sessions
+/// emulate a 390×844 phone (mobileEmulation), which `set_window_size` does not change.
+#[derive(Debug)]
+struct Viewport(u32, u32);
+
+impl WebDriverCompatibleCommand for Viewport {
+    fn endpoint(
+        &self,
+        base: &Url,
+        session: Option<&str>,
+    ) -> Result<Url, <Url as std::str::FromStr>::Err> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &Url) -> (Method, Option<String>) {
+        let mobile = self.0 < 1024;
+        let params =
+            json!({"width": self.0, "height": self.1, "deviceScaleFactor": 1, "mobile": mobile});
+        let body = json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": params});
+        (Method::POST, Some(body.to_string()))
+    }
+}
+
+async fn viewport(c: &Client, width: u32, height: u32) {
+    c.issue_cmd(Viewport(width, height))
+        .await
+        .expect("viewport");
+}
+
+async fn js(c: &Client, script: &str) -> serde_json::Value {
+    c.execute(script, vec![]).await.expect("script")
+}
+
+async fn shot(c: &Client, name: &str) {
+    std::fs::write(
+        screenshots().join(name),
+        c.screenshot().await.expect("shot"),
+    )
+    .expect("write");
+}
+
+#[test]
+#[ignore = "needs Debian's chromium and chromium-driver; .ci/run runs it with --include-ignored"]
+fn lists_bulk_resolve_mentions_and_desktop_split() {
+    require_browser();
+    let app = TestApp::spawn();
+    let base = app.api.base.clone();
+    let cb = FakeCallback::start(&[Reply::Status(200)]);
+    let (ch, secret) = app.api_channel(&cb.url);
+    let inbound = |ext: &str, who: &str, name: &str, phone: Option<&str>, text: &str| {
+        let mut contact = json!({"identifier": who, "name": name});
+        if let Some(p) = phone {
+            contact["phone"] = json!(p);
+        }
+        app.api
+            .raw(
+                Method::POST,
+                &format!("/api/v1/channels/{ch}/inbound"),
+                Some(&secret),
+                Some(
+                    json!({"external_id": ext, "contact": contact, "text": text})
+                        .to_string()
+                        .into_bytes(),
+                ),
+            )
+            .expect(201)["conversation_id"]
+            .as_i64()
+            .expect("id")
+    };
+    let maria = inbound(
+        "m1",
+        "maria",
+        "Maria Silva",
+        None,
+        "Is the blue one in stock?",
+    );
+    let mohamed = inbound(
+        "m2",
+        "mohamed",
+        "محمد حداد",
+        Some("4915123456789"),
+        "مرحبا، هل الطلب جاهز؟ order 1234",
+    );
+    let jonas = inbound("m3", "jonas", "Jonas", None, "Where is my parcel?");
+    // Jonas is Bruno's; Bruno is busy.
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{jonas}/assign"),
+            &app.manager.token,
+            json!({"assignee_id": app.bruno.id, "team_id": app.sales}),
+        )
+        .expect(200);
+    app.api
+        .put(
+            "/api/v1/me/status",
+            &app.bruno.token,
+            json!({"status": "busy"}),
+        )
+        .expect(200);
+    app.api
+        .patch(
+            "/api/v1/settings",
+            &app.owner.token,
+            json!({"agent_visibility": "own"}),
+        )
+        .expect(200);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut driver = Driver::start();
+    rt.block_on(async {
+        let mut console = Vec::new();
+        let m = driver.browser().await;
+        login(&m, &base, &app.manager.email).await;
+        m.goto(&format!("{base}/?view=all")).await.expect("all");
+        wait_text(&m, "ul.queue", "Jonas").await;
+        // Availability beside the owner's name; the number with its +; user text by direction.
+        wait_text(&m, "ul.queue", "busy").await;
+        wait_text(&m, "ul.queue .phone", "+4915123456789").await;
+        let undirected = js(&m, "return document.querySelectorAll('ul.queue .name:not([dir=auto]), ul.queue .preview:not([dir=auto])').length;").await;
+        assert_eq!(undirected, json!(0), "names and previews need dir=auto");
+        console.extend(console_errors(&m, "all list").await);
+        shot(&m, "lists-all-390x844.png").await;
+
+        // Tick Maria's and Jonas's conversations and resolve both at once.
+        click(&m, &format!("input[name=ids][value='{maria}']")).await;
+        click(&m, &format!("input[name=ids][value='{jonas}']")).await;
+        shot(&m, "lists-bulk-selected-390x844.png").await;
+        click(&m, "#bulk-bar button[value=resolve]").await;
+        wait_gone(&m, "ul.queue", "Maria Silva").await;
+        wait_gone(&m, "ul.queue", "Jonas").await;
+        wait_text(&m, "ul.queue", "محمد حداد").await;
+        for (id, want) in [(maria, "resolved"), (jonas, "resolved"), (mohamed, "open")] {
+            let c = b(|| app.api.get(&format!("/api/v1/conversations/{id}"), &app.owner.token).expect(200));
+            assert_eq!(c["status"], want, "conversation {id}");
+        }
+        console.extend(console_errors(&m, "after bulk resolve").await);
+
+        // On a phone the last tab is off to the right: it is scrolled into view when active.
+        m.goto(&format!("{base}/?view=all&team={}", app.support)).await.expect("support tab");
+        wait_text(&m, "nav.tabs a.on", "Support").await;
+        let visible = js(&m, "const a = document.querySelector('nav.tabs a.on'); const n = a.parentNode; \
+            const r = a.getBoundingClientRect(), q = n.getBoundingClientRect(); \
+            return n.scrollWidth > n.clientWidth && r.left >= q.left - 1 && r.right <= q.right + 1;").await;
+        assert_eq!(visible, json!(true), "the active tab is off-screen");
+
+        // Carla (Support, sees only her own) is mentioned on Bruno's... on the manager's
+        // conversation: her Mentions tab counts it live, lists it, and forgets it once opened.
+        let c = driver.browser().await;
+        login(&c, &base, &app.carla.email).await;
+        c.goto(&format!("{base}/?view=mine")).await.expect("mine");
+        wait_text(&c, "nav.tabs", "Mentions").await;
+        b(|| app.api.post(&format!("/api/v1/conversations/{mohamed}/notes"), &app.manager.token,
+            json!({"text": "@Carla can you check order 1234 with the courier?"})).expect(201));
+        wait_text(&c, "nav.tabs a[href='/?view=mentions'] .n", "1").await;
+        click(&c, "nav.tabs a[href='/?view=mentions']").await;
+        wait_text(&c, "ul.queue.mentions", "can you check order 1234").await;
+        wait_text(&c, "ul.queue.mentions", "Mario").await;
+        shot(&c, "lists-mentions-390x844.png").await;
+        click(&c, "ul.queue.mentions a").await;
+        wait_text(&c, "main", "can you check order 1234").await;
+        console.extend(console_errors(&c, "mentioned conversation").await);
+        c.goto(&format!("{base}/?view=mentions")).await.expect("mentions");
+        wait_text(&c, "main", "No mentions waiting").await;
+        wait_text(&c, "nav.tabs a[href='/?view=mentions'] .n", "0").await;
+        let owner = b(|| app.api.get(&format!("/api/v1/conversations/{mohamed}"), &app.owner.token).expect(200));
+        assert_eq!(owner["assignee"], serde_json::Value::Null, "a mention never changes the owner");
+
+        // Desktop: list and conversation side by side; the address says which one is open.
+        // ChromeDriver re-applies the phone metrics when it navigates: set the desktop size
+        // after arriving (a reload from the page keeps it).
+        m.goto(&format!("{base}/?view=all")).await.expect("all");
+        viewport(&m, 1280, 800).await;
+        wait_text(&m, "ul.queue", "محمد حداد").await;
+        wait_text(&m, "#pane", "Pick a conversation").await;
+        let width = js(&m, "return [innerWidth, matchMedia('(min-width: 1024px)').matches];").await;
+        assert_eq!(width, json!([1280, true]));
+        shot(&m, "lists-desktop-empty-1280x800.png").await;
+        click(&m, &format!("ul.queue a[data-open='{mohamed}']")).await;
+        wait_text(&m, "#pane", "can you check order 1234").await;
+        wait_text(&m, "ul.queue", "محمد حداد").await;
+        let url = m.current_url().await.expect("url");
+        assert!(url.as_str().contains(&format!("open={mohamed}")), "{url}");
+        let side_by_side = js(&m, "const l = document.getElementById('live-region').getBoundingClientRect(); \
+            const p = document.getElementById('pane').getBoundingClientRect(); \
+            return p.left >= l.right - 1 && p.width > 500;").await;
+        assert_eq!(side_by_side, json!(true), "list and pane are not side by side");
+        shot(&m, "lists-desktop-1280x800.png").await;
+        // A reload keeps the conversation open beside the list.
+        m.refresh().await.expect("reload");
+        viewport(&m, 1280, 800).await;
+        wait_text(&m, "#pane", "can you check order 1234").await;
+        console.extend(console_errors(&m, "desktop split").await);
+        // The phone layout is unchanged: one column, no pane.
+        viewport(&m, 390, 844).await;
+        let pane = js(&m, "return getComputedStyle(document.getElementById('pane')).display;").await;
+        assert_eq!(pane, json!("none"));
+        assert!(console.is_empty(), "browser console errors: {console:#?}");
+    });
+}
