@@ -158,6 +158,7 @@ struct World {
     channel: i64,
     secret: String,
     contact: i64,
+    policy: i64,
 }
 
 impl World {
@@ -169,6 +170,16 @@ impl World {
         let path = format!("/api/v1/conversations/{conv}");
         let contact = app.api.get(&path, &app.owner.token).expect(200)["contact"]["id"].as_i64();
         let contact = contact.expect("contact id");
+        let policy = app
+            .api
+            .post(
+                "/api/v1/sla-policies",
+                &app.manager.token,
+                serde_json::json!({"name": "Everyone", "first_response_secs": 600}),
+            )
+            .expect(201)["id"]
+            .as_i64()
+            .expect("policy id");
         World {
             app,
             _callback: callback,
@@ -176,6 +187,7 @@ impl World {
             channel,
             secret,
             contact,
+            policy,
         }
     }
 
@@ -246,6 +258,10 @@ fn fixture(w: &World, method: &str, template: &str) -> (&'static str, i64) {
         ("post", "/api/v1/users" | "/api/v1/teams" | "/api/v1/channels") => ("owner", 0),
         ("patch", "/api/v1/settings") => ("owner", 0),
         ("post", "/api/v1/conversations/bulk") => ("owner", 0),
+        ("post", "/api/v1/me/handoff") => ("ana", 0),
+        ("post", "/api/v1/users/{id}/handoff") => ("owner", w.app.ana.id),
+        ("post", "/api/v1/sla-policies") => ("manager", 0),
+        ("patch", "/api/v1/sla-policies/{id}") => ("manager", w.policy),
         ("patch", "/api/v1/users/{id}") => ("owner", w.app.ana.id),
         ("patch", "/api/v1/teams/{id}") => ("owner", w.app.sales),
         ("patch", "/api/v1/contacts/{id}") => ("owner", w.contact),

@@ -199,7 +199,8 @@ fn lists_bulk_resolve_mentions_and_desktop_split() {
         wait_text(&c, "ul.queue.mentions", "Mario").await;
         shot(&c, "lists-mentions-390x844.png").await;
         click(&c, "ul.queue.mentions a").await;
-        wait_text(&c, "main", "can you check order 1234").await;
+        // The note in the conversation's timeline (the list shows the same words).
+        wait_text(&c, "ol.timeline", "can you check order 1234").await;
         console.extend(console_errors(&c, "mentioned conversation").await);
         c.goto(&format!("{base}/?view=mentions")).await.expect("mentions");
         wait_text(&c, "main", "No mentions waiting").await;

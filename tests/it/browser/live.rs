@@ -385,8 +385,11 @@ fn a_live_update_keeps_a_half_typed_form() {
             );
 
             // The same panel, no longer focused but still filled in, and an open Snooze panel.
+            // A note half-written in the composer (behind the open Transfer sheet, so set as the
+            // composer's Note tab and an input event would), then the Snooze sheet opened too.
+            js(c, "document.getElementById('mode-note').checked = true; const n = document.getElementById('note'); \
+                n.value = 'typing elsewhere'; n.dispatchEvent(new Event('input', {bubbles: true})); return null;").await;
             click(c, "#live-region details:not(#transfer) > summary").await;
-            fill(c, "#note", "typing elsewhere").await;
             fx.inbound("m4", "Thanks!");
             wait_text(c, "ol.timeline", "Thanks!").await;
             let kept = js(c, "return [document.getElementById('transfer').open, document.getElementById('handoff-note').value, \
