@@ -386,6 +386,12 @@ fn a_live_update_keeps_a_half_typed_form() {
 
             // The same panel, no longer focused but still filled in, and an open Snooze panel.
             click(c, "#live-region details:not(#transfer) > summary").await;
+            // The note box is behind the composer's Reply / Note switch (and the open sheets).
+            js(
+                c,
+                "document.getElementById('mode-note').click(); return null;",
+            )
+            .await;
             fill(c, "#note", "typing elsewhere").await;
             fx.inbound("m4", "Thanks!");
             wait_text(c, "ol.timeline", "Thanks!").await;
