@@ -90,10 +90,13 @@
     }
     return f.value !== f.defaultValue;
   }
+  // A ticked box with a name and value (a list's row, a choice) or an id is not held: its tick
+  // is carried into the new version (carryChecks), so a list with boxes ticked still updates.
+  function carriable(f) { return (f.type === "checkbox" || f.type === "radio") && !!(f.id || f.name); }
   function heldUnits(region) {
     var units = [];
     region.querySelectorAll("input, textarea, select").forEach(function (f) {
-      if (f !== document.activeElement && !dirty(f)) { return; }
+      if (carriable(f) || (f !== document.activeElement && !dirty(f))) { return; }
       var unit = f.form && region.contains(f.form) ? f.form : f;
       if (units.indexOf(unit) < 0) { units.push(unit); }
     });
@@ -172,6 +175,18 @@
       if (n) { n.open = d.open; }
     });
   }
+  // Ticks differing from what the server rendered go to the same box in the new version (by id,
+  // else by name and value); a box whose row is gone takes its tick with it. Returns old → new.
+  function carryChecks(oldRoot, newRoot) {
+    var moved = new Map();
+    oldRoot.querySelectorAll("input[type=checkbox], input[type=radio]").forEach(function (f) {
+      if (!carriable(f) || (!dirty(f) && f !== document.activeElement)) { return; }
+      var n = f.id ? newRoot.querySelector("#" + CSS.escape(f.id)) : Array.prototype.find.call(
+        newRoot.querySelectorAll("input[type=" + f.type + "]"), function (x) { return x.name === f.name && x.value === f.value; });
+      if (n && n.type === f.type) { n.checked = f.checked; moved.set(f, n); }
+    });
+    return moved;
+  }
   var deferred = false;
   function keepSwap(target, fragment) {
     var fresh = fragment.querySelector ? fragment.querySelector("#live-region") : null;
@@ -181,6 +196,7 @@
     try { sel = active && active.selectionStart != null ? [active.selectionStart, active.selectionEnd] : null; } catch (e) { sel = null; }
     var units = heldUnits(target);
     carryOpen(target, fresh);
+    var ticks = carryChecks(target, fresh);
     var pairs = pairUp(target, fresh, units);
     if (!pairs) {
       // The new version has no place for what is being typed here: leave the region as it is
@@ -192,7 +208,8 @@
     deferred = false;
     var added = [];
     merge(target, fresh, pairs, units, added);
-    if (active && active !== document.activeElement && active.isConnected) {
+    if (active && !active.isConnected && ticks.has(active)) { ticks.get(active).focus(); }
+    else if (active && active !== document.activeElement && active.isConnected) {
       active.focus();
       if (sel) { try { active.setSelectionRange(sel[0], sel[1]); } catch (e) { /* not a text field */ } }
     }
@@ -300,6 +317,18 @@
     return v > 0 ? v : 0;
   }
   var es = null, retryTimer = null, failures = 0, opened = false;
+  // A connection that died silently (the phone left the Wi-Fi) sends nothing and reports no
+  // error: the server sends a `ping` event every 15 s, busy or quiet (src/realtime.rs KEEPALIVE), so a
+  // live stream that heard nothing for 2.5 of those is taken for dead and opened again.
+  var QUIET_MS = 15000 * 2.5, heard = Date.now();
+  function hear() { heard = Date.now(); }
+  setInterval(function () {
+    if (es && state === "live" && Date.now() - heard > QUIET_MS) {
+      failures += 1;
+      setState("reconnecting");
+      connect();
+    }
+  }, 5000);
   function connect() {
     clearTimeout(retryTimer);
     retryTimer = null;
@@ -309,6 +338,7 @@
     es = s;
     s.onopen = function () {
       if (es !== s) { return; }
+      hear();
       failures = 0;
       setState("live");
       // Back after a drop: the stream replays what was missed, and the view catches up too.
@@ -327,7 +357,8 @@
       retryTimer = setTimeout(connect, delay);
     };
     s.onmessage = handle;
-    s.addEventListener("presence", showPresence);
+    s.addEventListener("ping", hear);
+    s.addEventListener("presence", function (m) { hear(); showPresence(m); });
     ["message.created", "message.status", "note.created", "conversation.created", "conversation.claimed",
      "conversation.assigned", "conversation.status", "conversation.tagged", "contact.phone_changed"].forEach(function (k) {
       s.addEventListener(k, handle);
@@ -348,6 +379,7 @@
   document.body.addEventListener("htmx:afterSettle", function () { lastId = Math.max(lastId, pageLast()); baseTitle = document.title; });
 
   function handle(m) {
+    hear();
     if (m.lastEventId) { lastId = Math.max(lastId, parseInt(m.lastEventId, 10) || 0); }
     var ev;
     try { ev = JSON.parse(m.data); } catch (e) { return; }

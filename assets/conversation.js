@@ -3,9 +3,11 @@
 (function () {
   "use strict";
   var FIELDS = ["reply", "note", "handoff-note"];
+  // The conversation page's own id, else (the desktop pane beside the inbox list) the composer's.
   function conv() {
     var p = document.getElementById("page");
-    return p ? p.getAttribute("data-conversation") : null;
+    var c = document.getElementById("composer");
+    return (p && p.getAttribute("data-conversation")) || (c && c.getAttribute("data-conversation")) || null;
   }
   function key(field) { return "ti-draft:" + conv() + ":" + field; }
   function store(field, value) {
@@ -104,7 +106,8 @@
   // live refreshes (before app.js reacts to the settle).
   document.addEventListener("htmx:afterSwap", function () {
     var can = document.getElementById("can"), page = document.getElementById("page");
-    if (can && page && can.hasAttribute("data-gone")) { page.setAttribute("data-page", "lost"); }
+    // (A lost conversation in the desktop pane leaves the list page what it is.)
+    if (can && page && can.hasAttribute("data-gone") && !can.closest("#pane")) { page.setAttribute("data-page", "lost"); }
   });
 
   function settle() { restore(); reopen(); adapt(); undoTimer(); }

@@ -60,6 +60,14 @@
   start();
   // A window widened past 1024 px (a rotated tablet, a resized desktop window) opens the pane.
   if (wide.addEventListener) { wide.addEventListener("change", function () { if (wide.matches) { start(); } }); }
+  // The conversation brought into the pane is a whole page's <main>: its own live region must
+  // not be a second #live-region beside the list's (the shell refreshes the list's; the pane is
+  // reopened after it). Renamed as it lands, before anything looks it up.
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    var p = pane();
+    if (!p || e.target !== p) { return; }
+    p.querySelectorAll("#live-region").forEach(function (r) { r.id = "pane-region"; });
+  });
   document.body.addEventListener("htmx:afterSettle", function (e) {
     var p = pane();
     if (!e.target || !p) { return; }

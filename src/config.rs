@@ -141,6 +141,7 @@ impl Config {
                     .or(f.max_streams)
                     .unwrap_or(streams.total)
                     .max(1),
+                ..StreamLimits::default()
             },
         })
     }

@@ -26,8 +26,14 @@ use crate::service;
 use crate::store::events::{EventRow, list_after};
 use crate::store::{Store, StoreError, settings, users};
 
-/// How often a comment line keeps idle streams open.
+/// How often a stream gets [`KEEPALIVE_FRAME`], busy or quiet (the default of
+/// [`StreamLimits::keepalive`]).
 pub const KEEPALIVE: Duration = Duration::from_secs(15);
+/// What every stream gets every [`KEEPALIVE`]: the comment line of API.md ("a comment line every
+/// 15 s keeps it alive"), and a named `ping` event with no `id:` (so `Last-Event-ID` is
+/// untouched) that, unlike a comment, a browser script sees: a page that heard nothing for a few
+/// intervals knows its connection died silently (a phone that left the Wi-Fi) and reconnects.
+pub const KEEPALIVE_FRAME: &[u8] = b": keep-alive\nevent: ping\ndata: {}\n\n";
 const BATCH: i64 = 500;
 
 /// The fan-out point for committed events.
@@ -226,7 +232,7 @@ async fn deliver(tx: &mpsc::Sender<Bytes>, frame: Bytes, shutdown: &mut Shutdown
 }
 
 /// The event stream of one user: replay after `last_event_id` (or start from now), then live
-/// events, with a keep-alive comment every [`KEEPALIVE`]. The work runs in a task that ends when
+/// events, with [`KEEPALIVE_FRAME`] every [`StreamLimits::keepalive`]. The work runs in a task that ends when
 /// the browser goes away (the response is dropped) or the server stops (the response then ends
 /// cleanly). The response holds `admission`, so the stream's slot is free once it is dropped.
 pub fn stream(
@@ -246,7 +252,12 @@ pub fn stream(
     let mut live = hub.tx.subscribe();
     let mut passing = hub.passing.subscribe();
     let mut shutdown = hub.shutdown.clone();
+    let keepalive = hub.limits.keepalive;
     tokio::spawn(async move {
+        // On a fixed beat, busy or not: events this reader may not see (or whose kinds a page
+        // does not listen to) must not hold the ping back, or a live page would think it dead.
+        let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Someone the server marked offline is back.
         let uid = actor.id;
         if let Err(e) = store
@@ -312,11 +323,11 @@ pub fn stream(
                     }
                     continue;
                 }
-                _ = tokio::time::sleep(KEEPALIVE) => None,
+                _ = beat.tick() => None,
             };
             match next {
                 None => {
-                    if !deliver(&tx, Bytes::from_static(b": keep-alive\n\n"), &mut shutdown).await {
+                    if !deliver(&tx, Bytes::from_static(KEEPALIVE_FRAME), &mut shutdown).await {
                         return;
                     }
                 }

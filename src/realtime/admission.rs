@@ -21,13 +21,16 @@ pub const RESERVED_FDS: u64 = 128;
 /// free again within about a second.
 pub const RETRY_AFTER_SECS: u64 = 5;
 
-/// How many event streams may be open at once.
+/// How many event streams may be open at once, and how often an idle one shows it is alive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamLimits {
     /// Per user, over all their tokens and browser sessions (at least 1).
     pub per_user: usize,
     /// Over the whole server (at least 1).
     pub total: usize,
+    /// How often every stream gets a keep-alive comment and a `ping` event
+    /// ([`super::KEEPALIVE`] unless a test shortens it; not configurable by flag or file).
+    pub keepalive: std::time::Duration,
 }
 
 impl Default for StreamLimits {
@@ -35,6 +38,7 @@ impl Default for StreamLimits {
         StreamLimits {
             per_user: DEFAULT_PER_USER,
             total: DEFAULT_TOTAL,
+            keepalive: super::KEEPALIVE,
         }
     }
 }
@@ -50,6 +54,7 @@ impl StreamLimits {
         StreamLimits {
             per_user: self.per_user.max(1),
             total: self.total.min(room).max(1),
+            ..self
         }
     }
 }
@@ -157,6 +162,7 @@ mod tests {
         let limits = StreamLimits {
             per_user: 2,
             total: 3,
+            ..StreamLimits::default()
         };
         let a1 = s.admit(1, limits).expect("first");
         let a2 = s.admit(1, limits).expect("second");
@@ -178,6 +184,7 @@ mod tests {
         let limits = StreamLimits {
             per_user: 5,
             total: 100,
+            ..StreamLimits::default()
         };
         let admitted = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..16)
@@ -212,12 +219,14 @@ mod tests {
         let zero = StreamLimits {
             per_user: 0,
             total: 0,
+            ..StreamLimits::default()
         };
         assert_eq!(
             zero.fitted(1_024),
             StreamLimits {
                 per_user: 1,
-                total: 1
+                total: 1,
+                ..StreamLimits::default()
             }
         );
     }

@@ -8,7 +8,7 @@ use jiff::tz::TimeZone;
 
 use super::Result;
 use super::conversations::{authorize, show};
-use super::handover::{self, Handover, UndoOffer};
+use super::ownership_news::{self, Handover, UndoOffer};
 use crate::domain::ConversationId;
 use crate::domain::UserStatus;
 use crate::domain::conversation::free_text_allowed;
@@ -164,11 +164,11 @@ pub fn page(
         .filter(|p| snooze::until(*p, now, &tz).is_some())
         .collect();
     let undo = match undo {
-        Some(e) => handover::undo_left(conn, actor.id, id, e, now)?,
+        Some(e) => ownership_news::undo_left(conn, actor.id, id, e, now)?,
         None => None,
     };
     Ok(ConversationPage {
-        taken: handover::taken_from(conn, actor.id, id)?,
+        taken: ownership_news::taken_from(conn, actor.id, id)?,
         tz,
         snooze_presets,
         undo,
@@ -197,7 +197,7 @@ pub fn load_shop_tz(conn: &Connection) -> Result<TimeZone> {
 }
 
 /// The page for a conversation `actor` no longer sees but held, handed on or saw in their pool
-/// a moment ago ([`handover::lost`]): who has it now, and no more.
+/// a moment ago ([`ownership_news::lost`]): who has it now, and no more.
 #[derive(Debug, Clone)]
 pub struct LostPage {
     /// The conversation.
@@ -220,11 +220,11 @@ pub fn lost_page(
     undo: Option<i64>,
     now: i64,
 ) -> Result<Option<LostPage>> {
-    let Some(handover) = handover::lost(conn, actor, id)? else {
+    let Some(handover) = ownership_news::lost(conn, actor, id)? else {
         return Ok(None);
     };
     let undo = match undo {
-        Some(e) => handover::undo_left(conn, actor.id, id, e, now)?,
+        Some(e) => ownership_news::undo_left(conn, actor.id, id, e, now)?,
         None => None,
     };
     Ok(Some(LostPage {

@@ -255,8 +255,9 @@ fn resolve_and_transfer_undo_through_the_same_rules() {
         teams: vec![teaminbox::domain::TeamId(app.sales)],
     };
     let late = app.store.write_blocking(move |c| {
-        let now = teaminbox::domain::time::now_ms() + teaminbox::service::handover::UNDO_MS + 1_000;
-        teaminbox::service::handover::undo(
+        let now =
+            teaminbox::domain::time::now_ms() + teaminbox::service::ownership_news::UNDO_MS + 1_000;
+        teaminbox::service::ownership_news::undo(
             c,
             &actor,
             teaminbox::domain::ConversationId(other),

@@ -167,6 +167,7 @@ fn per_user(n: usize) -> impl FnOnce(&mut teaminbox::config::Config) {
         c.streams = StreamLimits {
             per_user: n,
             total: 100,
+            ..StreamLimits::default()
         }
     }
 }
@@ -259,6 +260,7 @@ fn the_server_wide_cap_holds_over_all_users_and_frees_too() {
         c.streams = StreamLimits {
             per_user: 2,
             total: 3,
+            ..StreamLimits::default()
         }
     });
     let mut ana = hold(&app, &app.ana.token, 2);
@@ -270,4 +272,75 @@ fn the_server_wide_cap_holds_over_all_users_and_frees_too() {
     ana.pop().expect("one").close();
     let _carla = open_once_freed(&app, &app.carla.token);
     assert_refused(&connect(&app, &app.owner.token));
+}
+
+/// Reads `a`'s stream until its body holds `n` `ping` events, and returns the body (the chunk
+/// sizes of the chunked encoding included: the frames are checked line by line).
+#[track_caller]
+fn read_pings(a: &mut Answer, n: usize) -> String {
+    let mut buf = [0u8; 4096];
+    // Each frame is one chunk: the body is whole when it ends with a chunk's CRLF.
+    while a.body.matches("event: ping\n").count() < n || !a.body.ends_with("\n\n\r\n") {
+        let got = a.socket.read(&mut buf).expect("read the stream");
+        assert!(got > 0, "the stream ended: {:?}", a.body);
+        a.body.push_str(&String::from_utf8_lossy(&buf[..got]));
+    }
+    a.body.clone()
+}
+
+/// The SSE frames (blank-line separated) in a chunked body that contain `event: ping`.
+fn ping_frames(body: &str) -> Vec<Vec<String>> {
+    body.split("\n\n")
+        .map(|f| {
+            f.lines()
+                .map(str::to_string)
+                // A chunk-size line (hex digits) or the chunk's trailing CRLF is not SSE.
+                .filter(|l| !l.is_empty() && !l.trim().chars().all(|c| c.is_ascii_hexdigit()))
+                .collect::<Vec<_>>()
+        })
+        .filter(|f| f.iter().any(|l| l == "event: ping"))
+        .collect()
+}
+
+#[test]
+fn every_stream_gets_a_ping_event_without_an_id_beside_the_comment_line() {
+    // A short keep-alive so the test waits for frames, not for 15 s.
+    let app = TestApp::spawn_with(|c| c.streams.keepalive = Duration::from_millis(150));
+    // (what happens on the stream first, what the body must hold besides the pings)
+    let cases: [(&str, Option<&str>); 2] = [
+        ("nothing: a stream that has had no event yet", None),
+        ("an event with an id, then quiet", Some("id: ")),
+    ];
+    for (case, before) in cases {
+        let mut a = connect(&app, &app.ana.token);
+        assert_eq!(a.status, 200, "{case}: {}", a.body);
+        if before.is_some() {
+            app.api
+                .put(
+                    "/api/v1/me/status",
+                    &app.ana.token,
+                    json!({"status": "busy"}),
+                )
+                .expect(200);
+        }
+        let body = read_pings(&mut a, 2);
+        if let Some(line) = before {
+            assert!(
+                body.contains(line),
+                "{case}: the event is missing: {body:?}"
+            );
+        }
+        let pings = ping_frames(&body);
+        assert!(pings.len() >= 2, "{case}: {body:?}");
+        for f in pings {
+            // The comment line of API.md stays; the ping carries data (or a browser ignores
+            // it) and no id, so Last-Event-ID still names the newest real event.
+            assert_eq!(
+                f,
+                [": keep-alive", "event: ping", "data: {}"],
+                "{case}: a ping frame"
+            );
+        }
+        a.close();
+    }
 }

@@ -16,8 +16,8 @@ use crate::domain::time::{now_ms, parse_rfc3339};
 use crate::domain::{ConversationId, Status, TeamId, UserId};
 use crate::service::conversation_page;
 use crate::service::conversations::{self as ops, AssignRequest};
-use crate::service::handover;
 use crate::service::messages::{self as send, Outgoing};
+use crate::service::ownership_news;
 use crate::service::{Error, bad_request};
 use crate::web::AppState;
 use crate::web::session::Viewer;
@@ -412,14 +412,14 @@ pub(super) async fn post_action(
                         .event
                         .ok_or_else(|| bad_request("invalid_field", "which change to undo?"))?;
                     (
-                        handover::undo(c, &actor, id, event, now)?,
+                        ownership_news::undo(c, &actor, id, event, now)?,
                         "Undone".to_string(),
                     )
                 }
                 _ => return Err(Error::NotFound("action")),
             };
             let undo = match undo_kind {
-                Some(status) => handover::latest_change_by(c, actor.id, id, status)?,
+                Some(status) => ownership_news::latest_change_by(c, actor.id, id, status)?,
                 None => None,
             };
             Ok(Done {

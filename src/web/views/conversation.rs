@@ -10,7 +10,7 @@ use super::timeline::timeline;
 use crate::domain::snooze::{self, Preset};
 use crate::domain::{ChannelKind, Status};
 use crate::service::conversation_page::{LostPage, Person};
-use crate::service::handover::{Handover, UndoOffer};
+use crate::service::ownership_news::{Handover, UndoOffer};
 use crate::store::conversations::Conversation;
 use crate::store::messages::TimelineItem;
 use crate::store::users::Named;

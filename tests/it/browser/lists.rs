@@ -166,12 +166,24 @@ fn lists_bulk_resolve_mentions_and_desktop_split() {
         // Tick Maria's and Jonas's conversations and resolve both at once.
         click(&m, &format!("input[name=ids][value='{maria}']")).await;
         click(&m, &format!("input[name=ids][value='{jonas}']")).await;
+        // Live updates while boxes are ticked (the focus still on the last one): a new customer's
+        // row appears, and a ticked row that changes (Maria writes again) stays ticked.
+        let ticked = "return Array.from(document.querySelectorAll('input[name=ids]:checked'), i => Number(i.value)).sort((a, b) => a - b);";
+        let mut both = vec![maria, jonas];
+        both.sort();
+        let lena = b(|| inbound("m4", "lena", "Lena", None, "Do you ship to Porto?"));
+        wait_text(&m, "ul.queue", "Lena").await;
+        assert_eq!(js(&m, ticked).await, json!(both), "ticks after a new row arrived");
+        b(|| inbound("m5", "maria", "Maria Silva", None, "Or the red one, size 38"));
+        wait_text(&m, "ul.queue", "Or the red one").await;
+        assert_eq!(js(&m, ticked).await, json!(both), "ticks after a ticked row changed");
         shot(&m, "lists-bulk-selected-390x844.png").await;
         click(&m, "#bulk-bar button[value=resolve]").await;
         wait_gone(&m, "ul.queue", "Maria Silva").await;
         wait_gone(&m, "ul.queue", "Jonas").await;
         wait_text(&m, "ul.queue", "محمد حداد").await;
-        for (id, want) in [(maria, "resolved"), (jonas, "resolved"), (mohamed, "open")] {
+        wait_text(&m, "ul.queue", "Lena").await;
+        for (id, want) in [(maria, "resolved"), (jonas, "resolved"), (mohamed, "open"), (lena, "open")] {
             let c = b(|| app.api.get(&format!("/api/v1/conversations/{id}"), &app.owner.token).expect(200));
             assert_eq!(c["status"], want, "conversation {id}");
         }
@@ -228,6 +240,31 @@ fn lists_bulk_resolve_mentions_and_desktop_split() {
             return p.left >= l.right - 1 && p.width > 500;").await;
         assert_eq!(side_by_side, json!(true), "list and pane are not side by side");
         shot(&m, "lists-desktop-1280x800.png").await;
+        // The pane holds a whole conversation: still one #live-region (the list's), and the
+        // conversation's own scripts at work in it (a draft is kept per conversation).
+        let dups = "const ids = Array.from(document.querySelectorAll('[id]'), e => e.id); \
+            return ids.filter((x, i) => ids.indexOf(x) !== i);";
+        assert_eq!(js(&m, dups).await, json!([]), "duplicate ids with the pane open");
+        let field = js(&m, "const r = document.querySelector('#pane #reply'); \
+            return r && r.offsetParent ? 'reply' : 'note';").await;
+        let field = field.as_str().expect("field").to_string();
+        let draft = "Draft typed in the pane — مسودة";
+        fill(&m, &format!("#pane #{field}"), draft).await;
+        let stored = format!("return localStorage.getItem('ti-draft:{mohamed}:{field}');");
+        assert_eq!(js(&m, &stored).await, json!(draft), "the pane's draft is kept");
+        // A live update while typing there: the list changes, the pane and its draft stay.
+        b(|| inbound("m6", "mohamed", "محمد حداد", Some("4915123456789"), "Any news on 1234?"));
+        wait_text(&m, "ul.queue", "Any news on 1234?").await;
+        let typed = format!("return document.querySelector('#pane #{field}').value;");
+        assert_eq!(js(&m, &typed).await, json!(draft), "the pane's draft after a live update");
+        assert_eq!(js(&m, dups).await, json!([]), "duplicate ids after a live update");
+        // Another conversation in the pane, then back: the draft comes back from this device.
+        click(&m, &format!("ul.queue a[data-open='{lena}']")).await;
+        wait_text(&m, "#pane", "Do you ship to Porto?").await;
+        click(&m, &format!("ul.queue a[data-open='{mohamed}']")).await;
+        wait_text(&m, "#pane", "Any news on 1234?").await;
+        assert_eq!(js(&m, &typed).await, json!(draft), "the draft back in the pane");
+        assert_eq!(js(&m, dups).await, json!([]), "duplicate ids after reopening");
         // A reload keeps the conversation open beside the list.
         m.refresh().await.expect("reload");
         viewport(&m, 1280, 800).await;
