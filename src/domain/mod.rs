@@ -7,6 +7,7 @@ pub mod ids;
 pub mod metrics;
 pub mod phone;
 pub mod policy;
+pub mod search;
 pub mod settings;
 pub mod throttle;
 pub mod time;

@@ -2,10 +2,11 @@
 //! and the figures for the inbox tabs (counts and the oldest wait), read through the same indexes.
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::Result;
 use super::conversations::{Conversation, SELECT, map_conversation};
+use super::terms;
 use crate::domain::policy::Scope;
 use crate::domain::{Status, TeamId, UserId};
 
@@ -187,24 +188,61 @@ fn contacts_match(s: &Search) -> Option<(&'static str, String)> {
     }
 }
 
-/// The message-text query (message_words, unicode61): every word with a letter or digit as a
-/// quoted prefix. `None` for short searches (see [`Search::is_short`]).
-pub(crate) fn fts_query(s: &Search) -> Option<String> {
+/// The message side of a search: the search terms (domain::search::terms) of every word with a
+/// letter or digit, each to begin a term of the conversation. None for short searches (see
+/// [`Search::is_short`]).
+pub(crate) fn message_terms(s: &Search) -> Vec<String> {
     if s.is_short() {
-        return None;
+        return Vec::new();
     }
-    let words: Vec<String> = s
-        .words
-        .iter()
-        .filter(|w| w.chars().any(char::is_alphanumeric))
-        .map(|w| format!("\"{w}\"*"))
-        .collect();
-    (!words.is_empty()).then(|| words.join(" "))
+    let mut out: Vec<String> = Vec::new();
+    for t in s.words.iter().flat_map(|w| crate::domain::search::terms(w)) {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
 }
 
-/// Most conversations a search lists by id before it counts as broad: the page is then read
+/// Most conversations a search side lists by id before it counts as broad: the page is then read
 /// through these ids and sorted, which stays within a few milliseconds.
 const FEW: usize = 4000;
+
+/// Conversations, in page order, that a search with message words first reads and tests one by
+/// one (a row look-up and a substring test each, ~5–10 µs): a word in more than 1 in 20 of them
+/// fills a page of 50 from these alone, however many conversations hold it in all.
+const WINDOW: usize = 1000;
+
+/// How a search is answered: [`FEW`] and [`WINDOW`], as parameters so that tests can run every
+/// way on the same data (a window of 0 skips the walk).
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
+    few: usize,
+    window: usize,
+}
+
+/// The contacts side of a search as its index answered it.
+enum ContactSide {
+    /// Nothing to look for.
+    Nothing,
+    /// The conversations of the matching contacts (at most `few`).
+    Ids(Vec<i64>),
+    /// Too many to list: contacts matching this FTS5 query in this contacts index.
+    Broad(&'static str, String),
+}
+
+/// How the message side of a search is read.
+enum MessageSide {
+    /// Nothing to look for (no word of 3+ letters in all).
+    Nothing,
+    /// Every conversation read is tested for every word (the walk).
+    Each,
+    /// These conversations (at most `few`), each tested for every word.
+    Ids(Vec<i64>),
+    /// Too many to list: conversations holding a term that begins with this one, each tested
+    /// for every word.
+    Holding(String),
+}
 
 /// Conversations with a contact matching `m` in contacts index `table`: their ids, or `None`
 /// when there are more than [`FEW`] contacts.
@@ -228,80 +266,112 @@ fn few_by_contact(conn: &Connection, table: &str, m: &str, few: usize) -> Result
     Ok(Some(ids))
 }
 
-/// Conversations with a message matching `m`: their ids, or `None` when there are more than
-/// [`FEW`]. message_words rowids are `conversation_id << 32 | message id` and come in order, so
-/// a conversation's matches are adjacent and no message is looked up.
-fn few_by_message(conn: &Connection, m: &str, few: usize) -> Result<Option<Vec<i64>>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT rowid >> 32 FROM message_words WHERE message_words MATCH ?1")?;
-    let mut rows = stmt.query([m])?;
-    let mut ids: Vec<i64> = Vec::new();
-    while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        if ids.last() != Some(&id) {
-            if ids.len() == few {
-                return Ok(None);
-            }
-            ids.push(id);
-        }
-    }
-    Ok(Some(ids))
+/// The contacts side of a search.
+fn contact_side(conn: &Connection, search: &Search, few: usize) -> Result<ContactSide> {
+    Ok(match contacts_match(search) {
+        None => ContactSide::Nothing,
+        Some((table, m)) => match few_by_contact(conn, table, &m, few)? {
+            Some(ids) => ContactSide::Ids(ids),
+            None => ContactSide::Broad(table, m),
+        },
+    })
 }
 
-/// The SQL condition for a search, pushing its parameters onto `args`. Each side (contacts,
-/// messages) is asked its index first: a narrow side gives its conversation ids and the page is
-/// read through them; a broad one (more than [`FEW`]) is read from its index once into a set
-/// that the page, read in order, is checked against (matches are then dense enough to fill it
-/// soon). A probe of the full-text index per conversation instead costs about a millisecond each
-/// at 200k contacts, so it is never used.
+/// The message side of a search with `words` (see [`message_terms`]) once the walk did not
+/// answer: the conversations of its longest word (the likeliest to be rare) when they are few,
+/// otherwise that word to be checked per conversation. The page then tests every word.
+fn message_side(conn: &Connection, words: &[String], few: usize) -> Result<MessageSide> {
+    let Some(longest) = words.iter().max_by_key(|w| w.chars().count()) else {
+        return Ok(MessageSide::Nothing);
+    };
+    Ok(match terms::list_holding(conn, longest, few)? {
+        Some(ids) => MessageSide::Ids(ids),
+        None => MessageSide::Holding(longest.clone()),
+    })
+}
+
+/// The SQL condition for a search whose sides are `contact` and `message` (its words `words`),
+/// pushing its parameters onto `args`. A side given by ids drives the page (the ids are read
+/// and sorted); a broad side is checked while the page is read in order (`+`: never look up and
+/// sort every member, which the planner would otherwise pick, 0.3–0.5 s for 100k). Every
+/// conversation the message side yields is tested for every word (conversation_terms), so the
+/// answer is the same whichever way a side was read.
 fn search_clause(
-    conn: &Connection,
-    search: &Search,
-    few: usize,
+    contact: &ContactSide,
+    message: &MessageSide,
+    words: &[String],
     args: &mut Vec<SqlValue>,
 ) -> Result<String> {
-    let mut ids: Vec<i64> = Vec::new();
-    let mut sets: Vec<String> = Vec::new();
     let arg = |v: String, args: &mut Vec<SqlValue>| {
         args.push(v.into());
         format!("?{}", args.len())
     };
-    if let Some((table, m)) = contacts_match(search) {
-        match few_by_contact(conn, table, &m, few)? {
-            Some(found) => ids.extend(found),
-            None => {
-                let p = arg(m, args);
-                // `+`: check the set while reading in page order, never look up each member
-                // and sort them all (which the planner picks, at 0.3–0.5 s for 100k).
-                sets.push(format!(
-                    "+c.contact_id IN (SELECT rowid FROM {table} WHERE {table} MATCH {p})"
-                ));
+    let holds = |args: &mut Vec<SqlValue>| {
+        words
+            .iter()
+            .map(|w| terms::holds_clause(&arg(w.clone(), args)))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    let mut parts: Vec<String> = Vec::new();
+    let mut driving: Vec<i64> = Vec::new();
+    let mut all_ids = true;
+    match contact {
+        ContactSide::Nothing => {}
+        ContactSide::Ids(ids) => {
+            if !ids.is_empty() {
+                let p = arg(serde_json::to_string(ids)?, args);
+                parts.push(format!("+c.id IN (SELECT value FROM json_each({p}))"));
+                driving.extend(ids);
             }
         }
-    }
-    if let Some(m) = fts_query(search) {
-        match few_by_message(conn, &m, few)? {
-            Some(found) => ids.extend(found),
-            None => {
-                let p = arg(m, args);
-                sets.push(format!(
-                    "+c.id IN (SELECT rowid >> 32 FROM message_words WHERE message_words MATCH {p})"
-                ));
-            }
+        ContactSide::Broad(table, m) => {
+            all_ids = false;
+            let p = arg(m.clone(), args);
+            parts.push(format!(
+                "+c.contact_id IN (SELECT rowid FROM {table} WHERE {table} MATCH {p})"
+            ));
         }
     }
-    let mut sides = sets;
-    if !ids.is_empty() {
-        ids.sort_unstable();
-        ids.dedup();
-        let p = arg(serde_json::to_string(&ids)?, args);
-        sides.insert(0, format!("c.id IN (SELECT value FROM json_each({p}))"));
+    match message {
+        MessageSide::Nothing => {}
+        MessageSide::Each => {
+            all_ids = false;
+            parts.push(format!("({})", holds(args)));
+        }
+        MessageSide::Ids(ids) => {
+            if !ids.is_empty() {
+                let p = arg(serde_json::to_string(ids)?, args);
+                let h = holds(args);
+                parts.push(format!(
+                    "(+c.id IN (SELECT value FROM json_each({p})) AND {h})"
+                ));
+                driving.extend(ids);
+            }
+        }
+        MessageSide::Holding(word) => {
+            all_ids = false;
+            let p = arg(terms::fts_prefix(word), args);
+            let h = holds(args);
+            parts.push(format!(
+                "(+c.id IN (SELECT rowid >> {bits} FROM conversation_terms_fts
+                    WHERE conversation_terms_fts MATCH {p}) AND {h})",
+                bits = terms::CHUNK_BITS
+            ));
+        }
     }
-    Ok(match sides.len() {
+    if parts.is_empty() {
         // Nothing to look for, or nothing found.
-        0 => "0".to_string(),
-        _ => format!("({})", sides.join(" OR ")),
-    })
+        return Ok("0".to_string());
+    }
+    let mut clause = format!("({})", parts.join(" OR "));
+    if all_ids {
+        driving.sort_unstable();
+        driving.dedup();
+        let p = arg(serde_json::to_string(&driving)?, args);
+        clause = format!("c.id IN (SELECT value FROM json_each({p})) AND {clause}");
+    }
+    Ok(clause)
 }
 
 /// A page of conversations and the cursor (`last_message_at`, id) of the next one.
@@ -309,14 +379,20 @@ pub type Page = (Vec<Conversation>, Option<(i64, i64)>);
 
 /// One page of a queue view, newest activity first, with the cursor of the next page.
 pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
-    list_page(conn, q, FEW)
+    list_page(
+        conn,
+        q,
+        Tuning {
+            few: FEW,
+            window: WINDOW,
+        },
+    )
 }
 
-/// [`list_conversations`] with the threshold of a broad search side as a parameter (tests run
-/// both ways of answering on the same data).
-fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
-    let mut sql = format!("{SELECT} WHERE 1");
-    let mut args: Vec<SqlValue> = Vec::new();
+/// The conditions of a query other than its search (view, status, scope, team, tag, cursor),
+/// starting with ` AND`, pushing their parameters onto `args`.
+fn filter_clause(q: &ConvQuery, args: &mut Vec<SqlValue>) -> String {
+    let mut sql = String::new();
     let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
         args.push(v);
         format!("?{}", args.len())
@@ -329,7 +405,7 @@ fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
         // Spelled as in the partial index conv_unassigned so the planner can use it.
         View::Unassigned => sql.push_str(" AND c.assignee_id IS NULL"),
         View::Mine => {
-            let p = arg(q.viewer.0.into(), &mut args);
+            let p = arg(q.viewer.0.into(), args);
             sql.push_str(&format!(" AND c.assignee_id = {p}"));
         }
         View::Pending | View::All => {}
@@ -340,49 +416,119 @@ fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
             if q.view == View::Unassigned && s != Status::Resolved {
                 sql.push_str(" AND c.status <> 'resolved'");
             }
-            let p = arg(s.as_str().to_string().into(), &mut args);
+            let p = arg(s.as_str().to_string().into(), args);
             sql.push_str(&format!(" AND c.status = {p}"));
         }
         StatusFilter::Any => {}
     }
-    sql.push_str(&scope_clause(&q.scope, &mut args));
+    sql.push_str(&scope_clause(&q.scope, args));
     if let Some(t) = q.team {
-        let p = arg(t.0.into(), &mut args);
+        let p = arg(t.0.into(), args);
         sql.push_str(&format!(" AND c.team_id = {p}"));
     }
     if let Some(tag) = &q.tag {
-        let p = arg(tag.clone().into(), &mut args);
+        let p = arg(tag.clone().into(), args);
         sql.push_str(&format!(
             " AND EXISTS (SELECT 1 FROM conversation_tags x JOIN tags tg ON tg.id = x.tag_id
                 WHERE x.conversation_id = c.id AND tg.name = {p})"
         ));
     }
-    if let Some(search) = &q.search {
-        let clause = search_clause(conn, search, few, &mut args)?;
-        sql.push_str(&format!(" AND {clause}"));
-    }
     if let Some((at, id)) = q.before {
-        let a = arg(at.into(), &mut args);
-        let i = arg(id.into(), &mut args);
+        let a = arg(at.into(), args);
+        let i = arg(id.into(), args);
         sql.push_str(&format!(
             " AND (c.last_message_at < {a} OR (c.last_message_at = {a} AND c.id < {i}))"
         ));
     }
-    let l = arg((q.limit + 1).into(), &mut args);
-    sql.push_str(&format!(
-        " ORDER BY c.last_message_at DESC, c.id DESC LIMIT {l}"
-    ));
+    sql
+}
+
+const ORDER: &str = " ORDER BY c.last_message_at DESC, c.id DESC";
+
+/// Reads the page `{SELECT} WHERE 1{conditions}` (parameters `args`) in queue order, `limit`
+/// rows and the cursor of the next page.
+fn read_page(
+    conn: &Connection,
+    conditions: &str,
+    mut args: Vec<SqlValue>,
+    limit: i64,
+) -> Result<Page> {
+    args.push((limit + 1).into());
+    let sql = format!("{SELECT} WHERE 1{conditions}{ORDER} LIMIT ?{}", args.len());
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut items = stmt
         .query_map(params_from_iter(args.iter()), map_conversation)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next = if items.len() as i64 > q.limit {
-        items.truncate(q.limit as usize);
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
         items.last().map(|c| (c.last_message_at.0, c.id.0))
     } else {
         None
     };
     Ok((items, next))
+}
+
+/// The last of the first `window` conversations (`last_message_at`, id) that `filters` keep, in
+/// page order; `None` when they keep fewer.
+fn window_end(
+    conn: &Connection,
+    filters: &str,
+    args: &[SqlValue],
+    window: usize,
+) -> Result<Option<(i64, i64)>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT c.last_message_at, c.id FROM conversations c WHERE 1{filters}{ORDER}
+              LIMIT 1 OFFSET {}",
+            window - 1
+        ))?
+        .query_row(params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
+}
+
+/// [`list_conversations`] with its [`Tuning`] as a parameter.
+///
+/// A search with message words first walks the first `window` conversations in page order,
+/// testing each (see [`WINDOW`]): when that fills the page, or those were all there are, it is
+/// the answer. Otherwise each side is asked its index: a narrow side gives its conversation ids
+/// and the page is read through them; a broad one is checked while the page is read in order.
+fn list_page(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Result<Page> {
+    let mut args: Vec<SqlValue> = Vec::new();
+    let filters = filter_clause(q, &mut args);
+    let Some(search) = &q.search else {
+        return read_page(conn, &filters, args, q.limit);
+    };
+    let contact = contact_side(conn, search, tuning.few)?;
+    let words = message_terms(search);
+    if !words.is_empty() && tuning.window > 0 {
+        let end = window_end(conn, &filters, &args, tuning.window)?;
+        let mut walk_args = args.clone();
+        let mut conditions = filters.clone();
+        if let Some((at, id)) = end {
+            walk_args.push(at.into());
+            let a = walk_args.len();
+            walk_args.push(id.into());
+            let i = walk_args.len();
+            conditions.push_str(&format!(
+                " AND (c.last_message_at > ?{a} OR (c.last_message_at = ?{a} AND c.id >= ?{i}))"
+            ));
+        }
+        let clause = search_clause(&contact, &MessageSide::Each, &words, &mut walk_args)?;
+        conditions.push_str(&format!(" AND {clause}"));
+        let page = read_page(conn, &conditions, walk_args, q.limit)?;
+        if page.1.is_some() || end.is_none() {
+            return Ok(page);
+        }
+    }
+    let message = if words.is_empty() {
+        MessageSide::Nothing
+    } else {
+        message_side(conn, &words, tuning.few)?
+    };
+    let clause = search_clause(&contact, &message, &words, &mut args)?;
+    read_page(conn, &format!("{filters} AND {clause}"), args, q.limit)
 }
 
 #[cfg(test)]
@@ -443,13 +589,14 @@ mod tests {
                     params![conv, texts[(i + m) % 5]],
                 )
                 .expect("message");
+                terms::insert_terms(&conn, conv, texts[(i + m) % 5]).expect("terms");
             }
         }
         conn
     }
 
-    /// Every page of a search, following the cursor (`few` as the broad threshold).
-    fn all_pages(conn: &Connection, scope: &Scope, search: &Search, few: usize) -> Vec<i64> {
+    /// Every page of a search, following the cursor, answered the way `tuning` says.
+    fn all_pages(conn: &Connection, scope: &Scope, search: &Search, tuning: Tuning) -> Vec<i64> {
         let mut q = ConvQuery {
             view: View::All,
             viewer: UserId(1),
@@ -463,7 +610,7 @@ mod tests {
         };
         let mut ids = Vec::new();
         loop {
-            let (items, next) = list_page(conn, &q, few).expect("page");
+            let (items, next) = list_page(conn, &q, tuning).expect("page");
             ids.extend(items.iter().map(|c| c.id.0));
             match next {
                 Some(n) => q.before = Some(n),
@@ -473,7 +620,7 @@ mod tests {
     }
 
     #[test]
-    fn broad_and_narrow_searches_answer_alike_within_the_scope() {
+    fn every_way_of_answering_a_search_gives_the_same_pages_within_the_scope() {
         let dir = tempfile::tempdir().expect("tempdir");
         let conn = fixture(dir.path());
         let search = |words: &[&str], phone: Option<&str>| Search {
@@ -490,6 +637,10 @@ mod tests {
             (search(&["jo"], None), 24),
             (search(&["🌸"], None), 12),
             (search(&["xylophone"], None), 0),
+            // Words of different messages of one conversation.
+            (search(&["refund", "deliv"], None), 12),
+            (search(&["deliv", "lieferung"], None), 4),
+            (search(&["refund", "xylophone"], None), 0),
         ];
         let scopes = [
             Scope::All,
@@ -499,11 +650,32 @@ mod tests {
                 teams: vec![],
             },
         ];
+        // Every way of answering: the product's; sides listed by id, no walk; broad sides, no
+        // walk; a walk of one conversation that cannot fill the page, then broad sides; a walk
+        // over everything.
+        let tunings = [
+            Tuning {
+                few: FEW,
+                window: WINDOW,
+            },
+            Tuning {
+                few: FEW,
+                window: 0,
+            },
+            Tuning { few: 0, window: 0 },
+            Tuning { few: 0, window: 1 },
+            Tuning {
+                few: 0,
+                window: 1000,
+            },
+        ];
         for (s, all) in &searches {
             for scope in &scopes {
-                let narrow = all_pages(&conn, scope, s, FEW);
-                let broad = all_pages(&conn, scope, s, 0);
-                assert_eq!(narrow, broad, "{s:?} {scope:?}");
+                let narrow = all_pages(&conn, scope, s, tunings[0]);
+                for tuning in &tunings[1..] {
+                    let other = all_pages(&conn, scope, s, *tuning);
+                    assert_eq!(narrow, other, "{s:?} {scope:?} {tuning:?}");
+                }
                 let mut unique = narrow.clone();
                 unique.sort();
                 unique.dedup();
@@ -523,6 +695,61 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn migration_009_reads_the_messages_that_exist_already() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = Connection::open(dir.path().join("old.db")).expect("open");
+        let migrations = crate::store::migrations();
+        migrations.to_version(&mut conn, 8).expect("migrate to 008");
+        conn.execute_batch(
+            "INSERT INTO channels (id, kind, name, created_at) VALUES (1, 'api', 'c', 0);
+             INSERT INTO contacts (id, name, created_at) VALUES (1, 'Ana', 0), (2, 'Omar', 0);
+             INSERT INTO conversations (id, channel_id, contact_id, last_message_at, created_at, updated_at)
+                 VALUES (1, 1, 1, 0, 0, 0), (2, 1, 2, 1, 0, 0);
+             INSERT INTO messages (conversation_id, channel_id, direction, text, status, created_at)
+                 VALUES (1, 1, 'in', 'Where is my parcel?', 'received', 0),
+                        (1, 1, 'out', 'Le café arrive mardi', 'delivered', 1),
+                        (2, 1, 'in', 'شكراً يا مُحَمَّد', 'received', 2);",
+        )
+        .expect("old rows");
+        migrations.to_latest(&mut conn).expect("migrate");
+        let found = |words: &[&str]| {
+            let q = ConvQuery {
+                view: View::All,
+                viewer: UserId(1),
+                scope: Scope::All,
+                team: None,
+                tag: None,
+                status: StatusFilter::Any,
+                search: Some(Search {
+                    words: words.iter().map(|w| w.to_string()).collect(),
+                    phone: None,
+                }),
+                limit: 10,
+                before: None,
+            };
+            let ids: Vec<i64> = list_conversations(&conn, &q)
+                .expect("list")
+                .0
+                .iter()
+                .map(|c| c.id.0)
+                .collect();
+            ids
+        };
+        // The older message of a conversation, its words with the newer one's, accents and
+        // Arabic vowel marks left out, and word prefixes.
+        assert_eq!(found(&["parc"]), vec![1]);
+        assert_eq!(found(&["parcel", "cafe"]), vec![1]);
+        assert_eq!(found(&["CAFÉ"]), vec![1]);
+        assert_eq!(found(&["شكرا"]), vec![2]);
+        assert_eq!(found(&["محمد"]), vec![2]);
+        assert_eq!(found(&["xylophone"]), Vec::<i64>::new());
+        let kept: i64 = conn
+            .query_row("SELECT COUNT(*) FROM conversation_terms", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(kept, 2);
     }
 
     #[test]
