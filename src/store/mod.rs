@@ -11,6 +11,7 @@ pub mod events;
 pub mod messages;
 pub mod outbox;
 pub mod queue;
+pub mod search;
 pub mod settings;
 pub mod tags;
 pub mod teams;

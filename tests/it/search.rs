@@ -274,7 +274,10 @@ fn words_from_every_message_of_a_conversation_are_found_together() {
     check(&app, &app.manager, table);
     // Ana sees her own conversation; Carla, who may not see it, finds only the pool's.
     assert_eq!(find(&app, &app.ana, "leather tuesday"), vec!["Ana Paula"]);
-    assert_eq!(find(&app, &app.carla, "leather tuesday"), Vec::<String>::new());
+    assert_eq!(
+        find(&app, &app.carla, "leather tuesday"),
+        Vec::<String>::new()
+    );
     assert_eq!(find(&app, &app.carla, "leather"), vec!["Kim"]);
 }
 
