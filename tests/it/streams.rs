@@ -279,10 +279,17 @@ fn the_server_wide_cap_holds_over_all_users_and_frees_too() {
 #[track_caller]
 fn read_pings(a: &mut Answer, n: usize) -> String {
     let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + WAIT;
     // Each frame is one chunk: the body is whole when it ends with a chunk's CRLF.
     while a.body.matches("event: ping\n").count() < n || !a.body.ends_with("\n\n\r\n") {
         let got = a.socket.read(&mut buf).expect("read the stream");
         assert!(got > 0, "the stream ended: {:?}", a.body);
+        // Comment lines alone keep the socket busy: give up on the pings after WAIT.
+        assert!(
+            Instant::now() < deadline,
+            "no {n} ping events: {:?}",
+            a.body
+        );
         a.body.push_str(&String::from_utf8_lossy(&buf[..got]));
     }
     a.body.clone()
