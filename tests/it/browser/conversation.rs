@@ -17,42 +17,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// A Chrome DevTools command through chromedriver (`POST /session/{id}/goog/cdp/execute`).
-#[derive(Debug)]
-struct Cdp(serde_json::Value);
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base: &Url,
-        session: Option<&str>,
-    ) -> Result<Url, <Url as std::str::FromStr>::Err> {
-        base.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &Url) -> (Method, Option<String>) {
-        (Method::POST, Some(self.0.to_string()))
-    }
-}
-
-/// Resizes the page: the phone emulation fixes the viewport, so the window size alone does not.
-async fn viewport(c: &Client, width: u32, height: u32) {
-    let mobile = width < 600;
-    c.set_window_size(width, height).await.expect("window size");
-    c.issue_cmd(Cdp(json!({"cmd": "Emulation.setDeviceMetricsOverride",
-        "params": {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}})))
-        .await
-        .expect("device metrics");
-}
-
-async fn shot(c: &Client, name: &str) {
-    let png = c.screenshot().await.expect("screenshot");
-    std::fs::write(screenshots().join(format!("{name}.png")), png).expect("write screenshot");
-}
-
 /// The value of the form field `css`.
 async fn value(c: &Client, css: &str) -> String {
     c.execute(

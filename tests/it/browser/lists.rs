@@ -33,50 +33,6 @@ async fn wait_gone(c: &Client, css: &str, text: &str) {
     panic!("{text:?} still in {css}");
 }
 
-/// Chrome DevTools' `Emulation.setDeviceMetricsOverride` through ChromeDriver: the sessions
-/// emulate a 390×844 phone (mobileEmulation), which `set_window_size` does not change.
-#[derive(Debug)]
-struct Viewport(u32, u32);
-
-impl WebDriverCompatibleCommand for Viewport {
-    fn endpoint(
-        &self,
-        base: &Url,
-        session: Option<&str>,
-    ) -> Result<Url, <Url as std::str::FromStr>::Err> {
-        base.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &Url) -> (Method, Option<String>) {
-        let mobile = self.0 < 1024;
-        let params =
-            json!({"width": self.0, "height": self.1, "deviceScaleFactor": 1, "mobile": mobile});
-        let body = json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": params});
-        (Method::POST, Some(body.to_string()))
-    }
-}
-
-async fn viewport(c: &Client, width: u32, height: u32) {
-    c.issue_cmd(Viewport(width, height))
-        .await
-        .expect("viewport");
-}
-
-async fn js(c: &Client, script: &str) -> serde_json::Value {
-    c.execute(script, vec![]).await.expect("script")
-}
-
-async fn shot(c: &Client, name: &str) {
-    std::fs::write(
-        screenshots().join(name),
-        c.screenshot().await.expect("shot"),
-    )
-    .expect("write");
-}
-
 #[test]
 #[ignore = "needs Debian's chromium and chromium-driver; .ci/run runs it with --include-ignored"]
 fn lists_bulk_resolve_mentions_and_desktop_split() {
@@ -161,7 +117,7 @@ fn lists_bulk_resolve_mentions_and_desktop_split() {
         let undirected = js(&m, "return document.querySelectorAll('ul.queue .name:not([dir=auto]), ul.queue .preview:not([dir=auto])').length;").await;
         assert_eq!(undirected, json!(0), "names and previews need dir=auto");
         console.extend(console_errors(&m, "all list").await);
-        shot(&m, "lists-all-390x844.png").await;
+        shot(&m, "lists-all-390x844").await;
 
         // Tick Maria's and Jonas's conversations and resolve both at once.
         click(&m, &format!("input[name=ids][value='{maria}']")).await;
@@ -177,7 +133,7 @@ fn lists_bulk_resolve_mentions_and_desktop_split() {
         b(|| inbound("m5", "maria", "Maria Silva", None, "Or the red one, size 38"));
         wait_text(&m, "ul.queue", "Or the red one").await;
         assert_eq!(js(&m, ticked).await, json!(both), "ticks after a ticked row changed");
-        shot(&m, "lists-bulk-selected-390x844.png").await;
+        shot(&m, "lists-bulk-selected-390x844").await;
         click(&m, "#bulk-bar button[value=resolve]").await;
         wait_gone(&m, "ul.queue", "Maria Silva").await;
         wait_gone(&m, "ul.queue", "Jonas").await;
@@ -209,7 +165,7 @@ fn lists_bulk_resolve_mentions_and_desktop_split() {
         click(&c, "nav.tabs a[href='/?view=mentions']").await;
         wait_text(&c, "ul.queue.mentions", "can you check order 1234").await;
         wait_text(&c, "ul.queue.mentions", "Mario").await;
-        shot(&c, "lists-mentions-390x844.png").await;
+        shot(&c, "lists-mentions-390x844").await;
         click(&c, "ul.queue.mentions a").await;
         // The note in the conversation's timeline (the list shows the same words).
         wait_text(&c, "ol.timeline", "can you check order 1234").await;
@@ -229,7 +185,7 @@ fn lists_bulk_resolve_mentions_and_desktop_split() {
         wait_text(&m, "#pane", "Pick a conversation").await;
         let width = js(&m, "return [innerWidth, matchMedia('(min-width: 1024px)').matches];").await;
         assert_eq!(width, json!([1280, true]));
-        shot(&m, "lists-desktop-empty-1280x800.png").await;
+        shot(&m, "lists-desktop-empty-1280x800").await;
         click(&m, &format!("ul.queue a[data-open='{mohamed}']")).await;
         wait_text(&m, "#pane", "can you check order 1234").await;
         wait_text(&m, "ul.queue", "محمد حداد").await;
@@ -239,7 +195,7 @@ fn lists_bulk_resolve_mentions_and_desktop_split() {
             const p = document.getElementById('pane').getBoundingClientRect(); \
             return p.left >= l.right - 1 && p.width > 500;").await;
         assert_eq!(side_by_side, json!(true), "list and pane are not side by side");
-        shot(&m, "lists-desktop-1280x800.png").await;
+        shot(&m, "lists-desktop-1280x800").await;
         // The pane holds a whole conversation: still one #live-region (the list's), and the
         // conversation's own scripts at work in it (a draft is kept per conversation).
         let dups = "const ids = Array.from(document.querySelectorAll('[id]'), e => e.id); \

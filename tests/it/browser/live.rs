@@ -115,54 +115,11 @@ async fn wait_js(c: &Client, expr: &str) {
     panic!("timed out waiting for {expr} ({errors:?}); page:\n{src}");
 }
 
-async fn js(c: &Client, script: &str) -> serde_json::Value {
-    c.execute(script, vec![]).await.expect("script")
-}
-
-async fn shot(c: &Client, name: &str) {
-    std::fs::write(
-        screenshots().join(format!("{name}.png")),
-        c.screenshot().await.expect("screenshot"),
-    )
-    .expect("write screenshot");
-}
-
-/// ChromeDriver's Chrome DevTools command (`POST /session/{id}/goog/cdp/execute`): the phone
-/// emulation fixes the viewport at 390 px, so a desktop screenshot overrides the device metrics.
-#[derive(Debug)]
-struct Cdp(serde_json::Value);
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base: &Url,
-        session: Option<&str>,
-    ) -> Result<Url, <Url as std::str::FromStr>::Err> {
-        base.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &Url) -> (Method, Option<String>) {
-        (Method::POST, Some(self.0.to_string()))
-    }
-}
-
-async fn viewport(c: &Client, width: u32, height: u32, mobile: bool) {
-    c.issue_cmd(Cdp(json!({"cmd": "Emulation.setDeviceMetricsOverride",
-        "params": {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}})))
-        .await
-        .expect("viewport");
-}
-
 async fn shots(c: &Client, name: &str) {
     shot(c, &format!("{name}-390x844")).await;
-    c.set_window_size(1280, 800).await.expect("wide");
-    viewport(c, 1280, 800, false).await;
+    viewport(c, 1280, 800).await;
     shot(c, &format!("{name}-1280x800")).await;
-    viewport(c, 390, 844, true).await;
-    c.set_window_size(390, 844).await.expect("phone");
+    viewport(c, 390, 844).await;
 }
 
 /// A server behind a [`Proxy`], Bruno's conversation with a customer on an API channel, and a

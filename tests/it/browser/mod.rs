@@ -241,6 +241,49 @@ fn screenshots() -> PathBuf {
     dir
 }
 
+/// A Chrome DevTools command through ChromeDriver (`POST /session/{id}/goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp(serde_json::Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &Url,
+        session: Option<&str>,
+    ) -> Result<Url, <Url as std::str::FromStr>::Err> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &Url) -> (Method, Option<String>) {
+        (Method::POST, Some(self.0.to_string()))
+    }
+}
+
+/// Resizes the page to `width`×`height` CSS pixels (a phone below 1024 px, a desktop from
+/// there): the sessions emulate a 390×844 phone, whose viewport `set_window_size` alone does
+/// not change, so the device metrics are overridden too.
+async fn viewport(c: &Client, width: u32, height: u32) {
+    c.set_window_size(width, height).await.expect("window size");
+    c.issue_cmd(Cdp(json!({"cmd": "Emulation.setDeviceMetricsOverride",
+        "params": {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 1024}})))
+        .await
+        .expect("device metrics");
+}
+
+/// Runs `script` in the page and answers what it returns.
+async fn js(c: &Client, script: &str) -> serde_json::Value {
+    c.execute(script, vec![]).await.expect("script")
+}
+
+/// Saves a screenshot of the page as `target/screenshots/{name}.png`.
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots().join(format!("{name}.png")), png).expect("write screenshot");
+}
+
 mod conversation;
 mod lists;
 mod live;
