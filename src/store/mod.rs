@@ -12,12 +12,10 @@ pub mod mentions;
 pub mod messages;
 pub mod outbox;
 pub mod queue;
-pub mod search;
 pub mod settings;
 pub mod sla;
 pub mod tags;
 pub mod teams;
-pub mod terms;
 pub mod tokens;
 pub mod users;
 pub mod whatsapp;
@@ -81,28 +79,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_webhooks.sql"),
     include_str!("migrations/007_phones.sql"),
     include_str!("migrations/008_search.sql"),
-    include_str!("migrations/009_conversation_terms.sql"),
     include_str!("migrations/010_collab.sql"),
     include_str!("migrations/011_sla.sql"),
 ];
 
-/// Migrations with a Rust step after their SQL, by number: 009 reads the messages that exist
-/// into conversation_terms (the terms rule is Rust, domain::search::terms).
 fn migrations() -> Migrations<'static> {
-    Migrations::new(
-        MIGRATIONS
-            .iter()
-            .enumerate()
-            .map(|(i, sql)| match i + 1 {
-                9 => M::up_with_hook(sql, |tx: &rusqlite::Transaction| {
-                    terms::rebuild(tx)
-                        .map(|_| ())
-                        .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
-                }),
-                _ => M::up(sql),
-            })
-            .collect(),
-    )
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
 }
 
 /// Applies the pragmas every connection needs.
