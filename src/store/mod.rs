@@ -79,8 +79,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_webhooks.sql"),
     include_str!("migrations/007_phones.sql"),
     include_str!("migrations/008_search.sql"),
-    include_str!("migrations/010_collab.sql"),
-    include_str!("migrations/011_sla.sql"),
+    include_str!("migrations/009_collab.sql"),
+    include_str!("migrations/010_sla.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
