@@ -7,6 +7,7 @@
 mod corpus;
 mod live;
 mod search;
+mod tick;
 mod web;
 
 use std::path::{Path, PathBuf};
@@ -81,6 +82,8 @@ pub enum Part {
     Search,
     /// Live updates on a fresh workspace: page weight, message to screen, reconnect.
     Live,
+    /// One scheduler tick on many unresolved conversations with SLA clocks.
+    Tick,
 }
 
 struct Scratch(PathBuf, bool);
@@ -228,6 +231,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if runs(Part::Live) {
         live::run(&rt, &scratch.0, args.drop_secs)?;
+    }
+    if runs(Part::Tick) {
+        tick::run(&rt, &args, &scratch.0)?;
     }
     if runs(Part::Queue) || runs(Part::Search) {
         queue(&rt, &args, &scratch.0)?;

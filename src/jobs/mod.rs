@@ -151,6 +151,18 @@ pub struct Context {
     pub hub: Hub,
 }
 
+impl Context {
+    /// A context on `store` whose hub no stream attaches to (the bench runs ticks with it).
+    pub fn detached(store: &Store) -> Context {
+        // The sender is dropped at once: nothing ever signals shutdown to this hub.
+        let (_, rx) = watch::channel(false);
+        Context {
+            store: store.clone(),
+            hub: Hub::new(Shutdown(rx)),
+        }
+    }
+}
+
 /// One job of the scheduler, run every tick with the settings read for that tick.
 struct Tick {
     /// For the log.
@@ -204,9 +216,14 @@ async fn scheduler(ctx: Context, mut shutdown: Shutdown) {
         if shutdown.sleep(tick).await {
             return;
         }
-        for t in TICKS {
-            tracing::trace!(job = t.name, "tick");
-            (t.run)(&ctx, &s).await;
-        }
+        run_ticks(&ctx, &s).await;
+    }
+}
+
+/// Runs every job of [`TICKS`] once, in order, with the settings `s` — one scheduler tick.
+pub async fn run_ticks(ctx: &Context, s: &Settings) {
+    for t in TICKS {
+        tracing::trace!(job = t.name, "tick");
+        (t.run)(ctx, s).await;
     }
 }
