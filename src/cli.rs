@@ -38,11 +38,18 @@ enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
-    /// Write a consistent copy of the database to a file (safe while the server runs).
+    /// Write one archive (.tar.gz) of the database, media and config; safe while the server
+    /// runs.
     Backup {
-        /// The file to create.
+        /// The file to create [default: <data>/backups/teaminbox-<UTC time>.tar.gz].
         #[arg(long)]
-        to: PathBuf,
+        to: Option<PathBuf>,
+    },
+    /// Replace the data dir's database, media and config with a backup archive's (the server
+    /// must be stopped; the replaced files are kept in <data>/pre-restore-<time>/).
+    Restore {
+        /// The archive written by `teaminbox backup`.
+        file: PathBuf,
     },
     /// Measure ingest and queue performance on a scratch database and print the figures.
     Bench(crate::bench::BenchArgs),
@@ -89,6 +96,16 @@ struct ServeArgs {
     /// limit [default: 512].
     #[arg(long, env = "TEAMINBOX_MAX_STREAMS")]
     max_streams: Option<usize>,
+    /// Where the scheduled backups go [default: <data>/backups].
+    #[arg(long, env = "TEAMINBOX_BACKUP_DIR")]
+    backup_dir: Option<PathBuf>,
+    /// Scheduled backups kept, oldest deleted first; 0 turns the scheduled backup off
+    /// [default: 7].
+    #[arg(long, env = "TEAMINBOX_BACKUP_KEEP")]
+    backup_keep: Option<usize>,
+    /// Seconds between scheduled backups [default: 86400].
+    #[arg(long, env = "TEAMINBOX_BACKUP_INTERVAL_SECS", hide = true)]
+    backup_interval_secs: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -255,6 +272,9 @@ fn serve(data: PathBuf, args: ServeArgs) -> anyhow::Result<()> {
             outbox_timeout_ms: args.outbox_timeout_ms,
             max_streams_per_user: args.max_streams_per_user,
             max_streams: args.max_streams,
+            backup_dir: args.backup_dir,
+            backup_keep: args.backup_keep,
+            backup_interval_secs: args.backup_interval_secs,
         },
     )?;
     tracing_subscriber::fmt()
@@ -307,6 +327,47 @@ fn webhooks_command(data: PathBuf, cmd: WebhooksCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn backup(data: PathBuf, to: Option<PathBuf>) -> anyhow::Result<()> {
+    use crate::service::backup::{archive_name, write_archive};
+    if !data.join("teaminbox.db").exists() {
+        bail!(
+            "no teaminbox database in {}; nothing to back up",
+            data.display()
+        );
+    }
+    let to = to.unwrap_or_else(|| {
+        data.join("backups")
+            .join(archive_name(crate::domain::time::now_ms()))
+    });
+    let store = Store::open(&data).with_context(|| format!("opening {}", data.display()))?;
+    let w = write_archive(&store, &data, &to)?;
+    println!(
+        "backup written to {} ({:.1} MiB: database schema {}, {} media files)",
+        w.path.display(),
+        w.bytes as f64 / (1024.0 * 1024.0),
+        w.manifest.schema_version,
+        w.manifest.media_files
+    );
+    Ok(())
+}
+
+fn restore(data: PathBuf, file: PathBuf) -> anyhow::Result<()> {
+    let r = crate::service::backup::restore(&data, &file)?;
+    let at = jiff::Timestamp::from_millisecond(r.manifest.created_at)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    println!(
+        "restored {} into {} (taken {at}, {} messages)",
+        file.display(),
+        data.display(),
+        r.messages
+    );
+    if let Some(previous) = r.previous {
+        println!("the data it replaced is in {}", previous.display());
+    }
+    Ok(())
+}
+
 /// Parses the command line and runs the command.
 pub fn run() -> anyhow::Result<()> {
     crate::install_crypto();
@@ -315,18 +376,8 @@ pub fn run() -> anyhow::Result<()> {
         None => serve(cli.data, cli.serve),
         Some(Command::Serve(args)) => serve(cli.data, args),
         Some(Command::User(cmd)) => user_command(cli.data, cmd),
-        Some(Command::Backup { to }) => {
-            if to.exists() {
-                bail!("{} exists already; choose a new file", to.display());
-            }
-            let store = Store::open(&cli.data)
-                .with_context(|| format!("opening {}", cli.data.display()))?;
-            store
-                .backup_to(&to)
-                .with_context(|| format!("writing {}", to.display()))?;
-            println!("backup written to {}", to.display());
-            Ok(())
-        }
+        Some(Command::Backup { to }) => backup(cli.data, to),
+        Some(Command::Restore { file }) => restore(cli.data, file),
         Some(Command::Bench(args)) => crate::bench::run(args),
         Some(Command::Webhooks(cmd)) => webhooks_command(cli.data, cmd),
     }

@@ -29,7 +29,23 @@ pub struct Config {
     pub outbox: OutboxConfig,
     /// Caps on open event streams (the total is lowered at start to fit the open-files limit).
     pub streams: StreamLimits,
+    /// The scheduled backup.
+    pub backup: BackupConfig,
 }
+
+/// The scheduled backup: an archive every `interval_secs` into `dir`, the newest `keep` kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// Where archives go (default `<data>/backups`).
+    pub dir: PathBuf,
+    /// Archives kept; `0` switches the scheduled backup off. Default 7.
+    pub keep: usize,
+    /// Seconds between backups. Default 86,400 (daily).
+    pub interval_secs: u64,
+}
+
+/// Default number of scheduled backups kept.
+pub const DEFAULT_BACKUP_KEEP: usize = 7;
 
 /// Values given by flags or environment; `None` falls through to the file, then the default.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +66,12 @@ pub struct Overrides {
     pub max_streams_per_user: Option<usize>,
     /// Open event streams allowed in all.
     pub max_streams: Option<usize>,
+    /// Where scheduled backups go.
+    pub backup_dir: Option<PathBuf>,
+    /// Scheduled backups kept (0: off).
+    pub backup_keep: Option<usize>,
+    /// Seconds between scheduled backups.
+    pub backup_interval_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +85,9 @@ struct FileConfig {
     outbox_timeout_ms: Option<u64>,
     max_streams_per_user: Option<usize>,
     max_streams: Option<usize>,
+    backup_dir: Option<PathBuf>,
+    backup_keep: Option<usize>,
+    backup_interval_secs: Option<u64>,
 }
 
 /// Name of the config file inside the data dir.
@@ -111,7 +136,6 @@ impl Config {
         });
         Ok(Config {
             bind: o.bind.or(f.bind).unwrap_or_else(|| DEFAULT_BIND.into()),
-            data,
             workers,
             log: o.log.or(f.log).unwrap_or_else(|| "info".into()),
             outbox: OutboxConfig {
@@ -143,6 +167,22 @@ impl Config {
                     .max(1),
                 ..StreamLimits::default()
             },
+            backup: BackupConfig {
+                dir: o
+                    .backup_dir
+                    .or(f.backup_dir)
+                    .unwrap_or_else(|| data.join("backups")),
+                keep: o
+                    .backup_keep
+                    .or(f.backup_keep)
+                    .unwrap_or(DEFAULT_BACKUP_KEEP),
+                interval_secs: o
+                    .backup_interval_secs
+                    .or(f.backup_interval_secs)
+                    .unwrap_or(86_400)
+                    .max(1),
+            },
+            data,
         })
     }
 }

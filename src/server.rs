@@ -36,6 +36,8 @@ pub struct Running {
     pub jobs: Jobs,
     /// Requests being handled, for stopping.
     pub in_flight: InFlight,
+    /// The data dir's lock, held while serving (restore and a second server are refused).
+    pub lock: crate::store::backup::DataDirLock,
 }
 
 /// Opens the data dir, prints the setup link while there is no user, starts every background
@@ -58,9 +60,16 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         }
         None => config.streams,
     };
+    std::fs::create_dir_all(&config.data)
+        .map_err(|e| anyhow::anyhow!("creating {}: {e}", config.data.display()))?;
+    let lock = crate::store::backup::DataDirLock::try_acquire(&config.data)?;
     let store = Store::open(&config.data)?;
     let setup = store.write(service::auth::ensure_setup_token).await?;
-    let jobs = jobs::spawn_all(&store, config.outbox.clone());
+    let jobs = jobs::spawn_all(
+        &store,
+        config.outbox.clone(),
+        (config.data.clone(), config.backup.clone()),
+    );
     let state = Data::new(AppState {
         store: store.clone(),
         throttle: Mutex::new(Throttle::default()),
@@ -126,6 +135,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         store,
         jobs,
         in_flight,
+        lock,
     })
 }
 

@@ -13,18 +13,21 @@
 //! - the live-event hub (`crate::realtime`): fans committed events out to open event streams.
 
 pub mod away;
+pub mod backup;
 pub mod outbox;
 pub mod queue_watch;
 pub mod sla;
 pub mod snooze;
 pub mod whatsapp;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::config::BackupConfig;
 use crate::domain::ConversationId;
 use crate::domain::settings::Settings;
 use crate::realtime::Hub;
@@ -106,7 +109,7 @@ impl Jobs {
 }
 
 /// Starts every background job on the current tokio runtime.
-pub fn spawn_all(store: &Store, outbox: OutboxConfig) -> Jobs {
+pub fn spawn_all(store: &Store, outbox: OutboxConfig, backup: (PathBuf, BackupConfig)) -> Jobs {
     let (stop, rx) = watch::channel(false);
     let shutdown = Shutdown(rx);
     let (read_receipts, receipts_rx) = mpsc::channel(256);
@@ -123,6 +126,15 @@ pub fn spawn_all(store: &Store, outbox: OutboxConfig) -> Jobs {
         (
             "whatsapp",
             tokio::spawn(whatsapp::run(store.clone(), receipts_rx, shutdown.clone())),
+        ),
+        (
+            "backup",
+            tokio::spawn(backup::run(
+                store.clone(),
+                backup.0,
+                backup.1,
+                shutdown.clone(),
+            )),
         ),
         (
             "scheduler",

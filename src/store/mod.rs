@@ -1,6 +1,7 @@
 //! All SQL lives here: connection setup (WAL), embedded migrations, one writer thread that commits
 //! concurrent requests together (group commit), a pool of readers, and typed queries.
 
+pub mod backup;
 pub mod bench;
 pub mod canned;
 pub mod channels;

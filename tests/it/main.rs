@@ -1,6 +1,7 @@
 //! Integration tests: the real HTTP stack over a real SQLite file (one test binary, many modules).
 
 mod auth;
+mod backup;
 mod bad_input;
 mod browser;
 mod collab;
