@@ -103,6 +103,15 @@ struct ServeArgs {
     /// [default: 7].
     #[arg(long, env = "TEAMINBOX_BACKUP_KEEP")]
     backup_keep: Option<usize>,
+    /// Do not announce teaminbox.local on the network (mDNS).
+    #[arg(long, env = "TEAMINBOX_NO_MDNS")]
+    no_mdns: bool,
+    /// HTTPS: the certificate chain (PEM), with --tls-key.
+    #[arg(long, env = "TEAMINBOX_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// HTTPS: the private key (PEM), with --tls-cert.
+    #[arg(long, env = "TEAMINBOX_TLS_KEY")]
+    tls_key: Option<PathBuf>,
     /// Seconds between scheduled backups [default: 86400].
     #[arg(long, env = "TEAMINBOX_BACKUP_INTERVAL_SECS", hide = true)]
     backup_interval_secs: Option<u64>,
@@ -275,6 +284,9 @@ fn serve(data: PathBuf, args: ServeArgs) -> anyhow::Result<()> {
             backup_dir: args.backup_dir,
             backup_keep: args.backup_keep,
             backup_interval_secs: args.backup_interval_secs,
+            mdns: args.no_mdns.then_some(false),
+            tls_cert: args.tls_cert,
+            tls_key: args.tls_key,
         },
     )?;
     tracing_subscriber::fmt()

@@ -31,6 +31,19 @@ pub struct Config {
     pub streams: StreamLimits,
     /// The scheduled backup.
     pub backup: BackupConfig,
+    /// Announce `teaminbox.local` over mDNS (default on).
+    pub mdns: bool,
+    /// HTTPS with this certificate and key (PEM files); plain HTTP when `None`.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A certificate chain and its private key, PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// The scheduled backup: an archive every `interval_secs` into `dir`, the newest `keep` kept.
@@ -72,6 +85,12 @@ pub struct Overrides {
     pub backup_keep: Option<usize>,
     /// Seconds between scheduled backups.
     pub backup_interval_secs: Option<u64>,
+    /// `Some(false)` turns the mDNS announcement off.
+    pub mdns: Option<bool>,
+    /// Certificate file for HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// Key file for HTTPS.
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,6 +107,9 @@ struct FileConfig {
     backup_dir: Option<PathBuf>,
     backup_keep: Option<usize>,
     backup_interval_secs: Option<u64>,
+    mdns: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// Name of the config file inside the data dir.
@@ -96,6 +118,11 @@ pub const FILE_NAME: &str = "teaminbox.toml";
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Only one of the certificate and the key was given.
+    #[error(
+        "HTTPS needs both --tls-cert and --tls-key (or tls_cert and tls_key in teaminbox.toml)"
+    )]
+    TlsHalf,
     /// The config file exists but cannot be read.
     #[error("cannot read {}: {source}", path.display())]
     Read {
@@ -181,6 +208,12 @@ impl Config {
                     .or(f.backup_interval_secs)
                     .unwrap_or(86_400)
                     .max(1),
+            },
+            mdns: o.mdns.or(f.mdns).unwrap_or(true),
+            tls: match (o.tls_cert.or(f.tls_cert), o.tls_key.or(f.tls_key)) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => return Err(ConfigError::TlsHalf),
             },
             data,
         })

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod jobs;
+pub mod lan;
 pub mod realtime;
 pub mod server;
 pub mod service;

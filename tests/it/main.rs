@@ -1,5 +1,6 @@
 //! Integration tests: the real HTTP stack over a real SQLite file (one test binary, many modules).
 
+mod appliance;
 mod auth;
 mod backup;
 mod bad_input;
