@@ -51,6 +51,9 @@ enum Command {
         /// The archive written by `teaminbox backup`.
         file: PathBuf,
     },
+    /// Try teaminbox: a throwaway workspace with a seeded team, sample conversations and a
+    /// customer who keeps writing (deleted when you stop it).
+    Demo(crate::demo::DemoArgs),
     /// Measure ingest and queue performance on a scratch database and print the figures.
     Bench(crate::bench::BenchArgs),
     /// WhatsApp webhook bodies set aside after failing processing (safe while the server runs).
@@ -391,6 +394,7 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::Backup { to }) => backup(cli.data, to),
         Some(Command::Restore { file }) => restore(cli.data, file),
         Some(Command::Bench(args)) => crate::bench::run(args),
+        Some(Command::Demo(args)) => crate::demo::run(args),
         Some(Command::Webhooks(cmd)) => webhooks_command(cli.data, cmd),
     }
 }

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod channels;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod jobs;
 pub mod lan;

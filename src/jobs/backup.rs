@@ -1,5 +1,5 @@
 //! The scheduled backup: an archive of the data dir every `interval_secs` (daily by default)
-//! into the backup dir, the newest `keep` kept. When the last archive is, is read from the
+//! into the backup dir, the newest `keep` kept (the oldest deleted before a new one is written). When the last archive is, is read from the
 //! archives themselves (their names sort by time), so a restart neither skips nor repeats one.
 
 use std::time::Duration;
@@ -50,9 +50,11 @@ pub async fn run(
         );
         let keep = cfg.keep;
         let backups = cfg.dir.clone();
+        // Oldest out first: the folder never holds more than `keep` archives, and a full disk
+        // gets room for the new one.
         let done = tokio::task::spawn_blocking(move || {
+            let pruned = prune(&backups, keep - 1);
             let written = write_archive(&s, &dir, &to);
-            let pruned = prune(&backups, keep);
             (written, pruned)
         })
         .await;

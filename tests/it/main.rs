@@ -9,6 +9,7 @@ mod collab;
 mod contract;
 mod conversation_page;
 mod conversations;
+mod demo;
 mod errors;
 mod events;
 mod frame;
