@@ -3,6 +3,7 @@
 //! the CLI and background jobs all go through here, so a rule lives in one place.
 
 pub mod auth;
+pub mod auto_resolve;
 pub mod bulk;
 pub mod channels;
 pub mod contacts;

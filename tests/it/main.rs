@@ -21,6 +21,7 @@ mod redirects;
 mod rules;
 mod scheduler;
 mod search;
+mod shift;
 mod streams;
 mod support;
 mod ui;
