@@ -231,7 +231,10 @@ fn validate(key: &str, v: &Value) -> Result<(), SettingsError> {
                 None => Ok(()),
                 Some(bad) => Err(invalid(
                     key,
-                    &format!("{bad} is not a date YYYY-MM-DD (such as 2026-12-25)"),
+                    &format!(
+                        "{} is not a date YYYY-MM-DD (such as 2026-12-25)",
+                        bad.as_str().map_or_else(|| bad.to_string(), String::from)
+                    ),
                 )),
             },
             None => Err(invalid(key, "expected a list of dates YYYY-MM-DD")),

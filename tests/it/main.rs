@@ -22,6 +22,7 @@ mod rules;
 mod scheduler;
 mod search;
 mod shift;
+mod shift_pages;
 mod streams;
 mod support;
 mod ui;

@@ -72,7 +72,7 @@ pub(super) fn duration_secs(value: &str, unit: &str) -> Result<Option<i64>, Stri
     }
     let n: i64 = value
         .parse()
-        .map_err(|_| format!("{value:?} is not a whole number"))?;
+        .map_err(|_| format!("{value} is not a whole number"))?;
     let per = match unit {
         "s" => 1,
         "min" => 60,
