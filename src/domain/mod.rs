@@ -11,6 +11,7 @@ pub mod phone;
 pub mod policy;
 pub mod routing;
 pub mod settings;
+pub mod shift;
 pub mod sla;
 pub mod snooze;
 pub mod throttle;

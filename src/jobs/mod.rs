@@ -8,10 +8,12 @@
 //! - [`whatsapp`]: processes kept webhook bodies, fetches inbound media, sends read receipts, and
 //!   sweeps what a crash left behind.
 //! - the scheduler: tick jobs at the workspace's `scheduler_tick_ms` ([`away`], [`snooze`] wake-up,
-//!   [`sla`] alerts, the [`queue_watch`] (unassigned alert, take-back), webhook pruning —
+//!   [`sla`] alerts, the [`queue_watch`] (unassigned alert, take-back), pending
+//!   [`auto_resolve`], webhook pruning —
 //!   the list is [`TICKS`]).
 //! - the live-event hub (`crate::realtime`): fans committed events out to open event streams.
 
+pub mod auto_resolve;
 pub mod away;
 pub mod backup;
 pub mod outbox;
@@ -205,6 +207,12 @@ const TICKS: &[Tick] = &[
     Tick {
         name: "queue_watch",
         run: |ctx, s| Box::pin(queue_watch::tick(ctx, s)),
+    },
+    // Resolves pending conversations whose customer stayed quiet for `auto_resolve_pending_secs`
+    // (after the SLA tick, so a breach due before the resolution is still recorded).
+    Tick {
+        name: "auto_resolve",
+        run: |ctx, s| Box::pin(auto_resolve::tick(ctx, s)),
     },
     // Deletes WhatsApp webhook bodies processed longer ago than the retention period (their
     // messages and statuses are the durable copy); pending and set-aside bodies stay.

@@ -384,10 +384,25 @@ pub fn set_status(
     if state.status == to && to != Status::Snoozed {
         return view(conn, id);
     }
+    write_status(conn, state, &change, Some(actor.id), now)?;
+    view(conn, id)
+}
+
+/// The one status writer: stores `change` on the conversation `state` describes, closes (or
+/// reopens) its cycle, appends `conversation.status` with `actor` (`None`: the scheduler did it)
+/// and re-syncs its SLA clocks. The caller has decided the change is allowed.
+pub(crate) fn write_status(
+    conn: &Connection,
+    state: &ConvState,
+    change: &rules::StatusChange,
+    actor: Option<UserId>,
+    now: i64,
+) -> Result<()> {
+    let id = state.id;
     convs::update_status(conn, id, change.to, change.snoozed_until, now)?;
     if let Some(cycle) = state.cycle_id {
         if change.resolved {
-            crate::store::cycles::mark_resolved(conn, cycle, Some(now), Some(actor.id))?;
+            crate::store::cycles::mark_resolved(conn, cycle, Some(now), actor)?;
         } else if change.reopened {
             crate::store::cycles::mark_resolved(conn, cycle, None, None)?;
         }
@@ -400,11 +415,11 @@ pub fn set_status(
             to: change.to,
             until: change.snoozed_until.map(Ts),
         }),
-        Some(actor.id),
+        actor,
         now,
     )?;
     super::sla::sync(conn, id, now)?;
-    view(conn, id)
+    Ok(())
 }
 
 /// Most snoozed conversations woken in one transaction; a tick takes the rest next time.

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod backup;
+pub mod auto_resolve;
 pub mod bulk;
 pub mod channels;
 pub mod contacts;

@@ -114,8 +114,8 @@ pub fn insert_conversation(
     now: i64,
 ) -> Result<ConversationId> {
     conn.prepare_cached(
-        "INSERT INTO conversations (channel_id, contact_id, status, assignee_id, team_id, last_message_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
+        "INSERT INTO conversations (channel_id, contact_id, status, assignee_id, team_id, last_message_at, created_at, updated_at, pending_since)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, CASE WHEN ?3 = 'pending' THEN ?6 END)",
     )?
     .execute(params![
         c.channel.0,
@@ -172,7 +172,8 @@ pub fn update_status(
 ) -> Result<()> {
     conn.prepare_cached(
         "UPDATE conversations SET status = ?2, snoozed_until = ?3, updated_at = ?4,
-            waiting_since = CASE WHEN ?2 = 'resolved' THEN NULL ELSE waiting_since END
+            waiting_since = CASE WHEN ?2 = 'resolved' THEN NULL ELSE waiting_since END,
+            pending_since = CASE WHEN ?2 = 'pending' THEN CASE WHEN status = 'pending' THEN pending_since ELSE ?4 END END
          WHERE id = ?1",
     )?
     .execute(params![id.0, status.as_str(), snoozed_until, now])?;
@@ -291,6 +292,26 @@ pub fn list_due_snoozed(conn: &Connection, now: i64, limit: i64) -> Result<Vec<C
     Ok(ids)
 }
 
+/// Pending conversations that have waited on the customer since `before` (UTC ms) or longer
+/// with no customer message since then, longest quiet first, at most `limit` (the partial index
+/// `conv_pending_since`, never a scan).
+pub fn list_quiet_pending(
+    conn: &Connection,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<ConversationId>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id FROM conversations
+         WHERE status = 'pending' AND pending_since <= ?1
+           AND COALESCE(last_inbound_at, 0) <= ?1
+         ORDER BY pending_since LIMIT ?2",
+    )?;
+    let ids = st
+        .query_map(params![before, limit], |r| r.get(0).map(ConversationId))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ids)
+}
+
 /// Records an inbound customer message sent at `at` (the provider's time, ms). Everything
 /// "latest" follows that time, not the order of arrival: a late, older message neither becomes
 /// the preview nor moves the conversation up; the customer waits since their earliest
@@ -307,6 +328,7 @@ pub fn record_inbound(
     conn.prepare_cached(
         "UPDATE conversations SET
             status = ?3, snoozed_until = NULL,
+            pending_since = CASE WHEN ?3 = 'pending' THEN CASE WHEN status = 'pending' THEN pending_since ELSE ?6 END END,
             last_message_at = MAX(last_message_at, ?2),
             last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?2),
             waiting_since = MIN(COALESCE(waiting_since, ?2), ?2),
@@ -340,6 +362,7 @@ pub fn record_outbound(
 ) -> Result<()> {
     conn.prepare_cached(
         "UPDATE conversations SET status = ?3, snoozed_until = CASE WHEN ?3 = 'snoozed' THEN snoozed_until END,
+            pending_since = CASE WHEN ?3 = 'pending' THEN CASE WHEN status = 'pending' THEN pending_since ELSE ?4 END END,
             last_message_at = MAX(last_message_at, ?4), waiting_since = NULL, preview = ?2, updated_at = ?4
          WHERE id = ?1",
     )?

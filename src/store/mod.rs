@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod cycles;
 pub mod events;
+pub mod handoff;
 pub mod mentions;
 pub mod messages;
 pub mod outbox;
@@ -82,6 +83,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_search.sql"),
     include_str!("migrations/009_collab.sql"),
     include_str!("migrations/010_sla.sql"),
+    include_str!("migrations/015_pending_since.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -218,7 +218,7 @@ fn ops() -> Vec<Op> {
             .ok(201, r("Landed"))
             .ok(200, r("Landed"))
             .errors(&[422]),
-        op("post", "/api/v1/me/handoff", "End of shift: hand my unresolved conversations (all, or those listed) to a colleague or a pool, with a note, all or nothing")
+        op("post", "/api/v1/me/handoff", "End of shift: hand my unresolved conversations (all, or those listed) to a colleague or a pool, with a note (or one per conversation in `notes`), all or nothing")
             .body("Handoff")
             .ok(200, r("Moved"))
             .errors(&[403, 422]),

@@ -24,6 +24,8 @@ mod redirects;
 mod rules;
 mod scheduler;
 mod search;
+mod shift;
+mod shift_pages;
 mod streams;
 mod support;
 mod ui;

@@ -239,6 +239,9 @@ pub fn requests() -> Vec<(&'static str, Value)> {
                 json!({"to": body(&["assignee_id"], json!({"assignee_id": {"type": ["integer", "null"]},
                         "team_id": {"type": ["integer", "null"]}})),
                     "note": {"type": "string", "maxLength": MAX_TEXT},
+                    "notes": {"type": "object", "description": "conversation id → its own note, written instead of `note` on that conversation (blank: none there); every key must be a conversation handed off, else 403 not_owner",
+                        "propertyNames": {"pattern": "^[0-9]+$"}, "maxProperties": MAX_HANDOFF_CONVERSATIONS,
+                        "additionalProperties": {"type": "string", "maxLength": MAX_TEXT}},
                     "conversation_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": MAX_HANDOFF_CONVERSATIONS},
                     "go_offline": {"type": "boolean"}}),
             ),
@@ -275,12 +278,14 @@ fn settings(answer: bool) -> Value {
         "business_hours": {"type": "object",
             "propertyNames": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
             "additionalProperties": {"type": "array", "items": {"type": "array", "items": hhmm,
-                "minItems": 2, "maxItems": 2, "description": "[start, end], start before end"}}},
+                "minItems": 2, "maxItems": 2, "description": "[start, end], start before end; the ranges of a day must not overlap"}}},
         "holidays": {"type": "array", "items": {"type": "string", "format": "date"}},
         "unassigned_alert_secs": secs, "oldest_first_after_secs": secs, "take_back_secs": secs,
         "auto_offline_secs": secs,
         "sticky_owner": {"type": "boolean"}, "auto_pending_on_reply": {"type": "boolean"},
         "scheduler_tick_ms": {"type": "integer", "minimum": 10, "maximum": 60000},
+        "auto_resolve_pending_secs": {"type": ["integer", "null"], "minimum": 1,
+            "description": "resolve a pending conversation after the customer stayed quiet this many seconds; null (the default) turns it off"},
     });
     let mut s = if answer { all(props) } else { body(&[], props) };
     s["additionalProperties"] = json!(false);

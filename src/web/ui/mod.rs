@@ -5,7 +5,10 @@ mod auth;
 mod conversation;
 mod inbox;
 mod settings;
+mod settings_hours;
+mod settings_sla;
 mod shell;
+mod shift;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -32,6 +35,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(conversation::post_action),
         )
         .route("/me/status", web::post().to(shell::post_status))
+        .route("/shift", web::get().to(shift::show_shift))
+        .route("/shift", web::post().to(shift::post_shift))
+        .route("/settings/hours", web::get().to(settings_hours::show_hours))
+        .route(
+            "/settings/hours/{action}",
+            web::post().to(settings_hours::post_hours),
+        )
+        .route("/settings/sla", web::get().to(settings_sla::show_sla))
+        .route("/settings/sla", web::post().to(settings_sla::post_sla))
+        .route("/settings/sla/{id}", web::post().to(settings_sla::post_sla))
         .route("/settings", web::get().to(settings::show_settings))
         .route("/settings/{kind}", web::post().to(settings::post_settings))
         .route(

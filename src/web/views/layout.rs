@@ -99,6 +99,7 @@ fn top_bar(frame: &Frame<'_>) -> Markup {
             details.menu.who-menu #menu {
                 summary.who { span dir="auto" { (frame.name) } " · " (frame.role) }
                 div.menu-body {
+                    a.button.secondary href="/shift" { "End my shift" }
                     @if frame.role != "agent" { a.button.secondary href="/settings" { "Settings" } }
                     button.secondary #sound type="button" hidden aria-pressed="false" title="Sound for new messages in my conversations" { "🔕 Sound off" }
                     form method="post" action="/logout" {

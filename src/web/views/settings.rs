@@ -105,6 +105,7 @@ fn staff(v: &SettingsView<'_>, csrf: &str) -> Markup {
                         input id={ "pw-" (u.id) } type="password" name="password" autocomplete="new-password";
                         button type="submit" { "Save " (u.name) }
                     }
+                    p { a href={ "/shift?user=" (u.id) } { "End " (u.name) "'s shift…" } }
                 }
             }
             details {
@@ -305,6 +306,7 @@ pub fn settings_page(frame: &Frame<'_>, v: &SettingsView<'_>) -> Markup {
                 p { a href="/" { "← Inbox" } }
                 h1 { "Settings" }
                 @if let Some(e) = v.error { p.alert role="alert" { (e) } }
+                p.actions #more-settings { a.button.secondary href="/settings/hours" { "Business hours" } a.button.secondary href="/settings/sla" { "SLA policies" } }
                 @if let Some(n) = v.secret { (secret_box(n)) }
                 @if v.is_owner { (staff(v, frame.csrf)) }
                 (teams(v, frame.csrf))
