@@ -129,6 +129,21 @@ pub fn event_words(
                 format!("{target} target breached{due}")
             }
         }
+        kind::QUEUE_UNASSIGNED_ALERT => {
+            let secs = data["after_secs"].as_i64().unwrap_or(0);
+            format!(
+                "Still unassigned after {}: the team was alerted",
+                super::age(secs * 1000)
+            )
+        }
+        kind::CONVERSATION_TAKEN_BACK => {
+            let secs = data["after_secs"].as_i64().unwrap_or(0);
+            let from = match &data["from"] {
+                Value::Null => String::new(),
+                f => format!(" from {}", name(f)),
+            };
+            format!("Taken back{from}: no reply for {}", super::age(secs * 1000))
+        }
         other => format!("{who}: {other}"),
     }
 }

@@ -287,4 +287,5 @@ async fn shot(c: &Client, name: &str) {
 mod conversation;
 mod lists;
 mod live;
+mod take_next;
 mod team_flow;
