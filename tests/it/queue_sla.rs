@@ -450,3 +450,89 @@ fn list_rows_carry_their_sla_and_at_risk_lists_what_breaches_first() {
     assert_eq!(list(&app, "view=at_risk", &app.bruno), vec![answered]);
     assert_eq!(list(&app, "view=at_risk", &app.ana), Vec::<i64>::new());
 }
+
+/// The first `<time datetime="…">text</time>` of a page: (instant, text shown).
+fn first_time(html: &str) -> (String, String) {
+    let i = html
+        .find("<time datetime=\"")
+        .expect("a <time> on the page")
+        + 16;
+    let rest = &html[i..];
+    let at = rest[..rest.find('"').expect("end of datetime")].to_string();
+    let text_start = rest.find('>').expect("tag end") + 1;
+    let text_end = rest.find("</time>").expect("closing tag");
+    (at, rest[text_start..text_end].to_string())
+}
+
+#[test]
+fn pages_show_times_and_read_typed_times_in_the_shops_zone() {
+    let app = TestApp::spawn();
+    let cb = FakeCallback::start(&[]);
+    let (_, _, conv) = app.conversation(&cb.url);
+    app.claim(conv, &app.ana);
+    let ana = app.session(&app.ana);
+    // (zone, a snooze typed into the "until" field, the UTC instant it means).
+    let table: &[(&str, &str, &str)] = &[
+        (
+            "Asia/Kolkata",
+            "2030-01-15T09:30",
+            "2030-01-15T04:00:00.000Z",
+        ),
+        (
+            "America/Sao_Paulo",
+            "2030-01-15T09:30",
+            "2030-01-15T12:30:00.000Z",
+        ),
+        // Europe/Lisbon in summer time (+01:00).
+        (
+            "Europe/Lisbon",
+            "2030-07-01T18:00",
+            "2030-07-01T17:00:00.000Z",
+        ),
+        ("UTC", "2030-01-15T09:30", "2030-01-15T09:30:00.000Z"),
+    ];
+    for (zone, typed, want) in table {
+        app.api
+            .patch(
+                "/api/v1/settings",
+                &app.owner.token,
+                json!({"timezone": zone}),
+            )
+            .expect(200);
+        // The zone travels with every page, for app.js.
+        for path in ["/", "/?view=at_risk", &format!("/c/{conv}")] {
+            let html = ana.page(path);
+            assert!(
+                html.contains(&format!("data-tz=\"{zone}\"")),
+                "{zone} {path}"
+            );
+        }
+        // The timeline's times are the shop's wall clock.
+        let (at, shown) = first_time(&ana.page(&format!("/c/{conv}")));
+        let ms = teaminbox::domain::time::parse_rfc3339(&at).expect("instant");
+        let tz = jiff::tz::TimeZone::get(zone).expect("zone");
+        assert_eq!(shown, teaminbox::domain::snooze::clock(ms, &tz), "{zone}");
+        // A snooze time typed in is the shop's wall clock too, whatever the phone's zone.
+        let r = ana.form(
+            &format!("/c/{conv}/status"),
+            &[
+                ("status", "snoozed"),
+                ("until", typed),
+                ("tz_offset_min", "300"),
+            ],
+        );
+        assert_eq!(r.status().as_u16(), 303, "{zone}");
+        let got = app
+            .api
+            .get(&format!("/api/v1/conversations/{conv}"), &app.ana.token)
+            .expect(200);
+        assert_eq!(got["snoozed_until"], *want, "{zone}: {typed}");
+        app.api
+            .post(
+                &format!("/api/v1/conversations/{conv}/status"),
+                &app.ana.token,
+                json!({"status": "open"}),
+            )
+            .expect(200);
+    }
+}
