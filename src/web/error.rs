@@ -272,6 +272,7 @@ mod tests {
             (401, "unauthenticated"),
             (403, "forbidden"),
             (404, "not_found"),
+            (404, "nothing_waiting"),
             (409, "not_owner"),
             (422, "too_long"),
             (413, "payload_too_large"),
