@@ -18,6 +18,7 @@ pub mod messages;
 pub mod ownership_news;
 pub mod queue;
 pub mod sla;
+pub mod take_next;
 pub mod teams;
 pub mod users;
 pub mod watch;
@@ -54,6 +55,14 @@ pub enum Error {
     /// Unknown, or not visible to the caller (404).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Nothing to answer with, said with its own code (404), such as `nothing_waiting`.
+    #[error("{message}")]
+    Missing {
+        /// Stable code.
+        code: &'static str,
+        /// Readable message.
+        message: String,
+    },
     /// Conflicts with the current state (409).
     #[error("{message}")]
     Conflict {

@@ -278,6 +278,29 @@ pub fn find_oldest_waiting_in_pool(
         .optional()?)
 }
 
+/// The unassigned open conversation whose customer has waited longest (then the lowest id), in
+/// the pools of `teams` and the general pool (`None`: every pool) — "Take next". Read through the
+/// partial index conv_pool_wait in waiting order.
+pub fn find_next_waiting(
+    conn: &Connection,
+    teams: Option<&[TeamId]>,
+) -> Result<Option<ConversationId>> {
+    let teams = teams.map(|t| {
+        serde_json::to_string(&t.iter().map(|t| t.0).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into())
+    });
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM conversations INDEXED BY conv_pool_wait
+             WHERE assignee_id IS NULL AND status = 'open' AND waiting_since IS NOT NULL
+               AND (?1 IS NULL OR team_id IS NULL
+                    OR team_id IN (SELECT value FROM json_each(?1)))
+             ORDER BY waiting_since, id LIMIT 1",
+        )?
+        .query_row(params![teams], |r| r.get(0).map(ConversationId))
+        .optional()?)
+}
+
 /// Snoozed conversations whose time has come (`snoozed_until <= now`, ms), soonest first, at
 /// most `limit` — read through the partial index `conv_snoozed`, never a scan of the table.
 pub fn list_due_snoozed(conn: &Connection, now: i64, limit: i64) -> Result<Vec<ConversationId>> {

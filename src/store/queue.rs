@@ -79,6 +79,20 @@ pub enum View {
     Pending,
     /// Everything the viewer may see.
     All,
+    /// Conversations with a running SLA target (not met, not paused), what breaches first on
+    /// top: breached (longest overdue first), then the soonest due.
+    AtRisk,
+}
+
+/// The order of a queue page (the "at risk" view has its own: soonest due first).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Newest activity first (`last_message_at` descending).
+    #[default]
+    Recent,
+    /// Longest waiting first: since when the customer waits for us, else their last message
+    /// (the same wait as the Unassigned tab's "oldest"), ascending.
+    Waiting,
 }
 
 /// Which statuses a query shows.
@@ -111,8 +125,32 @@ pub struct ConvQuery {
     pub search: Option<Search>,
     /// Page size.
     pub limit: i64,
-    /// Start after this cursor (`last_message_at`, id) of the previous page.
+    /// Start after this cursor (sort key, id) of the previous page.
     pub before: Option<(i64, i64)>,
+    /// The order (ignored by [`View::AtRisk`]).
+    pub order: Order,
+}
+
+/// A page's sort: the key (selected as the row's last column), the FROM clause it needs, the
+/// id column that breaks ties, and whether it ascends.
+fn sort_of(q: &ConvQuery) -> (&'static str, &'static str, &'static str, bool) {
+    match (q.view, q.order) {
+        // One running clock per conversation (its soonest), read through sla_clocks_due whose
+        // order is (due_at, conversation_id): the page is read in order and stops at its size.
+        (View::AtRisk, _) => (
+            "k.due_at",
+            "sla_clocks k INDEXED BY sla_clocks_due JOIN conversations c ON c.id = k.conversation_id",
+            "k.conversation_id",
+            true,
+        ),
+        (_, Order::Waiting) => (
+            "COALESCE(c.waiting_since, c.last_message_at)",
+            "conversations c",
+            "c.id",
+            true,
+        ),
+        (_, Order::Recent) => ("c.last_message_at", "conversations c", "c.id", false),
+    }
 }
 
 /// The SQL condition (starting with ` AND`) that keeps conversations `c` in `scope`, pushing its
@@ -324,7 +362,13 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
 /// [`list_conversations`] with the threshold of a broad search side as a parameter (tests run
 /// both ways of answering on the same data).
 fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
-    let mut sql = format!("{SELECT} WHERE 1");
+    let (key, from, id_col, asc) = sort_of(q);
+    let head = SELECT.replacen(
+        "\n    FROM conversations c",
+        &format!(", {key}\n    FROM {from}"),
+        1,
+    );
+    let mut sql = format!("{head} WHERE 1");
     let mut args: Vec<SqlValue> = Vec::new();
     let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
         args.push(v);
@@ -341,6 +385,12 @@ fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
             let p = arg(q.viewer.0.into(), &mut args);
             sql.push_str(&format!(" AND c.assignee_id = {p}"));
         }
+        View::AtRisk => sql.push_str(
+            " AND k.stopped_at IS NULL AND k.paused = 0 AND NOT EXISTS (SELECT 1 FROM sla_clocks k2
+                WHERE k2.conversation_id = k.conversation_id AND k2.stopped_at IS NULL
+                  AND k2.paused = 0
+                  AND (k2.due_at < k.due_at OR (k2.due_at = k.due_at AND k2.target < k.target)))",
+        ),
         View::Pending | View::All => {}
     }
     match status {
@@ -370,28 +420,29 @@ fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
         let clause = search_clause(conn, search, few, &mut args)?;
         sql.push_str(&format!(" AND {clause}"));
     }
+    let (cmp, dir) = if asc { (">", "ASC") } else { ("<", "DESC") };
     if let Some((at, id)) = q.before {
         let a = arg(at.into(), &mut args);
         let i = arg(id.into(), &mut args);
         sql.push_str(&format!(
-            " AND (c.last_message_at < {a} OR (c.last_message_at = {a} AND c.id < {i}))"
+            " AND ({key} {cmp} {a} OR ({key} = {a} AND {id_col} {cmp} {i}))"
         ));
     }
     let l = arg((q.limit + 1).into(), &mut args);
-    sql.push_str(&format!(
-        " ORDER BY c.last_message_at DESC, c.id DESC LIMIT {l}"
-    ));
+    sql.push_str(&format!(" ORDER BY {key} {dir}, {id_col} {dir} LIMIT {l}"));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut items = stmt
-        .query_map(params_from_iter(args.iter()), map_conversation)?
+    let mut rows = stmt
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok((map_conversation(r)?, r.get::<_, i64>(20)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next = if items.len() as i64 > q.limit {
-        items.truncate(q.limit as usize);
-        items.last().map(|c| (c.last_message_at.0, c.id.0))
+    let next = if rows.len() as i64 > q.limit {
+        rows.truncate(q.limit as usize);
+        rows.last().map(|(c, k)| (*k, c.id.0))
     } else {
         None
     };
-    Ok((items, next))
+    Ok((rows.into_iter().map(|(c, _)| c).collect(), next))
 }
 
 #[cfg(test)]
@@ -469,6 +520,7 @@ mod tests {
             search: Some(search.clone()),
             limit: 4,
             before: None,
+            order: Order::Recent,
         };
         let mut ids = Vec::new();
         loop {
@@ -565,6 +617,7 @@ mod tests {
                 search: Some(search),
                 limit: 10,
                 before: None,
+                order: Order::Recent,
             };
             list_conversations(&conn, &q).expect("list").0.len()
         };

@@ -147,8 +147,9 @@ fn ops() -> Vec<Op> {
             .body("TeamPatch")
             .ok(200, r("Team"))
             .errors(&[403, 404, 409, 422]),
-        paged(op("get", "/api/v1/conversations", "A queue view, newest activity first"))
-            .query("view", json!({"enum": ["unassigned", "mine", "pending", "all"]}), "default all")
+        paged(op("get", "/api/v1/conversations", "A queue view, newest activity first (or as sort says); each row carries its sla"))
+            .query("view", json!({"enum": ["unassigned", "mine", "pending", "all", "at_risk"]}), "default all; at_risk: conversations with a running SLA target, breached first, then the soonest due")
+            .query("sort", json!({"enum": ["recent", "waiting"]}), "recent (default): newest activity first; waiting: longest waiting customer first (at_risk keeps its own order)")
             .query("team", json!({"type": "integer"}), "only this team's")
             .query("tag", s.clone(), "only those with this tag")
             .query("status", json!({"enum": ["open", "pending", "snoozed", "resolved"]}), "only this status")
@@ -163,6 +164,9 @@ fn ops() -> Vec<Op> {
             .body("Bulk")
             .ok(200, r("BulkResult"))
             .errors(&[403, 422]),
+        op("post", "/api/v1/conversations/next", "Take next: claim the conversation whose customer has waited longest in your pools (same rules as a claim); 404 nothing_waiting when nobody waits")
+            .ok(200, conv())
+            .errors(&[404, 409]),
         op("get", "/api/v1/conversations/{id}", "One conversation")
             .ok(200, conv())
             .errors(&[404]),

@@ -258,6 +258,7 @@ fn fixture(w: &World, method: &str, template: &str) -> (&'static str, i64) {
         ("post", "/api/v1/users" | "/api/v1/teams" | "/api/v1/channels") => ("owner", 0),
         ("patch", "/api/v1/settings") => ("owner", 0),
         ("post", "/api/v1/conversations/bulk") => ("owner", 0),
+        ("post", "/api/v1/conversations/next") => ("ana", 0),
         ("post", "/api/v1/me/handoff") => ("ana", 0),
         ("post", "/api/v1/users/{id}/handoff") => ("owner", w.app.ana.id),
         ("post", "/api/v1/sla-policies") => ("manager", 0),
@@ -288,8 +289,9 @@ fn every_state_changing_route_rejects_bad_bodies_ids_and_credentials() {
         let (who, id) = fixture(&w, method, template);
         let m = method.to_uppercase();
         let path = template.replace("{id}", &id.to_string());
-        // Claim takes no body; every other state-changing route takes a JSON object.
-        let takes_body = !template.ends_with("/claim");
+        // Claim and Take next take no body; every other state-changing route takes a JSON
+        // object.
+        let takes_body = !template.ends_with("/claim") && !template.ends_with("/next");
         let body = if takes_body { MALFORMED } else { "" };
         if takes_body {
             for &(bad, code) in BAD_BODIES {

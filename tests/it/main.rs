@@ -20,6 +20,7 @@ mod live;
 mod mentions;
 mod outbox;
 mod phones;
+mod queue_sla;
 mod redirects;
 mod rules;
 mod scheduler;

@@ -93,6 +93,7 @@ routes! {
     get "/api/v1/conversations" => conversations::list,
     post "/api/v1/conversations" => conversations::post_start,
     post "/api/v1/conversations/bulk" => collab::post_bulk,
+    post "/api/v1/conversations/next" => conversations::post_next,
     get "/api/v1/conversations/{id}" => conversations::show,
     get "/api/v1/conversations/{id}/timeline" => conversations::show_timeline,
     post "/api/v1/conversations/{id}/messages" => conversations::post_message,

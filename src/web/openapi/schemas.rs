@@ -321,7 +321,7 @@ pub fn components() -> Value {
             "tags": {"type": "array", "items": {"type": "string"}}, "last_message_at": time, "waiting_since": time_or_null,
             "window_closes_at": time_or_null,
             "window_closing": {"type": "boolean", "description": "unresolved, and the 24-hour window closes within 2 hours"},
-            "sla": {"type": ["object", "null"]}, "created_at": time,
+            "sla": {"type": ["object", "null"], "description": "SLA of the current cycle: policy {id,name}; first_response, next_response, resolution each {due_at, state: running|at_risk|breached|paused|met} or null; next_due_at; next {target, due_at, state}: the running target due first (null when none runs)"}, "created_at": time,
             "priority": {"enum": ["low", "normal", "high", "urgent"]}, "snoozed_until": time_or_null, "preview": {"type": "string"}})),
         "TimelineItem": {"type": "object", "required": ["type", "id", "at"], "properties": {
             "type": {"enum": ["message", "note", "event"]}, "id": {"type": "integer"}, "at": time,

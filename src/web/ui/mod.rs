@@ -24,6 +24,7 @@ use crate::web::views::layout::Frame;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(inbox::show_inbox))
         .route("/bulk", web::post().to(inbox::post_bulk))
+        .route("/next", web::post().to(inbox::post_next))
         .route("/login", web::get().to(auth::show_login))
         .route("/login", web::post().to(auth::post_login))
         .route("/logout", web::post().to(auth::post_logout))
@@ -78,6 +79,7 @@ fn frame<'a>(
         status: viewer.user.status,
         notice: viewer.notice.as_deref(),
         last_event: viewer.last_event,
+        timezone: &viewer.timezone,
     }
 }
 

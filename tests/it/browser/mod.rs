@@ -288,4 +288,5 @@ mod conversation;
 mod lists;
 mod live;
 mod shift;
+mod take_next;
 mod team_flow;
