@@ -15,6 +15,7 @@ pub mod mentions;
 pub mod messages;
 pub mod ownership_news;
 pub mod queue;
+pub mod routing;
 pub mod sla;
 pub mod teams;
 pub mod users;
