@@ -820,3 +820,81 @@ fn rules_are_for_managers_and_bad_bodies_say_what_is_wrong() {
         )
         .expect_error(404, "not_found");
 }
+
+#[test]
+fn the_routing_page_adds_and_deletes_rules_and_sets_team_modes_without_javascript() {
+    let app = TestApp::spawn();
+    let s = app.session(&app.manager);
+    let page = s.page("/settings");
+    assert!(
+        page.contains("href=\"/settings/routing\""),
+        "linked from Settings"
+    );
+    let page = s.page("/settings/routing");
+    assert!(page.contains("No rules yet"), "{page}");
+    let sales = app.sales.to_string();
+    let support = app.support.to_string();
+    let r = s.form(
+        "/settings/routing",
+        &[
+            ("keywords", "refund, broken "),
+            ("business_hours", "outside"),
+            ("team_id", &support),
+            ("tags", "refund"),
+            ("priority", "high"),
+            ("position", ""),
+            ("channel_id", ""),
+            ("contact_tag", ""),
+        ],
+    );
+    assert_eq!(r.status().as_u16(), 303);
+    let rules = app
+        .api
+        .get("/api/v1/routing-rules", &app.manager.token)
+        .expect(200);
+    let rule = &rules["items"][0];
+    assert_eq!(
+        (&rule["conditions"], &rule["actions"]),
+        (
+            &json!({"keywords": ["refund", "broken"], "business_hours": "outside"}),
+            &json!({"team_id": app.support, "tags": ["refund"], "priority": "high"})
+        )
+    );
+    let page = s.page("/settings/routing");
+    assert!(
+        page.contains("When first message says refund or broken and outside business hours"),
+        "{page}"
+    );
+    // A refusal is shown on the page, and nothing is stored.
+    let r = s.form("/settings/routing", &[("team_id", "999999")]);
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().expect("html").contains("there is no team 999999"));
+    // Team mode and stickiness.
+    let r = s.form(
+        &format!("/settings/routing/teams/{sales}"),
+        &[("assignment", "least_loaded")],
+    );
+    assert_eq!(r.status().as_u16(), 303);
+    let team = app
+        .api
+        .get(&format!("/api/v1/teams/{sales}"), &app.manager.token)
+        .expect(200);
+    assert_eq!(team["assignment"], "least_loaded");
+    let r = s.form("/settings/routing/sticky", &[("sticky_owner", "on")]);
+    assert_eq!(r.status().as_u16(), 303);
+    let settings = app
+        .api
+        .get("/api/v1/settings", &app.manager.token)
+        .expect(200);
+    assert_eq!(settings["sticky_owner"], true);
+    // Delete.
+    let r = s.form(&format!("/settings/routing/{}/delete", rule["id"]), &[]);
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(app.count("routing_rules"), 0);
+    // Agents may not.
+    let agent = app.session(&app.ana);
+    assert_eq!(agent.get("/settings/routing").status().as_u16(), 403);
+    let r = agent.form("/settings/routing", &[("priority", "low")]);
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(app.count("routing_rules"), 0);
+}

@@ -4,6 +4,7 @@
 mod auth;
 mod conversation;
 mod inbox;
+mod routing;
 mod settings;
 mod shell;
 
@@ -33,6 +34,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/me/status", web::post().to(shell::post_status))
         .route("/settings", web::get().to(settings::show_settings))
+        .route("/settings/routing", web::get().to(routing::show_routing))
+        .route("/settings/routing", web::post().to(routing::post_routing))
+        .route(
+            "/settings/routing/{id}/delete",
+            web::post().to(routing::post_routing),
+        )
+        .route(
+            "/settings/routing/teams/{id}",
+            web::post().to(routing::post_routing),
+        )
+        .route(
+            "/settings/routing/sticky",
+            web::post().to(routing::post_routing),
+        )
         .route("/settings/{kind}", web::post().to(settings::post_settings))
         .route(
             "/settings/{kind}/{id}",

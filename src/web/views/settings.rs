@@ -306,6 +306,7 @@ pub fn settings_page(frame: &Frame<'_>, v: &SettingsView<'_>) -> Markup {
                 h1 { "Settings" }
                 @if let Some(e) = v.error { p.alert role="alert" { (e) } }
                 @if let Some(n) = v.secret { (secret_box(n)) }
+                p { a href="/settings/routing" { "Routing: rules and who gets each team's conversations →" } }
                 @if v.is_owner { (staff(v, frame.csrf)) }
                 (teams(v, frame.csrf))
                 (tags_and_canned(v, frame.csrf))
