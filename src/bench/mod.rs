@@ -6,6 +6,7 @@
 
 mod corpus;
 mod live;
+mod routing;
 mod search;
 mod web;
 
@@ -81,6 +82,8 @@ pub enum Part {
     Search,
     /// Live updates on a fresh workspace: page weight, message to screen, reconnect.
     Live,
+    /// Routing: the decision for a new conversation, and ingest with routing off and on.
+    Routing,
 }
 
 struct Scratch(PathBuf, bool);
@@ -225,6 +228,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if runs(Part::Whatsapp) {
         whatsapp_ingest(&rt, &args, &scratch.0)?;
+    }
+    if runs(Part::Routing) {
+        routing::run(&rt, &args, &scratch.0)?;
     }
     if runs(Part::Live) {
         live::run(&rt, &scratch.0, args.drop_secs)?;

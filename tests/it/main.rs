@@ -19,6 +19,7 @@ mod outbox;
 mod phones;
 mod redirects;
 mod routing;
+mod routing_rules;
 mod rules;
 mod scheduler;
 mod search;
