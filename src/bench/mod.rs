@@ -6,6 +6,7 @@
 
 mod corpus;
 mod live;
+mod routing;
 mod search;
 mod tick;
 mod web;
@@ -84,6 +85,8 @@ pub enum Part {
     Live,
     /// One scheduler tick on many unresolved conversations with SLA clocks.
     Tick,
+    /// Routing: the decision for a new conversation, and ingest with routing off and on.
+    Routing,
 }
 
 struct Scratch(PathBuf, bool);
@@ -228,6 +231,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if runs(Part::Whatsapp) {
         whatsapp_ingest(&rt, &args, &scratch.0)?;
+    }
+    if runs(Part::Routing) {
+        routing::run(&rt, &args, &scratch.0)?;
     }
     if runs(Part::Live) {
         live::run(&rt, &scratch.0, args.drop_secs)?;

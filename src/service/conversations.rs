@@ -112,6 +112,12 @@ pub fn write_assignment(
     events::insert_event(conn, Some(id), &event, change.actor, now)?;
     // The team decides the SLA policy.
     super::sla::sync(conn, id, now)?;
+    if let Some(from) = change
+        .from
+        .filter(|f| !change.claim && change.to != Some(*f))
+    {
+        super::routing::on_room(conn, from, id, now)?;
+    }
     Ok(true)
 }
 
@@ -419,6 +425,9 @@ pub(crate) fn write_status(
         now,
     )?;
     super::sla::sync(conn, id, now)?;
+    if let Some(owner) = state.assignee.filter(|_| change.resolved) {
+        super::routing::on_room(conn, owner, id, now)?;
+    }
     Ok(())
 }
 
@@ -470,15 +479,30 @@ pub fn tag(
         list.iter().map(|t| clean_text("tag", t, 50)).collect()
     };
     let (add, remove) = (clean(add)?, clean(remove)?);
+    write_tags(conn, id, &add, &remove, Some(actor.id), now_ms())?;
+    view(conn, id)
+}
+
+/// The one tag writer: adds and removes tags (names already checked) and appends one
+/// `conversation.tagged` with what changed, by `actor` (`None`: routing). Nothing changed, no
+/// event.
+pub fn write_tags(
+    conn: &Connection,
+    id: ConversationId,
+    add: &[String],
+    remove: &[String],
+    actor: Option<UserId>,
+    now: i64,
+) -> Result<()> {
     let mut added = Vec::new();
     let mut removed = Vec::new();
-    for name in &add {
+    for name in add {
         let tag = crate::store::tags::ensure_tag(conn, name)?;
         if crate::store::tags::add_tag(conn, id, tag)? {
             added.push(name.clone());
         }
     }
-    for name in &remove {
+    for name in remove {
         if crate::store::tags::remove_tag(conn, id, name)? {
             removed.push(name.clone());
         }
@@ -488,11 +512,11 @@ pub fn tag(
             conn,
             Some(id),
             &Event::ConversationTagged(Tagged { added, removed }),
-            Some(actor.id),
-            now_ms(),
+            actor,
+            now,
         )?;
     }
-    view(conn, id)
+    Ok(())
 }
 
 /// A created note or message, as its timeline item.

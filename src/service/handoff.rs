@@ -148,6 +148,11 @@ pub fn hand_off(
         });
     }
     let now = now_ms();
+    // Offline first: a conversation leaving gives its owner room, and someone ending their
+    // shift must not be re-offered the pool while handing off.
+    if req.go_offline {
+        super::users::set_status(conn, from, UserStatus::Offline)?;
+    }
     for &id in &moving {
         let state = convs::find_conv_state(conn, id)?.ok_or(Error::NotFound("conversation"))?;
         debug_assert!(state.status != Status::Resolved);
@@ -172,9 +177,6 @@ pub fn hand_off(
             },
             now,
         )?;
-    }
-    if req.go_offline {
-        super::users::set_status(conn, from, UserStatus::Offline)?;
     }
     Ok(moving)
 }

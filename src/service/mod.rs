@@ -17,6 +17,7 @@ pub mod mentions;
 pub mod messages;
 pub mod ownership_news;
 pub mod queue;
+pub mod routing;
 pub mod sla;
 pub mod take_next;
 pub mod teams;

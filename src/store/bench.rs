@@ -466,3 +466,30 @@ pub fn next_clock_moment(conn: &Connection) -> Result<Option<i64>> {
         |r| r.get(0),
     )?)
 }
+
+/// Routing benchmark: every conversation resolved but the newest `open_per_agent` for each of
+/// `agents`, which are open and theirs (a day's realistic load over a long history).
+pub fn spread_open(conn: &Connection, agents: &[i64], open_per_agent: usize) -> Result<()> {
+    conn.execute("UPDATE conversations SET status = 'resolved'", [])?;
+    let n = agents.len() * open_per_agent;
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM conversations ORDER BY id DESC LIMIT ?1")?
+        .query_map([n as i64], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (i, id) in ids.iter().enumerate() {
+        conn.prepare_cached(
+            "UPDATE conversations SET status = 'open', assignee_id = ?2 WHERE id = ?1",
+        )?
+        .execute(params![id, agents[i % agents.len()]])?;
+    }
+    Ok(())
+}
+
+/// Conversations that have an assignee.
+pub fn count_assigned(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM conversations WHERE assignee_id IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}

@@ -14,6 +14,7 @@ pub mod mentions;
 pub mod messages;
 pub mod outbox;
 pub mod queue;
+pub mod routing;
 pub mod settings;
 pub mod sla;
 pub mod tags;
@@ -83,6 +84,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_search.sql"),
     include_str!("migrations/009_collab.sql"),
     include_str!("migrations/010_sla.sql"),
+    include_str!("migrations/012_routing.sql"),
     include_str!("migrations/015_pending_since.sql"),
 ];
 

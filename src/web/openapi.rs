@@ -241,6 +241,20 @@ fn ops() -> Vec<Op> {
             .body("SlaPolicyPatch")
             .ok(200, r("SlaPolicy"))
             .errors(&[403, 404, 422]),
+        op("get", "/api/v1/routing-rules", "Routing rules in the order they are tried: position, then id (owner, manager)")
+            .ok(200, whole("RoutingRule"))
+            .errors(&[403]),
+        op("post", "/api/v1/routing-rules", "Create a routing rule (owner, manager); without a position it goes last. The first matching rule sorts a new or reopened conversation")
+            .body("NewRoutingRule")
+            .ok(201, r("RoutingRule"))
+            .errors(&[403, 422]),
+        op("patch", "/api/v1/routing-rules/{id}", "Change a routing rule (owner, manager); a given conditions or actions object replaces the old one whole")
+            .body("RoutingRulePatch")
+            .ok(200, r("RoutingRule"))
+            .errors(&[403, 404, 422]),
+        op("delete", "/api/v1/routing-rules/{id}", "Delete a routing rule (owner, manager)")
+            .ok(204, Value::Null)
+            .errors(&[403, 404]),
         op("get", "/api/v1/settings", "Workspace settings").ok(200, r("Settings")),
         op("patch", "/api/v1/settings", "Change settings (owner; managers the routing and SLA keys); answers the whole object")
             .body("SettingsPatch")

@@ -22,6 +22,8 @@ mod outbox;
 mod phones;
 mod queue_sla;
 mod redirects;
+mod routing;
+mod routing_rules;
 mod rules;
 mod scheduler;
 mod search;

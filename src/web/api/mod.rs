@@ -9,6 +9,7 @@ mod conversations;
 mod events;
 mod handoff;
 mod media;
+mod routing;
 mod settings;
 mod sla;
 mod staff;
@@ -113,6 +114,10 @@ routes! {
     get "/api/v1/sla-policies" => sla::list_policies,
     post "/api/v1/sla-policies" => sla::post_policy,
     patch "/api/v1/sla-policies/{id}" => sla::patch_policy,
+    get "/api/v1/routing-rules" => routing::list_rules,
+    post "/api/v1/routing-rules" => routing::post_rule,
+    patch "/api/v1/routing-rules/{id}" => routing::patch_rule,
+    delete "/api/v1/routing-rules/{id}" => routing::delete_rule,
     get "/api/v1/settings" => settings::show_settings,
     patch "/api/v1/settings" => settings::patch_settings,
     get "/api/v1/events" => events::show_events,

@@ -10,6 +10,7 @@ use crate::service::conversations::{MAX_TAGS_AT_ONCE, MAX_TEXT};
 use crate::service::handoff::MAX_HANDOFF_CONVERSATIONS;
 use crate::service::inbound::MAX_API_TEXT;
 use crate::service::mentions::MAX_MENTIONS;
+use crate::service::routing::{MAX_KEYWORD, MAX_POSITION, MAX_RULE_WORDS};
 use crate::service::sla::MAX_TARGET_SECS;
 
 /// A `$ref` to `components/schemas/{name}`.
@@ -247,6 +248,8 @@ pub fn requests() -> Vec<(&'static str, Value)> {
             ),
         ),
         ("SlaPolicyPatch", body(&[], sla_policy())),
+        ("NewRoutingRule", body(&[], routing_rule())),
+        ("RoutingRulePatch", body(&[], routing_rule())),
         (
             "Presence",
             body(
@@ -265,6 +268,36 @@ fn sla_policy() -> Value {
         "first_response_secs": secs, "next_response_secs": secs, "resolution_secs": secs,
         "warn_at": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
         "business_hours": {"type": "boolean"}, "pause_when_pending": {"type": "boolean"}})
+}
+
+/// The fields of a routing rule in a request (422 for an unknown channel or team, an empty
+/// list, a rule without an action); unknown keys inside `conditions` and `actions` are 400.
+fn routing_rule() -> Value {
+    let word =
+        json!({"type": "string", "minLength": 1, "maxLength": MAX_KEYWORD, "pattern": "\\S"});
+    let words = |item: Value| json!({"type": "array", "items": item, "minItems": 1, "maxItems": MAX_RULE_WORDS});
+    let mut conditions = routing_conditions();
+    conditions["properties"]["keywords"] = words(word);
+    let mut actions = routing_actions();
+    actions["properties"]["tags"] = words(text(50));
+    json!({"position": {"type": "integer", "minimum": 0, "maximum": MAX_POSITION,
+            "description": "lower runs first; ties by id; absent: after the last rule"},
+        "conditions": conditions, "actions": actions})
+}
+
+fn routing_conditions() -> Value {
+    json!({"type": "object", "additionalProperties": false, "description": "every condition given must hold; {} matches everything",
+        "properties": {"channel_id": {"type": "integer"},
+        "keywords": {"type": "array", "items": {"type": "string"},
+            "description": "any of these words or phrases in the first message of the cycle, whole words, any case"},
+        "contact_tag": {"type": "string", "description": "a tag on any of the contact's conversations, or in the contact's attributes.tags"},
+        "business_hours": {"enum": ["inside", "outside"]}}})
+}
+
+fn routing_actions() -> Value {
+    json!({"type": "object", "additionalProperties": false, "description": "at least one of them",
+        "properties": {"team_id": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}},
+        "priority": {"enum": ["low", "normal", "high", "urgent"]}}})
 }
 
 /// The settings object: every key required in answers, any subset in a `PATCH`; unknown keys
@@ -312,6 +345,8 @@ pub fn components() -> Value {
             "first_response_secs": {"type": ["integer", "null"]}, "next_response_secs": {"type": ["integer", "null"]},
             "resolution_secs": {"type": ["integer", "null"]}, "warn_at": {"type": "number"},
             "business_hours": {"type": "boolean"}, "pause_when_pending": {"type": "boolean"}})),
+        "RoutingRule": all(json!({"id": {"type": "integer"}, "position": {"type": "integer"},
+            "conditions": routing_conditions(), "actions": routing_actions()})),
         "Team": all(json!({"id": {"type": "integer"}, "name": {"type": "string"}, "assignment": assignment(),
             "members": {"type": "array", "items": r("Named")}})),
         "Conversation": all(json!({"id": {"type": "integer"}, "status": {"enum": ["open", "pending", "snoozed", "resolved"]},

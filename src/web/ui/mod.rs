@@ -4,6 +4,7 @@
 mod auth;
 mod conversation;
 mod inbox;
+mod routing;
 mod settings;
 mod settings_hours;
 mod settings_sla;
@@ -47,6 +48,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/settings/sla", web::post().to(settings_sla::post_sla))
         .route("/settings/sla/{id}", web::post().to(settings_sla::post_sla))
         .route("/settings", web::get().to(settings::show_settings))
+        .route("/settings/routing", web::get().to(routing::show_routing))
+        .route("/settings/routing", web::post().to(routing::post_routing))
+        .route(
+            "/settings/routing/{id}/delete",
+            web::post().to(routing::post_routing),
+        )
+        .route(
+            "/settings/routing/teams/{id}",
+            web::post().to(routing::post_routing),
+        )
+        .route(
+            "/settings/routing/sticky",
+            web::post().to(routing::post_routing),
+        )
         .route("/settings/{kind}", web::post().to(settings::post_settings))
         .route(
             "/settings/{kind}/{id}",

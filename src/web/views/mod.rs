@@ -4,6 +4,7 @@ pub mod auth;
 pub mod conversation;
 pub mod inbox;
 pub mod layout;
+pub mod routing;
 pub mod settings;
 pub mod settings_hours;
 pub mod settings_sla;

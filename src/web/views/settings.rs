@@ -308,6 +308,7 @@ pub fn settings_page(frame: &Frame<'_>, v: &SettingsView<'_>) -> Markup {
                 @if let Some(e) = v.error { p.alert role="alert" { (e) } }
                 p.actions #more-settings { a.button.secondary href="/settings/hours" { "Business hours" } a.button.secondary href="/settings/sla" { "SLA policies" } }
                 @if let Some(n) = v.secret { (secret_box(n)) }
+                p { a href="/settings/routing" { "Routing: rules and who gets each team's conversations →" } }
                 @if v.is_owner { (staff(v, frame.csrf)) }
                 (teams(v, frame.csrf))
                 (tags_and_canned(v, frame.csrf))
