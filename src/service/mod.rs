@@ -15,6 +15,8 @@ pub mod mentions;
 pub mod messages;
 pub mod ownership_news;
 pub mod queue;
+pub mod reports;
+pub mod reports_csv;
 pub mod sla;
 pub mod teams;
 pub mod users;

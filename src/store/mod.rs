@@ -12,6 +12,7 @@ pub mod mentions;
 pub mod messages;
 pub mod outbox;
 pub mod queue;
+pub mod reports;
 pub mod settings;
 pub mod sla;
 pub mod tags;
@@ -81,6 +82,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_search.sql"),
     include_str!("migrations/009_collab.sql"),
     include_str!("migrations/010_sla.sql"),
+    // 011 and 012 belong to #10's branches; 013 (#11 reports) goes after them when merged.
+    include_str!("migrations/013_reports.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -18,6 +18,7 @@ mod mentions;
 mod outbox;
 mod phones;
 mod redirects;
+mod reports;
 mod rules;
 mod scheduler;
 mod search;
