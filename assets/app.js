@@ -246,7 +246,7 @@
 
   function relevant(ev) {
     var h = here();
-    if (h.page === "inbox") { return true; }
+    if (h.page === "inbox" || h.page === "now") { return true; }
     if (h.page === "conversation") { return String(ev.conversation_id) === h.conv; }
     return false;
   }
@@ -360,7 +360,7 @@
     s.addEventListener("ping", hear);
     s.addEventListener("presence", function (m) { hear(); showPresence(m); });
     ["message.created", "message.status", "note.created", "conversation.created", "conversation.claimed",
-     "conversation.assigned", "conversation.status", "conversation.tagged", "contact.phone_changed"].forEach(function (k) {
+     "conversation.assigned", "conversation.status", "conversation.tagged", "contact.phone_changed", "user.status", "sla.warning", "sla.breached"].forEach(function (k) {
       s.addEventListener(k, handle);
     });
   }

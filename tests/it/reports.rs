@@ -785,3 +785,51 @@ fn sla_met_ratio_counts_cycles_without_a_breach() {
         .collect();
     assert_eq!(met, ["no", "yes", "no"]);
 }
+
+#[test]
+fn managers_land_on_the_now_board_and_see_the_reports_page() {
+    let f = fortnight();
+    let app = &f.app;
+    let b = f.base;
+    let mario = app.session(&app.manager);
+    let landing = mario.get("/");
+    assert_eq!(landing.status().as_u16(), 303);
+    assert_eq!(
+        landing
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok()),
+        Some("/now")
+    );
+    let board = mario.page("/now");
+    assert!(board.contains("id=\"now-unassigned\""), "{board}");
+    assert!(
+        board.contains("data-count=\"1\""),
+        "one unassigned: {board}"
+    );
+    // Agents keep landing on their inbox and get no reports.
+    let ana = app.session(&app.ana);
+    assert_eq!(ana.get("/").status().as_u16(), 200);
+    assert_eq!(ana.get("/now").status().as_u16(), 403);
+    assert_eq!(ana.get("/reports").status().as_u16(), 403);
+
+    let page = mario.page(&format!(
+        "/reports?from={}&to={}&team=&agent=&channel=",
+        date(b),
+        date(b + 13 * DAY)
+    ));
+    for want in [
+        "<svg class=\"chart\" id=\"trend\"",
+        "<svg class=\"chart\" id=\"heatmap\"",
+        "30 min",         // median first response, 1800 s
+        "80 %",           // resolution rate
+        "4.5",            // CSAT mean
+        "Business hours", // business-hours variants are on
+        "First response time",
+        "cycles.csv?from=",
+    ] {
+        assert!(page.contains(want), "the Reports page shows {want:?}");
+    }
+    // Carla's row: 1 conversation, 1 message, 1 resolved, 2 min.
+    assert!(page.contains(&format!("data-agent=\"{}\"", app.carla.id)));
+}

@@ -4,6 +4,7 @@
 mod auth;
 mod conversation;
 mod inbox;
+mod reports;
 mod settings;
 mod shell;
 
@@ -32,6 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(conversation::post_action),
         )
         .route("/me/status", web::post().to(shell::post_status))
+        .route("/now", web::get().to(reports::show_now))
+        .route("/reports", web::get().to(reports::show_reports))
         .route("/settings", web::get().to(settings::show_settings))
         .route("/settings/{kind}", web::post().to(settings::post_settings))
         .route(

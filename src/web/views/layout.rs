@@ -100,6 +100,7 @@ fn top_bar(frame: &Frame<'_>) -> Markup {
                 summary.who { span dir="auto" { (frame.name) } " · " (frame.role) }
                 div.menu-body {
                     @if frame.role != "agent" { a.button.secondary href="/settings" { "Settings" } }
+                    @if frame.role != "agent" { a.button.secondary href="/reports" { "Reports" } }
                     button.secondary #sound type="button" hidden aria-pressed="false" title="Sound for new messages in my conversations" { "🔕 Sound off" }
                     form method="post" action="/logout" {
                         input type="hidden" name="csrf" value=(frame.csrf);

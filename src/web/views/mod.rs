@@ -4,6 +4,8 @@ pub mod auth;
 pub mod conversation;
 pub mod inbox;
 pub mod layout;
+pub mod now;
+pub mod reports;
 pub mod settings;
 pub mod timeline;
 
