@@ -89,6 +89,9 @@ struct ServeArgs {
     /// limit [default: 512].
     #[arg(long, env = "TEAMINBOX_MAX_STREAMS")]
     max_streams: Option<usize>,
+    /// Bearer token that opens GET /metrics (Prometheus); without one /metrics answers 404.
+    #[arg(long, env = "TEAMINBOX_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -255,6 +258,7 @@ fn serve(data: PathBuf, args: ServeArgs) -> anyhow::Result<()> {
             outbox_timeout_ms: args.outbox_timeout_ms,
             max_streams_per_user: args.max_streams_per_user,
             max_streams: args.max_streams,
+            metrics_token: args.metrics_token,
         },
     )?;
     tracing_subscriber::fmt()

@@ -29,6 +29,8 @@ pub struct Config {
     pub outbox: OutboxConfig,
     /// Caps on open event streams (the total is lowered at start to fit the open-files limit).
     pub streams: StreamLimits,
+    /// Bearer token of `GET /metrics`; `None` (or blank): the endpoint answers 404.
+    pub metrics_token: Option<String>,
 }
 
 /// Values given by flags or environment; `None` falls through to the file, then the default.
@@ -50,6 +52,8 @@ pub struct Overrides {
     pub max_streams_per_user: Option<usize>,
     /// Open event streams allowed in all.
     pub max_streams: Option<usize>,
+    /// Bearer token that opens `GET /metrics` (none: /metrics answers 404).
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +67,7 @@ struct FileConfig {
     outbox_timeout_ms: Option<u64>,
     max_streams_per_user: Option<usize>,
     max_streams: Option<usize>,
+    metrics_token: Option<String>,
 }
 
 /// Name of the config file inside the data dir.
@@ -143,6 +148,11 @@ impl Config {
                     .max(1),
                 ..StreamLimits::default()
             },
+            metrics_token: o
+                .metrics_token
+                .or(f.metrics_token)
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty()),
         })
     }
 }

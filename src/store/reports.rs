@@ -259,3 +259,54 @@ pub fn update_cycle_csat(conn: &Connection, cycle: i64, score: u8, at: i64) -> R
         .execute(params![cycle, score, at])?;
     Ok(n == 1)
 }
+
+/// What `/metrics` reads from the database at a scrape. Times are UTC ms.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Operational {
+    /// Unassigned, unresolved conversations.
+    pub unassigned: i64,
+    /// The earliest `waiting_since` among them.
+    pub oldest_unassigned_since: Option<i64>,
+    /// Outbox rows still to send.
+    pub outbox_pending: i64,
+    /// Failed outbox rows by the provider's code (`unknown` without one).
+    pub outbox_failed: Vec<(String, i64)>,
+    /// The oldest WhatsApp webhook received and not processed yet.
+    pub oldest_unprocessed_webhook: Option<i64>,
+    /// `sla.breached` events ever recorded.
+    pub sla_breaches: i64,
+    /// Conversations with an SLA target breached and still running.
+    pub sla_breached_now: i64,
+}
+
+/// Reads [`Operational`] (each figure through an index, no table scan but the failed outbox
+/// rows, which a partial index keeps few).
+pub fn find_operational(conn: &Connection) -> Result<Operational> {
+    let q = find_queue_facts(conn, None)?;
+    let outbox_pending = conn
+        .prepare_cached("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")?
+        .query_row([], |r| r.get(0))?;
+    let mut st = conn.prepare_cached(
+        "SELECT COALESCE(m.error_code, 'unknown'), COUNT(*) FROM outbox o
+           JOIN messages m ON m.id = o.message_id
+          WHERE o.state = 'failed' GROUP BY 1 ORDER BY 1",
+    )?;
+    let outbox_failed = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let oldest_unprocessed_webhook = conn
+        .prepare_cached("SELECT MIN(received_at) FROM wa_webhooks WHERE processed_at IS NULL")?
+        .query_row([], |r| r.get(0))?;
+    let sla_breaches = conn
+        .prepare_cached("SELECT COUNT(*) FROM events WHERE kind = ?1")?
+        .query_row([kind::SLA_BREACHED], |r| r.get(0))?;
+    Ok(Operational {
+        unassigned: q.unassigned,
+        oldest_unassigned_since: q.oldest_unassigned_since,
+        outbox_pending,
+        outbox_failed,
+        oldest_unprocessed_webhook,
+        sla_breaches,
+        sla_breached_now: q.sla_breached,
+    })
+}

@@ -833,3 +833,95 @@ fn managers_land_on_the_now_board_and_see_the_reports_page() {
     // Carla's row: 1 conversation, 1 message, 1 resolved, 2 min.
     assert!(page.contains(&format!("data-agent=\"{}\"", app.carla.id)));
 }
+
+/// `(name, labels, value)` of every sample line of a Prometheus text exposition; panics on a
+/// line that is not `name{labels} value` or a `# HELP` / `# TYPE` comment.
+fn exposition(body: &str) -> Vec<(String, String, f64)> {
+    body.lines()
+        .filter(|l| !l.is_empty())
+        .filter(|l| {
+            if l.starts_with('#') {
+                assert!(l.starts_with("# HELP ") || l.starts_with("# TYPE "), "{l}");
+                false
+            } else {
+                true
+            }
+        })
+        .map(|l| {
+            let (series, value) = l
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("no value: {l}"));
+            let value: f64 = value.parse().unwrap_or_else(|_| panic!("value of {l}"));
+            let (name, labels) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+                "metric name {name}"
+            );
+            (name.to_string(), labels.to_string(), value)
+        })
+        .collect()
+}
+
+#[test]
+fn metrics_need_their_token_and_expose_every_series() {
+    // No token configured: 404 whatever is sent.
+    let plain = TestApp::spawn();
+    for auth in [None, Some("anything")] {
+        let r = plain.api.raw(Method::GET, "/metrics", auth, None);
+        assert_eq!(r.status.as_u16(), 404, "{auth:?}");
+    }
+    let app = TestApp::spawn_with(|c| c.metrics_token = Some("scrape-me".into()));
+    for auth in [None, Some("wrong"), Some(app.owner.token.as_str())] {
+        let r = app.api.raw(Method::GET, "/metrics", auth, None);
+        assert_eq!(
+            r.status.as_u16(),
+            404,
+            "{auth:?}: a wrong token learns nothing"
+        );
+    }
+    let (_, _, conv) = app.conversation("http://127.0.0.1:9/cb");
+    app.api
+        .get(&format!("/api/v1/conversations/{conv}"), &app.owner.token)
+        .expect(200);
+    let (status, body) = text(&app, "/metrics", "scrape-me");
+    assert_eq!(status, 200, "{body}");
+    let samples = exposition(&body);
+    let has = |name: &str| samples.iter().any(|(n, _, _)| n == name);
+    for name in [
+        "teaminbox_http_requests_total",
+        "teaminbox_http_request_duration_seconds_bucket",
+        "teaminbox_http_request_duration_seconds_count",
+        "teaminbox_queue_unassigned",
+        "teaminbox_queue_oldest_unassigned_seconds",
+        "teaminbox_outbox_backlog",
+        "teaminbox_webhook_lag_seconds",
+        "teaminbox_sse_clients",
+        "teaminbox_sla_breaches_total",
+        "teaminbox_sla_breached_conversations",
+    ] {
+        assert!(has(name), "{name} in\n{body}");
+    }
+    let value = |name: &str| {
+        samples
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|s| s.2)
+            .unwrap_or(-1.0)
+    };
+    assert_eq!(value("teaminbox_queue_unassigned"), 1.0);
+    // Requests are labelled by route pattern, not by the id in the path.
+    assert!(
+        samples
+            .iter()
+            .any(|(n, l, v)| n == "teaminbox_http_requests_total"
+                && l.contains("route=\"/api/v1/conversations/{id}\"")
+                && l.contains("status=\"200\"")
+                && *v >= 1.0),
+        "{body}"
+    );
+    assert!(!body.contains(&format!("/api/v1/conversations/{conv}\"")));
+}

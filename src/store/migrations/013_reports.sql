@@ -50,3 +50,6 @@ BEGIN
     SELECT NEW.id, c.id, c.cycle_id, NEW.author_id, NEW.created_at, c.waiting_since
       FROM conversations c WHERE c.id = NEW.conversation_id;
 END;
+
+-- /metrics counts failed outbox rows by reason at every scrape.
+CREATE INDEX outbox_failed ON outbox(message_id) WHERE state = 'failed';
