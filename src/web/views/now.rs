@@ -48,7 +48,7 @@ pub fn now_page(
                     div.tile.warn #now-risk { span.n { (q.sla_at_risk) } span.l { "SLA at risk" } }
                     div.tile.bad #now-breached { span.n { (q.sla_breached) } span.l { "SLA breached" } }
                 }
-                table.board {
+                div.scroll { table.board {
                     thead { tr {
                         th { "Agent" } th { "Open" } th { "Waiting on us" } th { "Oldest unanswered" } th { "Capacity" }
                     } }
@@ -68,7 +68,7 @@ pub fn now_page(
                             }
                         }
                     }
-                }
+                } }
                 p.hint { "Open: unresolved conversations they own. Waiting on us: of those, the customer wrote last. Oldest unanswered: how long their longest-waiting customer has waited." }
             }
         }

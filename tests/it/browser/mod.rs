@@ -287,4 +287,5 @@ async fn shot(c: &Client, name: &str) {
 mod conversation;
 mod lists;
 mod live;
+mod now_board;
 mod team_flow;
