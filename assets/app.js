@@ -246,7 +246,7 @@
 
   function relevant(ev) {
     var h = here();
-    if (h.page === "inbox") { return true; }
+    if (h.page === "inbox" || h.page === "now") { return true; }
     if (h.page === "conversation") { return String(ev.conversation_id) === h.conv; }
     return false;
   }
@@ -375,7 +375,7 @@
     s.addEventListener("presence", function (m) { hear(); showPresence(m); });
     ["message.created", "message.status", "note.created", "conversation.created", "conversation.claimed",
      "conversation.assigned", "conversation.status", "conversation.tagged", "contact.phone_changed",
-     "conversation.taken_back", "sla.warning", "sla.breached"].forEach(function (k) {
+     "conversation.taken_back", "user.status", "sla.warning", "sla.breached"].forEach(function (k) {
       s.addEventListener(k, handle);
     });
   }

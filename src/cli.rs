@@ -118,6 +118,9 @@ struct ServeArgs {
     /// Seconds between scheduled backups [default: 86400].
     #[arg(long, env = "TEAMINBOX_BACKUP_INTERVAL_SECS", hide = true)]
     backup_interval_secs: Option<u64>,
+    /// Bearer token that opens GET /metrics (Prometheus); without one /metrics answers 404.
+    #[arg(long, env = "TEAMINBOX_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -290,6 +293,7 @@ fn serve(data: PathBuf, args: ServeArgs) -> anyhow::Result<()> {
             mdns: args.no_mdns.then_some(false),
             tls_cert: args.tls_cert,
             tls_key: args.tls_key,
+            metrics_token: args.metrics_token,
         },
     )?;
     tracing_subscriber::fmt()

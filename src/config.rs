@@ -35,6 +35,8 @@ pub struct Config {
     pub mdns: bool,
     /// HTTPS with this certificate and key (PEM files); plain HTTP when `None`.
     pub tls: Option<TlsFiles>,
+    /// Bearer token of `GET /metrics`; `None` (or blank): the endpoint answers 404.
+    pub metrics_token: Option<String>,
 }
 
 /// A certificate chain and its private key, PEM files.
@@ -91,6 +93,8 @@ pub struct Overrides {
     pub tls_cert: Option<PathBuf>,
     /// Key file for HTTPS.
     pub tls_key: Option<PathBuf>,
+    /// Bearer token that opens `GET /metrics` (none: /metrics answers 404).
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,6 +114,7 @@ struct FileConfig {
     mdns: Option<bool>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    metrics_token: Option<String>,
 }
 
 /// Name of the config file inside the data dir.
@@ -216,6 +221,11 @@ impl Config {
                 _ => return Err(ConfigError::TlsHalf),
             },
             data,
+            metrics_token: o
+                .metrics_token
+                .or(f.metrics_token)
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty()),
         })
     }
 }

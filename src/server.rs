@@ -79,10 +79,15 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         jobs: jobs.handle.clone(),
     });
     let app = configure(state);
+    let metrics = Data::new(crate::web::metrics::Metrics::new(
+        config.metrics_token.clone(),
+    ));
     let in_flight = InFlight::default();
     let counter = in_flight.clone();
     let http = HttpServer::new(move || {
         App::new()
+            .app_data(metrics.clone())
+            .wrap(actix_web::middleware::from_fn(crate::web::metrics::record))
             .wrap(
                 DefaultHeaders::new()
                     .add(("Content-Security-Policy", CSP))

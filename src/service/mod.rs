@@ -18,6 +18,8 @@ pub mod messages;
 pub mod ownership_news;
 pub mod queue;
 pub mod routing;
+pub mod reports;
+pub mod reports_csv;
 pub mod sla;
 pub mod take_next;
 pub mod teams;

@@ -15,6 +15,7 @@ pub mod messages;
 pub mod outbox;
 pub mod queue;
 pub mod routing;
+pub mod reports;
 pub mod settings;
 pub mod sla;
 pub mod tags;
@@ -85,6 +86,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/009_collab.sql"),
     include_str!("migrations/010_sla.sql"),
     include_str!("migrations/012_routing.sql"),
+    include_str!("migrations/013_reports.sql"),
     include_str!("migrations/015_pending_since.sql"),
 ];
 

@@ -38,6 +38,35 @@ struct Op {
     errors: &'static [u16],
 }
 
+/// The period and scope parameters of every report.
+fn report(o: Op) -> Op {
+    o.query(
+        "from",
+        json!({"type": "string"}),
+        "YYYY-MM-DD or RFC 3339; default: 30 days before `to`",
+    )
+    .query(
+        "to",
+        json!({"type": "string"}),
+        "YYYY-MM-DD (the whole day) or RFC 3339; default: now",
+    )
+    .query(
+        "team",
+        json!({"type": "integer"}),
+        "only this team's conversations",
+    )
+    .query(
+        "agent",
+        json!({"type": "integer"}),
+        "only this agent's share",
+    )
+    .query(
+        "channel",
+        json!({"type": "integer"}),
+        "only this channel's conversations",
+    )
+}
+
 fn op(method: &'static str, path: &'static str, summary: &'static str) -> Op {
     Op {
         method,
@@ -230,6 +259,19 @@ fn ops() -> Vec<Op> {
             .body("Handoff")
             .ok(200, r("Moved"))
             .errors(&[403, 404, 422]),
+        report(op("get", "/api/v1/reports/summary", "Metrics of a period: first response, reply and resolution times, resolution rate, per agent, SLA met, CSAT, the queue now (manager, owner)"))
+            .ok(200, json!({"type": "object", "required": ["from", "to", "first_response_secs", "resolution_secs", "reply_secs", "cycles_started", "cycles_resolved", "resolution_rate", "per_agent", "queue", "csat"]}))
+            .errors(&[400, 403, 422]),
+        op("get", "/api/v1/reports/now", "The live board: the queue and every agent's load (manager, owner)")
+            .query("team", json!({"type": "integer"}), "only this team")
+            .ok(200, json!({"type": "object", "required": ["queue", "agents"]}))
+            .errors(&[403, 422]),
+        report(op("get", "/api/v1/reports/cycles.csv", "One CSV row per cycle that started in the period (manager, owner)"))
+            .ok(200, json!({"contentMediaType": "text/csv"}))
+            .errors(&[400, 403, 422]),
+        report(op("get", "/api/v1/reports/agents.csv", "One CSV row per agent with the per_agent figures (manager, owner)"))
+            .ok(200, json!({"contentMediaType": "text/csv"}))
+            .errors(&[400, 403, 422]),
         op("get", "/api/v1/sla-policies", "SLA policies (owner, manager)")
             .ok(200, whole("SlaPolicy"))
             .errors(&[403]),

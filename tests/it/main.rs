@@ -24,6 +24,7 @@ mod queue_sla;
 mod redirects;
 mod routing;
 mod routing_rules;
+mod reports;
 mod rules;
 mod scheduler;
 mod search;

@@ -10,6 +10,7 @@ mod events;
 mod handoff;
 mod media;
 mod routing;
+pub(crate) mod reports;
 mod settings;
 mod sla;
 mod staff;
@@ -122,6 +123,10 @@ routes! {
     patch "/api/v1/settings" => settings::patch_settings,
     get "/api/v1/events" => events::show_events,
     post "/api/v1/conversations/{id}/presence" => events::post_presence,
+    get "/api/v1/reports/summary" => reports::show_summary,
+    get "/api/v1/reports/now" => reports::show_now,
+    get "/api/v1/reports/cycles.csv" => reports::show_cycles_csv,
+    get "/api/v1/reports/agents.csv" => reports::show_agents_csv,
     get "/api/v1/openapi.json" => super::openapi::show,
     get "/healthz" => settings::show_health,
 }

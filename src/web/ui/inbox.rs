@@ -35,11 +35,18 @@ pub(super) struct InboxQuery {
 
 /// `GET /` (default view: mine).
 pub(super) async fn show_inbox(
+    req: actix_web::HttpRequest,
     viewer: Viewer,
     state: Data<AppState>,
     q: Query<InboxQuery>,
 ) -> HttpResponse {
     let q = q.into_inner();
+    // Managers and owners land on the Now board from a bare "/"; the inbox tabs carry `?view=`.
+    if viewer.user.actor().is_manager() && req.query_string().is_empty() {
+        return HttpResponse::SeeOther()
+            .insert_header(("Location", "/now"))
+            .finish();
+    }
     let team = q.team.as_deref().and_then(|t| t.parse::<i64>().ok());
     let open = q.open.as_deref().and_then(|t| t.parse::<i64>().ok());
     let search = q.q.clone().unwrap_or_default();

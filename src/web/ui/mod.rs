@@ -5,6 +5,7 @@ mod auth;
 mod conversation;
 mod inbox;
 mod routing;
+mod reports;
 mod settings;
 mod settings_hours;
 mod settings_sla;
@@ -47,6 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/settings/sla", web::get().to(settings_sla::show_sla))
         .route("/settings/sla", web::post().to(settings_sla::post_sla))
         .route("/settings/sla/{id}", web::post().to(settings_sla::post_sla))
+        .route("/now", web::get().to(reports::show_now))
+        .route("/reports", web::get().to(reports::show_reports))
         .route("/settings", web::get().to(settings::show_settings))
         .route("/settings/routing", web::get().to(routing::show_routing))
         .route("/settings/routing", web::post().to(routing::post_routing))

@@ -104,6 +104,7 @@ fn top_bar(frame: &Frame<'_>) -> Markup {
                 div.menu-body {
                     a.button.secondary href="/shift" { "End my shift" }
                     @if frame.role != "agent" { a.button.secondary href="/settings" { "Settings" } }
+                    @if frame.role != "agent" { a.button.secondary href="/reports" { "Reports" } }
                     button.secondary #sound type="button" hidden aria-pressed="false" title="Sound for new messages in my conversations" { "🔕 Sound off" }
                     form method="post" action="/logout" {
                         input type="hidden" name="csrf" value=(frame.csrf);

@@ -5,6 +5,8 @@ pub mod conversation;
 pub mod inbox;
 pub mod layout;
 pub mod routing;
+pub mod now;
+pub mod reports;
 pub mod settings;
 pub mod settings_hours;
 pub mod settings_sla;

@@ -289,4 +289,5 @@ mod lists;
 mod live;
 mod shift;
 mod take_next;
+mod now_board;
 mod team_flow;
