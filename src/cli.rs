@@ -158,6 +158,9 @@ struct ServeArgs {
     /// Seconds between scheduled backups [default: 86400].
     #[arg(long, env = "TEAMINBOX_BACKUP_INTERVAL_SECS", hide = true)]
     backup_interval_secs: Option<u64>,
+    /// Do not ask the release server once a day whether a newer version exists.
+    #[arg(long, env = "TEAMINBOX_NO_UPDATE_CHECK")]
+    no_update_check: bool,
 }
 
 #[derive(Subcommand)]
@@ -327,6 +330,7 @@ fn serve(data: PathBuf, args: ServeArgs) -> anyhow::Result<()> {
             backup_dir: args.backup_dir,
             backup_keep: args.backup_keep,
             backup_interval_secs: args.backup_interval_secs,
+            update_check: args.no_update_check.then_some(false),
         },
     )?;
     tracing_subscriber::fmt()

@@ -31,6 +31,19 @@ pub struct Config {
     pub streams: StreamLimits,
     /// The scheduled backup.
     pub backup: BackupConfig,
+    /// The daily update check.
+    pub update: UpdateCheckConfig,
+}
+
+/// The daily check for a newer release (shown to owners in Settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateCheckConfig {
+    /// Whether to check; `update_check = false` or `--no-update-check` turns it off.
+    pub enabled: bool,
+    /// The release base URL (`TEAMINBOX_RELEASE_URL`).
+    pub release_url: String,
+    /// Seconds between checks. Default 86,400 (daily).
+    pub interval_secs: u64,
 }
 
 /// The scheduled backup: an archive every `interval_secs` into `dir`, the newest `keep` kept.
@@ -72,6 +85,8 @@ pub struct Overrides {
     pub backup_keep: Option<usize>,
     /// Seconds between scheduled backups.
     pub backup_interval_secs: Option<u64>,
+    /// `Some(false)` turns the daily update check off.
+    pub update_check: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,6 +103,7 @@ struct FileConfig {
     backup_dir: Option<PathBuf>,
     backup_keep: Option<usize>,
     backup_interval_secs: Option<u64>,
+    update_check: Option<bool>,
 }
 
 /// Name of the config file inside the data dir.
@@ -182,6 +198,11 @@ impl Config {
                     .unwrap_or(86_400)
                     .max(1),
             },
+            update: UpdateCheckConfig {
+                enabled: o.update_check.or(f.update_check).unwrap_or(true),
+                release_url: crate::service::update::release_url(),
+                interval_secs: 86_400,
+            },
             data,
         })
     }
@@ -218,6 +239,10 @@ mod tests {
         assert_eq!(c.bind, "127.0.0.1:9001");
         // A flag over the file; a cap of 0 would refuse every stream: at least 1.
         assert_eq!((c.streams.per_user, c.streams.total), (1, 40));
+        assert!(c.update.enabled, "the daily update check is on by default");
+        std::fs::write(dir.path().join(FILE_NAME), "update_check = false\n").expect("write");
+        let c = Config::load(dir.path().into(), Overrides::default()).expect("file");
+        assert!(!c.update.enabled, "update_check = false turns it off");
         std::fs::write(dir.path().join(FILE_NAME), "bnd = 1\n").expect("write");
         let err = Config::load(dir.path().into(), Overrides::default()).expect_err("typo");
         assert!(err.to_string().contains("bnd"));

@@ -247,3 +247,63 @@ fn badly_signed_and_tampered_releases_are_refused_and_the_binary_is_left_alone()
         assert!(!s.path("bin/.teaminbox.old.partial").exists(), "{case:?}");
     }
 }
+
+#[test]
+fn owners_see_the_daily_checks_answer_in_settings_and_update_now_says_how_without_the_unit() {
+    for (published, expect) in [
+        ("9.9.9", "Update available: teaminbox 9.9.9"),
+        ("0.0.9", "no newer version was found"),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let releases = dir.path().join("releases");
+        std::fs::create_dir_all(&releases).expect("releases");
+        let (key, _) = keygen(dir.path(), "test");
+        let fake = fake_binary(dir.path(), published);
+        publish(&releases, &key, &fake, published);
+        let server = FileServer::start(&releases);
+        let app = crate::support::TestApp::spawn_with(|c| {
+            c.update.enabled = true;
+            c.update.release_url = server.url.clone();
+        });
+        app.wait_until("the update check ran", || {
+            app.store
+                .read_blocking(|c| {
+                    teaminbox::store::settings::find_internal(
+                        c,
+                        teaminbox::jobs::update_check::CHECKED_AT,
+                    )
+                })
+                .expect("read")
+                .is_some()
+        });
+        let owner = app.session(&app.owner);
+        let page = owner.page("/settings");
+        assert!(page.contains(expect), "{published}: {page}");
+        let manager = app.session(&app.manager);
+        assert!(
+            !manager.page("/settings").contains("id=\"update\""),
+            "only owners see updates"
+        );
+
+        let r = manager.form("/settings/update", &[]);
+        assert_eq!(
+            r.status().as_u16(),
+            403,
+            "{published}: a manager may not update"
+        );
+        // No systemd update unit on a test machine: the page says how to update by hand and
+        // leaves no request behind.
+        let r = owner.form("/settings/update", &[]);
+        assert_eq!(r.status().as_u16(), 409, "{published}");
+        assert!(
+            r.text().expect("html").contains("sudo teaminbox update"),
+            "{published}"
+        );
+        assert!(
+            !app.dir
+                .path()
+                .join(teaminbox::service::update::REQUEST_FILE)
+                .exists()
+        );
+    }
+}
