@@ -1,5 +1,6 @@
 //! The `teaminbox` command line: `serve` (the default), `user` administration, `backup`,
-//! `bench` and `webhooks` (set-aside WhatsApp webhook bodies). Each command opens what it needs
+//! `update`, `bench` and `webhooks` (set-aside WhatsApp webhook bodies), and the maintainer's
+//! hidden `release`. Each command opens what it needs
 //! and calls the same services as the HTTP doors.
 
 use std::io::Read;
@@ -54,6 +55,22 @@ enum Command {
     /// Try teaminbox: a throwaway workspace with a seeded team, sample conversations and a
     /// customer who keeps writing (deleted when you stop it).
     Demo(crate::demo::DemoArgs),
+    /// Install the newest signed release from the release server (a backup first, the old
+    /// binary kept as teaminbox.old), then restart the service.
+    Update {
+        /// Only say whether a newer version exists.
+        #[arg(long, conflicts_with = "rollback")]
+        check: bool,
+        /// Go back to the binary kept by the last update.
+        #[arg(long)]
+        rollback: bool,
+        /// Do not restart the teaminbox service afterwards.
+        #[arg(long)]
+        no_restart: bool,
+    },
+    /// Publishing releases (the maintainer's side; see packaging/release.sh).
+    #[command(subcommand, hide = true)]
+    Release(ReleaseCommand),
     /// Measure ingest and queue performance on a scratch database and print the figures.
     Bench(crate::bench::BenchArgs),
     /// WhatsApp webhook bodies set aside after failing processing (safe while the server runs).
@@ -69,6 +86,41 @@ enum WebhooksCommand {
     Retry {
         #[arg(long)]
         id: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReleaseCommand {
+    /// Create a signing key pair (keep the private file off the repository).
+    Keygen {
+        #[arg(long)]
+        private: PathBuf,
+        #[arg(long)]
+        public: PathBuf,
+    },
+    /// Build, sign and lay out one release archive with its manifest entries.
+    Publish {
+        /// The private signing key.
+        #[arg(long)]
+        key: PathBuf,
+        /// The program to ship.
+        #[arg(long)]
+        binary: PathBuf,
+        /// Its version [default: this binary's].
+        #[arg(long)]
+        version: Option<String>,
+        /// Target triple [default: this binary's].
+        #[arg(long)]
+        target: Option<String>,
+        /// The release directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Files shipped under packaging/ in the archive (systemd units).
+        #[arg(long = "packaging")]
+        packaging: Vec<PathBuf>,
+        /// The installer to publish with the public key filled in.
+        #[arg(long)]
+        installer: Option<PathBuf>,
     },
 }
 
@@ -121,6 +173,9 @@ struct ServeArgs {
     /// Bearer token that opens GET /metrics (Prometheus); without one /metrics answers 404.
     #[arg(long, env = "TEAMINBOX_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    /// Do not ask the release server once a day whether a newer version exists.
+    #[arg(long, env = "TEAMINBOX_NO_UPDATE_CHECK")]
+    no_update_check: bool,
 }
 
 #[derive(Subcommand)]
@@ -294,6 +349,7 @@ fn serve(data: PathBuf, args: ServeArgs) -> anyhow::Result<()> {
             tls_cert: args.tls_cert,
             tls_key: args.tls_key,
             metrics_token: args.metrics_token,
+            update_check: args.no_update_check.then_some(false),
         },
     )?;
     tracing_subscriber::fmt()
@@ -387,6 +443,105 @@ fn restore(data: PathBuf, file: PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn update(data: PathBuf, check: bool, rollback: bool, no_restart: bool) -> anyhow::Result<()> {
+    use crate::service::update as u;
+    let base = u::release_url();
+    let exe = u::current_exe()?;
+    let restart = |what: &str| -> anyhow::Result<()> {
+        if !no_restart && u::service_active() {
+            u::restart_service()?;
+            println!("{what}; the teaminbox service was restarted");
+        } else {
+            println!("{what}; restart teaminbox to run it");
+        }
+        Ok(())
+    };
+    if rollback {
+        let installed = u::rollback(&exe)?;
+        let _ = std::fs::remove_file(data.join(u::REQUEST_FILE));
+        restart(&format!(
+            "{} is the previous version again (the one it replaced is kept as {}; if the newer \
+             version changed the database, restore the backup taken before the update)",
+            installed.display(),
+            u::old_path(&installed).display()
+        ))?;
+        return Ok(());
+    }
+    if check {
+        let c = u::check(&base)?;
+        match c.newer {
+            Some(v) => println!(
+                "teaminbox {} is installed; {v} is available: run `teaminbox update`",
+                c.current
+            ),
+            None => println!("teaminbox {} is installed; it is the newest", c.current),
+        }
+        return Ok(());
+    }
+    // A request from the web page is being served now (or is obsolete).
+    let _ = std::fs::remove_file(data.join(u::REQUEST_FILE));
+    let store = if data.join("teaminbox.db").exists() {
+        Some(Store::open(&data).with_context(|| format!("opening {}", data.display()))?)
+    } else {
+        None
+    };
+    let outcome = u::update(&base, &exe, store.as_ref().map(|s| (s, data.as_path())))?;
+    match outcome {
+        u::Outcome::UpToDate(v) => println!("teaminbox {v} is the newest; nothing to do"),
+        u::Outcome::Updated {
+            from,
+            to,
+            old,
+            backup,
+        } => {
+            if let Some(b) = backup {
+                println!("backup written to {}", b.display());
+            }
+            restart(&format!(
+                "updated teaminbox {from} -> {to} (the previous binary is kept as {}; \
+                 `teaminbox update --rollback` goes back)",
+                old.display()
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+fn release_command(cmd: ReleaseCommand) -> anyhow::Result<()> {
+    use crate::service::release;
+    match cmd {
+        ReleaseCommand::Keygen { private, public } => {
+            release::keygen(&private, &public)?;
+            println!(
+                "wrote {} (keep it secret, off the repository) and {}",
+                private.display(),
+                public.display()
+            );
+        }
+        ReleaseCommand::Publish {
+            key,
+            binary,
+            version,
+            target,
+            out,
+            packaging,
+            installer,
+        } => {
+            let p = release::publish(&release::Publish {
+                key,
+                binary,
+                version: version.unwrap_or_else(|| crate::service::update::CURRENT_VERSION.into()),
+                target: target.unwrap_or_else(|| self_update::get_target().into()),
+                out,
+                packaging,
+                installer,
+            })?;
+            println!("{}  {}", p.sha256, p.archive.display());
+        }
+    }
+    Ok(())
+}
+
 /// Parses the command line and runs the command.
 pub fn run() -> anyhow::Result<()> {
     crate::install_crypto();
@@ -397,6 +552,12 @@ pub fn run() -> anyhow::Result<()> {
         Some(Command::User(cmd)) => user_command(cli.data, cmd),
         Some(Command::Backup { to }) => backup(cli.data, to),
         Some(Command::Restore { file }) => restore(cli.data, file),
+        Some(Command::Update {
+            check,
+            rollback,
+            no_restart,
+        }) => update(cli.data, check, rollback, no_restart),
+        Some(Command::Release(cmd)) => release_command(cmd),
         Some(Command::Bench(args)) => crate::bench::run(args),
         Some(Command::Demo(args)) => crate::demo::run(args),
         Some(Command::Webhooks(cmd)) => webhooks_command(cli.data, cmd),

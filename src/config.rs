@@ -37,6 +37,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Bearer token of `GET /metrics`; `None` (or blank): the endpoint answers 404.
     pub metrics_token: Option<String>,
+    /// The daily update check.
+    pub update: UpdateCheckConfig,
 }
 
 /// A certificate chain and its private key, PEM files.
@@ -46,6 +48,17 @@ pub struct TlsFiles {
     pub cert: PathBuf,
     /// The private key (PKCS#8, PKCS#1 or SEC1).
     pub key: PathBuf,
+}
+
+/// The daily check for a newer release (shown to owners in Settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateCheckConfig {
+    /// Whether to check; `update_check = false` or `--no-update-check` turns it off.
+    pub enabled: bool,
+    /// The release base URL (`TEAMINBOX_RELEASE_URL`).
+    pub release_url: String,
+    /// Seconds between checks. Default 86,400 (daily).
+    pub interval_secs: u64,
 }
 
 /// The scheduled backup: an archive every `interval_secs` into `dir`, the newest `keep` kept.
@@ -95,6 +108,8 @@ pub struct Overrides {
     pub tls_key: Option<PathBuf>,
     /// Bearer token that opens `GET /metrics` (none: /metrics answers 404).
     pub metrics_token: Option<String>,
+    /// `Some(false)` turns the daily update check off.
+    pub update_check: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,6 +130,7 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     metrics_token: Option<String>,
+    update_check: Option<bool>,
 }
 
 /// Name of the config file inside the data dir.
@@ -220,6 +236,11 @@ impl Config {
                 (None, None) => None,
                 _ => return Err(ConfigError::TlsHalf),
             },
+            update: UpdateCheckConfig {
+                enabled: o.update_check.or(f.update_check).unwrap_or(true),
+                release_url: crate::service::update::release_url(),
+                interval_secs: 86_400,
+            },
             data,
             metrics_token: o
                 .metrics_token
@@ -261,6 +282,10 @@ mod tests {
         assert_eq!(c.bind, "127.0.0.1:9001");
         // A flag over the file; a cap of 0 would refuse every stream: at least 1.
         assert_eq!((c.streams.per_user, c.streams.total), (1, 40));
+        assert!(c.update.enabled, "the daily update check is on by default");
+        std::fs::write(dir.path().join(FILE_NAME), "update_check = false\n").expect("write");
+        let c = Config::load(dir.path().into(), Overrides::default()).expect("file");
+        assert!(!c.update.enabled, "update_check = false turns it off");
         std::fs::write(dir.path().join(FILE_NAME), "bnd = 1\n").expect("write");
         let err = Config::load(dir.path().into(), Overrides::default()).expect_err("typo");
         assert!(err.to_string().contains("bnd"));

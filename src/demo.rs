@@ -163,6 +163,7 @@ fn run_in(dir: &Path, args: &DemoArgs) -> anyhow::Result<()> {
             bind: Some(args.bind.clone()),
             log: Some("warn".into()),
             backup_keep: Some(0),
+            update_check: Some(false),
             mdns: args.no_mdns.then_some(false),
             ..Overrides::default()
         },

@@ -71,6 +71,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         &store,
         config.outbox.clone(),
         (config.data.clone(), config.backup.clone()),
+        config.update.clone(),
     );
     let state = Data::new(AppState {
         store: store.clone(),

@@ -122,6 +122,7 @@ fn server(dir: &Path) -> anyhow::Result<Background> {
         Overrides {
             bind: Some("127.0.0.1:0".into()),
             log: Some("warn".into()),
+            update_check: Some(false),
             ..Overrides::default()
         },
     )?;

@@ -11,6 +11,7 @@
 //!   [`sla`] alerts, the [`queue_watch`] (unassigned alert, take-back), pending
 //!   [`auto_resolve`], webhook pruning —
 //!   the list is [`TICKS`]).
+//! - [`update_check`]: asks the release server once a day whether a newer teaminbox exists.
 //! - the live-event hub (`crate::realtime`): fans committed events out to open event streams.
 
 pub mod auto_resolve;
@@ -20,6 +21,7 @@ pub mod outbox;
 pub mod queue_watch;
 pub mod sla;
 pub mod snooze;
+pub mod update_check;
 pub mod whatsapp;
 
 use std::path::PathBuf;
@@ -29,7 +31,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::BackupConfig;
+use crate::config::{BackupConfig, UpdateCheckConfig};
 use crate::domain::ConversationId;
 use crate::domain::settings::Settings;
 use crate::realtime::Hub;
@@ -111,7 +113,12 @@ impl Jobs {
 }
 
 /// Starts every background job on the current tokio runtime.
-pub fn spawn_all(store: &Store, outbox: OutboxConfig, backup: (PathBuf, BackupConfig)) -> Jobs {
+pub fn spawn_all(
+    store: &Store,
+    outbox: OutboxConfig,
+    backup: (PathBuf, BackupConfig),
+    update: UpdateCheckConfig,
+) -> Jobs {
     let (stop, rx) = watch::channel(false);
     let shutdown = Shutdown(rx);
     let (read_receipts, receipts_rx) = mpsc::channel(256);
@@ -137,6 +144,10 @@ pub fn spawn_all(store: &Store, outbox: OutboxConfig, backup: (PathBuf, BackupCo
                 backup.1,
                 shutdown.clone(),
             )),
+        ),
+        (
+            "update_check",
+            tokio::spawn(update_check::run(store.clone(), update, shutdown.clone())),
         ),
         (
             "scheduler",

@@ -3,8 +3,8 @@
 //! the CLI and background jobs all go through here, so a rule lives in one place.
 
 pub mod auth;
-pub mod backup;
 pub mod auto_resolve;
+pub mod backup;
 pub mod bulk;
 pub mod channels;
 pub mod contacts;
@@ -17,12 +17,14 @@ pub mod mentions;
 pub mod messages;
 pub mod ownership_news;
 pub mod queue;
-pub mod routing;
+pub mod release;
 pub mod reports;
 pub mod reports_csv;
+pub mod routing;
 pub mod sla;
 pub mod take_next;
 pub mod teams;
+pub mod update;
 pub mod users;
 pub mod watch;
 pub mod webhooks;

@@ -4,8 +4,8 @@
 mod auth;
 mod conversation;
 mod inbox;
-mod routing;
 mod reports;
+mod routing;
 mod settings;
 mod settings_hours;
 mod settings_sla;

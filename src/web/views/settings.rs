@@ -29,6 +29,8 @@ pub struct SettingsView<'a> {
     pub secret: Option<&'a NewSecret>,
     /// Channels, secrets hidden.
     pub channels: &'a [crate::service::channels::ChannelView],
+    /// A newer teaminbox found by the daily update check.
+    pub update_available: Option<&'a str>,
 }
 
 /// A channel secret shown once, right after the channel was created.
@@ -270,6 +272,27 @@ fn channels(v: &SettingsView<'_>, csrf: &str) -> Markup {
     }
 }
 
+/// Owners: the running version, and "Update available" with "Update now" when the daily check
+/// found a newer one.
+fn update(v: &SettingsView<'_>, csrf: &str) -> Markup {
+    let current = crate::service::update::CURRENT_VERSION;
+    html! {
+        section.card #update {
+            h2 { "Updates" }
+            @if let Some(newer) = v.update_available {
+                p { strong { "Update available: teaminbox " (newer) } " (this is " (current) ")." }
+                p { "A backup is taken first and the current version is kept, so " code { "teaminbox update --rollback" } " can go back." }
+                form method="post" action="/settings/update" {
+                    (csrf_field(csrf))
+                    button type="submit" { "Update now" }
+                }
+            } @else {
+                p { "This is teaminbox " (current) "; no newer version was found." }
+            }
+        }
+    }
+}
+
 fn workspace(v: &SettingsView<'_>, csrf: &str) -> Markup {
     let s = v.settings;
     html! {
@@ -314,6 +337,7 @@ pub fn settings_page(frame: &Frame<'_>, v: &SettingsView<'_>) -> Markup {
                 (tags_and_canned(v, frame.csrf))
                 @if v.is_owner { (channels(v, frame.csrf)) }
                 @if v.is_owner { (workspace(v, frame.csrf)) }
+                @if v.is_owner { (update(v, frame.csrf)) }
             }
         },
     )
