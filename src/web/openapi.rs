@@ -265,12 +265,12 @@ fn ops() -> Vec<Op> {
         op("get", "/api/v1/reports/now", "The live board: the queue and every agent's load (manager, owner)")
             .query("team", json!({"type": "integer"}), "only this team")
             .ok(200, json!({"type": "object", "required": ["queue", "agents"]}))
-            .errors(&[403, 422]),
+            .errors(&[400, 403, 422]),
         report(op("get", "/api/v1/reports/cycles.csv", "One CSV row per cycle that started in the period (manager, owner)"))
-            .ok(200, json!({"contentMediaType": "text/csv"}))
+            .ok(200, json!({"type": "string", "description": "RFC 4180 CSV with a header row"}))
             .errors(&[400, 403, 422]),
         report(op("get", "/api/v1/reports/agents.csv", "One CSV row per agent with the per_agent figures (manager, owner)"))
-            .ok(200, json!({"contentMediaType": "text/csv"}))
+            .ok(200, json!({"type": "string", "description": "RFC 4180 CSV with a header row"}))
             .errors(&[400, 403, 422]),
         op("get", "/api/v1/sla-policies", "SLA policies (owner, manager)")
             .ok(200, whole("SlaPolicy"))
@@ -361,6 +361,7 @@ fn operation(o: &Op) -> Value {
             let media = match o.path {
                 "/api/v1/events" => "text/event-stream",
                 "/api/v1/messages/{id}/media" => "*/*",
+                p if p.ends_with(".csv") => "text/csv",
                 _ => "application/json",
             };
             ok["content"] = json!({ media: {"schema": schema} });
