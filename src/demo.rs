@@ -187,25 +187,26 @@ fn run_in(dir: &Path, args: &DemoArgs) -> anyhow::Result<()> {
             teams: seeded.teams,
         };
         let (channel, secret) = demo.seed_conversations(&sink_url).await?;
-        println!(
-            "\nteaminbox demo — a throwaway workspace (deleted when you stop it with Ctrl-C).\nSign in with one of these (each sees the inbox their role allows):"
+        let mut banner = String::from(
+            "\nteaminbox demo — a throwaway workspace (deleted when you stop it with Ctrl-C).\nSign in with one of these (each sees the inbox their role allows):\n",
         );
         for (p, password) in PEOPLE.iter().zip(&seeded.passwords) {
-            println!(
-                "  {:<8} {:<17} password {password}",
+            banner.push_str(&format!(
+                "  {:<8} {:<17} password {password}\n",
                 p.role.as_str(),
                 p.email
-            );
+            ));
         }
-        println!(
+        banner.push_str(&format!(
             "A simulated customer writes every {} s through the API channel.\ndemo ready",
             args.interval_ms as f64 / 1000.0
-        );
+        ));
+        crate::server::say(&banner);
         tokio::select! {
             _ = crate::server::terminate_signal() => {}
             r = demo.simulate(channel, &secret, args.interval_ms) => r?,
         }
-        println!("stopping the demo and deleting its data");
+        crate::server::say("stopping the demo and deleting its data");
         tokio::task::spawn_blocking(move || server.stop()).await?;
         Ok::<_, anyhow::Error>(())
     })

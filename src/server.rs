@@ -211,7 +211,18 @@ fn print_addresses(
             "\nScan with the phone's camera to open {shown}\n{code}\n"
         ));
     }
-    println!("{out}");
+    say(&out);
+}
+
+/// Writes `text` and a newline to standard output for the person at the machine. A closed output
+/// (a pipe whose reader left, as `teaminbox | head` or a supervisor that stopped reading) is not a
+/// reason to stop serving: unlike `println!`, which panics on a broken pipe, this drops the text.
+pub fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
+        tracing::debug!("standard output is closed, not printed: {e}");
+    }
 }
 
 /// The TLS settings for `files`: the certificate chain and key read from their PEM files.

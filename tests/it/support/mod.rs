@@ -4,6 +4,7 @@
 //! event-stream reader ([`sse`]).
 
 mod callback;
+pub mod mdns;
 pub mod releases;
 pub mod scenario;
 pub mod session;
