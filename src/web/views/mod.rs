@@ -24,8 +24,27 @@ pub fn age(ms: i64) -> String {
     }
 }
 
+/// A count with its noun in the right number: "1 cycle", "0 cycles", "3 cycles" (English plural:
+/// only 1 takes the singular).
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts_take_the_singular_only_for_one() {
+        let cases = [
+            (0, "0 members"),
+            (1, "1 member"),
+            (2, "2 members"),
+            (11, "11 members"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(super::counted(n, "member", "members"), want);
+        }
+    }
+
     #[test]
     fn ages() {
         assert_eq!(super::age(5_000), "5 s");

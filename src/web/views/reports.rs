@@ -98,12 +98,12 @@ pub fn reports_page(frame: &Frame<'_>, s: &Summary, f: &Filters<'_>) -> Markup {
                 (select("channel", "Channel", "All channels", f.channels, f.channel))
                 button type="submit" { "Show" }
             }
-            p.hint { "Times in " (s.timezone) ". " (s.cycles_started) " cycles started in the period." }
+            p.hint { "Times in " (s.timezone) ". " (super::counted(s.cycles_started, "cycle", "cycles")) " started in the period." }
             div.tiles {
                 div.tile #rep-frt { span.n { (dur(s.first_response_secs.median)) } span.l { "first response (median)" } }
                 div.tile #rep-rate { span.n { (pct(s.resolution_rate)) } span.l { "resolved (" (s.cycles_resolved) " of " (s.cycles_started) ")" } }
                 div.tile #rep-sla { span.n { (pct(s.sla_met_ratio)) } span.l { "SLA met" } }
-                div.tile #rep-csat { span.n { (s.csat.mean.map_or("—".into(), |m| format!("{m:.1}"))) } span.l { "CSAT (" (s.csat.responses) " answers)" } }
+                div.tile #rep-csat { span.n { (s.csat.mean.map_or("—".into(), |m| format!("{m:.1}"))) } span.l { "CSAT (" (super::counted(s.csat.responses, "answer", "answers")) ")" } }
             }
             div.scroll {
                 table.figures {
@@ -177,7 +177,7 @@ fn trend(days: &[Day]) -> Markup {
     let base = h - bottom;
     html! {
         svg.chart #trend viewBox={ "0 0 " (w) " " (h) } role="img"
-            aria-label={ "Cycles started and resolved per day, " (days.len()) " days" } {
+            aria-label={ "Cycles started and resolved per day, " (super::counted(days.len(), "day", "days")) } {
             title { "Cycles started (bars) and resolved (dots) per day" }
             text x="0" y=(top + 4.0) font-size="11" fill="#555" { (max as i64) }
             text x="0" y=(base) font-size="11" fill="#555" { "0" }

@@ -133,7 +133,7 @@ fn teams(v: &SettingsView<'_>, csrf: &str) -> Markup {
             h2 { "Teams" }
             @for t in v.teams {
                 details {
-                    summary { (t.name) " · " (t.members.len()) " members" }
+                    summary { (t.name) " · " (super::counted(t.members.len(), "member", "members")) }
                     form.stack method="post" action={ "/settings/teams/" (t.id) } {
                         (csrf_field(csrf))
                         label { "Name" } input type="text" name="name" value=(t.name) required;
