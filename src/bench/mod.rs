@@ -4,6 +4,7 @@
 //! conversations and ~1M messages of varied text (`--conversations 200000` for the size of issue
 //! #8). It prints figures; nothing here asserts a timing.
 
+mod appliance;
 mod corpus;
 mod live;
 mod routing;
@@ -87,6 +88,9 @@ pub enum Part {
     Tick,
     /// Routing: the decision for a new conversation, and ingest with routing off and on.
     Routing,
+    /// The real binary as a separate process on the generated database: start to the first
+    /// `/healthz`, memory idle and with 20 browsers, backup time and size (run only when named).
+    Appliance,
 }
 
 struct Scratch(PathBuf, bool);
@@ -241,6 +245,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if runs(Part::Tick) {
         tick::run(&rt, &args, &scratch.0)?;
+    }
+    if args.only == Some(Part::Appliance) {
+        appliance::run(&rt, &args, &scratch.0)?;
     }
     if runs(Part::Queue) || runs(Part::Search) {
         queue(&rt, &args, &scratch.0)?;
