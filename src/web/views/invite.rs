@@ -8,6 +8,17 @@ use super::layout::{Frame, bare_page, page};
 use crate::domain::invitation::Kind;
 use crate::store::invitations::Pending;
 
+/// "72 hours" for a link's remaining life (hours, rounded up, from two hours on; shorter in
+/// the words of [`age`]), so a fresh link does not read "2 d".
+fn expires_in(ms: i64) -> String {
+    const HOUR: i64 = 3_600_000;
+    if ms >= 2 * HOUR {
+        format!("{} hours", (ms + HOUR - 1) / HOUR)
+    } else {
+        age(ms)
+    }
+}
+
 /// A link just issued, as the owner sees it once.
 pub struct NewLink<'a> {
     /// The person's name.
@@ -43,7 +54,7 @@ pub fn link_page(frame: &Frame<'_>, l: &NewLink<'_>) -> Markup {
                 p { a href="/settings#staff" { "← Settings" } }
                 h1 dir="auto" { (title) }
                 p { "Show this QR code to " span dir="auto" { (l.name) } " or send them the link: "
-                    span dir="auto" { (l.name) } " " (what) ". It works once and expires in " (age(l.expires_in_ms)) "." }
+                    span dir="auto" { (l.name) } " " (what) ". It works once and expires in " (expires_in(l.expires_in_ms)) "." }
                 @if let Some(svg) = l.qr_svg {
                     figure.qr #invite-qr aria-label="QR code of the link" { (PreEscaped(svg)) }
                 }
@@ -73,7 +84,7 @@ pub fn pending_list(pending: &[Pending], now: i64, csrf: &str) -> Markup {
                     li {
                         span dir="auto" { (p.name) } " · " span.meta { (p.email) } " · "
                         (match p.invitation.kind { Kind::Invite => "invitation", Kind::Reset => "password reset" })
-                        ", expires in " (age(p.invitation.expires_at - now))
+                        ", expires in " (expires_in(p.invitation.expires_at - now))
                         div.actions {
                             form method="post" action={ "/settings/invitations/" (p.invitation.user_id) } {
                                 input type="hidden" name="csrf" value=(csrf);
@@ -131,4 +142,16 @@ pub fn dead_link_page(message: &str) -> Markup {
             p { a href="/login" { "Go to the login page" } }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_fresh_link_expires_in_72_hours() {
+        let hour = 3_600_000;
+        assert_eq!(super::expires_in(72 * hour - 5), "72 hours");
+        assert_eq!(super::expires_in(3 * hour), "3 hours");
+        assert_eq!(super::expires_in(90 * 60_000), "1 h");
+        assert_eq!(super::expires_in(-1), "0 s");
+    }
 }
