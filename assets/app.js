@@ -291,14 +291,18 @@
     if (!src) { return; }
     // The clipboard needs a secure context (https or localhost); on the shop's plain http the
     // text is selected instead, for the phone's own Copy.
+    // An <input> (an invitation link) holds its text as its value.
+    var text = src.tagName === "INPUT" ? src.value : src.textContent;
     function selectIt() {
-      var r = document.createRange(); r.selectNodeContents(src);
-      var s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
+      if (src.tagName === "INPUT") { src.focus(); src.select(); } else {
+        var r = document.createRange(); r.selectNodeContents(src);
+        var s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
+      }
       if (out) { out.textContent = "Selected: use your phone's Copy."; }
       b.textContent = "Select and copy";
     }
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(src.textContent).then(function () {
+      navigator.clipboard.writeText(text).then(function () {
         b.textContent = "Copied"; if (out) { out.textContent = "Copied to the clipboard."; }
       }, selectIt);
     } else { selectIt(); }

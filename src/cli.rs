@@ -3,6 +3,8 @@
 //! hidden `release`. Each command opens what it needs
 //! and calls the same services as the HTTP doors.
 
+mod invite;
+
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -195,6 +197,25 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Invite a person: creates them without a password and prints a one-time link (72 hours)
+    /// and its QR code; they set their own password on their phone.
+    Invite {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["owner", "manager", "agent"])]
+        role: String,
+        /// Team to join (created if missing); repeat for several.
+        #[arg(long = "team")]
+        teams: Vec<String>,
+    },
+    /// Print a one-time password-reset link (72 hours) and its QR code; their sessions and
+    /// tokens end when they set the new password.
+    Reset {
+        #[arg(long)]
+        email: String,
+    },
     /// List users.
     List,
     /// Set a user's password (signs them out everywhere).
@@ -269,6 +290,16 @@ fn user_command(data: PathBuf, cmd: UserCommand) -> anyhow::Result<()> {
                 println!("password (shown once): {password}");
             }
         }
+        UserCommand::Invite {
+            email,
+            name,
+            role,
+            teams,
+        } => {
+            let role = Role::parse(&role).context("role")?;
+            invite::invite(&data, &store, email, name, role, teams)?;
+        }
+        UserCommand::Reset { email } => invite::reset(&data, &store, email)?,
         UserCommand::List => {
             let users = store.read_blocking(list_users)?;
             println!(

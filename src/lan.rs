@@ -74,6 +74,26 @@ pub fn base_url(scheme: &str, ip: IpAddr, port: u16) -> String {
     }
 }
 
+/// `scheme://localhost:port` for a server bound to all interfaces or loopback (what works on
+/// the machine itself), else the bound address.
+pub fn local_url(scheme: &str, bind: SocketAddr) -> String {
+    if bind.ip().is_unspecified() || bind.ip().is_loopback() {
+        base_url(scheme, Ipv4Addr::LOCALHOST.into(), bind.port()).replace("127.0.0.1", "localhost")
+    } else {
+        base_url(scheme, bind.ip(), bind.port())
+    }
+}
+
+/// The base URL a phone opens, as printed first at start: the first of `lan` (see
+/// [`addresses`]), else [`local_url`] when the machine has none. Setup and invitation links
+/// are built on it, never on `localhost` when the machine has a LAN address.
+pub fn lan_base(scheme: &str, bind: SocketAddr, lan: &[IpAddr]) -> String {
+    match lan.first() {
+        Some(ip) => base_url(scheme, *ip, bind.port()),
+        None => local_url(scheme, bind),
+    }
+}
+
 /// `text` as a QR code drawn with Unicode half blocks, two modules per character row, with its
 /// quiet zone, dark on light (the way phone cameras read a terminal). `None` when the text is
 /// too long for a QR code.
@@ -87,6 +107,23 @@ pub fn qr(text: &str) -> Option<String> {
             .quiet_zone(true)
             .build(),
     )
+}
+
+/// `text` as a QR code in SVG, to put inline in a page: no XML declaration, dark modules on
+/// white with the quiet zone, at least 240 px wide (CSS may scale it). `None` when the text is
+/// too long for a QR code.
+pub fn qr_svg(text: &str) -> Option<String> {
+    use qrcode::render::svg;
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).ok()?;
+    let doc = code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .quiet_zone(true)
+        .build();
+    let start = doc.find("<svg")?;
+    Some(doc[start..].to_string())
 }
 
 /// The running mDNS announcement; dropping it withdraws it.
@@ -181,5 +218,16 @@ mod tests {
         assert!(width <= 53, "{width} columns");
         assert!(rows.iter().all(|r| r.chars().count() == width));
         assert!(qr(&"x".repeat(5000)).is_none());
+    }
+
+    #[test]
+    fn an_invitation_link_makes_an_inline_svg_qr_code() {
+        let link = format!("http://192.168.1.20:8080/invite?token={}", "b".repeat(64));
+        let svg = qr_svg(&link).expect("svg");
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
+        // Nothing the page's Content-Security-Policy would refuse.
+        assert!(!svg.contains("style") && !svg.contains("<?xml"), "{svg}");
+        assert!(qr_svg(&"x".repeat(5000)).is_none());
     }
 }

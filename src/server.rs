@@ -73,7 +73,9 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         (config.data.clone(), config.backup.clone()),
         config.update.clone(),
     );
+    let base = std::sync::Arc::new(std::sync::OnceLock::new());
     let state = Data::new(AppState {
+        lan_base: base.clone(),
         store: store.clone(),
         throttle: Mutex::new(Throttle::default()),
         hub: jobs.hub.clone().with_limits(streams),
@@ -134,6 +136,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         .first()
         .ok_or_else(|| anyhow::anyhow!("no address to listen on"))?;
     let lan = crate::lan::addresses(addr);
+    // Invitation links are built on the address printed first, as the setup link is.
+    let _ = base.set(crate::lan::lan_base(scheme, addr, &lan));
     let mdns = if config.mdns && !addr.ip().is_loopback() {
         match crate::lan::announce(addr.port(), &lan) {
             Ok(a) => Some(a),
@@ -171,12 +175,7 @@ fn print_addresses(
     use crate::lan::{MDNS_HOST, base_url, qr};
     let port = addr.port();
     let mut urls: Vec<String> = lan.iter().map(|ip| base_url(scheme, *ip, port)).collect();
-    let local = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
-        base_url(scheme, std::net::Ipv4Addr::LOCALHOST.into(), port)
-            .replace("127.0.0.1", "localhost")
-    } else {
-        base_url(scheme, addr.ip(), port)
-    };
+    let local = crate::lan::local_url(scheme, addr);
     if urls.is_empty() {
         urls.push(local.clone());
     }

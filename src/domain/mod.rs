@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod conversation;
 pub mod events;
 pub mod ids;
+pub mod invitation;
 pub mod mentions;
 pub mod metrics;
 pub mod phone;

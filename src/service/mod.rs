@@ -13,6 +13,7 @@ pub mod conversations;
 pub mod fields;
 pub mod handoff;
 pub mod inbound;
+pub mod invitations;
 pub mod mentions;
 pub mod messages;
 pub mod ownership_news;
@@ -77,6 +78,15 @@ pub enum Error {
         message: String,
         /// Details for clients (such as who owns the conversation).
         data: Option<Value>,
+    },
+    /// It existed but is gone for good (410), such as a used, expired or revoked invitation
+    /// link (`invitation_invalid`).
+    #[error("{message}")]
+    Gone {
+        /// Stable code.
+        code: &'static str,
+        /// Readable message.
+        message: String,
     },
     /// Well-formed but not allowed (422).
     #[error("{message}")]

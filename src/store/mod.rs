@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod cycles;
 pub mod events;
 pub mod handoff;
+pub mod invitations;
 pub mod mentions;
 pub mod messages;
 pub mod outbox;
@@ -88,6 +89,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/012_routing.sql"),
     include_str!("migrations/013_reports.sql"),
     include_str!("migrations/015_pending_since.sql"),
+    include_str!("migrations/016_invitations.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -163,3 +163,92 @@ pub async fn check_login(
     }
     Ok(user)
 }
+
+/// The throttle's account key for invitation links tried from `address`: a guessed token names
+/// no account, so five dead or unknown links from one address lock that address out of links
+/// (and count towards its 20 failures of any login) for the login window.
+fn invitation_key(address: &str) -> String {
+    format!("invitation-link@{address}")
+}
+
+/// The live link `token` opens, with its person, throttled like a login: the `/invite` page
+/// and the API check every link through here, so guessing tokens is throttled whichever door
+/// is used.
+///
+/// # Errors
+/// 429 while this address is locked out (even for a good link); 410 `invitation_invalid` for
+/// an unknown, used, expired or revoked link, counted as a failed attempt.
+pub async fn check_invitation(
+    state: &AppState,
+    req: &HttpRequest,
+    token: String,
+) -> Result<(crate::store::invitations::Invitation, User), Error> {
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let key = invitation_key(&address);
+    let retry = state
+        .throttle
+        .lock()
+        .ok()
+        .and_then(|mut t| t.check(&key, &address, now_ms()));
+    if let Some(retry_after_secs) = retry {
+        return Err(Error::RateLimited {
+            message: format!(
+                "Too many links that do not work were tried from here. Try again in {} minutes.",
+                retry_after_secs.div_ceil(60)
+            ),
+            retry_after_secs,
+        });
+    }
+    let found = state
+        .store
+        .read(move |c| service::invitations::check(c, &token))
+        .await;
+    if let Err(Error::Gone { message, .. }) = &found {
+        // The request span says the path (never the query, which holds the token).
+        tracing::info!(%address, reason = %message, "an invitation link that cannot be used was tried");
+        if let Ok(mut t) = state.throttle.lock() {
+            t.failed(&key, &address, now_ms());
+        }
+    }
+    found
+}
+
+/// Accepts an invitation or reset link (the same for the API and the `/invite` page): checked
+/// with [`check_invitation`] before the password is hashed; then, in one transaction, the
+/// password and name set, every old session and token ended, the link used up and a token of
+/// `kind` issued (a browser session when `expires_at` is given).
+///
+/// # Errors
+/// As [`check_invitation`] (429, 410); 422 for a weak password or a bad name; 410 also when
+/// the link was used by someone else in the meantime.
+pub async fn accept_invitation(
+    state: &AppState,
+    req: &HttpRequest,
+    token: String,
+    password: String,
+    name: Option<String>,
+    kind: TokenKind,
+    expires_at: Option<i64>,
+) -> Result<service::invitations::Accepted, Error> {
+    check_invitation(state, req, token.clone()).await?;
+    let hash = hash_password(password).await?;
+    let accepted = state
+        .store
+        .write(move |c| service::invitations::accept(c, &token, hash, name, kind, expires_at))
+        .await?;
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    if let Ok(mut t) = state.throttle.lock() {
+        t.succeeded(&invitation_key(&address));
+    }
+    tracing::info!(
+        user = accepted.user.id.0,
+        "a password was set with an invitation link"
+    );
+    Ok(accepted)
+}

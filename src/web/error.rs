@@ -33,6 +33,7 @@ pub fn status_of(e: &Error) -> (StatusCode, &'static str, String) {
         Error::Invalid { code, message } => {
             (StatusCode::UNPROCESSABLE_ENTITY, code, message.clone())
         }
+        Error::Gone { code, message } => (StatusCode::GONE, code, message.clone()),
         Error::TooLarge(m) => (
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
@@ -225,6 +226,10 @@ mod tests {
                 data: Some(json!({"owner": 1})),
             },
             crate::service::invalid("too_long", "text is too long"),
+            Error::Gone {
+                code: "invitation_invalid",
+                message: "this link was used already".into(),
+            },
             Error::TooLarge("the body is larger than 1024 KiB".into()),
             Error::RateLimited {
                 message: "too many failed logins".into(),
@@ -243,6 +248,7 @@ mod tests {
                 | Error::Missing { .. }
                 | Error::Conflict { .. }
                 | Error::Invalid { .. }
+                | Error::Gone { .. }
                 | Error::TooLarge(_)
                 | Error::RateLimited { .. }
                 | Error::Unavailable(_)
@@ -275,6 +281,7 @@ mod tests {
             (404, "nothing_waiting"),
             (409, "not_owner"),
             (422, "too_long"),
+            (410, "invitation_invalid"),
             (413, "payload_too_large"),
             (429, "rate_limited"),
             (503, "unavailable"),

@@ -38,6 +38,16 @@ pub struct AppState {
     pub hub: crate::realtime::Hub,
     /// Requests to background jobs (read receipts).
     pub jobs: crate::jobs::JobsHandle,
+    /// The base URL phones open (`http://192.168.1.20:8080`), set once the server has bound:
+    /// invitation links are built on it (`crate::lan::lan_base`).
+    pub lan_base: std::sync::Arc<std::sync::OnceLock<String>>,
+}
+
+impl AppState {
+    /// [`AppState::lan_base`], or empty before the server has bound (links are then relative).
+    pub fn base(&self) -> &str {
+        self.lan_base.get().map_or("", String::as_str)
+    }
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

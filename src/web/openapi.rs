@@ -153,9 +153,9 @@ fn ops() -> Vec<Op> {
             .ok(200, page("Mention"))
             .errors(&[400]),
         op("get", "/api/v1/users", "Staff").ok(200, whole("User")),
-        op("post", "/api/v1/users", "Create a user (owner)")
+        op("post", "/api/v1/users", "Create a user (owner); without `password` the user gets a one-time invitation link (72 h) to set their own, answered as `invitation`")
             .body("NewUser")
-            .ok(201, r("User"))
+            .ok(201, r("CreatedUser"))
             .errors(&[403, 409, 422]),
         op("get", "/api/v1/users/{id}", "One user")
             .ok(200, r("User"))
@@ -164,6 +164,17 @@ fn ops() -> Vec<Op> {
             .body("UserPatch")
             .ok(200, r("User"))
             .errors(&[403, 404, 409, 422]),
+        op("post", "/api/v1/users/{id}/invitation", "Issue a new one-time link for a user (owner): an invitation while they have not set a password from one yet, else a password reset; it revokes their previous link; 409 user_disabled for a disabled user")
+            .ok(201, r("Invitation"))
+            .errors(&[403, 404, 409]),
+        op("delete", "/api/v1/users/{id}/invitation", "Revoke the user's live invitation or reset link, if any (owner)")
+            .ok(204, Value::Null)
+            .errors(&[403, 404]),
+        op("post", "/api/v1/invitations/accept", "Set my password with a one-time link (and fix my name); every other session and token of mine ends; answers like a login. 410 invitation_invalid for a used, expired, revoked or unknown link; throttled like logins (429)")
+            .caller(Anyone)
+            .body("AcceptInvitation")
+            .ok(201, r("Session"))
+            .errors(&[410, 422, 429]),
         op("get", "/api/v1/teams", "Teams").ok(200, whole("Team")),
         op("post", "/api/v1/teams", "Create a team (owner, manager)")
             .body("NewTeam")
@@ -333,6 +344,7 @@ fn error_response(status: u16) -> Value {
         403 => "the role forbids it",
         404 => "unknown, or not visible to you",
         409 => "conflicts with the current state (ownership, already claimed, taken names)",
+        410 => "gone for good: the link was used, has expired or was revoked (invitation_invalid)",
         413 => "the body is over the size limit",
         422 => {
             "valid JSON but not allowed (limits, unknown ids in the body, outside the 24 h window)"

@@ -79,6 +79,9 @@ const SPECIFIC: &[Row] = &[
     ("POST", "/conversations", "ana", r#"{"contact":{"phone":"351912345678"},"channel_id":{channel}}"#, B, "invalid_field"),
     ("POST", "/auth/token", "none", r#"{"email":1,"password":2}"#, B, "invalid_field"),
     ("POST", "/setup", "none", r#"{"token":5}"#, B, "invalid_field"),
+    ("POST", "/invitations/accept", "none", r#"{"token":5,"password":"long enough pw"}"#, B, "invalid_field"),
+    ("POST", "/invitations/accept", "none", r#"{"token":"x","password":"long enough pw","name":null}"#, B, "invalid_field"),
+    ("POST", "/users", "owner", r#"{"name":"Dora","email":"dora@shop.test","password":null,"role":"agent"}"#, B, "invalid_field"),
     // A top-level array is not the object the route takes, even when it lines up positionally.
     ("POST", "/conversations/{c}/notes", "ana", r#"["positional note"]"#, B, ""),
     ("POST", "/conversations/{c}/status", "ana", r#"["resolved",null]"#, B, ""),
@@ -162,6 +165,7 @@ const SPECIFIC: &[Row] = &[
     ("PATCH", "/teams/{sales}", "owner", r#"{"name":"Support"}"#, C, "name_taken"),
     ("POST", "/conversations/{c}/messages", "manager", r#"{"text":"hi"}"#, C, "not_owner"),
     ("POST", "/setup", "none", r#"{"token":"nope","name":"X","email":"x@shop.test","password":"long enough pw"}"#, &[401], "unauthenticated"),
+    ("POST", "/invitations/accept", "none", r#"{"token":"nope","password":"long enough pw"}"#, &[410], "invitation_invalid"),
 ];
 
 /// A server with an API channel, one inbound conversation claimed by Ana, and its contact.
@@ -281,7 +285,10 @@ impl World {
 /// The caller allowed on a route and the id of an existing target (0 when the path has none).
 fn fixture(w: &World, method: &str, template: &str) -> (&'static str, i64) {
     match (method, template) {
-        ("post", "/api/v1/auth/token" | "/api/v1/setup") => ("none", 0),
+        ("post", "/api/v1/auth/token" | "/api/v1/setup" | "/api/v1/invitations/accept") => {
+            ("none", 0)
+        }
+        ("post", "/api/v1/users/{id}/invitation") => ("owner", w.app.ana.id),
         ("put", "/api/v1/me/status") | ("post", "/api/v1/conversations") => ("ana", 0),
         ("post", "/api/v1/users" | "/api/v1/teams" | "/api/v1/channels") => ("owner", 0),
         ("patch", "/api/v1/settings") => ("owner", 0),
@@ -319,9 +326,11 @@ fn every_state_changing_route_rejects_bad_bodies_ids_and_credentials() {
         let (who, id) = fixture(&w, method, template);
         let m = method.to_uppercase();
         let path = template.replace("{id}", &id.to_string());
-        // Claim and Take next take no body; every other state-changing route takes a JSON
-        // object.
-        let takes_body = !template.ends_with("/claim") && !template.ends_with("/next");
+        // Claim, Take next and issuing an invitation take no body; every other state-changing
+        // route takes a JSON object.
+        let takes_body = !template.ends_with("/claim")
+            && !template.ends_with("/next")
+            && !template.ends_with("/invitation");
         let body = if takes_body { MALFORMED } else { "" };
         if takes_body {
             for &(bad, code) in BAD_BODIES {

@@ -16,6 +16,8 @@ mod frame;
 mod handoff;
 mod inbound;
 mod install;
+mod invitations;
+mod invitations_cli;
 mod jobs;
 mod live;
 mod mentions;

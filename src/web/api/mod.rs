@@ -8,6 +8,7 @@ mod contacts;
 mod conversations;
 mod events;
 mod handoff;
+mod invitations;
 mod media;
 pub(crate) mod reports;
 mod routing;
@@ -88,6 +89,9 @@ routes! {
     post "/api/v1/users" => staff::post_user,
     get "/api/v1/users/{id}" => staff::show_user,
     patch "/api/v1/users/{id}" => staff::patch_user,
+    post "/api/v1/users/{id}/invitation" => invitations::post_invitation,
+    delete "/api/v1/users/{id}/invitation" => invitations::delete_invitation,
+    post "/api/v1/invitations/accept" => invitations::post_accept,
     get "/api/v1/teams" => staff::list_teams,
     post "/api/v1/teams" => staff::post_team,
     get "/api/v1/teams/{id}" => staff::show_team,

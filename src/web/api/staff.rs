@@ -40,13 +40,16 @@ pub(super) async fn show_user(
 pub(super) struct NewUserBody {
     name: String,
     email: String,
-    password: String,
+    /// Absent: the user gets an invitation link instead (#14).
+    #[serde(default, deserialize_with = "present")]
+    password: Option<String>,
     role: Role,
     #[serde(default)]
     teams: Vec<TeamId>,
 }
 
-/// `POST /api/v1/users` (owner).
+/// `POST /api/v1/users` (owner): with `password`, the user as created; without, the user with
+/// `"invitation": {"url", "expires_at"}`, a one-time link to set their own password.
 pub(super) async fn post_user(
     auth: Auth,
     state: Data<AppState>,
@@ -54,7 +57,23 @@ pub(super) async fn post_user(
 ) -> ApiResult<HttpResponse> {
     auth.require(Capability::ManageUsers)?;
     let b = body.into_inner()?;
-    let password_hash = hash_password(b.password).await?;
+    let Some(password) = b.password else {
+        let by = auth.user.id;
+        let (user, issued) = state
+            .store
+            .write(move |c| {
+                service::invitations::invite_new(c, b.email, b.name, b.role, &b.teams, Some(by))
+            })
+            .await?;
+        return Ok(
+            HttpResponse::Created().json(super::invitations::with_invitation(
+                &user,
+                &issued,
+                state.base(),
+            )),
+        );
+    };
+    let password_hash = hash_password(password).await?;
     let user = state
         .store
         .write(move |c| {

@@ -118,9 +118,17 @@ pub fn requests() -> Vec<(&'static str, Value)> {
         (
             "NewUser",
             body(
-                &["name", "email", "password", "role"],
+                &["name", "email", "role"],
                 json!({"name": text(100), "email": email(), "password": password(), "role": role(),
                     "teams": ids()}),
+            ),
+        ),
+        (
+            "AcceptInvitation",
+            body(
+                &["token", "password"],
+                json!({"token": {"type": "string", "description": "the `token` of the link"},
+                    "password": password(), "name": text(100)}),
             ),
         ),
         (
@@ -338,6 +346,10 @@ pub fn components() -> Value {
         "User": all(json!({"id": {"type": "integer"}, "name": {"type": "string"}, "email": {"type": "string"},
             "role": role(), "status": {"enum": ["available", "busy", "offline"]},
             "teams": {"type": "array", "items": r("Named")}, "capacity": {"type": ["integer", "null"]}, "disabled": {"type": "boolean"}})),
+        "Invitation": all(json!({"url": {"type": "string", "description": "<LAN base>/invite?token=<token>: open it once to set a password"},
+            "expires_at": {"type": "string", "format": "date-time"}, "kind": {"enum": ["invite", "reset"]}})),
+        "CreatedUser": {"allOf": [r("User"), {"type": "object", "properties": {"invitation": r("Invitation")},
+            "description": "`invitation` is there when the user was created without a password"}]},
         "Session": all(json!({"token": {"type": "string"}, "user": r("User")})),
         "Moved": all(json!({"moved": {"type": "array", "items": {"type": "integer"}}})),
         "SlaPolicy": all(json!({"id": {"type": "integer"}, "name": {"type": "string"},

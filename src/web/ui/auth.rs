@@ -16,7 +16,7 @@ use crate::web::views::auth::{login_page, setup_page};
 use crate::web::views::layout::message_page;
 
 /// A POST without a session must come from our own pages (login CSRF).
-fn same_origin(req: &HttpRequest) -> bool {
+pub(super) fn same_origin(req: &HttpRequest) -> bool {
     let host = req.connection_info().host().to_string();
     match req.headers().get("Origin").and_then(|v| v.to_str().ok()) {
         Some(origin) => origin.split("://").nth(1).is_some_and(|h| h == host),

@@ -4,6 +4,7 @@
 mod auth;
 mod conversation;
 mod inbox;
+mod invite;
 mod reports;
 mod routing;
 mod settings;
@@ -51,6 +52,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/now", web::get().to(reports::show_now))
         .route("/reports", web::get().to(reports::show_reports))
         .route("/settings", web::get().to(settings::show_settings))
+        .route("/invite", web::get().to(invite::show_invite))
+        .route("/invite", web::post().to(invite::post_invite))
+        .route(
+            "/settings/invitations",
+            web::post().to(invite::post_new_invitation),
+        )
+        .route(
+            "/settings/invitations/{id}",
+            web::post().to(invite::post_reissue),
+        )
+        .route(
+            "/settings/invitations/{id}/delete",
+            web::post().to(invite::post_revoke),
+        )
         .route("/settings/routing", web::get().to(routing::show_routing))
         .route("/settings/routing", web::post().to(routing::post_routing))
         .route(

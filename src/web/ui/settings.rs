@@ -51,10 +51,11 @@ async fn render_with(
                 settings::load_settings(c)?,
                 crate::store::channels::list_channels(c)?,
                 settings::find_internal(c, crate::jobs::update_check::AVAILABLE)?,
+                service::invitations::pending(c)?,
             ))
         })
         .await;
-    let (users, teams, tags, canned, s, channels, update) = match loaded {
+    let (users, teams, tags, canned, s, channels, update, pending) = match loaded {
         Ok(v) => v,
         Err(e) => {
             let (st, m) = refusal(&e);
@@ -85,6 +86,8 @@ async fn render_with(
                     .map(service::channels::redact)
                     .collect::<Vec<_>>(),
                 update_available: update.as_deref(),
+                pending: &pending,
+                now: crate::domain::time::now_ms(),
             },
         ),
     )

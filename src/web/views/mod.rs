@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod conversation;
 pub mod inbox;
+pub mod invite;
 pub mod layout;
 pub mod now;
 pub mod reports;

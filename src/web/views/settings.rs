@@ -31,6 +31,10 @@ pub struct SettingsView<'a> {
     pub channels: &'a [crate::service::channels::ChannelView],
     /// A newer teaminbox found by the daily update check.
     pub update_available: Option<&'a str>,
+    /// Invitation and reset links that can still be used.
+    pub pending: &'a [crate::store::invitations::Pending],
+    /// Now, UTC ms (for "expires in").
+    pub now: i64,
 }
 
 /// A channel secret shown once, right after the channel was created.
@@ -103,24 +107,26 @@ fn staff(v: &SettingsView<'_>, csrf: &str) -> Markup {
                         label { "Teams" }
                         (team_boxes(v.teams, &|id| u.teams.iter().any(|t| t.id == id)))
                         label { input type="checkbox" name="disabled" value="1" checked[u.disabled]; " Disabled (signs them out everywhere)" }
-                        label for={ "pw-" (u.id) } { "New password (leave empty to keep)" }
-                        input id={ "pw-" (u.id) } type="password" name="password" autocomplete="new-password";
                         button type="submit" { "Save " (u.name) }
+                    }
+                    form method="post" action={ "/settings/invitations/" (u.id) } {
+                        (csrf_field(csrf))
+                        button.secondary type="submit" aria-label={ "Reset the password of " (u.name) } { "Reset password (a one-time link)" }
                     }
                     p { a href={ "/shift?user=" (u.id) } { "End " (u.name) "'s shift…" } }
                 }
             }
-            details {
-                summary { "Add a person" }
-                form.stack method="post" action="/settings/users" {
+            (super::invite::pending_list(v.pending, v.now, csrf))
+            details #invite {
+                summary { "Invite a person" }
+                p.meta { "They get a one-time link (and its QR code) to set their own password; nobody else ever knows it." }
+                form.stack method="post" action="/settings/invitations" {
                     (csrf_field(csrf))
                     label for="new-name" { "Name" } input #new-name type="text" name="name" required;
                     label for="new-email" { "Email" } input #new-email type="email" name="email" required;
-                    label for="new-password" { "Password (8 characters or more)" }
-                    input #new-password type="password" name="password" autocomplete="new-password" required;
                     label { "Role" } (role_select(Role::Agent))
                     label { "Teams" } (team_boxes(v.teams, &|_| false))
-                    button type="submit" { "Add" }
+                    button type="submit" { "Invite" }
                 }
             }
         }

@@ -285,6 +285,7 @@ async fn shot(c: &Client, name: &str) {
 }
 
 mod conversation;
+mod invite;
 mod lists;
 mod live;
 mod now_board;
