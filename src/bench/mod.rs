@@ -4,6 +4,7 @@
 //! conversations and ~1M messages of varied text (`--conversations 200000` for the size of issue
 //! #8). It prints figures; nothing here asserts a timing.
 
+mod bot;
 mod corpus;
 mod live;
 mod routing;
@@ -87,6 +88,8 @@ pub enum Part {
     Tick,
     /// Routing: the decision for a new conversation, and ingest with routing off and on.
     Routing,
+    /// The bot (#13): the automation step's added latency, and ingest with a menu off and on.
+    Bot,
 }
 
 struct Scratch(PathBuf, bool);
@@ -235,6 +238,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if runs(Part::Routing) {
         routing::run(&rt, &args, &scratch.0)?;
+    }
+    if runs(Part::Bot) {
+        bot::run(&rt, &args, &scratch.0)?;
     }
     if runs(Part::Live) {
         live::run(&rt, &scratch.0, args.drop_secs)?;

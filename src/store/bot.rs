@@ -151,3 +151,10 @@ pub fn update_after_automated(
     .execute(params![id.0, preview, now])?;
     Ok(())
 }
+
+/// How many times a bot started (`bot.started` events), for the benchmark.
+pub fn count_bot_started(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM events WHERE kind = ?1")?
+        .query_row([crate::domain::events::kind::BOT_STARTED], |r| r.get(0))?)
+}
