@@ -5,6 +5,7 @@
 //! #8). It prints figures; nothing here asserts a timing.
 
 mod appliance;
+mod bot;
 mod corpus;
 mod live;
 mod routing;
@@ -91,6 +92,8 @@ pub enum Part {
     /// The real binary as a separate process on the generated database: start to the first
     /// `/healthz`, memory idle and with 20 browsers, backup time and size (run only when named).
     Appliance,
+    /// The bot (#13): the automation step's added latency, and ingest with a menu off and on.
+    Bot,
 }
 
 struct Scratch(PathBuf, bool);
@@ -239,6 +242,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if runs(Part::Routing) {
         routing::run(&rt, &args, &scratch.0)?;
+    }
+    if runs(Part::Bot) {
+        bot::run(&rt, &args, &scratch.0)?;
     }
     if runs(Part::Live) {
         live::run(&rt, &scratch.0, args.drop_secs)?;

@@ -51,6 +51,12 @@ pub mod kind {
     pub const SETTINGS_UPDATED: &str = "settings.updated";
     /// Someone is viewing or typing in a conversation (live stream only, never stored).
     pub const PRESENCE: &str = "presence";
+    /// The menu bot took a conversation and sent its menu (#13).
+    pub const BOT_STARTED: &str = "bot.started";
+    /// The menu bot handed a conversation to people, with why.
+    pub const BOT_HANDOFF: &str = "bot.handoff";
+    /// A customer answered the satisfaction survey.
+    pub const CSAT_RECEIVED: &str = "csat.received";
 }
 
 /// A reference to a person or team: `{"id","name"}`.
@@ -267,6 +273,42 @@ pub struct TakenBack {
     pub after_secs: i64,
 }
 
+/// `bot.started`: `{}` (the menu that went out is the automated message beside it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BotStarted {}
+
+/// Why the bot let go of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffReason {
+    /// The customer picked an option.
+    Option,
+    /// The customer asked for a person (a human keyword).
+    Keyword,
+    /// A second answer matched no option.
+    NoMatch,
+    /// No choice within the menu's `timeout_secs`.
+    Timeout,
+}
+
+/// `bot.handoff`: `{"reason":"option|keyword|no_match|timeout","option_id"|null}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BotHandoff {
+    /// Why.
+    pub reason: HandoffReason,
+    /// The option picked (reason `option` only).
+    pub option_id: Option<String>,
+}
+
+/// `csat.received`: `{"score":1..5,"cycle_id"}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CsatReceived {
+    /// The customer's score, 1–5.
+    pub score: u8,
+    /// The resolved cycle it rates.
+    pub cycle_id: i64,
+}
+
 /// Every event, one variant per kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -308,6 +350,12 @@ pub enum Event {
     SlaWarning(SlaAlert),
     /// `sla.breached`.
     SlaBreached(SlaAlert),
+    /// `bot.started`.
+    BotStarted(BotStarted),
+    /// `bot.handoff`.
+    BotHandoff(BotHandoff),
+    /// `csat.received`.
+    CsatReceived(CsatReceived),
 }
 
 impl Event {
@@ -333,6 +381,9 @@ impl Event {
             Event::TakenBack(_) => kind::CONVERSATION_TAKEN_BACK,
             Event::SlaWarning(_) => kind::SLA_WARNING,
             Event::SlaBreached(_) => kind::SLA_BREACHED,
+            Event::BotStarted(_) => kind::BOT_STARTED,
+            Event::BotHandoff(_) => kind::BOT_HANDOFF,
+            Event::CsatReceived(_) => kind::CSAT_RECEIVED,
         }
     }
 
@@ -361,6 +412,9 @@ impl Event {
             Event::UnassignedAlert(p) => json(p),
             Event::TakenBack(p) => json(p),
             Event::SlaWarning(p) | Event::SlaBreached(p) => json(p),
+            Event::BotStarted(p) => json(p),
+            Event::BotHandoff(p) => json(p),
+            Event::CsatReceived(p) => json(p),
         }
     }
 
@@ -612,6 +666,31 @@ mod tests {
                 }),
                 "sla.breached",
                 json!({"target": "next_response", "due_at": "1970-01-01T00:00:00.001Z"}),
+            ),
+            (Event::BotStarted(BotStarted {}), "bot.started", json!({})),
+            (
+                Event::BotHandoff(BotHandoff {
+                    reason: HandoffReason::NoMatch,
+                    option_id: None,
+                }),
+                "bot.handoff",
+                json!({"reason": "no_match", "option_id": null}),
+            ),
+            (
+                Event::BotHandoff(BotHandoff {
+                    reason: HandoffReason::Option,
+                    option_id: Some("sales".into()),
+                }),
+                "bot.handoff",
+                json!({"reason": "option", "option_id": "sales"}),
+            ),
+            (
+                Event::CsatReceived(CsatReceived {
+                    score: 5,
+                    cycle_id: 9,
+                }),
+                "csat.received",
+                json!({"score": 5, "cycle_id": 9}),
             ),
         ];
         for (event, kind, data) in table {

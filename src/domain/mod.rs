@@ -1,6 +1,7 @@
 //! Pure rules of the product: no actix, no SQL, no HTTP. The conversation state machine, the
 //! policy of who may do what (events included), the typed events, and workspace settings with their validation.
 
+pub mod bot;
 pub mod calendar;
 pub mod conversation;
 pub mod events;

@@ -8,6 +8,7 @@
 //! - [`whatsapp`]: processes kept webhook bodies, fetches inbound media, sends read receipts, and
 //!   sweeps what a crash left behind.
 //! - the scheduler: tick jobs at the workspace's `scheduler_tick_ms` ([`away`], [`snooze`] wake-up,
+//!   [`bot`] timeouts,
 //!   [`sla`] alerts, the [`queue_watch`] (unassigned alert, take-back), pending
 //!   [`auto_resolve`], webhook pruning —
 //!   the list is [`TICKS`]).
@@ -17,6 +18,7 @@
 pub mod auto_resolve;
 pub mod away;
 pub mod backup;
+pub mod bot;
 pub mod outbox;
 pub mod queue_watch;
 pub mod sla;
@@ -206,6 +208,12 @@ const TICKS: &[Tick] = &[
     Tick {
         name: "snooze_wake",
         run: |ctx, s| Box::pin(snooze::tick(ctx, s)),
+    },
+    // Hands to people the conversations whose customer did not answer the bot's menu in time
+    // (before the SLA tick, so the clocks they start are in line).
+    Tick {
+        name: "bot_timeout",
+        run: |ctx, s| Box::pin(bot::tick(ctx, s)),
     },
     // Records SLA warnings and breaches whose moment came (after the wake-up: a woken
     // conversation's clocks are already in line).

@@ -425,6 +425,10 @@ pub(crate) fn write_status(
         now,
     )?;
     super::sla::sync(conn, id, now)?;
+    if change.resolved {
+        // The satisfaction survey (#13), when the channel asks for one.
+        super::bot::on_resolved(conn, state, now)?;
+    }
     if let Some(owner) = state.assignee.filter(|_| change.resolved) {
         super::routing::on_room(conn, owner, id, now)?;
     }

@@ -121,6 +121,18 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
                     created: true,
                 });
             }
+            if let Some((cycle, score)) =
+                super::bot::survey_answer(conn, &state, m.text, reply_id(m))?
+            {
+                // The answer to the survey: kept on the resolved cycle, which stays resolved.
+                let message_id = insert_inbound_message(conn, m, id, at, now)?;
+                super::bot::record_survey_answer(conn, id, cycle, score, at, now)?;
+                return Ok(Landed {
+                    conversation_id: id,
+                    message_id,
+                    created: true,
+                });
+            }
             (id, Some(state.status), state.cycle_id)
         }
         None => {
@@ -166,12 +178,13 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
         }
     };
     let effect = rules::on_inbound(before.unwrap_or(Status::Open));
-    match cycle {
-        Some(c) if !effect.new_cycle => crate::store::cycles::update_cycle_start(conn, c, at)?,
-        _ => {
-            crate::store::cycles::insert_cycle(conn, id, at)?;
+    let cycle = match cycle {
+        Some(c) if !effect.new_cycle => {
+            crate::store::cycles::update_cycle_start(conn, c, at)?;
+            c
         }
-    }
+        _ => crate::store::cycles::insert_cycle(conn, id, at)?,
+    };
     let message_id = insert_inbound_message(conn, m, id, at, now)?;
     let window = rules::window_closes_at(m.channel_kind, Some(at));
     convs::record_inbound(conn, id, at, &preview(m.text), effect.status, window, now)?;
@@ -188,7 +201,24 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
             now,
         )?;
     }
-    if effect.new_cycle || before.is_none() {
+    let cycle_opened = effect.new_cycle || before.is_none();
+    // The channel's automation (#13): the away message, and the menu bot, which holds a new
+    // cycle until the customer chooses and then routes it itself.
+    let bot_routes = super::bot::on_inbound(
+        conn,
+        &super::bot::Arrival {
+            id,
+            channel: m.channel,
+            channel_kind: m.channel_kind,
+            text: m.text,
+            reply_id: reply_id(m),
+            at,
+            cycle_opened,
+            cycle,
+        },
+        now,
+    )?;
+    if cycle_opened && !bot_routes {
         // A new conversation or a new cycle (a customer back after a resolve): routing sorts it
         // in this same transaction, so nothing lands half-routed.
         super::routing::route(conn, id, m.text, at, now)?;
@@ -199,6 +229,13 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
         message_id,
         created: true,
     })
+}
+
+/// The WhatsApp button or list reply id a message carries (`payload.reply_id`), if any.
+fn reply_id<'a>(m: &'a Inbound<'_>) -> Option<&'a str> {
+    m.payload
+        .and_then(|p| p.get("reply_id"))
+        .and_then(serde_json::Value::as_str)
 }
 
 /// Keeps the customer's message (sent at `at`) and appends its `message.created` event.

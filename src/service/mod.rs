@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod auto_resolve;
 pub mod backup;
+pub mod bot;
 pub mod bulk;
 pub mod channels;
 pub mod contacts;

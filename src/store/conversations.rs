@@ -451,6 +451,9 @@ pub struct Conversation {
     pub snoozed_until: Option<Ts>,
     /// Newest message text, shortened.
     pub preview: String,
+    /// The menu bot holds it (#13): no assignee, in no human queue until the handoff. Lists
+    /// never hold such a conversation, so only a single read ([`find_conversation`]) sets it.
+    pub bot: bool,
 }
 
 pub(super) const SELECT: &str = "SELECT c.id, c.status, c.assignee_id, u.name, c.team_id, t.name, c.contact_id, ct.name, ct.phone,
@@ -505,15 +508,21 @@ pub(super) fn map_conversation(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conver
         priority: r.get(17)?,
         snoozed_until: r.get::<_, Option<i64>>(18)?.map(Ts),
         preview: r.get(19)?,
+        bot: false,
     })
 }
 
 /// One conversation as the API shows it.
 pub fn find_conversation(conn: &Connection, id: ConversationId) -> Result<Option<Conversation>> {
-    Ok(conn
+    let Some(mut c) = conn
         .prepare_cached(&format!("{SELECT} WHERE c.id = ?1"))?
         .query_row([id.0], map_conversation)
-        .optional()?)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    c.bot = super::bot::find_held(conn, id)?;
+    Ok(Some(c))
 }
 
 /// Every conversation of a contact with who holds it, newest first (at most 100).

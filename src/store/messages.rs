@@ -172,6 +172,9 @@ pub enum TimelineItem {
         notice: bool,
         /// Structured content.
         payload: Option<Value>,
+        /// Sent by the channel's automation (#13: menu, away message, survey): no author, never
+        /// a response or a reply in any metric.
+        automated: bool,
     },
     /// A private note.
     Note {
@@ -257,6 +260,17 @@ pub fn timeline(
                     let provider_message: Option<String> = r.get(12)?;
                     let payload: Option<String> = r.get(11)?;
                     let content_type: String = r.get(10)?;
+                    let error = code.map(|code| MessageError {
+                        code,
+                        message: r
+                            .get::<_, Option<String>>(9)
+                            .ok()
+                            .flatten()
+                            .unwrap_or_default(),
+                        provider_message,
+                    });
+                    let payload: Option<Value> =
+                        payload.and_then(|p| serde_json::from_str(&p).ok());
                     TimelineItem::Message {
                         id,
                         at: Ts(at),
@@ -264,18 +278,14 @@ pub fn timeline(
                         text: r.get(4)?,
                         author,
                         status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Received),
-                        error: code.map(|code| MessageError {
-                            code,
-                            message: r
-                                .get::<_, Option<String>>(9)
-                                .ok()
-                                .flatten()
-                                .unwrap_or_default(),
-                            provider_message,
-                        }),
+                        error,
                         notice: crate::domain::conversation::is_notice(&content_type),
                         content_type,
-                        payload: payload.and_then(|p| serde_json::from_str(&p).ok()),
+                        automated: dir == "out"
+                            && payload
+                                .as_ref()
+                                .is_some_and(|p| p["automated"] == Value::Bool(true)),
+                        payload,
                     }
                 }
                 1 => TimelineItem::Note {

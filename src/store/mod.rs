@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod bench;
+pub mod bot;
 pub mod canned;
 pub mod channels;
 pub mod contacts;
@@ -90,6 +91,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/013_reports.sql"),
     include_str!("migrations/015_pending_since.sql"),
     include_str!("migrations/016_invitations.sql"),
+    include_str!("migrations/018_bot.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -46,7 +46,7 @@ pub fn queue_counts(conn: &Connection, scope: &Scope, me: UserId) -> Result<Queu
             .prepare_cached(&format!(
                 "SELECT COUNT(*), MIN(COALESCE(c.waiting_since, c.last_message_at))
                    FROM conversations c INDEXED BY conv_pool
-                  WHERE c.assignee_id IS NULL AND c.status <> 'resolved'{team_clause}"
+                  WHERE c.assignee_id IS NULL AND c.status <> 'resolved' AND c.bot_until IS NULL{team_clause}"
             ))?
             .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?,
     };
@@ -368,7 +368,8 @@ fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
         &format!(", {key}\n    FROM {from}"),
         1,
     );
-    let mut sql = format!("{head} WHERE 1");
+    // A conversation the menu bot holds (#13) is in no human view until the handoff.
+    let mut sql = format!("{head} WHERE c.bot_until IS NULL");
     let mut args: Vec<SqlValue> = Vec::new();
     let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
         args.push(v);

@@ -181,7 +181,8 @@ pub fn find_queue_facts(conn: &Connection, team: Option<TeamId>) -> Result<Queue
     let (unassigned, oldest) = conn
         .prepare_cached(
             "SELECT COUNT(*), MIN(waiting_since) FROM conversations
-              WHERE assignee_id IS NULL AND status <> 'resolved' AND (?1 IS NULL OR team_id = ?1)",
+              WHERE assignee_id IS NULL AND status <> 'resolved' AND bot_until IS NULL
+                AND (?1 IS NULL OR team_id = ?1)",
         )?
         .query_row([t], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let (at_risk, breached) = conn

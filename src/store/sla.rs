@@ -109,9 +109,11 @@ pub struct SlaFacts {
 pub fn find_sla_facts(conn: &Connection, id: ConversationId) -> Result<Option<SlaFacts>> {
     Ok(conn
         .prepare_cached(
+            // While the bot holds a conversation (#13) no clock runs: its cycle counts as not
+            // begun until the handoff.
             "SELECT c.status, c.team_id, c.priority, y.id, y.started_at, y.first_response_at,
                     c.waiting_since
-             FROM conversations c LEFT JOIN cycles y ON y.id = c.cycle_id
+             FROM conversations c LEFT JOIN cycles y ON y.id = c.cycle_id AND c.bot_until IS NULL
              WHERE c.id = ?1",
         )?
         .query_row([id.0], |r| {

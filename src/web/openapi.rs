@@ -239,6 +239,13 @@ fn ops() -> Vec<Op> {
         op("get", "/api/v1/channels/{id}/templates", "The message templates of a WhatsApp channel (read from Meta)")
             .ok(200, whole("TemplateInfo"))
             .errors(&[404, 422, 503]),
+        op("get", "/api/v1/channels/{id}/automation", "A channel's automation: menu bot, away message, satisfaction survey (any staff; all off until written)")
+            .ok(200, r("Automation"))
+            .errors(&[404, 422]),
+        op("put", "/api/v1/channels/{id}/automation", "Replace a channel's automation, whole (owner, manager); Meta's limits and unknown teams are 422")
+            .body("Automation")
+            .ok(200, r("Automation"))
+            .errors(&[403, 404, 422]),
         op("get", "/api/v1/messages/{id}/media", "The file of an inbound attachment, as its own type; 409 while it is still downloading")
             .ok(200, json!({"contentMediaType": "application/octet-stream"}))
             .errors(&[404, 409, 422]),

@@ -159,6 +159,7 @@ const SPECIFIC: &[Row] = &[
     ("POST", "/channels", "ana", MALFORMED, F, ""),
     ("PATCH", "/settings", "ana", MALFORMED, F, ""),
     ("POST", "/routing-rules", "ana", MALFORMED, F, ""),
+    ("PUT", "/channels/{channel}/automation", "ana", MALFORMED, F, ""),
     ("PATCH", "/routing-rules/{rule}", "ana", MALFORMED, F, ""),
     // Conflicts with the current state: 409; wrong credentials in the body: 401.
     ("POST", "/teams", "owner", r#"{"name":"Sales"}"#, C, "name_taken"),
@@ -305,6 +306,7 @@ fn fixture(w: &World, method: &str, template: &str) -> (&'static str, i64) {
         ("patch", "/api/v1/contacts/{id}") => ("owner", w.contact),
         ("post", "/api/v1/channels/{id}/inbound") => ("secret", w.channel),
         ("patch", "/api/v1/channels/{id}") => ("owner", w.channel),
+        ("put", "/api/v1/channels/{id}/automation") => ("manager", w.channel),
         ("post", p) if p.starts_with("/api/v1/conversations/{id}/") => ("ana", w.conv),
         other => panic!("no bad-input fixture for {other:?}: add one to tests/it/bad_input.rs"),
     }

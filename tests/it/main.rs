@@ -4,6 +4,7 @@ mod appliance;
 mod auth;
 mod backup;
 mod bad_input;
+mod bot;
 mod browser;
 mod collab;
 mod contract;

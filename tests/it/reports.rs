@@ -103,7 +103,7 @@ fn cycle_of(app: &TestApp, conv: i64) -> i64 {
         .expect("cycle")
 }
 
-fn text(app: &TestApp, path: &str, token: &str) -> (u16, String) {
+pub(crate) fn text(app: &TestApp, path: &str, token: &str) -> (u16, String) {
     let r = app
         .api
         .client
@@ -115,7 +115,7 @@ fn text(app: &TestApp, path: &str, token: &str) -> (u16, String) {
 }
 
 /// CSV rows as maps of header → cell.
-fn csv_rows(body: &str) -> Vec<HashMap<String, String>> {
+pub(crate) fn csv_rows(body: &str) -> Vec<HashMap<String, String>> {
     let mut r = csv::Reader::from_reader(body.as_bytes());
     let header: Vec<String> = r
         .headers()

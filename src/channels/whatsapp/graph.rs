@@ -60,6 +60,15 @@ pub fn message_body(item: &OutboxItem) -> Result<Value, SendError> {
             body["type"] = json!("text");
             body["text"] = json!({"preview_url": false, "body": item.text});
         }
+        // The bot's menu and survey (#13): reply buttons or a list, built by domain::bot
+        // within Meta's limits.
+        "interactive" => {
+            let i = payload.get("interactive").ok_or_else(|| {
+                SendError::Permanent("the interactive content of this message is missing".into())
+            })?;
+            body["type"] = json!("interactive");
+            body["interactive"] = i.clone();
+        }
         "template" => {
             let t = payload.get("template").ok_or_else(|| {
                 SendError::Permanent("the template of this message is missing".into())

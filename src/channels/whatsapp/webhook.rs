@@ -280,6 +280,13 @@ fn message(pnid: &str, contacts: &[Value], m: &Value) -> Option<InMessage> {
     {
         payload["reply_to"] = json!({"external_id": target});
     }
+    // A tapped reply button or list row: its id is what the menu bot matches (#13).
+    if kind == "interactive"
+        && let Some(reply) = s(obj, "type").and_then(|t| obj.get(&t))
+        && let Some(reply_id) = s(reply, "id")
+    {
+        payload["reply_id"] = json!(reply_id);
+    }
     let has_content = kind != "reaction" || s(obj, "emoji").is_some();
     if let Some(c) = contact {
         payload["contact"] = c.clone();

@@ -2,6 +2,7 @@
 //! them and lists them for the OpenAPI test.
 
 mod account;
+mod automation;
 mod channels;
 mod collab;
 mod contacts;
@@ -116,6 +117,8 @@ routes! {
     patch "/api/v1/channels/{id}" => channels::patch_channel,
     post "/api/v1/channels/{id}/inbound" => channels::post_inbound,
     get "/api/v1/channels/{id}/templates" => channels::list_templates,
+    get "/api/v1/channels/{id}/automation" => automation::show_automation,
+    put "/api/v1/channels/{id}/automation" => automation::put_automation,
     get "/api/v1/sla-policies" => sla::list_policies,
     post "/api/v1/sla-policies" => sla::post_policy,
     patch "/api/v1/sla-policies/{id}" => sla::patch_policy,

@@ -256,6 +256,7 @@ pub fn requests() -> Vec<(&'static str, Value)> {
             ),
         ),
         ("SlaPolicyPatch", body(&[], sla_policy())),
+        ("Automation", automation()),
         ("NewRoutingRule", body(&[], routing_rule())),
         ("RoutingRulePatch", body(&[], routing_rule())),
         (
@@ -266,6 +267,50 @@ pub fn requests() -> Vec<(&'static str, Value)> {
             ),
         ),
     ]
+}
+
+/// A channel's automation (#13), as written and as answered: the whole object; unknown keys
+/// are 400; Meta's limits (1–10 options when the menu is on, titles ≤ 20 characters as buttons
+/// or ≤ 24 as list rows, texts ≤ 1024) and unknown teams are 422.
+fn automation() -> Value {
+    use crate::domain::bot::{
+        MAX_BODY, MAX_KEYWORD, MAX_KEYWORDS, MAX_OPTION_ID, MAX_OPTION_TAGS, MAX_OPTIONS,
+        MAX_ROW_TITLE, TIMEOUT_SECS,
+    };
+    let closed = |required: &[&str], props: Value| {
+        let mut b = body(required, props);
+        b["additionalProperties"] = json!(false);
+        b
+    };
+    let option = closed(
+        &["id", "title"],
+        json!({"id": text(MAX_OPTION_ID), "title": {"type": "string", "minLength": 1, "maxLength": MAX_ROW_TITLE, "pattern": "\\S",
+                "description": "at most 20 characters when the menu has 1-3 options (reply buttons), 24 with 4-10 (a list)"},
+            "team_id": {"type": ["integer", "null"]},
+            "tags": {"type": "array", "maxItems": MAX_OPTION_TAGS, "items": text(50)},
+            "priority": or_null(json!({"enum": ["low", "normal", "high", "urgent"]}))}),
+    );
+    let menu = closed(
+        &["enabled", "text"],
+        json!({"enabled": {"type": "boolean"}, "text": text(MAX_BODY),
+            "options": {"type": "array", "maxItems": MAX_OPTIONS, "items": option,
+                "description": "1-10 when enabled; ids and titles unique"},
+            "timeout_secs": {"type": "integer", "minimum": TIMEOUT_SECS.start(), "maximum": TIMEOUT_SECS.end(),
+                "description": "without a choice this long, the bot hands over (default 300)"},
+            "human_keywords": {"type": "array", "maxItems": MAX_KEYWORDS,
+                "items": {"type": "string", "minLength": 1, "maxLength": MAX_KEYWORD},
+                "description": "whole words, any case, that hand over at once (default [\"agent\", \"human\"]); each needs a letter or digit"}}),
+    );
+    let switch = || {
+        closed(
+            &["enabled", "text"],
+            json!({"enabled": {"type": "boolean"}, "text": text(MAX_BODY)}),
+        )
+    };
+    closed(
+        &["menu", "away", "csat"],
+        json!({"menu": menu, "away": switch(), "csat": switch()}),
+    )
 }
 
 /// The fields of an SLA policy in a request (at least one target must end up set: 422 otherwise).
@@ -369,7 +414,8 @@ pub fn components() -> Value {
             "window_closes_at": time_or_null,
             "window_closing": {"type": "boolean", "description": "unresolved, and the 24-hour window closes within 2 hours"},
             "sla": {"type": ["object", "null"], "description": "SLA of the current cycle: policy {id,name}; first_response, next_response, resolution each {due_at, state: running|at_risk|breached|paused|met} or null; next_due_at; next {target, due_at, state}: the running target due first (null when none runs)"}, "created_at": time,
-            "priority": {"enum": ["low", "normal", "high", "urgent"]}, "snoozed_until": time_or_null, "preview": {"type": "string"}})),
+            "priority": {"enum": ["low", "normal", "high", "urgent"]}, "snoozed_until": time_or_null, "preview": {"type": "string"},
+            "bot": {"type": "boolean", "description": "the menu bot holds it: no assignee, in no human queue until it hands over"}})),
         "TimelineItem": {"type": "object", "required": ["type", "id", "at"], "properties": {
             "type": {"enum": ["message", "note", "event"]}, "id": {"type": "integer"}, "at": time,
             "conversation_id": {"type": "integer"},
@@ -379,6 +425,7 @@ pub fn components() -> Value {
                 "provider_message": {"type": ["string", "null"]}}))]},
             "content_type": {"type": "string"}, "payload": {"type": ["object", "null"]},
             "notice": {"type": "boolean", "description": "an inbound reaction, system notice, edit or withdrawal: shown, but it changed nothing else (no reopen, cycle, window or preview)"},
+            "automated": {"type": "boolean", "description": "sent by the channel's automation (menu, away message, survey): author null; never a response in reports"},
             "kind": {"type": "string"}, "actor": r("NamedOrNull"), "data": {}},
             "description": "a message adds direction, text, author, status, error, content_type, notice; a note author and text; an event kind, actor and data"},
         "Media": {"type": "object", "required": ["type"], "oneOf": one_of_fields(&["link", "id"]), "properties": {

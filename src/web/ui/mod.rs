@@ -2,6 +2,7 @@
 //! Every action goes through the same service operations as the API.
 
 mod auth;
+mod automation;
 mod conversation;
 mod inbox;
 mod invite;
@@ -79,6 +80,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/settings/routing/sticky",
             web::post().to(routing::post_routing),
+        )
+        .route(
+            "/settings/automation/{id}",
+            web::get().to(automation::show_automation),
+        )
+        .route(
+            "/settings/automation/{id}",
+            web::post().to(automation::post_automation),
+        )
+        .route(
+            "/settings/automation/{id}/preview",
+            web::get().to(automation::show_preview),
         )
         .route("/settings/{kind}", web::post().to(settings::post_settings))
         .route(

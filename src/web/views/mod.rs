@@ -1,6 +1,7 @@
 //! maud templates: HTML escaped by construction. `*_page` renders a whole page.
 
 pub mod auth;
+pub mod automation;
 pub mod conversation;
 pub mod inbox;
 pub mod invite;

@@ -208,6 +208,7 @@ fn channels(v: &SettingsView<'_>, csrf: &str) -> Markup {
             @for c in v.channels {
                 details {
                     summary { (c.name) " · " (c.kind) }
+                    p { a href={ "/settings/automation/" (c.id) } { "Automation: menu, away message, survey" } }
                     ul {
                         @if let Some(config) = c.config.as_object() {
                             @for (k, val) in config {

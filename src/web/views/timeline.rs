@@ -144,6 +144,21 @@ pub fn event_words(
             };
             format!("Taken back{from}: no reply for {}", super::age(secs * 1000))
         }
+        kind::BOT_STARTED => "Bot sent the menu".into(),
+        kind::BOT_HANDOFF => {
+            let why = match (data["reason"].as_str(), data["option_id"].as_str()) {
+                (Some("option"), Some(o)) => format!("the customer chose \u{201c}{o}\u{201d}"),
+                (Some("keyword"), _) => "the customer asked for a person".into(),
+                (Some("no_match"), _) => "no option matched the customer's answer".into(),
+                (Some("timeout"), _) => "the customer did not choose in time".into(),
+                _ => "no reason given".into(),
+            };
+            format!("Bot handed over: {why}")
+        }
+        kind::CSAT_RECEIVED => format!(
+            "The customer rated this {}/5",
+            data["score"].as_i64().unwrap_or(0)
+        ),
         other => format!("{who}: {other}"),
     }
 }
@@ -176,12 +191,14 @@ pub fn item(
             status,
             error,
             notice,
+            automated,
             ..
         } => html! {
-            li class={ (if *direction == Direction::Out { "out" } else { "in" }) @if *notice { " notice" } } {
+            li class={ (if *direction == Direction::Out { "out" } else { "in" }) @if *notice { " notice" } @if *automated { " bot" } } {
                 div.msg dir="auto" { (text) }
                 div.meta {
                     @if let Some(a) = author { span dir="auto" { (a.name) } " · " }
+                    @if *automated { "Bot · " }
                     (when(at.0, tz))
                     @if let (Direction::In, Some(base), false) = (direction, quote_base, *notice) {
                         " · " a href={ (base) "?quote=" (id) "#reply" } { "Quote" }

@@ -284,6 +284,7 @@ async fn shot(c: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).expect("write screenshot");
 }
 
+mod automation;
 mod conversation;
 mod invite;
 mod lists;

@@ -3,12 +3,12 @@
 //! answers, read receipts, media, and request bodies checked against Meta's OpenAPI spec.
 
 mod authenticity;
-mod fake;
+pub(crate) mod fake;
 mod identity;
 mod ingest;
 mod notices;
 mod retention;
-mod schema;
+pub(crate) mod schema;
 mod send;
 
 use std::path::PathBuf;

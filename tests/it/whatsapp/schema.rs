@@ -70,7 +70,7 @@ fn intended(v: &mut Value) {
     }
 }
 
-fn validator() -> jsonschema::Validator {
+pub(crate) fn validator() -> jsonschema::Validator {
     build_validator(true)
 }
 
@@ -91,7 +91,7 @@ fn build_validator(as_intended: bool) -> jsonschema::Validator {
     jsonschema::draft202012::new(&root).expect("the spec's schemas compile")
 }
 
-fn errors(v: &jsonschema::Validator, body: &Value) -> Vec<String> {
+pub(crate) fn errors(v: &jsonschema::Validator, body: &Value) -> Vec<String> {
     v.iter_errors(body)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect()
