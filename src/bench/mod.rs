@@ -2,10 +2,12 @@
 //! channel with concurrent senders (beside a bare rusqlite loop writing the same rows one
 //! transaction each), and the queue view and search on a generated database of 100k
 //! conversations and ~1M messages of varied text (`--conversations 200000` for the size of issue
-//! #8). It prints figures; nothing here asserts a timing.
+//! #8); routing, the scheduler tick, live updates and reports have their own parts (`--only`).
+//! It prints figures; nothing here asserts a timing.
 
 mod corpus;
 mod live;
+mod reports;
 mod routing;
 mod search;
 mod tick;
@@ -87,6 +89,8 @@ pub enum Part {
     Tick,
     /// Routing: the decision for a new conversation, and ingest with routing off and on.
     Routing,
+    /// Reports page, summary, Now board and `/metrics` on a generated database.
+    Reports,
 }
 
 struct Scratch(PathBuf, bool);
@@ -235,6 +239,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if runs(Part::Routing) {
         routing::run(&rt, &args, &scratch.0)?;
+    }
+    if runs(Part::Reports) {
+        reports::run(&rt, &args, &scratch.0)?;
     }
     if runs(Part::Live) {
         live::run(&rt, &scratch.0, args.drop_secs)?;
