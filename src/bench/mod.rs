@@ -2,12 +2,14 @@
 //! channel with concurrent senders (beside a bare rusqlite loop writing the same rows one
 //! transaction each), and the queue view and search on a generated database of 100k
 //! conversations and ~1M messages of varied text (`--conversations 200000` for the size of issue
-//! #8). It prints figures; nothing here asserts a timing.
+//! #8); routing, the scheduler tick, live updates and reports have their own parts (`--only`).
+//! It prints figures; nothing here asserts a timing.
 
 mod appliance;
 mod bot;
 mod corpus;
 mod live;
+mod reports;
 mod routing;
 mod search;
 mod tick;
@@ -94,6 +96,8 @@ pub enum Part {
     Appliance,
     /// The bot (#13): the automation step's added latency, and ingest with a menu off and on.
     Bot,
+    /// Reports page, summary, Now board and `/metrics` on a generated database.
+    Reports,
 }
 
 struct Scratch(PathBuf, bool);
@@ -245,6 +249,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if runs(Part::Bot) {
         bot::run(&rt, &args, &scratch.0)?;
+    }
+    if runs(Part::Reports) {
+        reports::run(&rt, &args, &scratch.0)?;
     }
     if runs(Part::Live) {
         live::run(&rt, &scratch.0, args.drop_secs)?;

@@ -23,6 +23,7 @@ pub mod release;
 pub mod reports;
 pub mod reports_csv;
 pub mod routing;
+pub mod routing_inputs;
 pub mod sla;
 pub mod take_next;
 pub mod teams;

@@ -9,13 +9,11 @@ use rusqlite::Connection;
 
 use super::conversations::{Assignment as Change, write_assignment, write_tags};
 use super::{Error, Result, clean_text, invalid};
-use crate::domain::calendar::BusinessCalendar;
 use crate::domain::routing::{self as rules, Actions, Arrival, Candidate, Conditions, Rule};
-use crate::domain::settings::Settings;
 use crate::domain::{Assignment, ChannelId, ConversationId, TeamId, UserId, UserStatus};
 use crate::store::conversations as convs;
 use crate::store::routing as store;
-use crate::store::{settings, teams};
+use crate::store::teams;
 
 /// Most rules a workspace may have.
 pub const MAX_RULES: usize = 200;
@@ -169,13 +167,6 @@ pub fn delete_rule(conn: &Connection, id: i64) -> Result<()> {
     }
 }
 
-fn calendar(s: &Settings) -> BusinessCalendar {
-    // As for SLA clocks: settings are checked when written; a zone this build does not know
-    // counts as always open in UTC rather than stopping routing.
-    BusinessCalendar::new(&s.timezone, &s.business_hours, &s.holidays)
-        .unwrap_or_else(|_| BusinessCalendar::always_open(jiff::tz::TimeZone::UTC))
-}
-
 /// Hands a conversation to routing as if its cycle had just opened: the bot (#13) calls this when
 /// a customer picks an option or asks for a human. The first customer message of the current
 /// cycle is what keyword rules read. Runs in the caller's transaction; answers who received it.
@@ -198,7 +189,8 @@ pub fn hand_over(conn: &Connection, id: ConversationId, now: i64) -> Result<Opti
 ///    nobody), and with nobody it waits in its team's pool (an assignee is released to it).
 ///
 /// Each change of hands is one `conversation.assigned` with no actor, through the one writer;
-/// everything runs in the caller's transaction. Answers the assignee afterwards.
+/// everything runs in the caller's transaction. Answers the assignee afterwards. The rules and
+/// settings are the ones kept in memory per config version ([`super::routing_inputs::current`]).
 pub fn route(
     conn: &Connection,
     id: ConversationId,
@@ -207,23 +199,20 @@ pub fn route(
     now: i64,
 ) -> Result<Option<UserId>> {
     let state = convs::find_conv_state(conn, id)?.ok_or(Error::NotFound("conversation"))?;
-    let s = settings::load_settings(conn)?;
-    let rule_list = store::list_rules(conn)?;
-    let rule = if rule_list.is_empty() {
+    let inputs = super::routing_inputs::current(conn)?;
+    let s = &inputs.settings;
+    let rule = if inputs.rules.is_empty() {
         None
     } else {
         // Only load what some rule looks at.
-        let tags = if rule_list.iter().any(|r| r.conditions.contact_tag.is_some()) {
+        let tags = if inputs.reads_contact_tags {
             store::list_contact_tags(conn, state.contact_id)?
         } else {
             Vec::new()
         };
-        let inside_hours = rule_list
-            .iter()
-            .any(|r| r.conditions.business_hours.is_some())
-            && calendar(&s).is_open(at);
+        let inside_hours = inputs.reads_hours && inputs.calendar.is_open(at);
         rules::first_match(
-            &rule_list,
+            &inputs.rules,
             &Arrival {
                 channel: state.channel_id,
                 first_message,

@@ -493,3 +493,53 @@ pub fn count_assigned(conn: &Connection) -> Result<i64> {
         |r| r.get(0),
     )?)
 }
+
+/// Reports benchmark: on a database made by [`generate`], the facts reports read — one cycle
+/// per conversation (started when it was created; answered a tenth of the way to its last
+/// message when it has an assignee; resolved at its last message when resolved, by its
+/// assignee; a CSAT answer on a quarter of the resolved; an SLA policy on a third, breached on
+/// a seventh of those) and one `assigned` event per assigned conversation. Returns the cycles.
+pub fn generate_report_facts(data_dir: &Path, assigned_kind: &str) -> Result<i64> {
+    let conn = open_bare(&data_dir.join("teaminbox.db"))?;
+    conn.pragma_update(None, "synchronous", "OFF")?;
+    conn.execute_batch(
+        "BEGIN;
+         INSERT INTO cycles (conversation_id, started_at, first_response_at, first_responder_id,
+                             resolved_at, resolved_by, csat_score, sla_applied, sla_breached)
+         SELECT id, created_at,
+                CASE WHEN assignee_id IS NOT NULL THEN created_at + (last_message_at - created_at) / 10 END,
+                assignee_id,
+                CASE WHEN status = 'resolved' THEN last_message_at END,
+                CASE WHEN status = 'resolved' THEN assignee_id END,
+                CASE WHEN status = 'resolved' AND id % 4 = 0 THEN 1 + id % 5 END,
+                id % 3 = 0, id % 21 = 0
+           FROM conversations ORDER BY id;
+         UPDATE conversations SET cycle_id =
+             (SELECT y.id FROM cycles y WHERE y.conversation_id = conversations.id);",
+    )?;
+    conn.execute(
+        "INSERT INTO events (conversation_id, kind, data, created_at)
+         SELECT c.id, ?1, json_object('to', json_object('id', u.id, 'name', u.name)), c.created_at + 1
+           FROM conversations c JOIN users u ON u.id = c.assignee_id ORDER BY c.id",
+        [assigned_kind],
+    )?;
+    conn.execute_batch("COMMIT; ANALYZE")?;
+    Ok(conn.query_row("SELECT COUNT(*) FROM cycles", [], |r| r.get(0))?)
+}
+
+/// The bare baseline of a report: cycles that started in `[from, to)` (UTC ms), counted
+/// through their index.
+pub fn count_cycles(conn: &Connection, from: i64, to: i64) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM cycles WHERE started_at >= ?1 AND started_at < ?2")?
+        .query_row([from, to], |r| r.get(0))?)
+}
+
+/// Conversations waiting on us (status `open`).
+pub fn count_open(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM conversations WHERE status = 'open'",
+        [],
+        |r| r.get(0),
+    )?)
+}

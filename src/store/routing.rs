@@ -2,11 +2,13 @@
 //! a team's pool oldest first, a contact's tags and last owner) and its one write of its own (the
 //! round-robin turn, `users.last_routed_at`).
 
+use std::sync::LazyLock;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Result;
 use crate::domain::routing::{Actions, Candidate, Conditions, Rule};
-use crate::domain::{ContactId, ConversationId, TeamId, UserId, UserStatus};
+use crate::domain::{ContactId, ConversationId, Status, TeamId, UserId, UserStatus};
 
 fn map_rule(r: &rusqlite::Row<'_>) -> rusqlite::Result<Rule> {
     let conditions: String = r.get(2)?;
@@ -48,7 +50,8 @@ fn json(v: &impl serde::Serialize) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "{}".into())
 }
 
-/// Stores a new rule (its `id` is ignored); answers the id.
+/// Stores a new rule (its `id` is ignored); answers the id. Like every write of a rule, it
+/// replaces the config version ([`super::settings::find_config_version`]).
 pub fn insert_rule(conn: &Connection, rule: &Rule, now: i64) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO routing_rules (position, conditions, actions, created_at, updated_at)
@@ -60,7 +63,9 @@ pub fn insert_rule(conn: &Connection, rule: &Rule, now: i64) -> Result<i64> {
         json(&rule.actions),
         now
     ])?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    super::settings::update_config_version(conn)?;
+    Ok(id)
 }
 
 /// Replaces position, conditions and actions of rule `rule.id`.
@@ -76,28 +81,47 @@ pub fn update_rule(conn: &Connection, rule: &Rule, now: i64) -> Result<()> {
         json(&rule.actions),
         now
     ])?;
-    Ok(())
+    super::settings::update_config_version(conn)
 }
 
 /// Deletes a rule; answers whether there was one.
 pub fn delete_rule(conn: &Connection, id: i64) -> Result<bool> {
-    Ok(conn
+    let gone = conn
         .prepare_cached("DELETE FROM routing_rules WHERE id = ?1")?
         .execute([id])?
-        > 0)
+        > 0;
+    super::settings::update_config_version(conn)?;
+    Ok(gone)
 }
 
+/// A person's unresolved conversations (`u.id`), as a correlated subquery. Counted as one
+/// equality probe per unresolved status into `conv_status_owner (status, assignee_id, ..)`,
+/// which covers it: no conversation row is read. (Through the partial index `conv_owner_open`,
+/// SQLite still read each conversation's row to check its status, which made routing slower
+/// the more a person owned — issue #10.) The statuses come from [`Status::ALL`].
+static OPEN_COUNT: LazyLock<String> = LazyLock::new(|| {
+    let unresolved: Vec<String> = Status::ALL
+        .iter()
+        .filter(|s| **s != Status::Resolved)
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!(
+        "(SELECT COUNT(*) FROM conversations c
+           WHERE c.status IN ({}) AND c.assignee_id = u.id)",
+        unresolved.join(", ")
+    )
+});
+
 /// The enabled members of `team` with their availability, capacity, round-robin turn and
-/// unresolved conversations (counted through the partial index `conv_owner_open`).
+/// unresolved conversations (see [`OPEN_COUNT`]).
 pub fn list_candidates(conn: &Connection, team: TeamId) -> Result<Vec<Candidate>> {
-    let mut st = conn.prepare_cached(
-        "SELECT u.id, u.status, u.capacity, u.last_routed_at,
-                (SELECT COUNT(*) FROM conversations c
-                  WHERE c.assignee_id = u.id AND c.status <> 'resolved')
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT u.id, u.status, u.capacity, u.last_routed_at, {}
            FROM memberships m JOIN users u ON u.id = m.user_id
           WHERE m.team_id = ?1 AND u.disabled = 0
           ORDER BY u.id",
-    )?;
+        *OPEN_COUNT
+    ))?;
     let rows = st.query_map([team.0], |r| {
         let status: String = r.get(1)?;
         Ok(Candidate {
@@ -111,16 +135,15 @@ pub fn list_candidates(conn: &Connection, team: TeamId) -> Result<Vec<Candidate>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// A person's availability and capacity, and their unresolved conversations (`None`: no such
-/// enabled user).
+/// A person's availability and capacity, and their unresolved conversations ([`OPEN_COUNT`];
+/// `None`: no such enabled user).
 pub fn find_load(conn: &Connection, user: UserId) -> Result<Option<Candidate>> {
     Ok(conn
-        .prepare_cached(
-            "SELECT u.id, u.status, u.capacity, u.last_routed_at,
-                    (SELECT COUNT(*) FROM conversations c
-                      WHERE c.assignee_id = u.id AND c.status <> 'resolved')
+        .prepare_cached(&format!(
+            "SELECT u.id, u.status, u.capacity, u.last_routed_at, {}
                FROM users u WHERE u.id = ?1 AND u.disabled = 0",
-        )?
+            *OPEN_COUNT
+        ))?
         .query_row([user.0], |r| {
             let status: String = r.get(1)?;
             Ok(Candidate {

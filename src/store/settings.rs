@@ -24,7 +24,7 @@ pub fn load_settings(conn: &Connection) -> Result<Settings> {
     Ok(serde_json::from_value(Value::Object(current)).unwrap_or_default())
 }
 
-/// Stores changed settings.
+/// Stores changed settings (and replaces the config version, see [`find_config_version`]).
 pub fn save_settings(conn: &Connection, changed: &Map<String, Value>) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)
@@ -33,6 +33,31 @@ pub fn save_settings(conn: &Connection, changed: &Map<String, Value>) -> Result<
     for (k, v) in changed {
         stmt.execute(params![k, v.to_string()])?;
     }
+    update_config_version(conn)
+}
+
+/// Internal key of the config version.
+const CONFIG_VERSION: &str = "_config_version";
+
+/// The config version: a random token (32 hex digits) that every write of a setting or a routing
+/// rule replaces, so a copy of them kept in memory is current exactly while the token is the
+/// same. A token is never reused, also not after a rolled-back write. `None` until the first
+/// such write. One primary-key lookup.
+pub fn find_config_version(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row([CONFIG_VERSION], |r| r.get(0))
+        .optional()?)
+}
+
+/// Replaces the config version with a new random token (128 bits from SQLite's
+/// `randomblob`). Called by every writer of settings and routing rules.
+pub fn update_config_version(conn: &Connection) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES (?1, lower(hex(randomblob(16))))
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([CONFIG_VERSION])?;
     Ok(())
 }
 

@@ -483,3 +483,105 @@ fn the_routing_page_adds_and_deletes_rules_and_sets_team_modes_without_javascrip
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(app.count("routing_rules"), 0);
 }
+
+#[test]
+fn a_rule_or_setting_changed_through_the_api_applies_to_the_very_next_inbound() {
+    // Routing keeps rules and settings in memory between inbounds: each change through the API
+    // must be seen by the next customer message, with nothing routed in between.
+    let app = TestApp::spawn();
+    let cb = FakeCallback::start(&[]);
+    let (ch, secret) = sales_desk(&app, &cb, "manual");
+    let day = json!([["00:00", "24:00"]]);
+    let week =
+        json!({"mon": day, "tue": day, "wed": day, "thu": day, "fri": day, "sat": day, "sun": day});
+    let today =
+        teaminbox::domain::time::format_ms(teaminbox::domain::time::now_ms())[..10].to_string();
+    let rules = "/api/v1/routing-rules";
+    let rule = |id: &Value| format!("{rules}/{id}");
+    let mut made = Value::Null;
+    // (what changes, the next customer's message, lands in Support)
+    type Step<'a> = (&'a str, &'a str, bool);
+    let steps: [Step; 7] = [
+        ("nothing yet", "a refund please", false),
+        ("rule created: refund", "a refund please", true),
+        ("rule changed to: broken", "a refund please", false),
+        ("(same rule)", "it is broken", true),
+        ("rule changed to: inside hours", "hello", true),
+        ("setting: today is a holiday", "hello", false),
+        ("rule deleted", "it is broken", false),
+    ];
+    for (n, (what, text, to_support)) in steps.into_iter().enumerate() {
+        match n {
+            1 => {
+                made = app
+                    .api
+                    .post(
+                        rules,
+                        &app.manager.token,
+                        json!({"conditions": {"keywords": ["refund"]},
+                            "actions": {"team_id": app.support}}),
+                    )
+                    .expect(201)["id"]
+                    .clone();
+            }
+            2 => {
+                app.api
+                    .patch(
+                        &rule(&made),
+                        &app.manager.token,
+                        json!({"conditions": {"keywords": ["broken"]}}),
+                    )
+                    .expect(200);
+            }
+            4 => {
+                app.api
+                    .patch(
+                        "/api/v1/settings",
+                        &app.owner.token,
+                        json!({"timezone": "UTC", "business_hours": week, "holidays": []}),
+                    )
+                    .expect(200);
+                // The settings change above comes first: the rule change is the last write.
+                app.api
+                    .patch(
+                        &rule(&made),
+                        &app.manager.token,
+                        json!({"conditions": {"business_hours": "inside"}}),
+                    )
+                    .expect(200);
+            }
+            5 => {
+                app.api
+                    .patch(
+                        "/api/v1/settings",
+                        &app.owner.token,
+                        json!({"holidays": [today]}),
+                    )
+                    .expect(200);
+            }
+            6 => {
+                app.api
+                    .patch(
+                        &rule(&made),
+                        &app.manager.token,
+                        json!({"conditions": {"keywords": ["broken"]}}),
+                    )
+                    .expect(200);
+                // Routed once with the changed rule, so the deletion is what the next one sees.
+                let id = write(&app, (ch, &secret), "before-delete", "bd", "it is broken");
+                assert_eq!(conv(&app, id)["team"]["id"], app.support, "{what}");
+                app.api.delete(&rule(&made), &app.manager.token).expect(204);
+            }
+            _ => {}
+        }
+        let id = write(
+            &app,
+            (ch, &secret),
+            &format!("cust-{n}"),
+            &format!("m{n}"),
+            text,
+        );
+        let want = if to_support { app.support } else { app.sales };
+        assert_eq!(conv(&app, id)["team"]["id"], want, "{what}: {text:?}");
+    }
+}
