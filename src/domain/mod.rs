@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod phone;
 pub mod policy;
 pub mod routing;
+pub mod search;
 pub mod settings;
 pub mod sla;
 pub mod snooze;

@@ -263,7 +263,7 @@ pub fn index_sizes(conn: &Connection) -> Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare(
         "SELECT CASE WHEN name LIKE 'contacts\\_fts%' ESCAPE '\\' THEN 'contacts_fts'
                      WHEN name LIKE 'contacts\\_words%' ESCAPE '\\' THEN 'contacts_words'
-                     WHEN name LIKE 'message\\_words%' ESCAPE '\\' THEN 'message_words'
+                     WHEN name LIKE 'conversation\\_terms%' ESCAPE '\\' THEN 'conversation_terms (with its index)'
                      WHEN name LIKE 'messages\\_fts%' ESCAPE '\\' THEN 'messages_fts (before, for the baseline)'
                      WHEN name LIKE 'bench\\_messages\\_tri%' ESCAPE '\\' THEN 'messages, trigram (compared)'
                      ELSE 'whole database' END, SUM(pgsize)
@@ -293,18 +293,16 @@ pub fn rebuild_contact_search(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Empties and rebuilds message_words the way migration 008 builds it for existing messages.
-pub fn rebuild_message_search(conn: &Connection) -> Result<()> {
-    conn.execute_batch(
-        "BEGIN;
-         INSERT INTO message_words(message_words) VALUES ('delete-all');
-         INSERT INTO message_words(rowid, text) SELECT key, text FROM messages_search_text;
-         COMMIT;",
-    )?;
-    Ok(())
+/// Empties and rebuilds conversation_terms the way migration 009 builds it for existing
+/// messages (bulk generation writes messages without it); returns the messages read.
+pub fn rebuild_message_terms(conn: &Connection) -> Result<usize> {
+    conn.execute_batch("BEGIN")?;
+    let read = super::terms::rebuild(conn)?;
+    conn.execute_batch("COMMIT")?;
+    Ok(read)
 }
 
-/// Builds, for comparison only, a trigram index over message text beside message_words
+/// Builds, for comparison only, a trigram index over message text beside conversation_terms
 /// (`bench_messages_tri`, external content: index only).
 pub fn build_messages_trigram(conn: &Connection) -> Result<()> {
     conn.execute_batch(
@@ -315,14 +313,15 @@ pub fn build_messages_trigram(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Conversations with a message matching `query`: in message_words (word prefixes), or with
-/// `trigram` in the comparison index: the raw index answer, without the queue's page.
+/// Conversations with a message matching `query`: in conversation_terms_fts (word prefixes), or
+/// with `trigram` in the comparison index: the raw index answer, without the queue's page.
 pub fn count_message_matches(conn: &Connection, trigram: bool, query: &str) -> Result<i64> {
     let sql = if trigram {
         "SELECT COUNT(DISTINCT m.conversation_id) FROM bench_messages_tri f
            JOIN messages m ON m.id = f.rowid WHERE bench_messages_tri MATCH ?1"
     } else {
-        "SELECT COUNT(DISTINCT rowid >> 32) FROM message_words WHERE message_words MATCH ?1"
+        "SELECT COUNT(DISTINCT rowid >> 16) FROM conversation_terms_fts
+          WHERE conversation_terms_fts MATCH ?1"
     };
     Ok(conn.prepare_cached(sql)?.query_row([query], |r| r.get(0))?)
 }

@@ -12,10 +12,12 @@ pub mod mentions;
 pub mod messages;
 pub mod outbox;
 pub mod queue;
+pub mod search;
 pub mod settings;
 pub mod sla;
 pub mod tags;
 pub mod teams;
+pub mod terms;
 pub mod tokens;
 pub mod users;
 pub mod whatsapp;
@@ -81,10 +83,26 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_search.sql"),
     include_str!("migrations/009_collab.sql"),
     include_str!("migrations/010_sla.sql"),
+    include_str!("migrations/009_conversation_terms.sql"),
 ];
 
+/// Migrations with a Rust step after their SQL, by number: 011 reads the messages that exist
+/// into conversation_terms (the terms rule is Rust, domain::search::terms).
 fn migrations() -> Migrations<'static> {
-    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+    Migrations::new(
+        MIGRATIONS
+            .iter()
+            .enumerate()
+            .map(|(i, sql)| match i + 1 {
+                11 => M::up_with_hook(sql, |tx: &rusqlite::Transaction| {
+                    terms::rebuild(tx)
+                        .map(|_| ())
+                        .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
+                }),
+                _ => M::up(sql),
+            })
+            .collect(),
+    )
 }
 
 /// Applies the pragmas every connection needs.

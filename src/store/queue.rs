@@ -2,10 +2,14 @@
 //! and the figures for the inbox tabs (counts and the oldest wait), read through the same indexes.
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use super::Result;
 use super::conversations::{Conversation, SELECT, map_conversation};
+pub use super::search::Search;
+use super::search::{
+    FEW, MessageSide, Tuning, WINDOW, contact_side, message_side, message_terms, search_clause,
+};
 use crate::domain::policy::Scope;
 use crate::domain::{Status, TeamId, UserId};
 
@@ -149,183 +153,25 @@ pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
     }
 }
 
-/// A search, as [`crate::service::queue::search`] normalised what a person typed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Search {
-    /// The words (letters, digits and emoji; Arabic vowel marks removed), at most 8.
-    pub words: Vec<String>,
-    /// The digits of a typed phone number (without an international `00` or trunk `0`), when
-    /// the whole query is one; it is then looked for in phones only (and messages by word).
-    pub phone: Option<String>,
-}
-
-impl Search {
-    /// A query of fewer than 3 letters or digits in all: answered by name word prefix only
-    /// (trigrams need 3 characters, and a 1–2 letter prefix over every message would match
-    /// most of them).
-    pub fn is_short(&self) -> bool {
-        self.words.iter().map(|w| w.chars().count()).sum::<usize>() < 3
-    }
-}
-
-/// Which contacts index answers a search, and its FTS5 query: the phone's digits as a
-/// substring of the indexed digits; every word (all of 3+ characters) as a substring of the name
-/// or phone; otherwise every word as a name word prefix. Words are quoted, so operators in the
-/// input are taken literally. `None` when there is nothing to look for.
-fn contacts_match(s: &Search) -> Option<(&'static str, String)> {
-    if let Some(d) = s.phone.as_deref().filter(|d| d.len() >= 3) {
-        return Some(("contacts_fts", format!("phone : \"{d}\"")));
-    }
-    if s.words.is_empty() {
-        return None;
-    }
-    if s.words.iter().all(|w| w.chars().count() >= 3) {
-        let q = s
-            .words
-            .iter()
-            .map(|w| format!("\"{w}\""))
-            .collect::<Vec<_>>();
-        Some(("contacts_fts", q.join(" AND ")))
-    } else {
-        let q = s
-            .words
-            .iter()
-            .map(|w| format!("\"{w}\"*"))
-            .collect::<Vec<_>>();
-        Some(("contacts_words", q.join(" ")))
-    }
-}
-
-/// The message-text query (message_words, unicode61): every word with a letter or digit as a
-/// quoted prefix. `None` for short searches (see [`Search::is_short`]).
-pub(crate) fn fts_query(s: &Search) -> Option<String> {
-    if s.is_short() {
-        return None;
-    }
-    let words: Vec<String> = s
-        .words
-        .iter()
-        .filter(|w| w.chars().any(char::is_alphanumeric))
-        .map(|w| format!("\"{w}\"*"))
-        .collect();
-    (!words.is_empty()).then(|| words.join(" "))
-}
-
-/// Most conversations a search lists by id before it counts as broad: the page is then read
-/// through these ids and sorted, which stays within a few milliseconds.
-const FEW: usize = 4000;
-
-/// Conversations with a contact matching `m` in contacts index `table`: their ids, or `None`
-/// when there are more than [`FEW`] contacts.
-fn few_by_contact(conn: &Connection, table: &str, m: &str, few: usize) -> Result<Option<Vec<i64>>> {
-    let contacts: Vec<i64> = conn
-        .prepare_cached(&format!(
-            "SELECT rowid FROM {table} WHERE {table} MATCH ?1 LIMIT ?2"
-        ))?
-        .query_map(params![m, few as i64 + 1], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    if contacts.len() > few {
-        return Ok(None);
-    }
-    let list = serde_json::to_string(&contacts)?;
-    let ids = conn
-        .prepare_cached(
-            "SELECT c.id FROM conversations c WHERE c.contact_id IN (SELECT value FROM json_each(?1))",
-        )?
-        .query_map([list], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(Some(ids))
-}
-
-/// Conversations with a message matching `m`: their ids, or `None` when there are more than
-/// [`FEW`]. message_words rowids are `conversation_id << 32 | message id` and come in order, so
-/// a conversation's matches are adjacent and no message is looked up.
-fn few_by_message(conn: &Connection, m: &str, few: usize) -> Result<Option<Vec<i64>>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT rowid >> 32 FROM message_words WHERE message_words MATCH ?1")?;
-    let mut rows = stmt.query([m])?;
-    let mut ids: Vec<i64> = Vec::new();
-    while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        if ids.last() != Some(&id) {
-            if ids.len() == few {
-                return Ok(None);
-            }
-            ids.push(id);
-        }
-    }
-    Ok(Some(ids))
-}
-
-/// The SQL condition for a search, pushing its parameters onto `args`. Each side (contacts,
-/// messages) is asked its index first: a narrow side gives its conversation ids and the page is
-/// read through them; a broad one (more than [`FEW`]) is read from its index once into a set
-/// that the page, read in order, is checked against (matches are then dense enough to fill it
-/// soon). A probe of the full-text index per conversation instead costs about a millisecond each
-/// at 200k contacts, so it is never used.
-fn search_clause(
-    conn: &Connection,
-    search: &Search,
-    few: usize,
-    args: &mut Vec<SqlValue>,
-) -> Result<String> {
-    let mut ids: Vec<i64> = Vec::new();
-    let mut sets: Vec<String> = Vec::new();
-    let arg = |v: String, args: &mut Vec<SqlValue>| {
-        args.push(v.into());
-        format!("?{}", args.len())
-    };
-    if let Some((table, m)) = contacts_match(search) {
-        match few_by_contact(conn, table, &m, few)? {
-            Some(found) => ids.extend(found),
-            None => {
-                let p = arg(m, args);
-                // `+`: check the set while reading in page order, never look up each member
-                // and sort them all (which the planner picks, at 0.3–0.5 s for 100k).
-                sets.push(format!(
-                    "+c.contact_id IN (SELECT rowid FROM {table} WHERE {table} MATCH {p})"
-                ));
-            }
-        }
-    }
-    if let Some(m) = fts_query(search) {
-        match few_by_message(conn, &m, few)? {
-            Some(found) => ids.extend(found),
-            None => {
-                let p = arg(m, args);
-                sets.push(format!(
-                    "+c.id IN (SELECT rowid >> 32 FROM message_words WHERE message_words MATCH {p})"
-                ));
-            }
-        }
-    }
-    let mut sides = sets;
-    if !ids.is_empty() {
-        ids.sort_unstable();
-        ids.dedup();
-        let p = arg(serde_json::to_string(&ids)?, args);
-        sides.insert(0, format!("c.id IN (SELECT value FROM json_each({p}))"));
-    }
-    Ok(match sides.len() {
-        // Nothing to look for, or nothing found.
-        0 => "0".to_string(),
-        _ => format!("({})", sides.join(" OR ")),
-    })
-}
-
 /// A page of conversations and the cursor (`last_message_at`, id) of the next one.
 pub type Page = (Vec<Conversation>, Option<(i64, i64)>);
 
 /// One page of a queue view, newest activity first, with the cursor of the next page.
 pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
-    list_page(conn, q, FEW)
+    list_page(
+        conn,
+        q,
+        Tuning {
+            few: FEW,
+            window: WINDOW,
+        },
+    )
 }
 
-/// [`list_conversations`] with the threshold of a broad search side as a parameter (tests run
-/// both ways of answering on the same data).
-fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
-    let mut sql = format!("{SELECT} WHERE 1");
-    let mut args: Vec<SqlValue> = Vec::new();
+/// The conditions of a query other than its search (view, status, scope, team, tag, cursor),
+/// starting with ` AND`, pushing their parameters onto `args`.
+fn filter_clause(q: &ConvQuery, args: &mut Vec<SqlValue>) -> String {
+    let mut sql = String::new();
     let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
         args.push(v);
         format!("?{}", args.len())
@@ -338,7 +184,7 @@ fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
         // Spelled as in the partial index conv_unassigned so the planner can use it.
         View::Unassigned => sql.push_str(" AND c.assignee_id IS NULL"),
         View::Mine => {
-            let p = arg(q.viewer.0.into(), &mut args);
+            let p = arg(q.viewer.0.into(), args);
             sql.push_str(&format!(" AND c.assignee_id = {p}"));
         }
         View::Pending | View::All => {}
@@ -349,44 +195,51 @@ fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
             if q.view == View::Unassigned && s != Status::Resolved {
                 sql.push_str(" AND c.status <> 'resolved'");
             }
-            let p = arg(s.as_str().to_string().into(), &mut args);
+            let p = arg(s.as_str().to_string().into(), args);
             sql.push_str(&format!(" AND c.status = {p}"));
         }
         StatusFilter::Any => {}
     }
-    sql.push_str(&scope_clause(&q.scope, &mut args));
+    sql.push_str(&scope_clause(&q.scope, args));
     if let Some(t) = q.team {
-        let p = arg(t.0.into(), &mut args);
+        let p = arg(t.0.into(), args);
         sql.push_str(&format!(" AND c.team_id = {p}"));
     }
     if let Some(tag) = &q.tag {
-        let p = arg(tag.clone().into(), &mut args);
+        let p = arg(tag.clone().into(), args);
         sql.push_str(&format!(
             " AND EXISTS (SELECT 1 FROM conversation_tags x JOIN tags tg ON tg.id = x.tag_id
                 WHERE x.conversation_id = c.id AND tg.name = {p})"
         ));
     }
-    if let Some(search) = &q.search {
-        let clause = search_clause(conn, search, few, &mut args)?;
-        sql.push_str(&format!(" AND {clause}"));
-    }
     if let Some((at, id)) = q.before {
-        let a = arg(at.into(), &mut args);
-        let i = arg(id.into(), &mut args);
+        let a = arg(at.into(), args);
+        let i = arg(id.into(), args);
         sql.push_str(&format!(
             " AND (c.last_message_at < {a} OR (c.last_message_at = {a} AND c.id < {i}))"
         ));
     }
-    let l = arg((q.limit + 1).into(), &mut args);
-    sql.push_str(&format!(
-        " ORDER BY c.last_message_at DESC, c.id DESC LIMIT {l}"
-    ));
+    sql
+}
+
+const ORDER: &str = " ORDER BY c.last_message_at DESC, c.id DESC";
+
+/// Reads the page `{SELECT} WHERE 1{conditions}` (parameters `args`) in queue order, `limit`
+/// rows and the cursor of the next page.
+fn read_page(
+    conn: &Connection,
+    conditions: &str,
+    mut args: Vec<SqlValue>,
+    limit: i64,
+) -> Result<Page> {
+    args.push((limit + 1).into());
+    let sql = format!("{SELECT} WHERE 1{conditions}{ORDER} LIMIT ?{}", args.len());
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut items = stmt
         .query_map(params_from_iter(args.iter()), map_conversation)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next = if items.len() as i64 > q.limit {
-        items.truncate(q.limit as usize);
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
         items.last().map(|c| (c.last_message_at.0, c.id.0))
     } else {
         None
@@ -394,10 +247,75 @@ fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
     Ok((items, next))
 }
 
+/// The last of the first `window` conversations (`last_message_at`, id) that `filters` keep, in
+/// page order; `None` when they keep fewer.
+fn window_end(
+    conn: &Connection,
+    filters: &str,
+    args: &[SqlValue],
+    window: usize,
+) -> Result<Option<(i64, i64)>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT c.last_message_at, c.id FROM conversations c WHERE 1{filters}{ORDER}
+              LIMIT 1 OFFSET {}",
+            window - 1
+        ))?
+        .query_row(params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
+}
+
+/// [`list_conversations`] with its [`Tuning`] as a parameter.
+///
+/// A search with message words first walks the first `window` conversations in page order,
+/// testing each (see [`WINDOW`]): when that fills the page, or those were all there are, it is
+/// the answer. Otherwise each side is asked its index: a narrow side gives its conversation ids
+/// and the page is read through them; a broad one is checked while the page is read in order.
+fn list_page(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Result<Page> {
+    let mut args: Vec<SqlValue> = Vec::new();
+    let filters = filter_clause(q, &mut args);
+    let Some(search) = &q.search else {
+        return read_page(conn, &filters, args, q.limit);
+    };
+    let contact = contact_side(conn, search, tuning.few)?;
+    let words = message_terms(search);
+    if !words.is_empty() && tuning.window > 0 {
+        let end = window_end(conn, &filters, &args, tuning.window)?;
+        let mut walk_args = args.clone();
+        let mut conditions = filters.clone();
+        if let Some((at, id)) = end {
+            walk_args.push(at.into());
+            let a = walk_args.len();
+            walk_args.push(id.into());
+            let i = walk_args.len();
+            conditions.push_str(&format!(
+                " AND (c.last_message_at > ?{a} OR (c.last_message_at = ?{a} AND c.id >= ?{i}))"
+            ));
+        }
+        let clause = search_clause(&contact, &MessageSide::Each, &words, &mut walk_args)?;
+        conditions.push_str(&format!(" AND {clause}"));
+        let page = read_page(conn, &conditions, walk_args, q.limit)?;
+        if page.1.is_some() || end.is_none() {
+            return Ok(page);
+        }
+    }
+    let message = if words.is_empty() {
+        MessageSide::Nothing
+    } else {
+        message_side(conn, &words, tuning.few)?
+    };
+    let clause = search_clause(&contact, &message, &words, &mut args)?;
+    read_page(conn, &format!("{filters} AND {clause}"), args, q.limit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::open_bare;
+    use crate::store::terms;
+    use rusqlite::params;
 
     /// 60 conversations: names and phones in several forms, messages in several languages,
     /// assigned to user 1, user 2, team 1's pool or the general pool in turn.
@@ -452,13 +370,14 @@ mod tests {
                     params![conv, texts[(i + m) % 5]],
                 )
                 .expect("message");
+                terms::insert_terms(&conn, conv, texts[(i + m) % 5]).expect("terms");
             }
         }
         conn
     }
 
-    /// Every page of a search, following the cursor (`few` as the broad threshold).
-    fn all_pages(conn: &Connection, scope: &Scope, search: &Search, few: usize) -> Vec<i64> {
+    /// Every page of a search, following the cursor, answered the way `tuning` says.
+    fn all_pages(conn: &Connection, scope: &Scope, search: &Search, tuning: Tuning) -> Vec<i64> {
         let mut q = ConvQuery {
             view: View::All,
             viewer: UserId(1),
@@ -472,7 +391,7 @@ mod tests {
         };
         let mut ids = Vec::new();
         loop {
-            let (items, next) = list_page(conn, &q, few).expect("page");
+            let (items, next) = list_page(conn, &q, tuning).expect("page");
             ids.extend(items.iter().map(|c| c.id.0));
             match next {
                 Some(n) => q.before = Some(n),
@@ -482,7 +401,7 @@ mod tests {
     }
 
     #[test]
-    fn broad_and_narrow_searches_answer_alike_within_the_scope() {
+    fn every_way_of_answering_a_search_gives_the_same_pages_within_the_scope() {
         let dir = tempfile::tempdir().expect("tempdir");
         let conn = fixture(dir.path());
         let search = |words: &[&str], phone: Option<&str>| Search {
@@ -499,6 +418,10 @@ mod tests {
             (search(&["jo"], None), 24),
             (search(&["🌸"], None), 12),
             (search(&["xylophone"], None), 0),
+            // Words of different messages of one conversation.
+            (search(&["refund", "deliv"], None), 12),
+            (search(&["deliv", "lieferung"], None), 4),
+            (search(&["refund", "xylophone"], None), 0),
         ];
         let scopes = [
             Scope::All,
@@ -508,11 +431,32 @@ mod tests {
                 teams: vec![],
             },
         ];
+        // Every way of answering: the product's; sides listed by id, no walk; broad sides, no
+        // walk; a walk of one conversation that cannot fill the page, then broad sides; a walk
+        // over everything.
+        let tunings = [
+            Tuning {
+                few: FEW,
+                window: WINDOW,
+            },
+            Tuning {
+                few: FEW,
+                window: 0,
+            },
+            Tuning { few: 0, window: 0 },
+            Tuning { few: 0, window: 1 },
+            Tuning {
+                few: 0,
+                window: 1000,
+            },
+        ];
         for (s, all) in &searches {
             for scope in &scopes {
-                let narrow = all_pages(&conn, scope, s, FEW);
-                let broad = all_pages(&conn, scope, s, 0);
-                assert_eq!(narrow, broad, "{s:?} {scope:?}");
+                let narrow = all_pages(&conn, scope, s, tunings[0]);
+                for tuning in &tunings[1..] {
+                    let other = all_pages(&conn, scope, s, *tuning);
+                    assert_eq!(narrow, other, "{s:?} {scope:?} {tuning:?}");
+                }
                 let mut unique = narrow.clone();
                 unique.sort();
                 unique.dedup();
@@ -532,46 +476,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn migration_008_indexes_the_rows_that_exist_already() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = Connection::open(dir.path().join("old.db")).expect("open");
-        let migrations = crate::store::migrations();
-        migrations.to_version(&mut conn, 5).expect("migrate to 005");
-        conn.execute_batch(
-            "INSERT INTO channels (id, kind, name, created_at) VALUES (1, 'api', 'c', 0);
-             INSERT INTO contacts (id, name, phone, created_at) VALUES (1, 'Zé Ribeiro', '+49 151 2345-6789', 0);
-             INSERT INTO conversations (id, channel_id, contact_id, last_message_at, created_at, updated_at)
-                 VALUES (1, 1, 1, 0, 0, 0);
-             INSERT INTO messages (conversation_id, channel_id, direction, text, status, created_at)
-                 VALUES (1, 1, 'in', 'Where is my parcel?', 'received', 0);",
-        )
-        .expect("old rows");
-        migrations.to_latest(&mut conn).expect("migrate");
-        let found = |words: &[&str], phone: Option<&str>| {
-            let search = Search {
-                words: words.iter().map(|w| w.to_string()).collect(),
-                phone: phone.map(String::from),
-            };
-            let q = ConvQuery {
-                view: View::All,
-                viewer: UserId(1),
-                scope: Scope::All,
-                team: None,
-                tag: None,
-                status: StatusFilter::Any,
-                search: Some(search),
-                limit: 10,
-                before: None,
-            };
-            list_conversations(&conn, &q).expect("list").0.len()
-        };
-        assert_eq!(found(&["ribei"], None), 1);
-        assert_eq!(found(&["ze"], None), 1);
-        assert_eq!(found(&["4915123456789"], Some("4915123456789")), 1);
-        assert_eq!(found(&["parc"], None), 1);
-        assert_eq!(found(&["xylophone"], None), 0);
     }
 }

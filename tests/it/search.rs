@@ -229,6 +229,59 @@ fn message_words_are_found_and_what_matches_nothing_finds_nothing() {
 }
 
 #[test]
+fn words_from_every_message_of_a_conversation_are_found_together() {
+    let app = TestApp::spawn();
+    let cb = FakeCallback::start(&[]);
+    let (ch, secret) = app.api_channel(&cb.url);
+    let ch = (ch, secret.as_str());
+    // Ana Paula writes twice and staff answer: the words of all three are hers.
+    let ana_paula = customer(
+        &app,
+        ch,
+        "Ana Paula",
+        None,
+        "Is the leather jacket back in stock?",
+    );
+    customer(
+        &app,
+        ch,
+        "Ana Paula",
+        None,
+        "Também quero saber da ENCOMENDA de sábado",
+    );
+    app.claim(ana_paula, &app.ana);
+    app.reply(ana_paula, &app.ana, "Yes, size M is back on Tuesday");
+    customer(&app, ch, "Omar", None, "شكراً جزيلاً على التوصيل");
+    customer(&app, ch, "Kim", None, "a leather wallet, please");
+    let table: &[(&str, &[&str])] = &[
+        // Words of different messages, the first and the last.
+        ("leather tuesday", &["Ana Paula"]),
+        ("jacket encomenda", &["Ana Paula"]),
+        ("tues jack sabad", &["Ana Paula"]),
+        // Beginnings of words, any case and accents.
+        ("encom", &["Ana Paula"]),
+        ("SÁBADO", &["Ana Paula"]),
+        ("tambem", &["Ana Paula"]),
+        ("leath", &["Ana Paula", "Kim"]),
+        // Arabic, with or without the vowel marks the customer typed.
+        ("شكرا جزيلا", &["Omar"]),
+        ("شكراً", &["Omar"]),
+        ("التوص", &["Omar"]),
+        // Every word must be held somewhere in the conversation.
+        ("leather xylophone", &[]),
+        ("wallet tuesday", &[]),
+    ];
+    check(&app, &app.manager, table);
+    // Ana sees her own conversation; Carla, who may not see it, finds only the pool's.
+    assert_eq!(find(&app, &app.ana, "leather tuesday"), vec!["Ana Paula"]);
+    assert_eq!(
+        find(&app, &app.carla, "leather tuesday"),
+        Vec::<String>::new()
+    );
+    assert_eq!(find(&app, &app.carla, "leather"), vec!["Kim"]);
+}
+
+#[test]
 fn a_search_never_reveals_a_conversation_the_searcher_may_not_see() {
     let app = TestApp::spawn();
     let cb = FakeCallback::start(&[]);
