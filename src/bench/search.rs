@@ -77,15 +77,10 @@ pub(super) fn run(
     println!("\n== Search on the same database ({rounds} rounds per query)");
     let t = Instant::now();
     bench::rebuild_contact_search(&bare)?;
-    let contacts = t.elapsed();
-    let t = Instant::now();
-    let read = bench::rebuild_message_terms(&bare)?;
     println!(
-        "  migration 008's work on this database: contact indexes {:.1} s; migration 009's: conversation_terms from {read} messages {:.1} s",
-        contacts.as_secs_f64(),
+        "  migration 008's work on this database: contact indexes {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    // After the build: bulk generation writes messages without their terms.
     for (name, bytes) in bench::index_sizes(&bare)? {
         println!("  {name}: {:.1} MiB", bytes as f64 / 1_048_576.0);
     }

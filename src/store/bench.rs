@@ -116,6 +116,8 @@ pub fn generate(
                         inbound.then(|| format!("g{conv_id}-{m}")),
                         at
                     ])?;
+                    // As store::messages::insert_message does.
+                    super::terms::insert_terms(&tx, conv_id, text)?;
                 }
                 messages += per;
             }
@@ -291,15 +293,6 @@ pub fn rebuild_contact_search(conn: &Connection) -> Result<()> {
          COMMIT;",
     )?;
     Ok(())
-}
-
-/// Empties and rebuilds conversation_terms the way migration 009 builds it for existing
-/// messages (bulk generation writes messages without it); returns the messages read.
-pub fn rebuild_message_terms(conn: &Connection) -> Result<usize> {
-    conn.execute_batch("BEGIN")?;
-    let read = super::terms::rebuild(conn)?;
-    conn.execute_batch("COMMIT")?;
-    Ok(read)
 }
 
 /// Builds, for comparison only, a trigram index over message text beside conversation_terms

@@ -8,7 +8,8 @@ use super::Result;
 use super::conversations::{Conversation, SELECT, map_conversation};
 pub use super::search::Search;
 use super::search::{
-    FEW, MessageSide, Tuning, WINDOW, contact_side, message_side, message_terms, search_clause,
+    DRIVE, FEW, MessageSide, Tuning, WINDOW, contact_side, message_side, message_terms,
+    search_clause,
 };
 use crate::domain::policy::Scope;
 use crate::domain::{Status, TeamId, UserId};
@@ -122,6 +123,13 @@ pub struct ConvQuery {
 /// The SQL condition (starting with ` AND`) that keeps conversations `c` in `scope`, pushing its
 /// parameters onto `args`.
 pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
+    scope_sql(scope, args, "c.")
+}
+
+/// [`scope_clause`] with the columns of an own-and-pool scope as `col` (`c.` or `+c.`: the
+/// latter keeps the planner from reading the two halves of the OR from two indexes and sorting
+/// every visible conversation, where a search wants them read in page order and stops early).
+fn scope_sql(scope: &Scope, args: &mut Vec<SqlValue>, col: &str) -> String {
     // An unresolved conversation whose notes mention the user is in both narrower scopes
     // (policy::Ownership::mentions).
     let mentioned = |p: usize| {
@@ -146,7 +154,7 @@ pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
                 .collect::<Vec<_>>()
                 .join(",");
             format!(
-                " AND (c.assignee_id = ?{p} OR (c.assignee_id IS NULL AND (c.team_id IS NULL OR c.team_id IN ({team_list}))) OR {})",
+                " AND ({col}assignee_id = ?{p} OR ({col}assignee_id IS NULL AND ({col}team_id IS NULL OR {col}team_id IN ({team_list}))) OR {})",
                 mentioned(p)
             )
         }
@@ -164,6 +172,7 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
         Tuning {
             few: FEW,
             window: WINDOW,
+            drive: DRIVE,
         },
     )
 }
@@ -200,7 +209,8 @@ fn filter_clause(q: &ConvQuery, args: &mut Vec<SqlValue>) -> String {
         }
         StatusFilter::Any => {}
     }
-    sql.push_str(&scope_clause(&q.scope, args));
+    let col = if q.search.is_some() { "+c." } else { "c." };
+    sql.push_str(&scope_sql(&q.scope, args, col));
     if let Some(t) = q.team {
         let p = arg(t.0.into(), args);
         sql.push_str(&format!(" AND c.team_id = {p}"));
@@ -224,8 +234,9 @@ fn filter_clause(q: &ConvQuery, args: &mut Vec<SqlValue>) -> String {
 
 const ORDER: &str = " ORDER BY c.last_message_at DESC, c.id DESC";
 
-/// Reads the page `{SELECT} WHERE 1{conditions}` (parameters `args`) in queue order, `limit`
-/// rows and the cursor of the next page.
+/// Reads the page of conversations `c` that `conditions` keep (parameters `args`) in queue
+/// order: `limit` of them and the cursor of the next page. Their ids are found and ordered first
+/// and only those rows read in full (names, team, tags): a search can leave thousands to sort.
 fn read_page(
     conn: &Connection,
     conditions: &str,
@@ -233,11 +244,22 @@ fn read_page(
     limit: i64,
 ) -> Result<Page> {
     args.push((limit + 1).into());
-    let sql = format!("{SELECT} WHERE 1{conditions}{ORDER} LIMIT ?{}", args.len());
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut items = stmt
-        .query_map(params_from_iter(args.iter()), map_conversation)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let ids: Vec<i64> = conn
+        .prepare_cached(&format!(
+            "SELECT c.id FROM conversations c WHERE 1{conditions}{ORDER} LIMIT ?{}",
+            args.len()
+        ))?
+        .query_map(params_from_iter(args.iter()), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut items = if ids.is_empty() {
+        Vec::new()
+    } else {
+        conn.prepare_cached(&format!(
+            "{SELECT} WHERE c.id IN (SELECT value FROM json_each(?1)){ORDER}"
+        ))?
+        .query_map([serde_json::to_string(&ids)?], map_conversation)?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+    };
     let next = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items.last().map(|c| (c.last_message_at.0, c.id.0))
@@ -294,7 +316,13 @@ fn list_page(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Result<Page> {
                 " AND (c.last_message_at > ?{a} OR (c.last_message_at = ?{a} AND c.id >= ?{i}))"
             ));
         }
-        let clause = search_clause(&contact, &MessageSide::Each, &words, &mut walk_args)?;
+        let clause = search_clause(
+            &contact,
+            &MessageSide::Each,
+            &words,
+            tuning.drive,
+            &mut walk_args,
+        )?;
         conditions.push_str(&format!(" AND {clause}"));
         let page = read_page(conn, &conditions, walk_args, q.limit)?;
         if page.1.is_some() || end.is_none() {
@@ -306,7 +334,7 @@ fn list_page(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Result<Page> {
     } else {
         message_side(conn, &words, tuning.few)?
     };
-    let clause = search_clause(&contact, &message, &words, &mut args)?;
+    let clause = search_clause(&contact, &message, &words, tuning.drive, &mut args)?;
     read_page(conn, &format!("{filters} AND {clause}"), args, q.limit)
 }
 
@@ -431,23 +459,39 @@ mod tests {
                 teams: vec![],
             },
         ];
-        // Every way of answering: the product's; sides listed by id, no walk; broad sides, no
-        // walk; a walk of one conversation that cannot fill the page, then broad sides; a walk
-        // over everything.
+        // Every way of answering: the product's; sides listed by id, no walk; the same ids
+        // checked while reading in order; broad sides, no walk; a walk of one conversation that
+        // cannot fill the page, then broad sides; a walk over everything.
         let tunings = [
             Tuning {
                 few: FEW,
                 window: WINDOW,
+                drive: DRIVE,
             },
             Tuning {
                 few: FEW,
                 window: 0,
+                drive: DRIVE,
             },
-            Tuning { few: 0, window: 0 },
-            Tuning { few: 0, window: 1 },
+            Tuning {
+                few: FEW,
+                window: 0,
+                drive: 0,
+            },
+            Tuning {
+                few: 0,
+                window: 0,
+                drive: DRIVE,
+            },
+            Tuning {
+                few: 0,
+                window: 1,
+                drive: DRIVE,
+            },
             Tuning {
                 few: 0,
                 window: 1000,
+                drive: DRIVE,
             },
         ];
         for (s, all) in &searches {

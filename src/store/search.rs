@@ -75,18 +75,26 @@ pub(crate) fn message_terms(s: &Search) -> Vec<String> {
 pub(super) const FEW: usize = 4000;
 
 /// Conversations, in page order, that a search with message words first reads and tests one by
-/// one (a row look-up and a substring test each, ~5–10 µs): a word in more than 1 in 20 of them
-/// fills a page of 50 from these alone, however many conversations hold it in all.
-pub(super) const WINDOW: usize = 1000;
+/// one (a row look-up and a substring test each, ~5–10 µs): a word in more than 1 in 10 of them
+/// fills a page of 50 from these alone, however many conversations hold it in all; a rarer one
+/// has spent at most a few milliseconds before its index is asked.
+pub(super) const WINDOW: usize = 500;
 
-/// How a search is answered: [`FEW`] and [`WINDOW`], as parameters so that tests can run every
-/// way on the same data (a window of 0 skips the walk).
+/// Most conversation ids a search reads the page through; with more, the page is read in queue
+/// order and each checked against them (a page of 50 then fills after about 50 / the share of
+/// conversations they are).
+pub(super) const DRIVE: usize = 1000;
+
+/// How a search is answered: [`FEW`], [`WINDOW`] and [`DRIVE`], as parameters so that tests can
+/// run every way on the same data (a window of 0 skips the walk).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tuning {
     /// Most conversations a side lists by id.
     pub(super) few: usize,
     /// Conversations the walk reads first.
     pub(super) window: usize,
+    /// Most ids a page is read through.
+    pub(super) drive: usize,
 }
 
 /// The contacts side of a search as its index answered it.
@@ -159,15 +167,17 @@ pub(super) fn message_side(conn: &Connection, words: &[String], few: usize) -> R
 }
 
 /// The SQL condition for a search whose sides are `contact` and `message` (its words `words`),
-/// pushing its parameters onto `args`. A side given by ids drives the page (the ids are read
-/// and sorted); a broad side is checked while the page is read in order (`+`: never look up and
-/// sort every member, which the planner would otherwise pick, 0.3–0.5 s for 100k). Every
+/// pushing its parameters onto `args`. Sides given by ids drive the page when there are at most
+/// `drive` ids in all (they are read and sorted); otherwise they, like a broad side, are checked
+/// while the page is read in order (`+`: never look up and sort every member, which the planner
+/// would otherwise pick, 0.3–0.5 s for 100k). Every
 /// conversation the message side yields is tested for every word (conversation_terms), so the
 /// answer is the same whichever way a side was read.
 pub(super) fn search_clause(
     contact: &ContactSide,
     message: &MessageSide,
     words: &[String],
+    drive: usize,
     args: &mut Vec<SqlValue>,
 ) -> Result<String> {
     let arg = |v: String, args: &mut Vec<SqlValue>| {
@@ -233,7 +243,9 @@ pub(super) fn search_clause(
         return Ok("0".to_string());
     }
     let mut clause = format!("({})", parts.join(" OR "));
-    if all_ids {
+    // Many ids: cheaper to check while reading the queue in order (the order index carries the
+    // filters) than to look each up and sort them all (~3 µs each).
+    if all_ids && driving.len() <= drive {
         driving.sort_unstable();
         driving.dedup();
         let p = arg(serde_json::to_string(&driving)?, args);

@@ -43,3 +43,11 @@ CREATE TRIGGER conversation_terms_delete AFTER DELETE ON conversation_terms BEGI
 END;
 -- The messages that exist already are read into conversation_terms by the migration's Rust
 -- step (store::terms::rebuild), which needs the terms rule.
+
+-- A search reads the queue in page order and tests each conversation; the order index now also
+-- carries what a viewer's scope, the status filter and a broad name search check (assignee,
+-- team, status, contact), so that walk reads no table row until a conversation matches (an
+-- agent's first 1000 visible conversations cost ~3300 table look-ups, ~9 ms, without them).
+DROP INDEX conv_recent;
+CREATE INDEX conv_recent ON conversations(last_message_at DESC, id DESC, assignee_id, team_id,
+    status, contact_id);
