@@ -129,7 +129,8 @@ pub fn generate(
 }
 
 /// The baseline: the rows one inbound message writes (contact, identity, conversation, cycle on
-/// first contact; then message, conversation update, event), one transaction per message, on a
+/// first contact; then message, its search terms, conversation update, event), one transaction
+/// per message, on a
 /// bare connection with `synchronous=FULL`. Returns the number of messages written.
 pub fn baseline_ingest(path: &Path, messages: usize, contacts: usize, now: i64) -> Result<usize> {
     let conn: Connection = open_bare(path)?;
@@ -175,6 +176,7 @@ pub fn baseline_ingest(path: &Path, messages: usize, contacts: usize, now: i64) 
              VALUES (?1, ?2, 'in', 'hello from the benchmark', 'received', ?3, ?4)",
         )?
         .execute(params![conv, channel, format!("b{i}"), now])?;
+        super::terms::insert_terms(&conn, conv, "hello from the benchmark")?;
         let msg = conn.last_insert_rowid();
         conn.prepare_cached(
             "UPDATE conversations SET last_message_at = ?2, preview = 'hello', waiting_since = COALESCE(waiting_since, ?2) WHERE id = ?1",

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::Result;
 use crate::domain::search::terms;
@@ -154,25 +154,6 @@ fn fill(conn: &Connection) -> Result<usize> {
     Ok(read)
 }
 
-/// Whether conversation `conversation` holds a term beginning with each of `prefixes` (the
-/// substring test a search's page applies; for tests and tools).
-pub fn find_holds(conn: &Connection, conversation: i64, prefixes: &[&str]) -> Result<bool> {
-    let first = conversation << CHUNK_BITS;
-    for p in prefixes {
-        let hit = conn
-            .prepare_cached(
-                "SELECT 1 FROM conversation_terms WHERE key BETWEEN ?1 AND ?2
-                    AND instr(terms, ' ' || ?3) > 0",
-            )?
-            .query_row(params![first, first | LAST_CHUNK, p], |_| Ok(()))
-            .optional()?;
-        if hit.is_none() {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 /// Conversations holding a term that begins with `prefix` (a search term), ascending: their ids,
 /// or `None` when there are more than `few`.
 pub fn list_holding(conn: &Connection, prefix: &str, few: usize) -> Result<Option<Vec<i64>>> {
@@ -209,8 +190,29 @@ pub(crate) fn holds_clause(param: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::OptionalExtension;
+
     use super::*;
     use crate::store::open_bare;
+
+    /// Whether conversation `conversation` holds a term beginning with each of `prefixes` (the
+    /// substring test a search's page applies).
+    fn find_holds(conn: &Connection, conversation: i64, prefixes: &[&str]) -> Result<bool> {
+        let first = conversation << CHUNK_BITS;
+        for p in prefixes {
+            let hit = conn
+                .prepare_cached(
+                    "SELECT 1 FROM conversation_terms WHERE key BETWEEN ?1 AND ?2
+                        AND instr(terms, ' ' || ?3) > 0",
+                )?
+                .query_row(params![first, first | LAST_CHUNK, p], |_| Ok(()))
+                .optional()?;
+            if hit.is_none() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
 
     fn conversation(dir: &std::path::Path) -> Connection {
         let conn = open_bare(&dir.join("t.db")).expect("open");
