@@ -130,8 +130,8 @@ pub fn generate(
 
 /// The baseline: the rows one inbound message writes (contact, identity, conversation, cycle on
 /// first contact; then message, its search terms, conversation update, event), one transaction
-/// per message, on a
-/// bare connection with `synchronous=FULL`. Returns the number of messages written.
+/// per message, on a bare connection with `synchronous=FULL`. Returns the number of messages
+/// written.
 pub fn baseline_ingest(path: &Path, messages: usize, contacts: usize, now: i64) -> Result<usize> {
     let conn: Connection = open_bare(path)?;
     conn.execute(
