@@ -83,7 +83,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_search.sql"),
     include_str!("migrations/009_collab.sql"),
     include_str!("migrations/010_sla.sql"),
-    include_str!("migrations/009_conversation_terms.sql"),
+    include_str!("migrations/011_conversation_terms.sql"),
 ];
 
 /// Migrations with a Rust step after their SQL, by number: 011 reads the messages that exist
@@ -95,9 +95,16 @@ fn migrations() -> Migrations<'static> {
             .enumerate()
             .map(|(i, sql)| match i + 1 {
                 11 => M::up_with_hook(sql, |tx: &rusqlite::Transaction| {
-                    terms::rebuild(tx)
-                        .map(|_| ())
-                        .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
+                    let started = std::time::Instant::now();
+                    let read = terms::rebuild(tx)
+                        .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))?;
+                    // Minutes on a large database: say what the start-up waited for.
+                    tracing::info!(
+                        messages = read,
+                        secs = started.elapsed().as_secs_f64(),
+                        "migration 011: search terms of the stored messages built"
+                    );
+                    Ok(())
                 }),
                 _ => M::up(sql),
             })

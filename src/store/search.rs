@@ -264,11 +264,13 @@ mod tests {
     use crate::store::queue::{ConvQuery, StatusFilter, View, list_conversations};
 
     #[test]
-    fn migration_009_reads_the_messages_that_exist_already() {
+    fn migration_011_reads_the_messages_that_exist_already() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut conn = Connection::open(dir.path().join("old.db")).expect("open");
         let migrations = crate::store::migrations();
-        migrations.to_version(&mut conn, 8).expect("migrate to 008");
+        migrations
+            .to_version(&mut conn, 10)
+            .expect("migrate to 010");
         conn.execute_batch(
             "INSERT INTO channels (id, kind, name, created_at) VALUES (1, 'api', 'c', 0);
              INSERT INTO contacts (id, name, created_at) VALUES (1, 'Ana', 0), (2, 'Omar', 0);
