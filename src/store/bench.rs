@@ -331,3 +331,31 @@ pub fn build_old_message_index(conn: &Connection) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// Mentions `user` in a note by `author` on every `every`-th conversation (by id), as a note
+/// with an `@` writes them (note, then mention), so that an agent's search has a mentions side
+/// of realistic size. Returns (conversations mentioning `user`, of them unresolved).
+pub fn insert_mentions(
+    conn: &Connection,
+    author: i64,
+    user: i64,
+    every: i64,
+    now: i64,
+) -> Result<(usize, usize)> {
+    let convs: Vec<(i64, bool)> = conn
+        .prepare("SELECT id, status <> 'resolved' FROM conversations WHERE id % ?1 = 0")?
+        .query_map([every], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (conv, _) in &convs {
+        let conv = crate::domain::ConversationId(*conv);
+        let note = super::messages::insert_note(
+            conn,
+            conv,
+            crate::domain::UserId(author),
+            "@Watcher could you look at this one?",
+            now,
+        )?;
+        super::mentions::insert_mention(conn, note, conv, crate::domain::UserId(user), now)?;
+    }
+    Ok((convs.len(), convs.iter().filter(|c| c.1).count()))
+}
