@@ -123,28 +123,51 @@ pub struct ConvQuery {
 /// The SQL condition (starting with ` AND`) that keeps conversations `c` in `scope`, pushing its
 /// parameters onto `args`.
 pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
-    scope_sql(scope, args, "c.")
+    scope_sql(scope, args, "c.", ScopePart::Whole)
 }
 
-/// [`scope_clause`] with the columns of an own-and-pool scope as `col` (`c.` or `+c.`: the
-/// latter keeps the planner from reading the two halves of the OR from two indexes and sorting
-/// every visible conversation, where a search wants them read in page order and stops early).
-fn scope_sql(scope: &Scope, args: &mut Vec<SqlValue>, col: &str) -> String {
+/// Which part of a viewer's scope a query keeps. A search reads the two parts of a narrower
+/// scope apart and merges the pages: with the mentions in the same OR the planner reads the
+/// halves from two indexes and sorts every visible conversation (an own scope) or cannot stop
+/// early, where each part alone is read in page order.
+#[derive(Debug, Clone, Copy)]
+enum ScopePart<'a> {
+    /// All of it: role and ownership, or a mention (policy::Ownership::mentions).
+    Whole,
+    /// What role and ownership give, without mentions.
+    ByRole,
+    /// These conversations (a JSON array of ids: those mentioning the viewer), while unresolved.
+    Mentioned(&'a str),
+}
+
+/// [`scope_clause`] for `part` of the scope, with the columns of an own-and-pool scope as `col`
+/// (`c.` or `+c.`: the latter keeps the planner from reading the two halves of the OR from two
+/// indexes and sorting every visible conversation, where a search wants them read in page order
+/// and stops early).
+fn scope_sql(scope: &Scope, args: &mut Vec<SqlValue>, col: &str, part: ScopePart) -> String {
     // An unresolved conversation whose notes mention the user is in both narrower scopes
     // (policy::Ownership::mentions).
-    let mentioned = |p: usize| {
-        format!(
-            "(c.status <> 'resolved' AND c.id IN (SELECT m.conversation_id FROM mentions m WHERE m.user_id = ?{p}))"
-        )
+    let mentioned = |p: usize| match part {
+        ScopePart::Whole => format!(
+            " OR (c.status <> 'resolved' AND c.id IN (SELECT m.conversation_id FROM mentions m WHERE m.user_id = ?{p}))"
+        ),
+        _ => String::new(),
     };
-    match scope {
-        Scope::All => String::new(),
-        Scope::AssignedTo(u) => {
+    match (scope, part) {
+        (Scope::All, _) => String::new(),
+        (_, ScopePart::Mentioned(ids)) => {
+            args.push(ids.to_string().into());
+            format!(
+                " AND c.status <> 'resolved' AND c.id IN (SELECT value FROM json_each(?{}))",
+                args.len()
+            )
+        }
+        (Scope::AssignedTo(u), _) => {
             args.push(u.0.into());
             let p = args.len();
-            format!(" AND (c.assignee_id = ?{p} OR {})", mentioned(p))
+            format!(" AND (c.assignee_id = ?{p}{})", mentioned(p))
         }
-        Scope::AssignedToOrPool { user, teams } => {
+        (Scope::AssignedToOrPool { user, teams }, _) => {
             args.push(user.0.into());
             let p = args.len();
             // Team ids are integers from the database, safe to inline.
@@ -154,7 +177,7 @@ fn scope_sql(scope: &Scope, args: &mut Vec<SqlValue>, col: &str) -> String {
                 .collect::<Vec<_>>()
                 .join(",");
             format!(
-                " AND ({col}assignee_id = ?{p} OR ({col}assignee_id IS NULL AND ({col}team_id IS NULL OR {col}team_id IN ({team_list}))) OR {})",
+                " AND ({col}assignee_id = ?{p} OR ({col}assignee_id IS NULL AND ({col}team_id IS NULL OR {col}team_id IN ({team_list}))){})",
                 mentioned(p)
             )
         }
@@ -179,7 +202,7 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
 
 /// The conditions of a query other than its search (view, status, scope, team, tag, cursor),
 /// starting with ` AND`, pushing their parameters onto `args`.
-fn filter_clause(q: &ConvQuery, args: &mut Vec<SqlValue>) -> String {
+fn filter_clause(q: &ConvQuery, args: &mut Vec<SqlValue>, part: ScopePart) -> String {
     let mut sql = String::new();
     let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
         args.push(v);
@@ -210,7 +233,7 @@ fn filter_clause(q: &ConvQuery, args: &mut Vec<SqlValue>) -> String {
         StatusFilter::Any => {}
     }
     let col = if q.search.is_some() { "+c." } else { "c." };
-    sql.push_str(&scope_sql(&q.scope, args, col));
+    sql.push_str(&scope_sql(&q.scope, args, col, part));
     if let Some(t) = q.team {
         let p = arg(t.0.into(), args);
         sql.push_str(&format!(" AND c.team_id = {p}"));
@@ -291,16 +314,49 @@ fn window_end(
 
 /// [`list_conversations`] with its [`Tuning`] as a parameter.
 ///
+/// A search in a narrower scope reads the part role and ownership give and the part the
+/// viewer's mentions give (a few conversations, listed from `mentions`) as two searches, and
+/// merges their pages (see [`ScopePart`]); a view that shows only the viewer's own needs no
+/// mentions part.
+fn list_page(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Result<Page> {
+    let Some(search) = &q.search else {
+        let mut args: Vec<SqlValue> = Vec::new();
+        let filters = filter_clause(q, &mut args, ScopePart::Whole);
+        return read_page(conn, &filters, args, q.limit);
+    };
+    let user = match &q.scope {
+        Scope::All => return search_page(conn, q, search, ScopePart::Whole, tuning),
+        Scope::AssignedTo(u) => *u,
+        Scope::AssignedToOrPool { user, .. } => *user,
+    };
+    let by_role = search_page(conn, q, search, ScopePart::ByRole, tuning)?;
+    if q.view == View::Mine {
+        return Ok(by_role);
+    }
+    let mentioned = super::mentions::list_unresolved_mentioning(conn, user)?;
+    if mentioned.is_empty() {
+        return Ok(by_role);
+    }
+    let ids = serde_json::to_string(&mentioned)?;
+    let by_mention = search_page(conn, q, search, ScopePart::Mentioned(&ids), tuning)?;
+    Ok(merge_pages(by_role, by_mention, q.limit))
+}
+
+/// One page of the conversations in `part` of the query's scope that `search` finds.
+///
 /// A search with message words first walks the first `window` conversations in page order,
 /// testing each (see [`WINDOW`]): when that fills the page, or those were all there are, it is
 /// the answer. Otherwise each side is asked its index: a narrow side gives its conversation ids
 /// and the page is read through them; a broad one is checked while the page is read in order.
-fn list_page(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Result<Page> {
+fn search_page(
+    conn: &Connection,
+    q: &ConvQuery,
+    search: &Search,
+    part: ScopePart,
+    tuning: Tuning,
+) -> Result<Page> {
     let mut args: Vec<SqlValue> = Vec::new();
-    let filters = filter_clause(q, &mut args);
-    let Some(search) = &q.search else {
-        return read_page(conn, &filters, args, q.limit);
-    };
+    let filters = filter_clause(q, &mut args, part);
     let contact = contact_side(conn, search, tuning.few)?;
     let words = message_terms(search);
     if !words.is_empty() && tuning.window > 0 {
@@ -338,187 +394,27 @@ fn list_page(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Result<Page> {
     read_page(conn, &format!("{filters} AND {clause}"), args, q.limit)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::open_bare;
-    use crate::store::terms;
-    use rusqlite::params;
-
-    /// 60 conversations: names and phones in several forms, messages in several languages,
-    /// assigned to user 1, user 2, team 1's pool or the general pool in turn.
-    fn fixture(dir: &std::path::Path) -> Connection {
-        let conn = open_bare(&dir.join("t.db")).expect("open");
-        conn.execute_batch(
-            "INSERT INTO channels (id, kind, name, created_at) VALUES (1, 'api', 'c', 0);
-             INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES
-                 (1, 'a@x', 'A', 'agent', 'h', 0), (2, 'b@x', 'B', 'agent', 'h', 0);
-             INSERT INTO teams (id, name, created_at) VALUES (1, 'T', 0);",
-        )
-        .expect("seed");
-        let names = [
-            "Maria Silva",
-            "José Haddad",
-            "محمد حداد",
-            "Jonas Müller",
-            "Li Wei 🌸",
-        ];
-        let phones = [Some("4915123456789"), Some("+351 912 000 111"), None];
-        let texts = [
-            "I want a refund please",
-            "When is the delivery?",
-            "شكرا جزيلا",
-            "ok",
-            "Der Lieferung fehlt etwas",
-        ];
-        for i in 0..60usize {
-            conn.execute(
-                "INSERT INTO contacts (name, phone, created_at) VALUES (?1, ?2, 0)",
-                params![names[i % 5], phones[i % 3],],
-            )
-            .expect("contact");
-            let contact = conn.last_insert_rowid();
-            let (assignee, team) = match i % 4 {
-                0 => (Some(1), None),
-                1 => (Some(2), None),
-                2 => (None, Some(1)),
-                _ => (None, None),
-            };
-            conn.execute(
-                "INSERT INTO conversations (channel_id, contact_id, assignee_id, team_id, last_message_at,
-                     created_at, updated_at) VALUES (1, ?1, ?2, ?3, ?4, 0, 0)",
-                params![contact, assignee, team, (i as i64 * 7) % 50],
-            )
-            .expect("conversation");
-            let conv = conn.last_insert_rowid();
-            for m in 0..(i % 3 + 1) {
-                conn.execute(
-                    "INSERT INTO messages (conversation_id, channel_id, direction, text, status, created_at)
-                     VALUES (?1, 1, 'in', ?2, 'received', 0)",
-                    params![conv, texts[(i + m) % 5]],
-                )
-                .expect("message");
-                terms::insert_terms(&conn, conv, texts[(i + m) % 5]).expect("terms");
-            }
-        }
-        conn
-    }
-
-    /// Every page of a search, following the cursor, answered the way `tuning` says.
-    fn all_pages(conn: &Connection, scope: &Scope, search: &Search, tuning: Tuning) -> Vec<i64> {
-        let mut q = ConvQuery {
-            view: View::All,
-            viewer: UserId(1),
-            scope: scope.clone(),
-            team: None,
-            tag: None,
-            status: StatusFilter::Any,
-            search: Some(search.clone()),
-            limit: 4,
-            before: None,
-        };
-        let mut ids = Vec::new();
-        loop {
-            let (items, next) = list_page(conn, &q, tuning).expect("page");
-            ids.extend(items.iter().map(|c| c.id.0));
-            match next {
-                Some(n) => q.before = Some(n),
-                None => return ids,
-            }
+/// The page of `limit` that two pages of the same query over two sets of conversations make
+/// together: newest first, each conversation once (one may be in both), and a next cursor when
+/// either had more or together they exceed `limit`.
+fn merge_pages(a: Page, b: Page, limit: i64) -> Page {
+    let more = a.1.is_some() || b.1.is_some();
+    let mut items = a.0;
+    for c in b.0 {
+        if !items.iter().any(|x| x.id == c.id) {
+            items.push(c);
         }
     }
-
-    #[test]
-    fn every_way_of_answering_a_search_gives_the_same_pages_within_the_scope() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let conn = fixture(dir.path());
-        let search = |words: &[&str], phone: Option<&str>| Search {
-            words: words.iter().map(|w| w.to_string()).collect(),
-            phone: phone.map(String::from),
-        };
-        let searches = [
-            (search(&["mari"], None), 12),
-            (search(&["haddad"], None), 12),
-            (search(&["حداد"], None), 12),
-            (search(&["4915123456789"], Some("4915123456789")), 20),
-            (search(&["refund"], None), 24),
-            (search(&["deliv"], None), 24),
-            (search(&["jo"], None), 24),
-            (search(&["🌸"], None), 12),
-            (search(&["xylophone"], None), 0),
-            // Words of different messages of one conversation.
-            (search(&["refund", "deliv"], None), 12),
-            (search(&["deliv", "lieferung"], None), 4),
-            (search(&["refund", "xylophone"], None), 0),
-        ];
-        let scopes = [
-            Scope::All,
-            Scope::AssignedTo(UserId(1)),
-            Scope::AssignedToOrPool {
-                user: UserId(1),
-                teams: vec![],
-            },
-        ];
-        // Every way of answering: the product's; sides listed by id, no walk; the same ids
-        // checked while reading in order; broad sides, no walk; a walk of one conversation that
-        // cannot fill the page, then broad sides; a walk over everything.
-        let tunings = [
-            Tuning {
-                few: FEW,
-                window: WINDOW,
-                drive: DRIVE,
-            },
-            Tuning {
-                few: FEW,
-                window: 0,
-                drive: DRIVE,
-            },
-            Tuning {
-                few: FEW,
-                window: 0,
-                drive: 0,
-            },
-            Tuning {
-                few: 0,
-                window: 0,
-                drive: DRIVE,
-            },
-            Tuning {
-                few: 0,
-                window: 1,
-                drive: DRIVE,
-            },
-            Tuning {
-                few: 0,
-                window: 1000,
-                drive: DRIVE,
-            },
-        ];
-        for (s, all) in &searches {
-            for scope in &scopes {
-                let narrow = all_pages(&conn, scope, s, tunings[0]);
-                for tuning in &tunings[1..] {
-                    let other = all_pages(&conn, scope, s, *tuning);
-                    assert_eq!(narrow, other, "{s:?} {scope:?} {tuning:?}");
-                }
-                let mut unique = narrow.clone();
-                unique.sort();
-                unique.dedup();
-                assert_eq!(unique.len(), narrow.len(), "no repeats: {s:?} {scope:?}");
-                if *scope == Scope::All {
-                    assert_eq!(narrow.len(), *all, "{s:?}");
-                }
-                // Conversation ids 1, 5, 9… are user 1's, 2, 6… user 2's, 3, 7… team 1's pool.
-                let may_see = |id: i64| match scope {
-                    Scope::All => true,
-                    Scope::AssignedTo(_) => id % 4 == 1,
-                    Scope::AssignedToOrPool { .. } => id % 4 == 1 || id % 4 == 0,
-                };
-                assert!(
-                    narrow.iter().all(|id| may_see(*id)),
-                    "{s:?} {scope:?}: {narrow:?}"
-                );
-            }
-        }
+    items.sort_by_key(|c| std::cmp::Reverse((c.last_message_at.0, c.id.0)));
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if more || items.len() > limit {
+        items.truncate(limit);
+        let next = items.last().map(|c| (c.last_message_at.0, c.id.0));
+        (items, next)
+    } else {
+        (items, None)
     }
 }
+
+#[cfg(test)]
+mod search_tests;
