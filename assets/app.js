@@ -246,19 +246,33 @@
 
   function relevant(ev) {
     var h = here();
-    if (h.page === "inbox") { return true; }
+    if (h.page === "inbox" || h.page === "now") { return true; }
     if (h.page === "conversation") { return String(ev.conversation_id) === h.conv; }
     return false;
   }
 
-  // Times come from the server in UTC; show them in the phone's own zone. Snooze forms send the
-  // zone offset so "until 18:00" means 18:00 here.
+  // Times come from the server as instants (UTC); show them in the shop's zone (data-tz on
+  // #page, the workspace's timezone setting), never the phone's own, so everyone reads the same
+  // "14:05". A zone this browser does not know falls back to UTC, said as such.
+  var clocks = {};
+  function clockFormat() {
+    var p = document.getElementById("page");
+    var tz = (p && p.getAttribute("data-tz")) || "UTC";
+    if (!clocks[tz]) {
+      try {
+        clocks[tz] = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: tz });
+      } catch (e) {
+        clocks[tz] = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC", timeZoneName: "short" });
+      }
+    }
+    return clocks[tz];
+  }
   function localize(root) {
+    var f = clockFormat();
     root.querySelectorAll("time[datetime]").forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) { t.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
+      if (!isNaN(d)) { t.textContent = f.format(d); }
     });
-    root.querySelectorAll("[data-tz-offset]").forEach(function (i) { i.value = new Date().getTimezoneOffset(); });
   }
   localize(document);
   decorate();
@@ -360,7 +374,8 @@
     s.addEventListener("ping", hear);
     s.addEventListener("presence", function (m) { hear(); showPresence(m); });
     ["message.created", "message.status", "note.created", "conversation.created", "conversation.claimed",
-     "conversation.assigned", "conversation.status", "conversation.tagged", "contact.phone_changed"].forEach(function (k) {
+     "conversation.assigned", "conversation.status", "conversation.tagged", "contact.phone_changed",
+     "conversation.taken_back", "user.status", "sla.warning", "sla.breached"].forEach(function (k) {
       s.addEventListener(k, handle);
     });
   }

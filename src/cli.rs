@@ -1,5 +1,6 @@
 //! The `teaminbox` command line: `serve` (the default), `user` administration, `backup`,
-//! `bench` and `webhooks` (set-aside WhatsApp webhook bodies). Each command opens what it needs
+//! `update`, `bench` and `webhooks` (set-aside WhatsApp webhook bodies), and the maintainer's
+//! hidden `release`. Each command opens what it needs
 //! and calls the same services as the HTTP doors.
 
 use std::io::Read;
@@ -38,12 +39,38 @@ enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
-    /// Write a consistent copy of the database to a file (safe while the server runs).
+    /// Write one archive (.tar.gz) of the database, media and config; safe while the server
+    /// runs.
     Backup {
-        /// The file to create.
+        /// The file to create [default: <data>/backups/teaminbox-<UTC time>.tar.gz].
         #[arg(long)]
-        to: PathBuf,
+        to: Option<PathBuf>,
     },
+    /// Replace the data dir's database, media and config with a backup archive's (the server
+    /// must be stopped; the replaced files are kept in <data>/pre-restore-<time>/).
+    Restore {
+        /// The archive written by `teaminbox backup`.
+        file: PathBuf,
+    },
+    /// Try teaminbox: a throwaway workspace with a seeded team, sample conversations and a
+    /// customer who keeps writing (deleted when you stop it).
+    Demo(crate::demo::DemoArgs),
+    /// Install the newest signed release from the release server (a backup first, the old
+    /// binary kept as teaminbox.old), then restart the service.
+    Update {
+        /// Only say whether a newer version exists.
+        #[arg(long, conflicts_with = "rollback")]
+        check: bool,
+        /// Go back to the binary kept by the last update.
+        #[arg(long)]
+        rollback: bool,
+        /// Do not restart the teaminbox service afterwards.
+        #[arg(long)]
+        no_restart: bool,
+    },
+    /// Publishing releases (the maintainer's side; see packaging/release.sh).
+    #[command(subcommand, hide = true)]
+    Release(ReleaseCommand),
     /// Measure ingest and queue performance on a scratch database and print the figures.
     Bench(crate::bench::BenchArgs),
     /// WhatsApp webhook bodies set aside after failing processing (safe while the server runs).
@@ -59,6 +86,41 @@ enum WebhooksCommand {
     Retry {
         #[arg(long)]
         id: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReleaseCommand {
+    /// Create a signing key pair (keep the private file off the repository).
+    Keygen {
+        #[arg(long)]
+        private: PathBuf,
+        #[arg(long)]
+        public: PathBuf,
+    },
+    /// Build, sign and lay out one release archive with its manifest entries.
+    Publish {
+        /// The private signing key.
+        #[arg(long)]
+        key: PathBuf,
+        /// The program to ship.
+        #[arg(long)]
+        binary: PathBuf,
+        /// Its version [default: this binary's].
+        #[arg(long)]
+        version: Option<String>,
+        /// Target triple [default: this binary's].
+        #[arg(long)]
+        target: Option<String>,
+        /// The release directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Files shipped under packaging/ in the archive (systemd units).
+        #[arg(long = "packaging")]
+        packaging: Vec<PathBuf>,
+        /// The installer to publish with the public key filled in.
+        #[arg(long)]
+        installer: Option<PathBuf>,
     },
 }
 
@@ -89,6 +151,31 @@ struct ServeArgs {
     /// limit [default: 512].
     #[arg(long, env = "TEAMINBOX_MAX_STREAMS")]
     max_streams: Option<usize>,
+    /// Where the scheduled backups go [default: <data>/backups].
+    #[arg(long, env = "TEAMINBOX_BACKUP_DIR")]
+    backup_dir: Option<PathBuf>,
+    /// Scheduled backups kept, oldest deleted first; 0 turns the scheduled backup off
+    /// [default: 7].
+    #[arg(long, env = "TEAMINBOX_BACKUP_KEEP")]
+    backup_keep: Option<usize>,
+    /// Do not announce teaminbox.local on the network (mDNS).
+    #[arg(long, env = "TEAMINBOX_NO_MDNS")]
+    no_mdns: bool,
+    /// HTTPS: the certificate chain (PEM), with --tls-key.
+    #[arg(long, env = "TEAMINBOX_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// HTTPS: the private key (PEM), with --tls-cert.
+    #[arg(long, env = "TEAMINBOX_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Seconds between scheduled backups [default: 86400].
+    #[arg(long, env = "TEAMINBOX_BACKUP_INTERVAL_SECS", hide = true)]
+    backup_interval_secs: Option<u64>,
+    /// Bearer token that opens GET /metrics (Prometheus); without one /metrics answers 404.
+    #[arg(long, env = "TEAMINBOX_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// Do not ask the release server once a day whether a newer version exists.
+    #[arg(long, env = "TEAMINBOX_NO_UPDATE_CHECK")]
+    no_update_check: bool,
 }
 
 #[derive(Subcommand)]
@@ -255,6 +342,14 @@ fn serve(data: PathBuf, args: ServeArgs) -> anyhow::Result<()> {
             outbox_timeout_ms: args.outbox_timeout_ms,
             max_streams_per_user: args.max_streams_per_user,
             max_streams: args.max_streams,
+            backup_dir: args.backup_dir,
+            backup_keep: args.backup_keep,
+            backup_interval_secs: args.backup_interval_secs,
+            mdns: args.no_mdns.then_some(false),
+            tls_cert: args.tls_cert,
+            tls_key: args.tls_key,
+            metrics_token: args.metrics_token,
+            update_check: args.no_update_check.then_some(false),
         },
     )?;
     tracing_subscriber::fmt()
@@ -307,6 +402,146 @@ fn webhooks_command(data: PathBuf, cmd: WebhooksCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn backup(data: PathBuf, to: Option<PathBuf>) -> anyhow::Result<()> {
+    use crate::service::backup::{archive_name, write_archive};
+    if !data.join("teaminbox.db").exists() {
+        bail!(
+            "no teaminbox database in {}; nothing to back up",
+            data.display()
+        );
+    }
+    let to = to.unwrap_or_else(|| {
+        data.join("backups")
+            .join(archive_name(crate::domain::time::now_ms()))
+    });
+    let store = Store::open(&data).with_context(|| format!("opening {}", data.display()))?;
+    let w = write_archive(&store, &data, &to)?;
+    println!(
+        "backup written to {} ({:.1} MiB: database schema {}, {} media files)",
+        w.path.display(),
+        w.bytes as f64 / (1024.0 * 1024.0),
+        w.manifest.schema_version,
+        w.manifest.media_files
+    );
+    Ok(())
+}
+
+fn restore(data: PathBuf, file: PathBuf) -> anyhow::Result<()> {
+    let r = crate::service::backup::restore(&data, &file)?;
+    let at = jiff::Timestamp::from_millisecond(r.manifest.created_at)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    println!(
+        "restored {} into {} (taken {at}, {} messages)",
+        file.display(),
+        data.display(),
+        r.messages
+    );
+    if let Some(previous) = r.previous {
+        println!("the data it replaced is in {}", previous.display());
+    }
+    Ok(())
+}
+
+fn update(data: PathBuf, check: bool, rollback: bool, no_restart: bool) -> anyhow::Result<()> {
+    use crate::service::update as u;
+    let base = u::release_url();
+    let exe = u::current_exe()?;
+    let restart = |what: &str| -> anyhow::Result<()> {
+        if !no_restart && u::service_active() {
+            u::restart_service()?;
+            println!("{what}; the teaminbox service was restarted");
+        } else {
+            println!("{what}; restart teaminbox to run it");
+        }
+        Ok(())
+    };
+    if rollback {
+        let installed = u::rollback(&exe)?;
+        let _ = std::fs::remove_file(data.join(u::REQUEST_FILE));
+        restart(&format!(
+            "{} is the previous version again (the one it replaced is kept as {}; if the newer \
+             version changed the database, restore the backup taken before the update)",
+            installed.display(),
+            u::old_path(&installed).display()
+        ))?;
+        return Ok(());
+    }
+    if check {
+        let c = u::check(&base)?;
+        match c.newer {
+            Some(v) => println!(
+                "teaminbox {} is installed; {v} is available: run `teaminbox update`",
+                c.current
+            ),
+            None => println!("teaminbox {} is installed; it is the newest", c.current),
+        }
+        return Ok(());
+    }
+    // A request from the web page is being served now (or is obsolete).
+    let _ = std::fs::remove_file(data.join(u::REQUEST_FILE));
+    let store = if data.join("teaminbox.db").exists() {
+        Some(Store::open(&data).with_context(|| format!("opening {}", data.display()))?)
+    } else {
+        None
+    };
+    let outcome = u::update(&base, &exe, store.as_ref().map(|s| (s, data.as_path())))?;
+    match outcome {
+        u::Outcome::UpToDate(v) => println!("teaminbox {v} is the newest; nothing to do"),
+        u::Outcome::Updated {
+            from,
+            to,
+            old,
+            backup,
+        } => {
+            if let Some(b) = backup {
+                println!("backup written to {}", b.display());
+            }
+            restart(&format!(
+                "updated teaminbox {from} -> {to} (the previous binary is kept as {}; \
+                 `teaminbox update --rollback` goes back)",
+                old.display()
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+fn release_command(cmd: ReleaseCommand) -> anyhow::Result<()> {
+    use crate::service::release;
+    match cmd {
+        ReleaseCommand::Keygen { private, public } => {
+            release::keygen(&private, &public)?;
+            println!(
+                "wrote {} (keep it secret, off the repository) and {}",
+                private.display(),
+                public.display()
+            );
+        }
+        ReleaseCommand::Publish {
+            key,
+            binary,
+            version,
+            target,
+            out,
+            packaging,
+            installer,
+        } => {
+            let p = release::publish(&release::Publish {
+                key,
+                binary,
+                version: version.unwrap_or_else(|| crate::service::update::CURRENT_VERSION.into()),
+                target: target.unwrap_or_else(|| self_update::get_target().into()),
+                out,
+                packaging,
+                installer,
+            })?;
+            println!("{}  {}", p.sha256, p.archive.display());
+        }
+    }
+    Ok(())
+}
+
 /// Parses the command line and runs the command.
 pub fn run() -> anyhow::Result<()> {
     crate::install_crypto();
@@ -315,19 +550,16 @@ pub fn run() -> anyhow::Result<()> {
         None => serve(cli.data, cli.serve),
         Some(Command::Serve(args)) => serve(cli.data, args),
         Some(Command::User(cmd)) => user_command(cli.data, cmd),
-        Some(Command::Backup { to }) => {
-            if to.exists() {
-                bail!("{} exists already; choose a new file", to.display());
-            }
-            let store = Store::open(&cli.data)
-                .with_context(|| format!("opening {}", cli.data.display()))?;
-            store
-                .backup_to(&to)
-                .with_context(|| format!("writing {}", to.display()))?;
-            println!("backup written to {}", to.display());
-            Ok(())
-        }
+        Some(Command::Backup { to }) => backup(cli.data, to),
+        Some(Command::Restore { file }) => restore(cli.data, file),
+        Some(Command::Update {
+            check,
+            rollback,
+            no_restart,
+        }) => update(cli.data, check, rollback, no_restart),
+        Some(Command::Release(cmd)) => release_command(cmd),
         Some(Command::Bench(args)) => crate::bench::run(args),
+        Some(Command::Demo(args)) => crate::demo::run(args),
         Some(Command::Webhooks(cmd)) => webhooks_command(cli.data, cmd),
     }
 }

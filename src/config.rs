@@ -29,7 +29,51 @@ pub struct Config {
     pub outbox: OutboxConfig,
     /// Caps on open event streams (the total is lowered at start to fit the open-files limit).
     pub streams: StreamLimits,
+    /// The scheduled backup.
+    pub backup: BackupConfig,
+    /// Announce `teaminbox.local` over mDNS (default on).
+    pub mdns: bool,
+    /// HTTPS with this certificate and key (PEM files); plain HTTP when `None`.
+    pub tls: Option<TlsFiles>,
+    /// Bearer token of `GET /metrics`; `None` (or blank): the endpoint answers 404.
+    pub metrics_token: Option<String>,
+    /// The daily update check.
+    pub update: UpdateCheckConfig,
 }
+
+/// A certificate chain and its private key, PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// The daily check for a newer release (shown to owners in Settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateCheckConfig {
+    /// Whether to check; `update_check = false` or `--no-update-check` turns it off.
+    pub enabled: bool,
+    /// The release base URL (`TEAMINBOX_RELEASE_URL`).
+    pub release_url: String,
+    /// Seconds between checks. Default 86,400 (daily).
+    pub interval_secs: u64,
+}
+
+/// The scheduled backup: an archive every `interval_secs` into `dir`, the newest `keep` kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// Where archives go (default `<data>/backups`).
+    pub dir: PathBuf,
+    /// Archives kept; `0` switches the scheduled backup off. Default 7.
+    pub keep: usize,
+    /// Seconds between backups. Default 86,400 (daily).
+    pub interval_secs: u64,
+}
+
+/// Default number of scheduled backups kept.
+pub const DEFAULT_BACKUP_KEEP: usize = 7;
 
 /// Values given by flags or environment; `None` falls through to the file, then the default.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +94,22 @@ pub struct Overrides {
     pub max_streams_per_user: Option<usize>,
     /// Open event streams allowed in all.
     pub max_streams: Option<usize>,
+    /// Where scheduled backups go.
+    pub backup_dir: Option<PathBuf>,
+    /// Scheduled backups kept (0: off).
+    pub backup_keep: Option<usize>,
+    /// Seconds between scheduled backups.
+    pub backup_interval_secs: Option<u64>,
+    /// `Some(false)` turns the mDNS announcement off.
+    pub mdns: Option<bool>,
+    /// Certificate file for HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// Key file for HTTPS.
+    pub tls_key: Option<PathBuf>,
+    /// Bearer token that opens `GET /metrics` (none: /metrics answers 404).
+    pub metrics_token: Option<String>,
+    /// `Some(false)` turns the daily update check off.
+    pub update_check: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +123,14 @@ struct FileConfig {
     outbox_timeout_ms: Option<u64>,
     max_streams_per_user: Option<usize>,
     max_streams: Option<usize>,
+    backup_dir: Option<PathBuf>,
+    backup_keep: Option<usize>,
+    backup_interval_secs: Option<u64>,
+    mdns: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    metrics_token: Option<String>,
+    update_check: Option<bool>,
 }
 
 /// Name of the config file inside the data dir.
@@ -71,6 +139,11 @@ pub const FILE_NAME: &str = "teaminbox.toml";
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Only one of the certificate and the key was given.
+    #[error(
+        "HTTPS needs both --tls-cert and --tls-key (or tls_cert and tls_key in teaminbox.toml)"
+    )]
+    TlsHalf,
     /// The config file exists but cannot be read.
     #[error("cannot read {}: {source}", path.display())]
     Read {
@@ -111,7 +184,6 @@ impl Config {
         });
         Ok(Config {
             bind: o.bind.or(f.bind).unwrap_or_else(|| DEFAULT_BIND.into()),
-            data,
             workers,
             log: o.log.or(f.log).unwrap_or_else(|| "info".into()),
             outbox: OutboxConfig {
@@ -143,6 +215,38 @@ impl Config {
                     .max(1),
                 ..StreamLimits::default()
             },
+            backup: BackupConfig {
+                dir: o
+                    .backup_dir
+                    .or(f.backup_dir)
+                    .unwrap_or_else(|| data.join("backups")),
+                keep: o
+                    .backup_keep
+                    .or(f.backup_keep)
+                    .unwrap_or(DEFAULT_BACKUP_KEEP),
+                interval_secs: o
+                    .backup_interval_secs
+                    .or(f.backup_interval_secs)
+                    .unwrap_or(86_400)
+                    .max(1),
+            },
+            mdns: o.mdns.or(f.mdns).unwrap_or(true),
+            tls: match (o.tls_cert.or(f.tls_cert), o.tls_key.or(f.tls_key)) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => return Err(ConfigError::TlsHalf),
+            },
+            update: UpdateCheckConfig {
+                enabled: o.update_check.or(f.update_check).unwrap_or(true),
+                release_url: crate::service::update::release_url(),
+                interval_secs: 86_400,
+            },
+            data,
+            metrics_token: o
+                .metrics_token
+                .or(f.metrics_token)
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty()),
         })
     }
 }
@@ -178,6 +282,10 @@ mod tests {
         assert_eq!(c.bind, "127.0.0.1:9001");
         // A flag over the file; a cap of 0 would refuse every stream: at least 1.
         assert_eq!((c.streams.per_user, c.streams.total), (1, 40));
+        assert!(c.update.enabled, "the daily update check is on by default");
+        std::fs::write(dir.path().join(FILE_NAME), "update_check = false\n").expect("write");
+        let c = Config::load(dir.path().into(), Overrides::default()).expect("file");
+        assert!(!c.update.enabled, "update_check = false turns it off");
         std::fs::write(dir.path().join(FILE_NAME), "bnd = 1\n").expect("write");
         let err = Config::load(dir.path().into(), Overrides::default()).expect_err("typo");
         assert!(err.to_string().contains("bnd"));

@@ -36,6 +36,10 @@ pub struct Running {
     pub jobs: Jobs,
     /// Requests being handled, for stopping.
     pub in_flight: InFlight,
+    /// The data dir's lock, held while serving (restore and a second server are refused).
+    pub lock: crate::store::backup::DataDirLock,
+    /// The mDNS announcement, withdrawn when the server stops.
+    pub mdns: Option<crate::lan::Announcement>,
 }
 
 /// Opens the data dir, prints the setup link while there is no user, starts every background
@@ -58,9 +62,17 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         }
         None => config.streams,
     };
+    std::fs::create_dir_all(&config.data)
+        .map_err(|e| anyhow::anyhow!("creating {}: {e}", config.data.display()))?;
+    let lock = crate::store::backup::DataDirLock::try_acquire(&config.data)?;
     let store = Store::open(&config.data)?;
     let setup = store.write(service::auth::ensure_setup_token).await?;
-    let jobs = jobs::spawn_all(&store, config.outbox.clone());
+    let jobs = jobs::spawn_all(
+        &store,
+        config.outbox.clone(),
+        (config.data.clone(), config.backup.clone()),
+        config.update.clone(),
+    );
     let state = Data::new(AppState {
         store: store.clone(),
         throttle: Mutex::new(Throttle::default()),
@@ -68,10 +80,15 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         jobs: jobs.handle.clone(),
     });
     let app = configure(state);
+    let metrics = Data::new(crate::web::metrics::Metrics::new(
+        config.metrics_token.clone(),
+    ));
     let in_flight = InFlight::default();
     let counter = in_flight.clone();
     let http = HttpServer::new(move || {
         App::new()
+            .app_data(metrics.clone())
+            .wrap(actix_web::middleware::from_fn(crate::web::metrics::record))
             .wrap(
                 DefaultHeaders::new()
                     .add(("Content-Security-Policy", CSP))
@@ -101,24 +118,34 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         }
     })
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
-    .disable_signals()
-    .bind(&config.bind)
+    .disable_signals();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let http = match &config.tls {
+        Some(files) => http.bind_rustls_0_23(&config.bind, tls_config(files)?),
+        None => http.bind(&config.bind),
+    }
     .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
     let addr = *http
         .addrs()
         .first()
         .ok_or_else(|| anyhow::anyhow!("no address to listen on"))?;
-    if let Some(token) = setup {
-        let host = if addr.ip().is_unspecified() {
-            "localhost".to_string()
-        } else {
-            addr.ip().to_string()
-        };
-        println!(
-            "No users yet. Create the owner account within this run:\n  http://{host}:{}/setup?token={token}\n  (or: teaminbox user add --role owner ...)",
-            addr.port()
-        );
-    }
+    let lan = crate::lan::addresses(addr);
+    let mdns = if config.mdns && !addr.ip().is_loopback() {
+        match crate::lan::announce(addr.port(), &lan) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot announce teaminbox.local on the network (mDNS)");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    print_addresses(scheme, addr, &lan, mdns.is_some(), setup.as_deref());
     tracing::info!(%addr, data = %config.data.display(), "teaminbox is serving");
     Ok(Running {
         addr,
@@ -126,7 +153,100 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         store,
         jobs,
         in_flight,
+        lock,
+        mdns,
     })
+}
+
+/// Prints where to open teaminbox: every LAN address, `teaminbox.local` when announced, and a
+/// QR code of the first address — of the setup link while there is no user, built on a LAN
+/// address so a phone can open it.
+fn print_addresses(
+    scheme: &str,
+    addr: SocketAddr,
+    lan: &[std::net::IpAddr],
+    mdns: bool,
+    setup: Option<&str>,
+) {
+    use crate::lan::{MDNS_HOST, base_url, qr};
+    let port = addr.port();
+    let mut urls: Vec<String> = lan.iter().map(|ip| base_url(scheme, *ip, port)).collect();
+    let local = if addr.ip().is_unspecified() || addr.ip().is_loopback() {
+        base_url(scheme, std::net::Ipv4Addr::LOCALHOST.into(), port)
+            .replace("127.0.0.1", "localhost")
+    } else {
+        base_url(scheme, addr.ip(), port)
+    };
+    if urls.is_empty() {
+        urls.push(local.clone());
+    }
+    let mut out = String::from("teaminbox is serving. Open it on a phone on the shop's network:\n");
+    for u in &urls {
+        out.push_str(&format!("  {u}/\n"));
+    }
+    if mdns {
+        let named = match (scheme, port) {
+            ("http", 80) | ("https", 443) => format!("{scheme}://{MDNS_HOST}"),
+            _ => format!("{scheme}://{MDNS_HOST}:{port}"),
+        };
+        out.push_str(&format!(
+            "  {named}/   (on phones and computers that resolve .local names)\n"
+        ));
+    }
+    if !lan.is_empty() && local != urls[0] {
+        out.push_str(&format!("  {local}/   (on this machine)\n"));
+    }
+    let shown = match setup {
+        Some(token) => {
+            let link = format!("{}/setup?token={token}", urls[0]);
+            out.push_str(&format!(
+                "\nNo users yet. Create the owner account within this run:\n  {link}\n  (or: teaminbox user add --role owner ...)\n"
+            ));
+            link
+        }
+        None => format!("{}/", urls[0]),
+    };
+    if let Some(code) = qr(&shown) {
+        out.push_str(&format!(
+            "\nScan with the phone's camera to open {shown}\n{code}\n"
+        ));
+    }
+    println!("{out}");
+}
+
+/// The TLS settings for `files`: the certificate chain and key read from their PEM files.
+///
+/// # Errors
+/// A message naming the file and what is wrong (unreadable, no certificate, no key, a key that
+/// does not belong to the certificate).
+fn tls_config(files: &crate::config::TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|it| it.collect::<Result<_, _>>())
+        .map_err(|e| {
+            anyhow::anyhow!("cannot read the certificate {}: {e}", files.cert.display())
+        })?;
+    if certs.is_empty() {
+        anyhow::bail!("{} holds no PEM certificate", files.cert.display());
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read a private key from {}: {e}",
+            files.key.display()
+        )
+    })?;
+    crate::install_crypto();
+    rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the key {} does not fit the certificate {}: {e}",
+                files.key.display(),
+                files.cert.display()
+            )
+        })
 }
 
 /// How long data sent to a client may stay unacknowledged before the kernel drops the

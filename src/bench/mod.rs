@@ -6,7 +6,9 @@
 
 mod corpus;
 mod live;
+mod routing;
 mod search;
+mod tick;
 mod web;
 
 use std::path::{Path, PathBuf};
@@ -81,6 +83,10 @@ pub enum Part {
     Search,
     /// Live updates on a fresh workspace: page weight, message to screen, reconnect.
     Live,
+    /// One scheduler tick on many unresolved conversations with SLA clocks.
+    Tick,
+    /// Routing: the decision for a new conversation, and ingest with routing off and on.
+    Routing,
 }
 
 struct Scratch(PathBuf, bool);
@@ -116,6 +122,7 @@ fn server(dir: &Path) -> anyhow::Result<Background> {
         Overrides {
             bind: Some("127.0.0.1:0".into()),
             log: Some("warn".into()),
+            update_check: Some(false),
             ..Overrides::default()
         },
     )?;
@@ -226,8 +233,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if runs(Part::Whatsapp) {
         whatsapp_ingest(&rt, &args, &scratch.0)?;
     }
+    if runs(Part::Routing) {
+        routing::run(&rt, &args, &scratch.0)?;
+    }
     if runs(Part::Live) {
         live::run(&rt, &scratch.0, args.drop_secs)?;
+    }
+    if runs(Part::Tick) {
+        tick::run(&rt, &args, &scratch.0)?;
     }
     if runs(Part::Queue) || runs(Part::Search) {
         queue(&rt, &args, &scratch.0)?;

@@ -35,6 +35,24 @@ pub fn zone(name: &str) -> Result<TimeZone, CalendarError> {
     TimeZone::get(name).map_err(|_| CalendarError::UnknownZone(name.to_string()))
 }
 
+/// Every IANA time zone name the database knows (`Africa/Abidjan` … `UTC`), sorted, for a
+/// settings select; the `posix/`, `right/` copies and files that are not zones are left out.
+pub fn zone_names() -> Vec<String> {
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.as_str().to_string())
+        .filter(|n| {
+            (n.contains('/') || n == "UTC")
+                && !n.starts_with("posix/")
+                && !n.starts_with("right/")
+                && !n.starts_with("SystemV/")
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// Minutes after midnight of `HH:MM` (`00:00`…`24:00`), or `None`.
 pub fn parse_hhmm(s: &str) -> Option<u16> {
     let b = s.as_bytes();

@@ -15,7 +15,7 @@ const TATWEEL: char = '\u{0640}';
 /// "محمد") and tatweel too. Anything else (spaces, punctuation, emoji, symbols) separates terms.
 ///
 /// A term is a non-empty string whose ASCII characters are only `a`–`z` and `0`–`9`, so terms
-/// joined by spaces are split back exactly by SQLite's `ascii` tokenizer (migration 011).
+/// joined by spaces are split back exactly by SQLite's `ascii` tokenizer (migration 017).
 /// Unicode rules: UAX #15 (normalization forms), UAX #44 (general categories).
 pub fn terms(text: &str) -> Vec<String> {
     let lower = text.to_lowercase();

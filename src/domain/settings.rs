@@ -33,6 +33,8 @@ pub struct Settings {
     pub auto_pending_on_reply: bool,
     /// Period of the background scheduler.
     pub scheduler_tick_ms: i64,
+    /// Resolve a pending conversation after the customer stayed quiet this long (null = off).
+    pub auto_resolve_pending_secs: Option<i64>,
 }
 
 impl Default for Settings {
@@ -49,6 +51,7 @@ impl Default for Settings {
             sticky_owner: false,
             auto_pending_on_reply: true,
             scheduler_tick_ms: 1000,
+            auto_resolve_pending_secs: None,
         }
     }
 }
@@ -62,6 +65,7 @@ const MANAGER_KEYS: &[&str] = &[
     "take_back_secs",
     "auto_offline_secs",
     "sticky_owner",
+    "auto_resolve_pending_secs",
 ];
 
 /// Why a settings change is refused.
@@ -142,6 +146,56 @@ fn is_date(s: &str) -> bool {
     time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
 }
 
+/// Checks `business_hours`: weekday (`mon`…`sun`) → list of `["HH:MM","HH:MM"]`, each opening
+/// before it closes (`24:00` may close a day), the ranges of a day not overlapping (touching is
+/// fine: 09:00–12:00 and 12:00–14:00). An empty list means closed that day.
+fn validate_hours(v: &Value) -> Result<(), String> {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let Value::Object(days) = v else {
+        return Err("expected an object of weekday to intervals".into());
+    };
+    for (day, intervals) in days {
+        if !DAYS.contains(&day.as_str()) {
+            return Err(format!(
+                "weekdays are mon, tue, wed, thu, fri, sat, sun (got {day:?})"
+            ));
+        }
+        let Some(list) = intervals.as_array() else {
+            return Err(format!("{day}: expected a list of [\"HH:MM\",\"HH:MM\"]"));
+        };
+        let mut ranges: Vec<(u16, u16, &str, &str)> = Vec::with_capacity(list.len());
+        for iv in list {
+            let pair = iv
+                .as_array()
+                .filter(|p| p.len() == 2)
+                .and_then(|p| Some((p[0].as_str()?, p[1].as_str()?)));
+            let Some((a, b)) = pair else {
+                return Err(format!("{day}: each range is [\"HH:MM\",\"HH:MM\"]"));
+            };
+            let (Some(open), Some(close)) = (calendar::parse_hhmm(a), calendar::parse_hhmm(b))
+            else {
+                return Err(format!(
+                    "{day}: {a}–{b} is not two times HH:MM between 00:00 and 24:00"
+                ));
+            };
+            if close <= open {
+                return Err(format!(
+                    "{day}: {a}–{b} closes before it opens (for a night past midnight, end the day at 24:00 and open the next at 00:00)"
+                ));
+            }
+            ranges.push((open, close, a, b));
+        }
+        ranges.sort_unstable();
+        for w in ranges.windows(2) {
+            let ((_, close, a, b), (open, _, c, d)) = (w[0], w[1]);
+            if open < close {
+                return Err(format!("{day}: {c}–{d} overlaps {a}–{b}"));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn validate(key: &str, v: &Value) -> Result<(), SettingsError> {
     let secs = |nullable: bool| match v {
         Value::Null if nullable => Ok(()),
@@ -171,45 +225,32 @@ fn validate(key: &str, v: &Value) -> Result<(), SettingsError> {
                 "expected a time zone name such as Europe/Lisbon",
             )),
         },
-        "business_hours" => {
-            const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-            let Value::Object(days) = v else {
-                return Err(invalid(key, "expected an object of weekday to intervals"));
-            };
-            for (day, intervals) in days {
-                if !DAYS.contains(&day.as_str()) {
-                    return Err(invalid(
-                        key,
-                        "weekdays are mon, tue, wed, thu, fri, sat, sun",
-                    ));
-                }
-                let ok = intervals.as_array().is_some_and(|list| {
-                    list.iter().all(|iv| {
-                        iv.as_array().is_some_and(|p| {
-                            p.len() == 2
-                                && p.iter()
-                                    .all(|t| t.as_str().and_then(calendar::parse_hhmm).is_some())
-                                && p[0].as_str() < p[1].as_str()
-                        })
-                    })
-                });
-                if !ok {
-                    return Err(invalid(
-                        key,
-                        "intervals are [\"HH:MM\",\"HH:MM\"] with start before end",
-                    ));
-                }
-            }
-            Ok(())
-        }
+        "business_hours" => validate_hours(v).map_err(|reason| invalid(key, &reason)),
         "holidays" => match v.as_array() {
-            Some(list) if list.iter().all(|d| d.as_str().is_some_and(is_date)) => Ok(()),
-            _ => Err(invalid(key, "expected a list of dates YYYY-MM-DD")),
+            Some(list) => match list.iter().find(|d| !d.as_str().is_some_and(is_date)) {
+                None => Ok(()),
+                Some(bad) => Err(invalid(
+                    key,
+                    &format!(
+                        "{} is not a date YYYY-MM-DD (such as 2026-12-25)",
+                        bad.as_str().map_or_else(|| bad.to_string(), String::from)
+                    ),
+                )),
+            },
+            None => Err(invalid(key, "expected a list of dates YYYY-MM-DD")),
         },
         "unassigned_alert_secs"
         | "oldest_first_after_secs"
         | "take_back_secs"
         | "auto_offline_secs" => secs(true),
+        "auto_resolve_pending_secs" => match v {
+            Value::Null => Ok(()),
+            Value::Number(n) if n.as_i64().is_some_and(|n| n >= 1) => Ok(()),
+            _ => Err(invalid(
+                key,
+                "expected a whole number of seconds (1 or more) or null (off)",
+            )),
+        },
         "scheduler_tick_ms" => match v.as_i64() {
             Some(n) if (10..=60_000).contains(&n) => Ok(()),
             _ => Err(invalid(key, "expected milliseconds between 10 and 60000")),

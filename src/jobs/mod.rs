@@ -8,23 +8,30 @@
 //! - [`whatsapp`]: processes kept webhook bodies, fetches inbound media, sends read receipts, and
 //!   sweeps what a crash left behind.
 //! - the scheduler: tick jobs at the workspace's `scheduler_tick_ms` ([`away`], [`snooze`] wake-up,
-//!   [`sla`] alerts, the [`queue_watch`] (unassigned alert, take-back), webhook pruning —
+//!   [`sla`] alerts, the [`queue_watch`] (unassigned alert, take-back), pending
+//!   [`auto_resolve`], webhook pruning —
 //!   the list is [`TICKS`]).
+//! - [`update_check`]: asks the release server once a day whether a newer teaminbox exists.
 //! - the live-event hub (`crate::realtime`): fans committed events out to open event streams.
 
+pub mod auto_resolve;
 pub mod away;
+pub mod backup;
 pub mod outbox;
 pub mod queue_watch;
 pub mod sla;
 pub mod snooze;
+pub mod update_check;
 pub mod whatsapp;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::config::{BackupConfig, UpdateCheckConfig};
 use crate::domain::ConversationId;
 use crate::domain::settings::Settings;
 use crate::realtime::Hub;
@@ -106,7 +113,12 @@ impl Jobs {
 }
 
 /// Starts every background job on the current tokio runtime.
-pub fn spawn_all(store: &Store, outbox: OutboxConfig) -> Jobs {
+pub fn spawn_all(
+    store: &Store,
+    outbox: OutboxConfig,
+    backup: (PathBuf, BackupConfig),
+    update: UpdateCheckConfig,
+) -> Jobs {
     let (stop, rx) = watch::channel(false);
     let shutdown = Shutdown(rx);
     let (read_receipts, receipts_rx) = mpsc::channel(256);
@@ -123,6 +135,19 @@ pub fn spawn_all(store: &Store, outbox: OutboxConfig) -> Jobs {
         (
             "whatsapp",
             tokio::spawn(whatsapp::run(store.clone(), receipts_rx, shutdown.clone())),
+        ),
+        (
+            "backup",
+            tokio::spawn(backup::run(
+                store.clone(),
+                backup.0,
+                backup.1,
+                shutdown.clone(),
+            )),
+        ),
+        (
+            "update_check",
+            tokio::spawn(update_check::run(store.clone(), update, shutdown.clone())),
         ),
         (
             "scheduler",
@@ -149,6 +174,18 @@ pub struct Context {
     pub store: Store,
     /// Who has an event stream open.
     pub hub: Hub,
+}
+
+impl Context {
+    /// A context on `store` whose hub no stream attaches to (the bench runs ticks with it).
+    pub fn detached(store: &Store) -> Context {
+        // The sender is dropped at once: nothing ever signals shutdown to this hub.
+        let (_, rx) = watch::channel(false);
+        Context {
+            store: store.clone(),
+            hub: Hub::new(Shutdown(rx)),
+        }
+    }
 }
 
 /// One job of the scheduler, run every tick with the settings read for that tick.
@@ -182,6 +219,12 @@ const TICKS: &[Tick] = &[
         name: "queue_watch",
         run: |ctx, s| Box::pin(queue_watch::tick(ctx, s)),
     },
+    // Resolves pending conversations whose customer stayed quiet for `auto_resolve_pending_secs`
+    // (after the SLA tick, so a breach due before the resolution is still recorded).
+    Tick {
+        name: "auto_resolve",
+        run: |ctx, s| Box::pin(auto_resolve::tick(ctx, s)),
+    },
     // Deletes WhatsApp webhook bodies processed longer ago than the retention period (their
     // messages and statuses are the durable copy); pending and set-aside bodies stay.
     Tick {
@@ -204,9 +247,14 @@ async fn scheduler(ctx: Context, mut shutdown: Shutdown) {
         if shutdown.sleep(tick).await {
             return;
         }
-        for t in TICKS {
-            tracing::trace!(job = t.name, "tick");
-            (t.run)(&ctx, &s).await;
-        }
+        run_ticks(&ctx, &s).await;
+    }
+}
+
+/// Runs every job of [`TICKS`] once, in order, with the settings `s` — one scheduler tick.
+pub async fn run_ticks(ctx: &Context, s: &Settings) {
+    for t in TICKS {
+        tracing::trace!(job = t.name, "tick");
+        (t.run)(ctx, s).await;
     }
 }

@@ -112,6 +112,12 @@ pub fn write_assignment(
     events::insert_event(conn, Some(id), &event, change.actor, now)?;
     // The team decides the SLA policy.
     super::sla::sync(conn, id, now)?;
+    if let Some(from) = change
+        .from
+        .filter(|f| !change.claim && change.to != Some(*f))
+    {
+        super::routing::on_room(conn, from, id, now)?;
+    }
     Ok(true)
 }
 
@@ -384,10 +390,25 @@ pub fn set_status(
     if state.status == to && to != Status::Snoozed {
         return view(conn, id);
     }
+    write_status(conn, state, &change, Some(actor.id), now)?;
+    view(conn, id)
+}
+
+/// The one status writer: stores `change` on the conversation `state` describes, closes (or
+/// reopens) its cycle, appends `conversation.status` with `actor` (`None`: the scheduler did it)
+/// and re-syncs its SLA clocks. The caller has decided the change is allowed.
+pub(crate) fn write_status(
+    conn: &Connection,
+    state: &ConvState,
+    change: &rules::StatusChange,
+    actor: Option<UserId>,
+    now: i64,
+) -> Result<()> {
+    let id = state.id;
     convs::update_status(conn, id, change.to, change.snoozed_until, now)?;
     if let Some(cycle) = state.cycle_id {
         if change.resolved {
-            crate::store::cycles::mark_resolved(conn, cycle, Some(now), Some(actor.id))?;
+            crate::store::cycles::mark_resolved(conn, cycle, Some(now), actor)?;
         } else if change.reopened {
             crate::store::cycles::mark_resolved(conn, cycle, None, None)?;
         }
@@ -400,11 +421,14 @@ pub fn set_status(
             to: change.to,
             until: change.snoozed_until.map(Ts),
         }),
-        Some(actor.id),
+        actor,
         now,
     )?;
     super::sla::sync(conn, id, now)?;
-    view(conn, id)
+    if let Some(owner) = state.assignee.filter(|_| change.resolved) {
+        super::routing::on_room(conn, owner, id, now)?;
+    }
+    Ok(())
 }
 
 /// Most snoozed conversations woken in one transaction; a tick takes the rest next time.
@@ -455,15 +479,30 @@ pub fn tag(
         list.iter().map(|t| clean_text("tag", t, 50)).collect()
     };
     let (add, remove) = (clean(add)?, clean(remove)?);
+    write_tags(conn, id, &add, &remove, Some(actor.id), now_ms())?;
+    view(conn, id)
+}
+
+/// The one tag writer: adds and removes tags (names already checked) and appends one
+/// `conversation.tagged` with what changed, by `actor` (`None`: routing). Nothing changed, no
+/// event.
+pub fn write_tags(
+    conn: &Connection,
+    id: ConversationId,
+    add: &[String],
+    remove: &[String],
+    actor: Option<UserId>,
+    now: i64,
+) -> Result<()> {
     let mut added = Vec::new();
     let mut removed = Vec::new();
-    for name in &add {
+    for name in add {
         let tag = crate::store::tags::ensure_tag(conn, name)?;
         if crate::store::tags::add_tag(conn, id, tag)? {
             added.push(name.clone());
         }
     }
-    for name in &remove {
+    for name in remove {
         if crate::store::tags::remove_tag(conn, id, name)? {
             removed.push(name.clone());
         }
@@ -473,11 +512,11 @@ pub fn tag(
             conn,
             Some(id),
             &Event::ConversationTagged(Tagged { added, removed }),
-            Some(actor.id),
-            now_ms(),
+            actor,
+            now,
         )?;
     }
-    view(conn, id)
+    Ok(())
 }
 
 /// A created note or message, as its timeline item.

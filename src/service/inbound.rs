@@ -139,8 +139,7 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
                         Status::Open
                     },
                     assignee: None,
-                    // No routing rules yet: the channel's default team. When rules land, a
-                    // matching rule's team wins over this one.
+                    // The channel's default team; routing (below) may put it in a rule's.
                     team: crate::store::channels::find_default_team(conn, m.channel)?,
                 },
                 at.min(now),
@@ -188,6 +187,11 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
             None,
             now,
         )?;
+    }
+    if effect.new_cycle || before.is_none() {
+        // A new conversation or a new cycle (a customer back after a resolve): routing sorts it
+        // in this same transaction, so nothing lands half-routed.
+        super::routing::route(conn, id, m.text, at, now)?;
     }
     super::sla::sync(conn, id, now)?;
     Ok(Landed {

@@ -3,6 +3,8 @@
 //! the CLI and background jobs all go through here, so a rule lives in one place.
 
 pub mod auth;
+pub mod auto_resolve;
+pub mod backup;
 pub mod bulk;
 pub mod channels;
 pub mod contacts;
@@ -15,8 +17,14 @@ pub mod mentions;
 pub mod messages;
 pub mod ownership_news;
 pub mod queue;
+pub mod release;
+pub mod reports;
+pub mod reports_csv;
+pub mod routing;
 pub mod sla;
+pub mod take_next;
 pub mod teams;
+pub mod update;
 pub mod users;
 pub mod watch;
 pub mod webhooks;
@@ -52,6 +60,14 @@ pub enum Error {
     /// Unknown, or not visible to the caller (404).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Nothing to answer with, said with its own code (404), such as `nothing_waiting`.
+    #[error("{message}")]
+    Missing {
+        /// Stable code.
+        code: &'static str,
+        /// Readable message.
+        message: String,
+    },
     /// Conflicts with the current state (409).
     #[error("{message}")]
     Conflict {

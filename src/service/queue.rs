@@ -8,7 +8,7 @@ use crate::domain::policy::{self, Actor};
 use crate::domain::settings::Settings;
 use crate::domain::{Status, TeamId, Visibility};
 use crate::store::conversations::Conversation;
-use crate::store::queue::{self, ConvQuery, QueueCounts, Search, StatusFilter, View};
+use crate::store::queue::{self, ConvQuery, Order, QueueCounts, Search, StatusFilter, View};
 use crate::store::{settings, teams};
 
 /// What a door does with a view, status or cursor it does not understand.
@@ -23,7 +23,7 @@ pub enum Unknown {
 /// A queue listing as a door received it (raw strings, parsed here).
 #[derive(Debug, Clone)]
 pub struct ListRequest {
-    /// `unassigned`, `mine`, `pending` or `all`; `None` or empty is `default_view`.
+    /// `unassigned`, `mine`, `pending`, `all` or `at_risk`; `None` or empty is `default_view`.
     pub view: Option<String>,
     /// The door's default view (the API lists `all`, the inbox opens on `mine`).
     pub default_view: View,
@@ -38,8 +38,11 @@ pub struct ListRequest {
     pub q: Option<String>,
     /// Page size (the caller clamps it).
     pub limit: i64,
-    /// The `{last_message_at}_{id}` cursor of the previous page.
+    /// The `{sort key}_{id}` cursor of the previous page.
     pub before: Option<String>,
+    /// `recent` (newest activity first) or `waiting` (longest waiting first); `None` or empty
+    /// is `recent`. The `at_risk` view always lists what breaches first.
+    pub sort: Option<String>,
     /// What to do with what does not parse.
     pub unknown: Unknown,
 }
@@ -49,9 +52,11 @@ pub struct ListRequest {
 pub struct Listing {
     /// The view that was listed (after defaulting).
     pub view: View,
-    /// The conversations, newest activity first.
+    /// The order that was used (after defaulting).
+    pub order: Order,
+    /// The conversations, in the view's order, each with its `sla`.
     pub items: Vec<Conversation>,
-    /// The cursor of the next page, as `{last_message_at}_{id}`.
+    /// The cursor of the next page, as `{sort key}_{id}`.
     pub next: Option<String>,
 }
 
@@ -62,6 +67,15 @@ pub fn view_name(view: View) -> &'static str {
         View::Mine => "mine",
         View::Pending => "pending",
         View::All => "all",
+        View::AtRisk => "at_risk",
+    }
+}
+
+/// The name of an order, as it appears in `?sort=`.
+pub fn order_name(order: Order) -> &'static str {
+    match order {
+        Order::Recent => "recent",
+        Order::Waiting => "waiting",
     }
 }
 
@@ -72,6 +86,7 @@ pub fn parse_view(name: &str) -> Option<View> {
         "mine" => Some(View::Mine),
         "pending" => Some(View::Pending),
         "all" => Some(View::All),
+        "at_risk" => Some(View::AtRisk),
         _ => None,
     }
 }
@@ -114,8 +129,8 @@ pub fn search(text: &str) -> Option<Search> {
     Some(Search { words, phone })
 }
 
-/// A request's view, status and cursor, parsed.
-type Parsed = (View, StatusFilter, Option<(i64, i64)>);
+/// A request's view, status, cursor and order, parsed.
+type Parsed = (View, StatusFilter, Option<(i64, i64)>, Order);
 
 /// Parses the request's view, status and cursor (pure; errors are 400s).
 fn parse(req: &ListRequest) -> Result<Parsed> {
@@ -127,7 +142,7 @@ fn parse(req: &ListRequest) -> Result<Parsed> {
             None if strict => {
                 return Err(bad_request(
                     "invalid_view",
-                    format!("unknown view \"{v}\": use unassigned, mine, pending or all"),
+                    format!("unknown view \"{v}\": use unassigned, mine, pending, all or at_risk"),
                 ));
             }
             None => req.default_view,
@@ -155,7 +170,18 @@ fn parse(req: &ListRequest) -> Result<Parsed> {
             None => None,
         },
     };
-    Ok((view, status, before))
+    let order = match req.sort.as_deref().filter(|s| !s.is_empty()) {
+        None | Some("recent") => Order::Recent,
+        Some("waiting") => Order::Waiting,
+        Some(s) if strict => {
+            return Err(bad_request(
+                "invalid_sort",
+                format!("unknown sort \"{s}\": use recent or waiting"),
+            ));
+        }
+        Some(_) => Order::Recent,
+    };
+    Ok((view, status, before, order))
 }
 
 /// Lists one page of a queue view, limited to what `actor` may see.
@@ -171,7 +197,7 @@ fn list_with(
     settings: &Settings,
     req: ListRequest,
 ) -> Result<Listing> {
-    let (view, status, before) = parse(&req)?;
+    let (view, status, before, order) = parse(&req)?;
     let q = ConvQuery {
         view,
         viewer: actor.id,
@@ -182,10 +208,13 @@ fn list_with(
         search: req.q.as_deref().and_then(search),
         limit: req.limit,
         before,
+        order,
     };
-    let (items, next) = queue::list_conversations(conn, &q)?;
+    let (mut items, next) = queue::list_conversations(conn, &q)?;
+    super::sla::attach(conn, &mut items, crate::domain::time::now_ms())?;
     Ok(Listing {
         view,
+        order,
         items,
         next: next.map(|(at, id)| format!("{at}_{id}")),
     })
@@ -268,6 +297,7 @@ mod tests {
             q: None,
             limit: 50,
             before: before.map(String::from),
+            sort: None,
             unknown: u,
         }
     }
@@ -310,10 +340,11 @@ mod tests {
 
     #[test]
     fn status_and_cursor_parse() {
-        let (_, s, b) = parse(&req(None, Some("any"), Some("5_7"), Unknown::Refuse)).expect("ok");
+        let (_, s, b, _) =
+            parse(&req(None, Some("any"), Some("5_7"), Unknown::Refuse)).expect("ok");
         assert_eq!(s, StatusFilter::Any);
         assert_eq!(b, Some((5, 7)));
-        let (_, s, _) = parse(&req(None, Some("snoozed"), None, Unknown::Refuse)).expect("ok");
+        let (_, s, _, _) = parse(&req(None, Some("snoozed"), None, Unknown::Refuse)).expect("ok");
         assert_eq!(s, StatusFilter::Is(Status::Snoozed));
     }
 
@@ -416,7 +447,13 @@ mod tests {
 
     #[test]
     fn view_names_round_trip() {
-        for v in [View::Unassigned, View::Mine, View::Pending, View::All] {
+        for v in [
+            View::Unassigned,
+            View::Mine,
+            View::Pending,
+            View::All,
+            View::AtRisk,
+        ] {
             assert_eq!(parse_view(view_name(v)), Some(v));
         }
     }

@@ -204,9 +204,10 @@ pub fn state(c: &Clock, now: i64) -> State {
 }
 
 /// The `sla` of a conversation's JSON: `{"policy":{"id","name"},"first_response":{"due_at",
-/// "state"}|null,"next_response":…,"resolution":…,"next_due_at"|null}` for the clocks of its
-/// current cycle, `state` one of running / at_risk / breached / paused / met; `None` when no
-/// policy ever covered the cycle.
+/// "state"}|null,"next_response":…,"resolution":…,"next_due_at"|null,"next":{"target","due_at",
+/// "state"}|null}` for the clocks of its current cycle, `state` one of running / at_risk /
+/// breached / paused / met; `next` is the running target due first (what a list's badge shows);
+/// `None` when no policy ever covered the cycle.
 ///
 /// # Errors
 /// Store errors only.
@@ -223,6 +224,42 @@ pub fn view(conn: &Connection, id: ConversationId, now: i64) -> Result<Option<Va
         return Ok(None);
     };
     let policy = store::find_policy(conn, newest.policy_id)?;
+    Ok(Some(render(&clocks, policy.as_ref(), now)))
+}
+
+/// Fills the `sla` of every conversation of a list page (see [`view`]) from one query for the
+/// whole page and one for the policies, never a query per row.
+///
+/// # Errors
+/// Store errors only.
+pub fn attach(
+    conn: &Connection,
+    items: &mut [crate::store::conversations::Conversation],
+    now: i64,
+) -> Result<()> {
+    let ids: Vec<ConversationId> = items.iter().map(|c| c.id).collect();
+    let clocks = store::list_current_clocks(conn, &ids)?;
+    if clocks.is_empty() {
+        return Ok(());
+    }
+    let policies = store::list_policies(conn)?;
+    for c in items.iter_mut() {
+        let mine: Vec<Clock> = clocks
+            .iter()
+            .filter(|k| k.conversation_id == c.id)
+            .cloned()
+            .collect();
+        let Some(newest) = mine.iter().max_by_key(|k| k.resumed_at) else {
+            continue;
+        };
+        let policy = policies.iter().find(|p| p.id == newest.policy_id);
+        c.sla = Some(render(&mine, policy, now));
+    }
+    Ok(())
+}
+
+/// The `sla` JSON of one conversation's current clocks (see [`view`]).
+fn render(clocks: &[Clock], policy: Option<&Policy>, now: i64) -> Value {
     let mut out = serde_json::Map::new();
     out.insert(
         "policy".into(),
@@ -235,13 +272,20 @@ pub fn view(conn: &Connection, id: ConversationId, now: i64) -> Result<Option<Va
             json!(c.map(|c| json!({"due_at": Ts(c.due_at), "state": state(c, now)}))),
         );
     }
-    let next_due = clocks
+    let next = clocks
         .iter()
         .filter(|c| c.stopped_at.is_none() && !c.paused)
-        .map(|c| c.due_at)
-        .min();
-    out.insert("next_due_at".into(), json!(next_due.map(Ts)));
-    Ok(Some(Value::Object(out)))
+        .min_by_key(|c| (c.due_at, c.target.as_str()));
+    out.insert("next_due_at".into(), json!(next.map(|c| Ts(c.due_at))));
+    out.insert(
+        "next".into(),
+        json!(next.map(|c| json!({
+            "target": c.target,
+            "due_at": Ts(c.due_at),
+            "state": state(c, now),
+        }))),
+    );
+    Value::Object(out)
 }
 
 /// A policy as asked for by a client; `None` keeps (on change) or defaults (on create).

@@ -43,6 +43,10 @@ fn apply(conn: &Connection, id: TeamId, change: TeamChange) -> Result<Team> {
         }
         teams::set_team_members(conn, id, members)?;
     }
+    if change.assignment.is_some() || change.members.is_some() {
+        // A team that now routes, or has new members, hands out what waits in its pool.
+        super::routing::offer_team(conn, id, None, now_ms())?;
+    }
     teams::find_team(conn, id)?.ok_or(Error::NotFound("team"))
 }
 

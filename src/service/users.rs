@@ -134,6 +134,10 @@ pub fn patch_user(
     }
     if let Some(capacity) = patch.capacity {
         users::update_user_capacity(conn, id, capacity)?;
+        // More room (or none left to wait for): offer their teams' pools.
+        if before.status == crate::domain::UserStatus::Available && !before.disabled {
+            super::routing::offer_to(conn, id, None, now_ms())?;
+        }
     }
     if let Some(hash) = &patch.password_hash {
         users::update_user_password(conn, id, hash)?;
@@ -189,6 +193,10 @@ fn change_status(conn: &Connection, id: UserId, status: UserStatus, auto: bool) 
             (!auto).then_some(id),
             now_ms(),
         )?;
+        // Re-offer: the waiting conversations of their teams go out by each team's mode.
+        if super::routing::became_available(before.status, status) {
+            super::routing::offer_to(conn, id, None, now_ms())?;
+        }
     }
     load(conn, id)
 }

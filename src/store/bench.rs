@@ -359,3 +359,159 @@ pub fn insert_mentions(
     }
     Ok((convs.len(), convs.iter().filter(|c| c.1).count()))
 }
+
+/// What [`generate_scheduled`] wrote.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scheduled {
+    /// Open conversations (assigned ones answered or waiting less than a minute; unassigned ones
+    /// already alerted).
+    pub open: usize,
+    /// Pending ones.
+    pub pending: usize,
+    /// Snoozed ones, waking within the next 30 days.
+    pub snoozed: usize,
+    /// SLA clocks (first response and resolution per open or pending conversation), each due
+    /// between one hour and three days ahead.
+    pub clocks: usize,
+}
+
+/// Fills the database in `data_dir` with `conversations` unresolved conversations in the state
+/// a busy shop's scheduler sees between alerts: nothing due now. 70 % open (a third of them
+/// unassigned), 20 % pending, 10 % snoozed; two SLA clocks per open or pending one.
+pub fn generate_scheduled(
+    data_dir: &Path,
+    channel: i64,
+    agents: &[i64],
+    conversations: usize,
+    now: i64,
+) -> Result<Scheduled> {
+    let mut conn = open_bare(&data_dir.join("teaminbox.db"))?;
+    conn.pragma_update(None, "synchronous", "OFF")?;
+    let mut rng = Rng::new(7);
+    let mut made = Scheduled::default();
+    let hour = 3_600_000i64;
+    while made.open + made.pending + made.snoozed < conversations {
+        let tx = conn.transaction()?;
+        {
+            let mut contact =
+                tx.prepare("INSERT INTO contacts (name, phone, created_at) VALUES (?1, ?2, ?3)")?;
+            let mut conv = tx.prepare(
+                "INSERT INTO conversations (channel_id, contact_id, status, assignee_id, assigned_at,
+                    unassigned_alerted, last_message_at, last_inbound_at, waiting_since, snoozed_until,
+                    preview, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, 'hello', ?7, ?7)",
+            )?;
+            let mut clock = tx.prepare(
+                "INSERT INTO sla_clocks (conversation_id, target, cycle_id, policy_id, started_at,
+                    resumed_at, warn_at, due_at, next_at)
+                 VALUES (?1, ?2, 0, 0, ?3, ?3, ?4, ?5, ?4)",
+            )?;
+            let done = made.open + made.pending + made.snoozed;
+            for i in 0..10_000.min(conversations - done) {
+                let n = done + i;
+                let last = now - rng.below(hour as u64) as i64;
+                contact.execute(params![format!("Customer {n}"), None::<String>, last])?;
+                let contact_id = tx.last_insert_rowid();
+                let roll = rng.below(100);
+                let (status, assignee, waiting, snoozed) = match roll {
+                    0..70 => {
+                        made.open += 1;
+                        if rng.below(3) == 0 {
+                            (
+                                "open",
+                                None,
+                                Some(now - rng.below(2 * hour as u64) as i64),
+                                None,
+                            )
+                        } else {
+                            let agent = agents[rng.below(agents.len() as u64) as usize];
+                            let waiting =
+                                (rng.below(2) == 0).then(|| now - rng.below(60_000) as i64);
+                            ("open", Some(agent), waiting, None)
+                        }
+                    }
+                    70..90 => {
+                        made.pending += 1;
+                        let agent = agents[rng.below(agents.len() as u64) as usize];
+                        ("pending", Some(agent), None, None)
+                    }
+                    _ => {
+                        made.snoozed += 1;
+                        let until = now + hour + rng.below(30 * 24 * hour as u64) as i64;
+                        ("snoozed", None, None, Some(until))
+                    }
+                };
+                conv.execute(params![
+                    channel,
+                    contact_id,
+                    status,
+                    assignee,
+                    assignee.map(|_| last),
+                    assignee.is_none() as i64,
+                    last,
+                    waiting,
+                    snoozed
+                ])?;
+                let conv_id = tx.last_insert_rowid();
+                if status != "snoozed" {
+                    for target in ["first_response", "resolution"] {
+                        let due = now + hour + rng.below(72 * hour as u64) as i64;
+                        let warn = due - (due - last) / 5;
+                        clock.execute(params![conv_id, target, last, warn, due])?;
+                        made.clocks += 1;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+    }
+    conn.execute_batch("ANALYZE")?;
+    Ok(made)
+}
+
+/// Makes the `n` soonest SLA clocks due at `now` (their warning moment passed), so the next
+/// scheduler tick records `n` warnings. Answers how many were changed.
+pub fn make_clocks_due(conn: &Connection, n: i64, now: i64) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE sla_clocks SET warn_at = ?1, next_at = ?1
+         WHERE (conversation_id, target) IN
+            (SELECT conversation_id, target FROM sla_clocks WHERE next_at IS NOT NULL ORDER BY next_at LIMIT ?2)",
+        params![now - 1, n],
+    )?)
+}
+
+/// The bare baseline of a tick: the one indexed probe for the next SLA moment.
+pub fn next_clock_moment(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT min(next_at) FROM sla_clocks WHERE next_at IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Routing benchmark: every conversation resolved but the newest `open_per_agent` for each of
+/// `agents`, which are open and theirs (a day's realistic load over a long history).
+pub fn spread_open(conn: &Connection, agents: &[i64], open_per_agent: usize) -> Result<()> {
+    conn.execute("UPDATE conversations SET status = 'resolved'", [])?;
+    let n = agents.len() * open_per_agent;
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM conversations ORDER BY id DESC LIMIT ?1")?
+        .query_map([n as i64], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (i, id) in ids.iter().enumerate() {
+        conn.prepare_cached(
+            "UPDATE conversations SET status = 'open', assignee_id = ?2 WHERE id = ?1",
+        )?
+        .execute(params![id, agents[i % agents.len()]])?;
+    }
+    Ok(())
+}
+
+/// Conversations that have an assignee.
+pub fn count_assigned(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM conversations WHERE assignee_id IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}

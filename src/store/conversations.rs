@@ -114,8 +114,8 @@ pub fn insert_conversation(
     now: i64,
 ) -> Result<ConversationId> {
     conn.prepare_cached(
-        "INSERT INTO conversations (channel_id, contact_id, status, assignee_id, team_id, last_message_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
+        "INSERT INTO conversations (channel_id, contact_id, status, assignee_id, team_id, last_message_at, created_at, updated_at, pending_since)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6, CASE WHEN ?3 = 'pending' THEN ?6 END)",
     )?
     .execute(params![
         c.channel.0,
@@ -172,7 +172,8 @@ pub fn update_status(
 ) -> Result<()> {
     conn.prepare_cached(
         "UPDATE conversations SET status = ?2, snoozed_until = ?3, updated_at = ?4,
-            waiting_since = CASE WHEN ?2 = 'resolved' THEN NULL ELSE waiting_since END
+            waiting_since = CASE WHEN ?2 = 'resolved' THEN NULL ELSE waiting_since END,
+            pending_since = CASE WHEN ?2 = 'pending' THEN CASE WHEN status = 'pending' THEN pending_since ELSE ?4 END END
          WHERE id = ?1",
     )?
     .execute(params![id.0, status.as_str(), snoozed_until, now])?;
@@ -277,6 +278,29 @@ pub fn find_oldest_waiting_in_pool(
         .optional()?)
 }
 
+/// The unassigned open conversation whose customer has waited longest (then the lowest id), in
+/// the pools of `teams` and the general pool (`None`: every pool) — "Take next". Read through the
+/// partial index conv_pool_wait in waiting order.
+pub fn find_next_waiting(
+    conn: &Connection,
+    teams: Option<&[TeamId]>,
+) -> Result<Option<ConversationId>> {
+    let teams = teams.map(|t| {
+        serde_json::to_string(&t.iter().map(|t| t.0).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into())
+    });
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM conversations INDEXED BY conv_pool_wait
+             WHERE assignee_id IS NULL AND status = 'open' AND waiting_since IS NOT NULL
+               AND (?1 IS NULL OR team_id IS NULL
+                    OR team_id IN (SELECT value FROM json_each(?1)))
+             ORDER BY waiting_since, id LIMIT 1",
+        )?
+        .query_row(params![teams], |r| r.get(0).map(ConversationId))
+        .optional()?)
+}
+
 /// Snoozed conversations whose time has come (`snoozed_until <= now`, ms), soonest first, at
 /// most `limit` — read through the partial index `conv_snoozed`, never a scan of the table.
 pub fn list_due_snoozed(conn: &Connection, now: i64, limit: i64) -> Result<Vec<ConversationId>> {
@@ -287,6 +311,26 @@ pub fn list_due_snoozed(conn: &Connection, now: i64, limit: i64) -> Result<Vec<C
     )?;
     let ids = st
         .query_map(params![now, limit], |r| r.get(0).map(ConversationId))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ids)
+}
+
+/// Pending conversations that have waited on the customer since `before` (UTC ms) or longer
+/// with no customer message since then, longest quiet first, at most `limit` (the partial index
+/// `conv_pending_since`, never a scan).
+pub fn list_quiet_pending(
+    conn: &Connection,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<ConversationId>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id FROM conversations
+         WHERE status = 'pending' AND pending_since <= ?1
+           AND COALESCE(last_inbound_at, 0) <= ?1
+         ORDER BY pending_since LIMIT ?2",
+    )?;
+    let ids = st
+        .query_map(params![before, limit], |r| r.get(0).map(ConversationId))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(ids)
 }
@@ -307,6 +351,7 @@ pub fn record_inbound(
     conn.prepare_cached(
         "UPDATE conversations SET
             status = ?3, snoozed_until = NULL,
+            pending_since = CASE WHEN ?3 = 'pending' THEN CASE WHEN status = 'pending' THEN pending_since ELSE ?6 END END,
             last_message_at = MAX(last_message_at, ?2),
             last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?2),
             waiting_since = MIN(COALESCE(waiting_since, ?2), ?2),
@@ -340,6 +385,7 @@ pub fn record_outbound(
 ) -> Result<()> {
     conn.prepare_cached(
         "UPDATE conversations SET status = ?3, snoozed_until = CASE WHEN ?3 = 'snoozed' THEN snoozed_until END,
+            pending_since = CASE WHEN ?3 = 'pending' THEN CASE WHEN status = 'pending' THEN pending_since ELSE ?4 END END,
             last_message_at = MAX(last_message_at, ?4), waiting_since = NULL, preview = ?2, updated_at = ?4
          WHERE id = ?1",
     )?

@@ -1,6 +1,7 @@
 //! All SQL lives here: connection setup (WAL), embedded migrations, one writer thread that commits
 //! concurrent requests together (group commit), a pool of readers, and typed queries.
 
+pub mod backup;
 pub mod bench;
 pub mod canned;
 pub mod channels;
@@ -8,10 +9,13 @@ pub mod contacts;
 pub mod conversations;
 pub mod cycles;
 pub mod events;
+pub mod handoff;
 pub mod mentions;
 pub mod messages;
 pub mod outbox;
 pub mod queue;
+pub mod reports;
+pub mod routing;
 pub mod search;
 pub mod settings;
 pub mod sla;
@@ -83,18 +87,24 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_search.sql"),
     include_str!("migrations/009_collab.sql"),
     include_str!("migrations/010_sla.sql"),
-    include_str!("migrations/011_conversation_terms.sql"),
+    include_str!("migrations/012_routing.sql"),
+    include_str!("migrations/013_reports.sql"),
+    include_str!("migrations/015_pending_since.sql"),
+    CONVERSATION_TERMS,
 ];
 
-/// Migrations with a Rust step after their SQL, by number: 011 reads the messages that exist
-/// into conversation_terms (the terms rule is Rust, domain::search::terms).
+/// Migration 017 (the 14th in MIGRATIONS): its SQL, named so that its Rust step is found by
+/// content rather than by a position that an append or a renumbering could shift.
+const CONVERSATION_TERMS: &str = include_str!("migrations/017_conversation_terms.sql");
+
+/// Migrations with a Rust step after their SQL: 017 reads the messages that exist into
+/// conversation_terms (the terms rule is Rust, domain::search::terms).
 fn migrations() -> Migrations<'static> {
     Migrations::new(
         MIGRATIONS
             .iter()
-            .enumerate()
-            .map(|(i, sql)| match i + 1 {
-                11 => M::up_with_hook(sql, |tx: &rusqlite::Transaction| {
+            .map(|sql| match *sql {
+                CONVERSATION_TERMS => M::up_with_hook(sql, |tx: &rusqlite::Transaction| {
                     let started = std::time::Instant::now();
                     let read = terms::rebuild(tx)
                         .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))?;
@@ -102,7 +112,7 @@ fn migrations() -> Migrations<'static> {
                     tracing::info!(
                         messages = read,
                         secs = started.elapsed().as_secs_f64(),
-                        "migration 011: search terms of the stored messages built"
+                        "migration 017: search terms of the stored messages built"
                     );
                     Ok(())
                 }),

@@ -8,8 +8,8 @@ use super::Result;
 use super::conversations::{Conversation, SELECT, map_conversation};
 pub use super::search::Search;
 use super::search::{
-    DRIVE, FEW, MessageSide, Tuning, WINDOW, contact_side, message_side, message_terms,
-    search_clause,
+    ContactSide, DRIVE, FEW, MessageSide, Tuning, WINDOW, contact_side, message_side,
+    message_terms, search_clause,
 };
 use crate::domain::policy::Scope;
 use crate::domain::{Status, TeamId, UserId};
@@ -84,6 +84,20 @@ pub enum View {
     Pending,
     /// Everything the viewer may see.
     All,
+    /// Conversations with a running SLA target (not met, not paused), what breaches first on
+    /// top: breached (longest overdue first), then the soonest due.
+    AtRisk,
+}
+
+/// The order of a queue page (the "at risk" view has its own: soonest due first).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Newest activity first (`last_message_at` descending).
+    #[default]
+    Recent,
+    /// Longest waiting first: since when the customer waits for us, else their last message
+    /// (the same wait as the Unassigned tab's "oldest"), ascending.
+    Waiting,
 }
 
 /// Which statuses a query shows.
@@ -116,8 +130,64 @@ pub struct ConvQuery {
     pub search: Option<Search>,
     /// Page size.
     pub limit: i64,
-    /// Start after this cursor (`last_message_at`, id) of the previous page.
+    /// Start after this cursor (sort key, id) of the previous page.
     pub before: Option<(i64, i64)>,
+    /// The order (ignored by [`View::AtRisk`]).
+    pub order: Order,
+}
+
+/// A page's sort: the key, the FROM clause it needs, the id column that breaks ties, and
+/// whether it ascends.
+#[derive(Debug, Clone, Copy)]
+struct Sort {
+    key: &'static str,
+    from: &'static str,
+    id: &'static str,
+    asc: bool,
+}
+
+impl Sort {
+    /// The sort of `q`'s view and order.
+    fn of(q: &ConvQuery) -> Sort {
+        let (key, from, id, asc) = match (q.view, q.order) {
+            // One running clock per conversation (its soonest), read through sla_clocks_due
+            // whose order is (due_at, conversation_id): the page is read in order and stops at
+            // its size.
+            (View::AtRisk, _) => (
+                "k.due_at",
+                "sla_clocks k INDEXED BY sla_clocks_due JOIN conversations c ON c.id = k.conversation_id",
+                "k.conversation_id",
+                true,
+            ),
+            (_, Order::Waiting) => (
+                "COALESCE(c.waiting_since, c.last_message_at)",
+                "conversations c",
+                "c.id",
+                true,
+            ),
+            (_, Order::Recent) => ("c.last_message_at", "conversations c", "c.id", false),
+        };
+        Sort { key, from, id, asc }
+    }
+
+    /// ` ORDER BY` key and id in this sort's direction.
+    fn order_by(&self) -> String {
+        let dir = if self.asc { "ASC" } else { "DESC" };
+        format!(" ORDER BY {} {dir}, {} {dir}", self.key, self.id)
+    }
+
+    /// The condition (starting with ` AND`) that keeps what comes after the row at `?{a}`
+    /// (key) and `?{i}` (id) in this order, or, with `upto`, what comes up to and with it.
+    fn beyond(&self, a: usize, i: usize, upto: bool) -> String {
+        let (key, id) = (self.key, self.id);
+        let (cmp, last) = match (self.asc, upto) {
+            (true, false) => (">", ">"),
+            (false, false) => ("<", "<"),
+            (true, true) => ("<", "<="),
+            (false, true) => (">", ">="),
+        };
+        format!(" AND ({key} {cmp} ?{a} OR ({key} = ?{a} AND {id} {last} ?{i}))")
+    }
 }
 
 /// The SQL condition (starting with ` AND`) that keeps conversations `c` in `scope`, pushing its
@@ -184,8 +254,20 @@ fn scope_sql(scope: &Scope, args: &mut Vec<SqlValue>, col: &str, part: ScopePart
     }
 }
 
-/// A page of conversations and the cursor (`last_message_at`, id) of the next one.
+/// A page of conversations and the cursor (sort key, id) of the next one.
 pub type Page = (Vec<Conversation>, Option<(i64, i64)>);
+
+/// A page of conversations, each with its sort key, and the cursor of the next one.
+struct Keyed {
+    items: Vec<(Conversation, i64)>,
+    next: Option<(i64, i64)>,
+}
+
+impl Keyed {
+    fn page(self) -> Page {
+        (self.items.into_iter().map(|(c, _)| c).collect(), self.next)
+    }
+}
 
 /// One page of a queue view, newest activity first, with the cursor of the next page.
 pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
@@ -202,7 +284,7 @@ pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
 
 /// The conditions of a query other than its search (view, status, scope, team, tag, cursor),
 /// starting with ` AND`, pushing their parameters onto `args`.
-fn filter_clause(q: &ConvQuery, args: &mut Vec<SqlValue>, part: ScopePart) -> String {
+fn filter_clause(q: &ConvQuery, args: &mut Vec<SqlValue>, part: ScopePart, sort: Sort) -> String {
     let mut sql = String::new();
     let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
         args.push(v);
@@ -219,6 +301,12 @@ fn filter_clause(q: &ConvQuery, args: &mut Vec<SqlValue>, part: ScopePart) -> St
             let p = arg(q.viewer.0.into(), args);
             sql.push_str(&format!(" AND c.assignee_id = {p}"));
         }
+        View::AtRisk => sql.push_str(
+            " AND k.stopped_at IS NULL AND k.paused = 0 AND NOT EXISTS (SELECT 1 FROM sla_clocks k2
+                WHERE k2.conversation_id = k.conversation_id AND k2.stopped_at IS NULL
+                  AND k2.paused = 0
+                  AND (k2.due_at < k.due_at OR (k2.due_at = k.due_at AND k2.target < k.target)))",
+        ),
         View::Pending | View::All => {}
     }
     match status {
@@ -246,64 +334,75 @@ fn filter_clause(q: &ConvQuery, args: &mut Vec<SqlValue>, part: ScopePart) -> St
         ));
     }
     if let Some((at, id)) = q.before {
-        let a = arg(at.into(), args);
-        let i = arg(id.into(), args);
-        sql.push_str(&format!(
-            " AND (c.last_message_at < {a} OR (c.last_message_at = {a} AND c.id < {i}))"
-        ));
+        args.push(at.into());
+        args.push(id.into());
+        sql.push_str(&sort.beyond(args.len() - 1, args.len(), false));
     }
     sql
 }
 
-const ORDER: &str = " ORDER BY c.last_message_at DESC, c.id DESC";
-
-/// Reads the page of conversations `c` that `conditions` keep (parameters `args`) in queue
+/// Reads the page of conversations `c` that `conditions` keep (parameters `args`) in `sort`'s
 /// order: `limit` of them and the cursor of the next page. Their ids are found and ordered first
 /// and only those rows read in full (names, team, tags): a search can leave thousands to sort.
 fn read_page(
     conn: &Connection,
+    sort: Sort,
     conditions: &str,
     mut args: Vec<SqlValue>,
     limit: i64,
-) -> Result<Page> {
+) -> Result<Keyed> {
     args.push((limit + 1).into());
-    let ids: Vec<i64> = conn
+    let mut keys: Vec<(i64, i64)> = conn
         .prepare_cached(&format!(
-            "SELECT c.id FROM conversations c WHERE 1{conditions}{ORDER} LIMIT ?{}",
+            "SELECT {}, {} FROM {} WHERE 1{conditions}{} LIMIT ?{}",
+            sort.id,
+            sort.key,
+            sort.from,
+            sort.order_by(),
             args.len()
         ))?
-        .query_map(params_from_iter(args.iter()), |r| r.get(0))?
+        .query_map(params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut items = if ids.is_empty() {
-        Vec::new()
-    } else {
-        conn.prepare_cached(&format!(
-            "{SELECT} WHERE c.id IN (SELECT value FROM json_each(?1)){ORDER}"
-        ))?
-        .query_map([serde_json::to_string(&ids)?], map_conversation)?
-        .collect::<rusqlite::Result<Vec<_>>>()?
-    };
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|c| (c.last_message_at.0, c.id.0))
+    let next = if keys.len() as i64 > limit {
+        keys.truncate(limit as usize);
+        keys.last().map(|&(id, key)| (key, id))
     } else {
         None
     };
-    Ok((items, next))
+    let mut rows: std::collections::HashMap<i64, Conversation> = if keys.is_empty() {
+        Default::default()
+    } else {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        conn.prepare_cached(&format!(
+            "{SELECT} WHERE c.id IN (SELECT value FROM json_each(?1))"
+        ))?
+        .query_map([serde_json::to_string(&ids)?], map_conversation)?
+        .map(|c| c.map(|c| (c.id.0, c)))
+        .collect::<rusqlite::Result<_>>()?
+    };
+    let items = keys
+        .into_iter()
+        .filter_map(|(id, key)| rows.remove(&id).map(|c| (c, key)))
+        .collect();
+    Ok(Keyed { items, next })
 }
 
-/// The last of the first `window` conversations (`last_message_at`, id) that `filters` keep, in
-/// page order; `None` when they keep fewer.
+/// The last of the first `window` conversations (sort key, id) that `filters` keep, in page
+/// order; `None` when they keep fewer.
 fn window_end(
     conn: &Connection,
+    sort: Sort,
     filters: &str,
     args: &[SqlValue],
     window: usize,
 ) -> Result<Option<(i64, i64)>> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT c.last_message_at, c.id FROM conversations c WHERE 1{filters}{ORDER}
-              LIMIT 1 OFFSET {}",
+            "SELECT {}, {} FROM {} WHERE 1{filters}{} LIMIT 1 OFFSET {}",
+            sort.key,
+            sort.id,
+            sort.from,
+            sort.order_by(),
             window - 1
         ))?
         .query_row(params_from_iter(args.iter()), |r| {
@@ -315,104 +414,122 @@ fn window_end(
 /// [`list_conversations`] with its [`Tuning`] as a parameter.
 ///
 /// A search in a narrower scope reads the part role and ownership give and the part the
-/// viewer's mentions give (a few conversations, listed from `mentions`) as two searches, and
-/// merges their pages (see [`ScopePart`]); a view that shows only the viewer's own needs no
-/// mentions part.
+/// viewer's mentions give (a few conversations, listed from `mentions`) apart, and merges their
+/// pages (see [`ScopePart`]); a view that shows only the viewer's own needs no mentions part.
+/// Each side of the search (contacts, messages) is asked its index at most once for both.
 fn list_page(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Result<Page> {
+    let sort = Sort::of(q);
     let Some(search) = &q.search else {
         let mut args: Vec<SqlValue> = Vec::new();
-        let filters = filter_clause(q, &mut args, ScopePart::Whole);
-        return read_page(conn, &filters, args, q.limit);
+        let filters = filter_clause(q, &mut args, ScopePart::Whole, sort);
+        return Ok(read_page(conn, sort, &filters, args, q.limit)?.page());
     };
+    let contact = contact_side(conn, search, tuning.few)?;
+    let words = message_terms(search);
     let user = match &q.scope {
-        Scope::All => return search_page(conn, q, search, ScopePart::Whole, tuning),
+        Scope::All => {
+            let page = search_page(conn, q, &contact, &words, ScopePart::Whole, sort, tuning)?;
+            return Ok(page.page());
+        }
         Scope::AssignedTo(u) => *u,
         Scope::AssignedToOrPool { user, .. } => *user,
     };
-    let by_role = search_page(conn, q, search, ScopePart::ByRole, tuning)?;
+    let by_role = search_page(conn, q, &contact, &words, ScopePart::ByRole, sort, tuning)?;
     if q.view == View::Mine {
-        return Ok(by_role);
+        return Ok(by_role.page());
     }
     let mentioned = super::mentions::list_unresolved_mentioning(conn, user)?;
     if mentioned.is_empty() {
-        return Ok(by_role);
+        return Ok(by_role.page());
     }
+    // A few conversations: each is tested for every word as it is read (no walk, no message
+    // index), with the contacts side already asked for the part by role.
     let ids = serde_json::to_string(&mentioned)?;
-    let by_mention = search_page(conn, q, search, ScopePart::Mentioned(&ids), tuning)?;
-    Ok(merge_pages(by_role, by_mention, q.limit))
+    let mut args: Vec<SqlValue> = Vec::new();
+    let filters = filter_clause(q, &mut args, ScopePart::Mentioned(&ids), sort);
+    let message = if words.is_empty() {
+        MessageSide::Nothing
+    } else {
+        MessageSide::Each
+    };
+    let clause = search_clause(&contact, &message, &words, tuning.drive, &mut args)?;
+    let by_mention = read_page(conn, sort, &format!("{filters} AND {clause}"), args, q.limit)?;
+    Ok(merge_pages(by_role, by_mention, q.limit, sort).page())
 }
 
-/// One page of the conversations in `part` of the query's scope that `search` finds.
+/// One page of the conversations in `part` of the query's scope that a search finds: its
+/// contacts side as asked already, its message terms `words`.
 ///
 /// A search with message words first walks the first `window` conversations in page order,
 /// testing each (see [`WINDOW`]): when that fills the page, or those were all there are, it is
-/// the answer. Otherwise each side is asked its index: a narrow side gives its conversation ids
-/// and the page is read through them; a broad one is checked while the page is read in order.
+/// the answer. Otherwise the message side is asked its index: a narrow side gives its
+/// conversation ids and the page is read through them; a broad one is checked while the page
+/// is read in order.
 fn search_page(
     conn: &Connection,
     q: &ConvQuery,
-    search: &Search,
+    contact: &ContactSide,
+    words: &[String],
     part: ScopePart,
+    sort: Sort,
     tuning: Tuning,
-) -> Result<Page> {
+) -> Result<Keyed> {
     let mut args: Vec<SqlValue> = Vec::new();
-    let filters = filter_clause(q, &mut args, part);
-    let contact = contact_side(conn, search, tuning.few)?;
-    let words = message_terms(search);
+    let filters = filter_clause(q, &mut args, part, sort);
     if !words.is_empty() && tuning.window > 0 {
-        let end = window_end(conn, &filters, &args, tuning.window)?;
+        let end = window_end(conn, sort, &filters, &args, tuning.window)?;
         let mut walk_args = args.clone();
         let mut conditions = filters.clone();
         if let Some((at, id)) = end {
             walk_args.push(at.into());
-            let a = walk_args.len();
             walk_args.push(id.into());
-            let i = walk_args.len();
-            conditions.push_str(&format!(
-                " AND (c.last_message_at > ?{a} OR (c.last_message_at = ?{a} AND c.id >= ?{i}))"
-            ));
+            let n = walk_args.len();
+            conditions.push_str(&sort.beyond(n - 1, n, true));
         }
         let clause = search_clause(
-            &contact,
+            contact,
             &MessageSide::Each,
-            &words,
+            words,
             tuning.drive,
             &mut walk_args,
         )?;
         conditions.push_str(&format!(" AND {clause}"));
-        let page = read_page(conn, &conditions, walk_args, q.limit)?;
-        if page.1.is_some() || end.is_none() {
+        let page = read_page(conn, sort, &conditions, walk_args, q.limit)?;
+        if page.next.is_some() || end.is_none() {
             return Ok(page);
         }
     }
     let message = if words.is_empty() {
         MessageSide::Nothing
     } else {
-        message_side(conn, &words, tuning.few)?
+        message_side(conn, words, tuning.few)?
     };
-    let clause = search_clause(&contact, &message, &words, tuning.drive, &mut args)?;
-    read_page(conn, &format!("{filters} AND {clause}"), args, q.limit)
+    let clause = search_clause(contact, &message, words, tuning.drive, &mut args)?;
+    read_page(conn, sort, &format!("{filters} AND {clause}"), args, q.limit)
 }
 
 /// The page of `limit` that two pages of the same query over two sets of conversations make
-/// together: newest first, each conversation once (one may be in both), and a next cursor when
-/// either had more or together they exceed `limit`.
-fn merge_pages(a: Page, b: Page, limit: i64) -> Page {
-    let more = a.1.is_some() || b.1.is_some();
-    let mut items = a.0;
-    for c in b.0 {
-        if !items.iter().any(|x| x.id == c.id) {
-            items.push(c);
+/// together: in `sort`'s order, each conversation once (one may be in both), and a next cursor
+/// when either had more or together they exceed `limit`.
+fn merge_pages(a: Keyed, b: Keyed, limit: i64, sort: Sort) -> Keyed {
+    let more = a.next.is_some() || b.next.is_some();
+    let mut items = a.items;
+    for (c, k) in b.items {
+        if !items.iter().any(|x| x.0.id == c.id) {
+            items.push((c, k));
         }
     }
-    items.sort_by_key(|c| std::cmp::Reverse((c.last_message_at.0, c.id.0)));
+    items.sort_by_key(|(c, k)| (*k, c.id.0));
+    if !sort.asc {
+        items.reverse();
+    }
     let limit = usize::try_from(limit).unwrap_or(0);
     if more || items.len() > limit {
         items.truncate(limit);
-        let next = items.last().map(|c| (c.last_message_at.0, c.id.0));
-        (items, next)
+        let next = items.last().map(|(c, k)| (*k, c.id.0));
+        Keyed { items, next }
     } else {
-        (items, None)
+        Keyed { items, next: None }
     }
 }
 

@@ -261,28 +261,51 @@ mod tests {
     use super::Search;
     use crate::domain::UserId;
     use crate::domain::policy::Scope;
-    use crate::store::queue::{ConvQuery, StatusFilter, View, list_conversations};
+    use crate::store::queue::{ConvQuery, Order, StatusFilter, View, list_conversations};
 
+    /// A database at main's last version before 017 (13 migrations run: 001–010, 012, 013,
+    /// 015), with rows those wrote, upgrades when the server opens it: the word index is built
+    /// from the messages that exist, and the rows of 012–015 are kept.
     #[test]
-    fn migration_011_reads_the_messages_that_exist_already() {
+    fn migration_017_reads_the_messages_that_exist_already() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = Connection::open(dir.path().join("old.db")).expect("open");
+        let mut conn = Connection::open(dir.path().join("teaminbox.db")).expect("open");
         let migrations = crate::store::migrations();
         migrations
-            .to_version(&mut conn, 10)
-            .expect("migrate to 010");
+            .to_version(&mut conn, 13)
+            .expect("migrate to main's version 13 (015)");
         conn.execute_batch(
             "INSERT INTO channels (id, kind, name, created_at) VALUES (1, 'api', 'c', 0);
+             INSERT INTO users (id, email, name, role, password_hash, created_at)
+                 VALUES (1, 'a@x', 'A', 'agent', 'h', 0);
              INSERT INTO contacts (id, name, created_at) VALUES (1, 'Ana', 0), (2, 'Omar', 0);
-             INSERT INTO conversations (id, channel_id, contact_id, last_message_at, created_at, updated_at)
-                 VALUES (1, 1, 1, 0, 0, 0), (2, 1, 2, 1, 0, 0);
+             INSERT INTO conversations (id, channel_id, contact_id, status, assignee_id, pending_since,
+                     last_message_at, created_at, updated_at)
+                 VALUES (1, 1, 1, 'pending', 1, 5, 0, 0, 0), (2, 1, 2, 'open', NULL, NULL, 1, 0, 0);
              INSERT INTO messages (conversation_id, channel_id, direction, text, status, created_at)
                  VALUES (1, 1, 'in', 'Where is my parcel?', 'received', 0),
-                        (1, 1, 'out', 'Le café arrive mardi', 'delivered', 1),
-                        (2, 1, 'in', 'شكراً يا مُحَمَّد', 'received', 2);",
+                        (2, 1, 'in', 'شكراً يا مُحَمَّد', 'received', 2);
+             INSERT INTO messages (conversation_id, channel_id, direction, text, status, author_id, created_at)
+                 VALUES (1, 1, 'out', 'Le café arrive mardi', 'delivered', 1, 1);
+             INSERT INTO routing_rules (position, created_at, updated_at) VALUES (1, 0, 0);",
         )
-        .expect("old rows");
-        migrations.to_latest(&mut conn).expect("migrate");
+        .expect("rows of version 13");
+        drop(conn);
+        drop(crate::store::Store::open(dir.path()).expect("the server opens it"));
+        let conn = Connection::open(dir.path().join("teaminbox.db")).expect("open");
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, 14);
+        let kept: (i64, i64, Option<i64>) = conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM routing_rules), (SELECT COUNT(*) FROM staff_replies),
+                        (SELECT pending_since FROM conversations WHERE id = 1)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("rows of 012–015");
+        assert_eq!(kept, (1, 1, Some(5)));
         let found = |words: &[&str]| {
             let q = ConvQuery {
                 view: View::All,
@@ -297,6 +320,7 @@ mod tests {
                 }),
                 limit: 10,
                 before: None,
+                order: Order::Recent,
             };
             let ids: Vec<i64> = list_conversations(&conn, &q)
                 .expect("list")
@@ -351,6 +375,7 @@ mod tests {
                 search: Some(search),
                 limit: 10,
                 before: None,
+                order: Order::Recent,
             };
             list_conversations(&conn, &q).expect("list").0.len()
         };

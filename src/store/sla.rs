@@ -208,6 +208,27 @@ pub fn list_clocks(conn: &Connection, id: ConversationId) -> Result<Vec<Clock>> 
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The clocks of the current cycle of each of `ids` (a page of a list): one query, each
+/// conversation's clocks found through the primary key (conversation_id, target).
+pub fn list_current_clocks(conn: &Connection, ids: &[ConversationId]) -> Result<Vec<Clock>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = serde_json::to_string(&ids.iter().map(|i| i.0).collect::<Vec<_>>())?;
+    let columns = CLOCK_COLUMNS
+        .split(',')
+        .map(|c| format!("k.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {columns} FROM json_each(?1) j
+           JOIN sla_clocks k ON k.conversation_id = j.value
+           JOIN conversations c ON c.id = k.conversation_id AND c.cycle_id = k.cycle_id"
+    ))?;
+    let rows = st.query_map([list], map_clock)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Clocks with something to fire at or before `now` (UTC ms), soonest first, at most `limit`.
 pub fn list_due_clocks(conn: &Connection, now: i64, limit: i64) -> Result<Vec<Clock>> {
     let mut st = conn.prepare_cached(&format!(

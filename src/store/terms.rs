@@ -1,4 +1,4 @@
-//! conversation_terms (migration 011): the search terms of each conversation's messages, added
+//! conversation_terms (migration 017): the search terms of each conversation's messages, added
 //! to as messages are stored, and the look-ups a search makes of them (see store::queue).
 
 use std::collections::HashSet;
@@ -91,7 +91,7 @@ fn write_chunks(
     Ok(())
 }
 
-/// Empties conversation_terms and fills it again from every stored message (migration 011's
+/// Empties conversation_terms and fills it again from every stored message (migration 017's
 /// step for the messages that exist, and the benchmark's after bulk generation). Returns the
 /// number of messages read.
 pub fn rebuild(conn: &Connection) -> Result<usize> {

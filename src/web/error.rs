@@ -28,6 +28,7 @@ pub fn status_of(e: &Error) -> (StatusCode, &'static str, String) {
             "not_found",
             format!("{what} not found"),
         ),
+        Error::Missing { code, message } => (StatusCode::NOT_FOUND, code, message.clone()),
         Error::Conflict { code, message, .. } => (StatusCode::CONFLICT, code, message.clone()),
         Error::Invalid { code, message } => {
             (StatusCode::UNPROCESSABLE_ENTITY, code, message.clone())
@@ -214,6 +215,10 @@ mod tests {
             Error::Unauthenticated("log in first".into()),
             crate::service::forbidden("your role does not allow this"),
             Error::NotFound("conversation"),
+            Error::Missing {
+                code: "nothing_waiting",
+                message: "nobody is waiting".into(),
+            },
             Error::Conflict {
                 code: "not_owner",
                 message: "claim it before replying".into(),
@@ -235,6 +240,7 @@ mod tests {
                 | Error::Unauthenticated(_)
                 | Error::Forbidden { .. }
                 | Error::NotFound(_)
+                | Error::Missing { .. }
                 | Error::Conflict { .. }
                 | Error::Invalid { .. }
                 | Error::TooLarge(_)
@@ -266,6 +272,7 @@ mod tests {
             (401, "unauthenticated"),
             (403, "forbidden"),
             (404, "not_found"),
+            (404, "nothing_waiting"),
             (409, "not_owner"),
             (422, "too_long"),
             (413, "payload_too_large"),

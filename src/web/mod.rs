@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod in_flight;
+pub mod metrics;
 pub mod notice;
 pub mod openapi;
 pub mod request_id;
@@ -61,6 +62,7 @@ pub fn configure(state: Data<AppState>) -> impl Fn(&mut web::ServiceConfig) + Cl
             .configure(api::configure)
             .configure(webhooks::configure)
             .configure(ui::configure)
+            .route("/metrics", web::get().to(metrics::show_metrics))
             .default_service(web::to(not_found));
     }
 }

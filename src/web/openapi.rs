@@ -38,6 +38,35 @@ struct Op {
     errors: &'static [u16],
 }
 
+/// The period and scope parameters of every report.
+fn report(o: Op) -> Op {
+    o.query(
+        "from",
+        json!({"type": "string"}),
+        "YYYY-MM-DD or RFC 3339; default: 30 days before `to`",
+    )
+    .query(
+        "to",
+        json!({"type": "string"}),
+        "YYYY-MM-DD (the whole day) or RFC 3339; default: now",
+    )
+    .query(
+        "team",
+        json!({"type": "integer"}),
+        "only this team's conversations",
+    )
+    .query(
+        "agent",
+        json!({"type": "integer"}),
+        "only this agent's share",
+    )
+    .query(
+        "channel",
+        json!({"type": "integer"}),
+        "only this channel's conversations",
+    )
+}
+
 fn op(method: &'static str, path: &'static str, summary: &'static str) -> Op {
     Op {
         method,
@@ -147,8 +176,9 @@ fn ops() -> Vec<Op> {
             .body("TeamPatch")
             .ok(200, r("Team"))
             .errors(&[403, 404, 409, 422]),
-        paged(op("get", "/api/v1/conversations", "A queue view, newest activity first"))
-            .query("view", json!({"enum": ["unassigned", "mine", "pending", "all"]}), "default all")
+        paged(op("get", "/api/v1/conversations", "A queue view, newest activity first (or as sort says); each row carries its sla"))
+            .query("view", json!({"enum": ["unassigned", "mine", "pending", "all", "at_risk"]}), "default all; at_risk: conversations with a running SLA target, breached first, then the soonest due")
+            .query("sort", json!({"enum": ["recent", "waiting"]}), "recent (default): newest activity first; waiting: longest waiting customer first (at_risk keeps its own order)")
             .query("team", json!({"type": "integer"}), "only this team's")
             .query("tag", s.clone(), "only those with this tag")
             .query("status", json!({"enum": ["open", "pending", "snoozed", "resolved"]}), "only this status")
@@ -163,6 +193,9 @@ fn ops() -> Vec<Op> {
             .body("Bulk")
             .ok(200, r("BulkResult"))
             .errors(&[403, 422]),
+        op("post", "/api/v1/conversations/next", "Take next: claim the conversation whose customer has waited longest in your pools (same rules as a claim); 404 nothing_waiting when nobody waits")
+            .ok(200, conv())
+            .errors(&[404, 409]),
         op("get", "/api/v1/conversations/{id}", "One conversation")
             .ok(200, conv())
             .errors(&[404]),
@@ -218,7 +251,7 @@ fn ops() -> Vec<Op> {
             .ok(201, r("Landed"))
             .ok(200, r("Landed"))
             .errors(&[422]),
-        op("post", "/api/v1/me/handoff", "End of shift: hand my unresolved conversations (all, or those listed) to a colleague or a pool, with a note, all or nothing")
+        op("post", "/api/v1/me/handoff", "End of shift: hand my unresolved conversations (all, or those listed) to a colleague or a pool, with a note (or one per conversation in `notes`), all or nothing")
             .body("Handoff")
             .ok(200, r("Moved"))
             .errors(&[403, 422]),
@@ -226,6 +259,19 @@ fn ops() -> Vec<Op> {
             .body("Handoff")
             .ok(200, r("Moved"))
             .errors(&[403, 404, 422]),
+        report(op("get", "/api/v1/reports/summary", "Metrics of a period: first response, reply and resolution times, resolution rate, per agent, SLA met, CSAT, the queue now (manager, owner)"))
+            .ok(200, json!({"type": "object", "required": ["from", "to", "first_response_secs", "resolution_secs", "reply_secs", "cycles_started", "cycles_resolved", "resolution_rate", "per_agent", "queue", "csat"]}))
+            .errors(&[400, 403, 422]),
+        op("get", "/api/v1/reports/now", "The live board: the queue and every agent's load (manager, owner)")
+            .query("team", json!({"type": "integer"}), "only this team")
+            .ok(200, json!({"type": "object", "required": ["queue", "agents"]}))
+            .errors(&[400, 403, 422]),
+        report(op("get", "/api/v1/reports/cycles.csv", "One CSV row per cycle that started in the period (manager, owner)"))
+            .ok(200, json!({"type": "string", "description": "RFC 4180 CSV with a header row"}))
+            .errors(&[400, 403, 422]),
+        report(op("get", "/api/v1/reports/agents.csv", "One CSV row per agent with the per_agent figures (manager, owner)"))
+            .ok(200, json!({"type": "string", "description": "RFC 4180 CSV with a header row"}))
+            .errors(&[400, 403, 422]),
         op("get", "/api/v1/sla-policies", "SLA policies (owner, manager)")
             .ok(200, whole("SlaPolicy"))
             .errors(&[403]),
@@ -237,6 +283,20 @@ fn ops() -> Vec<Op> {
             .body("SlaPolicyPatch")
             .ok(200, r("SlaPolicy"))
             .errors(&[403, 404, 422]),
+        op("get", "/api/v1/routing-rules", "Routing rules in the order they are tried: position, then id (owner, manager)")
+            .ok(200, whole("RoutingRule"))
+            .errors(&[403]),
+        op("post", "/api/v1/routing-rules", "Create a routing rule (owner, manager); without a position it goes last. The first matching rule sorts a new or reopened conversation")
+            .body("NewRoutingRule")
+            .ok(201, r("RoutingRule"))
+            .errors(&[403, 422]),
+        op("patch", "/api/v1/routing-rules/{id}", "Change a routing rule (owner, manager); a given conditions or actions object replaces the old one whole")
+            .body("RoutingRulePatch")
+            .ok(200, r("RoutingRule"))
+            .errors(&[403, 404, 422]),
+        op("delete", "/api/v1/routing-rules/{id}", "Delete a routing rule (owner, manager)")
+            .ok(204, Value::Null)
+            .errors(&[403, 404]),
         op("get", "/api/v1/settings", "Workspace settings").ok(200, r("Settings")),
         op("patch", "/api/v1/settings", "Change settings (owner; managers the routing and SLA keys); answers the whole object")
             .body("SettingsPatch")
@@ -301,6 +361,7 @@ fn operation(o: &Op) -> Value {
             let media = match o.path {
                 "/api/v1/events" => "text/event-stream",
                 "/api/v1/messages/{id}/media" => "*/*",
+                p if p.ends_with(".csv") => "text/csv",
                 _ => "application/json",
             };
             ok["content"] = json!({ media: {"schema": schema} });

@@ -28,6 +28,9 @@ pub struct Viewer {
     /// Id of the newest committed event when the request arrived: a page built now reflects at
     /// least that much, so its live stream resumes after it.
     pub last_event: i64,
+    /// The shop's time zone (the `timezone` setting, an IANA name): every time a page shows,
+    /// on the server or in app.js, is in it.
+    pub timezone: String,
 }
 
 impl Viewer {
@@ -96,8 +99,21 @@ impl FromRequest for Viewer {
             let (Some(state), Some(session)) = (state, session) else {
                 return Err(PageError::Login { next });
             };
-            match session_user(&state, session.clone()).await {
-                Ok(Some(user)) => Ok(Viewer {
+            let secret = session.clone();
+            let found = state
+                .store
+                .read(move |c| {
+                    let user = service::auth::authenticate(c, &secret, TokenKind::Session)?;
+                    let tz = match user {
+                        Some(_) => crate::store::settings::load_settings(c)?.timezone,
+                        None => String::new(),
+                    };
+                    Ok::<_, service::Error>(user.map(|u| (u, tz)))
+                })
+                .await;
+            match found {
+                Ok(Some((user, timezone))) => Ok(Viewer {
+                    timezone,
                     user,
                     notice: notice_req
                         .as_ref()

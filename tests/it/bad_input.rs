@@ -29,7 +29,8 @@ const F: &[u16] = &[403];
 const C: &[u16] = &[409];
 
 /// (method, path under /api/v1, caller, body, expected statuses, expected code or "" for any).
-/// `{c}`, `{ana}`, `{bruno}`, `{sales}`, `{contact}`, `{channel}` are filled in, in bodies too.
+/// `{c}`, `{ana}`, `{bruno}`, `{sales}`, `{contact}`, `{channel}`, `{rule}` are filled in, in bodies
+/// too.
 type Row = (
     &'static str,
     &'static str,
@@ -96,6 +97,9 @@ const SPECIFIC: &[Row] = &[
     ("PATCH", "/settings", "owner", r#"{"sticky_owner":"yes"}"#, E, ""),
     ("PATCH", "/settings", "owner", r#"{"no_such_setting":1}"#, U, "unknown_setting"),
     ("PATCH", "/settings", "owner", r#"{"scheduler_tick_ms":1}"#, U, "invalid_setting"),
+    ("POST", "/routing-rules", "manager", r#"{"actions":{"priority":"asap"}}"#, E, ""),
+    ("POST", "/routing-rules", "manager", r#"{"conditions":{"colour":"red"},"actions":{"priority":"low"}}"#, B, "invalid_field"),
+    ("PATCH", "/routing-rules/{rule}", "manager", r#"{"conditions":{"business_hours":"lunch"}}"#, E, ""),
     // Valid JSON that is not allowed: 422.
     ("POST", "/conversations/{c}/status", "ana", r#"{"status":"snoozed","until":"2000-01-01T00:00:00Z"}"#, U, "invalid_until"),
     ("POST", "/conversations/{c}/notes", "ana", r#"{"text":"   "}"#, U, "empty"),
@@ -105,6 +109,10 @@ const SPECIFIC: &[Row] = &[
     ("POST", "/teams", "owner", r#"{"name":"  "}"#, U, "empty"),
     ("PATCH", "/contacts/{contact}", "owner", r#"{"phone":"not a phone"}"#, U, "invalid_phone"),
     ("PATCH", "/contacts/{contact}", "owner", r#"{"name":""}"#, U, "empty"),
+    ("POST", "/routing-rules", "manager", r#"{"conditions":{"keywords":[]},"actions":{"priority":"low"}}"#, U, "empty_list"),
+    ("POST", "/routing-rules", "manager", r#"{"conditions":{"keywords":["?!"]},"actions":{"priority":"low"}}"#, U, "invalid_keyword"),
+    ("POST", "/routing-rules", "manager", r#"{"conditions":{"keywords":["refund"]},"actions":{}}"#, U, "no_action"),
+    ("PATCH", "/routing-rules/{rule}", "manager", r#"{"position":-5}"#, U, "invalid_position"),
     ("POST", "/channels", "owner", r#"{"kind":"api","name":"Hook","config":{"callback_url":"ftp://x.test/cb"}}"#, U, "invalid_config"),
     ("POST", "/channels", "owner", r#"{"kind":"api","name":"Hook","config":"x"}"#, U, "invalid_config"),
     ("POST", "/channels/{channel}/inbound", "secret", r#"{"external_id":"x2","contact":{"identifier":"c9"},"text":"hi","timestamp":"yesterday"}"#, U, "invalid_timestamp"),
@@ -119,6 +127,9 @@ const SPECIFIC: &[Row] = &[
     ("PATCH", "/users/{ana}", "owner", r#"{"name":"Renamed","teams":[999999]}"#, U, "unknown_team"),
     ("POST", "/teams", "owner", r#"{"name":"Ops","members":[999999]}"#, U, "unknown_user"),
     ("PATCH", "/teams/{sales}", "owner", r#"{"name":"Renamed","members":[999999]}"#, U, "unknown_user"),
+    ("POST", "/routing-rules", "manager", r#"{"actions":{"team_id":999999}}"#, U, "unknown_team"),
+    ("POST", "/routing-rules", "manager", r#"{"conditions":{"channel_id":999999},"actions":{"priority":"low"}}"#, U, "unknown_channel"),
+    ("PATCH", "/routing-rules/{rule}", "manager", r#"{"position":1,"actions":{"team_id":999999}}"#, U, "unknown_team"),
     ("POST", "/conversations", "ana", r#"{"contact":{"phone":"351912345678"},"channel_id":999999,"template":{"name":"hello","language":"en"}}"#, U, "unknown_channel"),
     ("POST", "/conversations", "ana", r#"{"contact":{"phone":"351912345678"},"channel_id":999999,"text":"hi"}"#, U, "unknown_channel"),
     // Unknown ids in the path with a valid body: 404.
@@ -131,6 +142,7 @@ const SPECIFIC: &[Row] = &[
     ("PATCH", "/users/999999", "owner", r#"{"name":"X"}"#, N, "not_found"),
     ("PATCH", "/teams/999999", "owner", r#"{"name":"X"}"#, N, "not_found"),
     ("PATCH", "/contacts/999999", "owner", r#"{"name":"X"}"#, N, "not_found"),
+    ("PATCH", "/routing-rules/999999", "manager", r#"{"position":1}"#, N, "not_found"),
     // Not visible to the caller: 404 before 400.
     ("POST", "/conversations/{c}/notes", "bruno", MALFORMED, N, "not_found"),
     ("POST", "/conversations/{c}/notes", "carla", MALFORMED, N, "not_found"),
@@ -143,6 +155,8 @@ const SPECIFIC: &[Row] = &[
     ("PATCH", "/users/{bruno}", "ana", MALFORMED, F, ""),
     ("POST", "/channels", "ana", MALFORMED, F, ""),
     ("PATCH", "/settings", "ana", MALFORMED, F, ""),
+    ("POST", "/routing-rules", "ana", MALFORMED, F, ""),
+    ("PATCH", "/routing-rules/{rule}", "ana", MALFORMED, F, ""),
     // Conflicts with the current state: 409; wrong credentials in the body: 401.
     ("POST", "/teams", "owner", r#"{"name":"Sales"}"#, C, "name_taken"),
     ("PATCH", "/teams/{sales}", "owner", r#"{"name":"Support"}"#, C, "name_taken"),
@@ -159,6 +173,7 @@ struct World {
     secret: String,
     contact: i64,
     policy: i64,
+    rule: i64,
 }
 
 impl World {
@@ -180,6 +195,16 @@ impl World {
             .expect(201)["id"]
             .as_i64()
             .expect("policy id");
+        let rule = app
+            .api
+            .post(
+                "/api/v1/routing-rules",
+                &app.manager.token,
+                serde_json::json!({"conditions": {"keywords": ["refund"]}, "actions": {"priority": "high"}}),
+            )
+            .expect(201)["id"]
+            .as_i64()
+            .expect("rule id");
         World {
             app,
             _callback: callback,
@@ -188,6 +213,7 @@ impl World {
             secret,
             contact,
             policy,
+            rule,
         }
     }
 
@@ -199,6 +225,7 @@ impl World {
             .replace("{sales}", &self.app.sales.to_string())
             .replace("{contact}", &self.contact.to_string())
             .replace("{channel}", &self.channel.to_string())
+            .replace("{rule}", &self.rule.to_string())
     }
 
     /// The caller a table row names: a seeded user, `none`, or a (bad) token or channel secret.
@@ -223,6 +250,7 @@ impl World {
             "/teams",
             "/channels",
             "/settings",
+            "/routing-rules",
         ];
         let owner = &self.app.owner.token;
         let mut views: Vec<(String, String)> = paths
@@ -258,10 +286,13 @@ fn fixture(w: &World, method: &str, template: &str) -> (&'static str, i64) {
         ("post", "/api/v1/users" | "/api/v1/teams" | "/api/v1/channels") => ("owner", 0),
         ("patch", "/api/v1/settings") => ("owner", 0),
         ("post", "/api/v1/conversations/bulk") => ("owner", 0),
+        ("post", "/api/v1/conversations/next") => ("ana", 0),
         ("post", "/api/v1/me/handoff") => ("ana", 0),
         ("post", "/api/v1/users/{id}/handoff") => ("owner", w.app.ana.id),
         ("post", "/api/v1/sla-policies") => ("manager", 0),
         ("patch", "/api/v1/sla-policies/{id}") => ("manager", w.policy),
+        ("post", "/api/v1/routing-rules") => ("manager", 0),
+        ("patch", "/api/v1/routing-rules/{id}") => ("manager", w.rule),
         ("patch", "/api/v1/users/{id}") => ("owner", w.app.ana.id),
         ("patch", "/api/v1/teams/{id}") => ("owner", w.app.sales),
         ("patch", "/api/v1/contacts/{id}") => ("owner", w.contact),
@@ -288,8 +319,9 @@ fn every_state_changing_route_rejects_bad_bodies_ids_and_credentials() {
         let (who, id) = fixture(&w, method, template);
         let m = method.to_uppercase();
         let path = template.replace("{id}", &id.to_string());
-        // Claim takes no body; every other state-changing route takes a JSON object.
-        let takes_body = !template.ends_with("/claim");
+        // Claim and Take next take no body; every other state-changing route takes a JSON
+        // object.
+        let takes_body = !template.ends_with("/claim") && !template.ends_with("/next");
         let body = if takes_body { MALFORMED } else { "" };
         if takes_body {
             for &(bad, code) in BAD_BODIES {

@@ -126,7 +126,8 @@ fn a_notice_shows_only_when_this_server_wrote_it_for_this_session() {
         (owners.as_str(), &ana),
     ];
     for (cookie, who) in cases {
-        let page = get_with(who, "/", cookie);
+        // (the inbox: owners and managers land on the Now board from "/")
+        let page = get_with(who, "/?view=mine", cookie);
         assert_eq!(page.status().as_u16(), 200);
         assert!(
             notice_cookie(&page).is_some_and(|c| c.contains("Max-Age=0")),

@@ -269,8 +269,37 @@ fn an_unanswered_customer_warns_then_breaches_once_and_an_answered_one_is_met() 
     let app = TestApp::spawn();
     fast_ticks(&app);
     policy(&app, 1, None);
+    // The answered customer writes to Sales, whose own policy (the more specific one) gives an
+    // hour: the reply meets it however slow this machine is.
+    app.api
+        .post(
+            "/api/v1/sla-policies",
+            &app.manager.token,
+            json!({"name": "Sales", "team_id": app.sales, "first_response_secs": 3600, "warn_at": 0.5}),
+        )
+        .expect(201);
     let waiting = customer(&app, "cust-waiting");
-    let answered = customer(&app, "cust-answered");
+    let answered = {
+        let cb = FakeCallback::start(&[]);
+        let ch = app
+            .api
+            .post(
+                "/api/v1/channels",
+                &app.owner.token,
+                json!({"kind": "api", "name": "Sales chat", "config": {"callback_url": cb.url},
+                       "default_team_id": app.sales}),
+            )
+            .expect(201);
+        let (ch, secret) = (
+            ch["id"].as_i64().expect("id"),
+            ch["secret"].as_str().expect("secret").to_string(),
+        );
+        app.inbound(ch, &secret, "m-answered", "cust-answered", "Hello?")
+            .expect(201)["conversation_id"]
+            .as_i64()
+            .expect("conversation id")
+    };
+    assert_eq!(sla(&app, answered)["policy"]["name"], "Sales");
     app.claim(answered, &app.ana);
     app.reply(answered, &app.ana, "Hi! How can I help?");
     let s = sla(&app, waiting);

@@ -131,6 +131,7 @@ fn all_pages(
         search: Some(search.clone()),
         limit: 4,
         before: None,
+        order: Order::Recent,
     };
     let mut ids = Vec::new();
     loop {

@@ -30,9 +30,11 @@ pub(super) struct ListParams {
     q: Option<String>,
     limit: Option<i64>,
     before: Option<String>,
+    sort: Option<String>,
 }
 
-/// `GET /api/v1/conversations`: a queue view, newest activity first (default view: all).
+/// `GET /api/v1/conversations`: a queue view (default view: all), newest activity first or
+/// `sort=waiting` longest waiting first; `view=at_risk` lists what breaches its SLA first.
 pub(super) async fn list(
     auth: Auth,
     state: Data<AppState>,
@@ -49,6 +51,7 @@ pub(super) async fn list(
         q: p.q,
         limit: page_limit(p.limit),
         before: p.before,
+        sort: p.sort,
         unknown: Unknown::Refuse,
     };
     let listing = state
@@ -199,6 +202,17 @@ pub(super) async fn post_claim(
     let conv = state
         .store
         .write(move |c| ops::claim(c, ops::authorize(c, &actor, Action::Claim, id)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(conv))
+}
+
+/// `POST /api/v1/conversations/next`: "Take next" — claims the conversation whose customer has
+/// waited longest in the caller's pools; 404 `nothing_waiting` when nobody waits.
+pub(super) async fn post_next(auth: Auth, state: Data<AppState>) -> ApiResult<HttpResponse> {
+    let actor = auth.actor();
+    let conv = state
+        .store
+        .write(move |c| crate::service::take_next::take_next(c, &actor))
         .await?;
     Ok(HttpResponse::Ok().json(conv))
 }

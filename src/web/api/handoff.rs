@@ -1,5 +1,7 @@
 //! The end-of-shift handoff: `POST /api/v1/me/handoff` and `POST /api/v1/users/{id}/handoff`.
 
+use std::collections::BTreeMap;
+
 use actix_web::HttpResponse;
 use actix_web::web::Data;
 use serde::Deserialize;
@@ -30,6 +32,9 @@ pub(super) struct HandoffBody {
     to: Target,
     #[serde(default, deserialize_with = "present")]
     note: Option<String>,
+    /// Conversation id (as a JSON object key) → its own note.
+    #[serde(default, deserialize_with = "present")]
+    notes: Option<BTreeMap<i64, String>>,
     #[serde(default, deserialize_with = "present")]
     conversation_ids: Option<Vec<i64>>,
     #[serde(default, deserialize_with = "present")]
@@ -42,6 +47,12 @@ impl From<HandoffBody> for HandoffRequest {
             assignee: b.to.assignee_id.map(UserId),
             team: b.to.team_id.flatten().map(TeamId),
             note: b.note,
+            notes: b
+                .notes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(id, text)| (ConversationId(id), text))
+                .collect(),
             conversation_ids: b
                 .conversation_ids
                 .map(|l| l.into_iter().map(ConversationId).collect()),

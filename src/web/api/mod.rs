@@ -9,6 +9,8 @@ mod conversations;
 mod events;
 mod handoff;
 mod media;
+pub(crate) mod reports;
+mod routing;
 mod settings;
 mod sla;
 mod staff;
@@ -93,6 +95,7 @@ routes! {
     get "/api/v1/conversations" => conversations::list,
     post "/api/v1/conversations" => conversations::post_start,
     post "/api/v1/conversations/bulk" => collab::post_bulk,
+    post "/api/v1/conversations/next" => conversations::post_next,
     get "/api/v1/conversations/{id}" => conversations::show,
     get "/api/v1/conversations/{id}/timeline" => conversations::show_timeline,
     post "/api/v1/conversations/{id}/messages" => conversations::post_message,
@@ -112,10 +115,18 @@ routes! {
     get "/api/v1/sla-policies" => sla::list_policies,
     post "/api/v1/sla-policies" => sla::post_policy,
     patch "/api/v1/sla-policies/{id}" => sla::patch_policy,
+    get "/api/v1/routing-rules" => routing::list_rules,
+    post "/api/v1/routing-rules" => routing::post_rule,
+    patch "/api/v1/routing-rules/{id}" => routing::patch_rule,
+    delete "/api/v1/routing-rules/{id}" => routing::delete_rule,
     get "/api/v1/settings" => settings::show_settings,
     patch "/api/v1/settings" => settings::patch_settings,
     get "/api/v1/events" => events::show_events,
     post "/api/v1/conversations/{id}/presence" => events::post_presence,
+    get "/api/v1/reports/summary" => reports::show_summary,
+    get "/api/v1/reports/now" => reports::show_now,
+    get "/api/v1/reports/cycles.csv" => reports::show_cycles_csv,
+    get "/api/v1/reports/agents.csv" => reports::show_agents_csv,
     get "/api/v1/openapi.json" => super::openapi::show,
     get "/healthz" => settings::show_health,
 }

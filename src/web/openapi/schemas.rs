@@ -10,6 +10,7 @@ use crate::service::conversations::{MAX_TAGS_AT_ONCE, MAX_TEXT};
 use crate::service::handoff::MAX_HANDOFF_CONVERSATIONS;
 use crate::service::inbound::MAX_API_TEXT;
 use crate::service::mentions::MAX_MENTIONS;
+use crate::service::routing::{MAX_KEYWORD, MAX_POSITION, MAX_RULE_WORDS};
 use crate::service::sla::MAX_TARGET_SECS;
 
 /// A `$ref` to `components/schemas/{name}`.
@@ -239,11 +240,16 @@ pub fn requests() -> Vec<(&'static str, Value)> {
                 json!({"to": body(&["assignee_id"], json!({"assignee_id": {"type": ["integer", "null"]},
                         "team_id": {"type": ["integer", "null"]}})),
                     "note": {"type": "string", "maxLength": MAX_TEXT},
+                    "notes": {"type": "object", "description": "conversation id → its own note, written instead of `note` on that conversation (blank: none there); every key must be a conversation handed off, else 403 not_owner",
+                        "propertyNames": {"pattern": "^[0-9]+$"}, "maxProperties": MAX_HANDOFF_CONVERSATIONS,
+                        "additionalProperties": {"type": "string", "maxLength": MAX_TEXT}},
                     "conversation_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": MAX_HANDOFF_CONVERSATIONS},
                     "go_offline": {"type": "boolean"}}),
             ),
         ),
         ("SlaPolicyPatch", body(&[], sla_policy())),
+        ("NewRoutingRule", body(&[], routing_rule())),
+        ("RoutingRulePatch", body(&[], routing_rule())),
         (
             "Presence",
             body(
@@ -264,6 +270,36 @@ fn sla_policy() -> Value {
         "business_hours": {"type": "boolean"}, "pause_when_pending": {"type": "boolean"}})
 }
 
+/// The fields of a routing rule in a request (422 for an unknown channel or team, an empty
+/// list, a rule without an action); unknown keys inside `conditions` and `actions` are 400.
+fn routing_rule() -> Value {
+    let word =
+        json!({"type": "string", "minLength": 1, "maxLength": MAX_KEYWORD, "pattern": "\\S"});
+    let words = |item: Value| json!({"type": "array", "items": item, "minItems": 1, "maxItems": MAX_RULE_WORDS});
+    let mut conditions = routing_conditions();
+    conditions["properties"]["keywords"] = words(word);
+    let mut actions = routing_actions();
+    actions["properties"]["tags"] = words(text(50));
+    json!({"position": {"type": "integer", "minimum": 0, "maximum": MAX_POSITION,
+            "description": "lower runs first; ties by id; absent: after the last rule"},
+        "conditions": conditions, "actions": actions})
+}
+
+fn routing_conditions() -> Value {
+    json!({"type": "object", "additionalProperties": false, "description": "every condition given must hold; {} matches everything",
+        "properties": {"channel_id": {"type": "integer"},
+        "keywords": {"type": "array", "items": {"type": "string"},
+            "description": "any of these words or phrases in the first message of the cycle, whole words, any case"},
+        "contact_tag": {"type": "string", "description": "a tag on any of the contact's conversations, or in the contact's attributes.tags"},
+        "business_hours": {"enum": ["inside", "outside"]}}})
+}
+
+fn routing_actions() -> Value {
+    json!({"type": "object", "additionalProperties": false, "description": "at least one of them",
+        "properties": {"team_id": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}},
+        "priority": {"enum": ["low", "normal", "high", "urgent"]}}})
+}
+
 /// The settings object: every key required in answers, any subset in a `PATCH`; unknown keys
 /// are refused (422 `unknown_setting`).
 fn settings(answer: bool) -> Value {
@@ -275,12 +311,14 @@ fn settings(answer: bool) -> Value {
         "business_hours": {"type": "object",
             "propertyNames": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
             "additionalProperties": {"type": "array", "items": {"type": "array", "items": hhmm,
-                "minItems": 2, "maxItems": 2, "description": "[start, end], start before end"}}},
+                "minItems": 2, "maxItems": 2, "description": "[start, end], start before end; the ranges of a day must not overlap"}}},
         "holidays": {"type": "array", "items": {"type": "string", "format": "date"}},
         "unassigned_alert_secs": secs, "oldest_first_after_secs": secs, "take_back_secs": secs,
         "auto_offline_secs": secs,
         "sticky_owner": {"type": "boolean"}, "auto_pending_on_reply": {"type": "boolean"},
         "scheduler_tick_ms": {"type": "integer", "minimum": 10, "maximum": 60000},
+        "auto_resolve_pending_secs": {"type": ["integer", "null"], "minimum": 1,
+            "description": "resolve a pending conversation after the customer stayed quiet this many seconds; null (the default) turns it off"},
     });
     let mut s = if answer { all(props) } else { body(&[], props) };
     s["additionalProperties"] = json!(false);
@@ -307,6 +345,8 @@ pub fn components() -> Value {
             "first_response_secs": {"type": ["integer", "null"]}, "next_response_secs": {"type": ["integer", "null"]},
             "resolution_secs": {"type": ["integer", "null"]}, "warn_at": {"type": "number"},
             "business_hours": {"type": "boolean"}, "pause_when_pending": {"type": "boolean"}})),
+        "RoutingRule": all(json!({"id": {"type": "integer"}, "position": {"type": "integer"},
+            "conditions": routing_conditions(), "actions": routing_actions()})),
         "Team": all(json!({"id": {"type": "integer"}, "name": {"type": "string"}, "assignment": assignment(),
             "members": {"type": "array", "items": r("Named")}})),
         "Conversation": all(json!({"id": {"type": "integer"}, "status": {"enum": ["open", "pending", "snoozed", "resolved"]},
@@ -316,7 +356,7 @@ pub fn components() -> Value {
             "tags": {"type": "array", "items": {"type": "string"}}, "last_message_at": time, "waiting_since": time_or_null,
             "window_closes_at": time_or_null,
             "window_closing": {"type": "boolean", "description": "unresolved, and the 24-hour window closes within 2 hours"},
-            "sla": {"type": ["object", "null"]}, "created_at": time,
+            "sla": {"type": ["object", "null"], "description": "SLA of the current cycle: policy {id,name}; first_response, next_response, resolution each {due_at, state: running|at_risk|breached|paused|met} or null; next_due_at; next {target, due_at, state}: the running target due first (null when none runs)"}, "created_at": time,
             "priority": {"enum": ["low", "normal", "high", "urgent"]}, "snoozed_until": time_or_null, "preview": {"type": "string"}})),
         "TimelineItem": {"type": "object", "required": ["type", "id", "at"], "properties": {
             "type": {"enum": ["message", "note", "event"]}, "id": {"type": "integer"}, "at": time,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{frame, html, refusal, see_other_notice};
 use crate::domain::policy::Action;
 use crate::domain::snooze::{self, Preset};
-use crate::domain::time::{now_ms, parse_rfc3339};
+use crate::domain::time::now_ms;
 use crate::domain::{ConversationId, Status, TeamId, UserId};
 use crate::service::conversation_page;
 use crate::service::conversations::{self as ops, AssignRequest};
@@ -183,7 +183,6 @@ pub(super) struct ActionForm {
     status: Option<String>,
     until: Option<String>,
     preset: Option<String>,
-    tz_offset_min: Option<i64>,
     add: Option<String>,
     remove: Option<String>,
     reply_to: Option<i64>,
@@ -193,14 +192,13 @@ pub(super) struct ActionForm {
     event: Option<i64>,
 }
 
-/// A `datetime-local` value in the browser's zone (offset as JavaScript reports it) → ms UTC.
-fn local_time(value: &str, offset_min: i64) -> Option<i64> {
-    let v = if value.len() == 16 {
-        format!("{value}:00Z")
-    } else {
-        format!("{value}Z")
-    };
-    parse_rfc3339(&v).map(|t| t + offset_min * 60_000)
+/// A `datetime-local` value (`2026-11-30T09:00`), a wall time in the shop's zone `tz` → ms UTC
+/// (like the snooze presets, whatever zone the phone is set to). A time skipped by a DST change
+/// moves forward, a repeated one takes the earlier instant (jiff's compatible disambiguation).
+fn local_time(value: &str, tz: &jiff::tz::TimeZone) -> Option<i64> {
+    let civil: jiff::civil::DateTime = value.trim().parse().ok()?;
+    let zoned = tz.to_ambiguous_zoned_datetime(civil).compatible().ok()?;
+    Some(zoned.timestamp().as_millisecond())
 }
 
 fn tags(s: Option<&str>) -> Vec<String> {
@@ -355,7 +353,7 @@ pub(super) async fn post_action(
                             .until
                             .as_deref()
                             .filter(|u| !u.is_empty())
-                            .and_then(|u| local_time(u, f.tz_offset_min.unwrap_or(0))),
+                            .and_then(|u| local_time(u, &tz)),
                     };
                     let conv = ops::set_status(c, auth, to, until)?;
                     let notice = match (to, conv.snoozed_until) {

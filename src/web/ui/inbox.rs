@@ -14,7 +14,7 @@ use crate::domain::{ConversationId, Status, TeamId, UserId, UserStatus};
 use crate::service::bulk::{self, BulkRequest};
 use crate::service::mentions;
 use crate::service::queue::{self, ListRequest, Unknown};
-use crate::store::queue::View;
+use crate::store::queue::{Order, View};
 use crate::web::AppState;
 use crate::web::session::{Viewer, encode};
 use crate::web::views::age;
@@ -27,27 +27,43 @@ pub(super) struct InboxQuery {
     team: Option<String>,
     q: Option<String>,
     before: Option<String>,
+    /// `recent` or `waiting` (the Unassigned view's order).
+    sort: Option<String>,
     /// A conversation to open in the desktop pane.
     open: Option<String>,
 }
 
 /// `GET /` (default view: mine).
 pub(super) async fn show_inbox(
+    req: actix_web::HttpRequest,
     viewer: Viewer,
     state: Data<AppState>,
     q: Query<InboxQuery>,
 ) -> HttpResponse {
     let q = q.into_inner();
+    // Managers and owners land on the Now board from a bare "/"; the inbox tabs carry `?view=`.
+    if viewer.user.actor().is_manager() && req.query_string().is_empty() {
+        return HttpResponse::SeeOther()
+            .insert_header(("Location", "/now"))
+            .finish();
+    }
     let team = q.team.as_deref().and_then(|t| t.parse::<i64>().ok());
     let open = q.open.as_deref().and_then(|t| t.parse::<i64>().ok());
     let search = q.q.clone().unwrap_or_default();
     let actor = viewer.user.actor();
     let mentions_view = q.view.as_deref() == Some("mentions");
+    let sort = match q.sort.as_deref() {
+        Some("waiting") => "waiting",
+        _ => "recent",
+    };
     let here = match q.view.as_deref() {
         Some(v) => {
             let mut url = format!("/?view={}", encode(v));
             if let Some(t) = team {
                 url.push_str(&format!("&team={t}"));
+            }
+            if sort != "recent" {
+                url.push_str(&format!("&sort={sort}"));
             }
             url
         }
@@ -62,6 +78,7 @@ pub(super) async fn show_inbox(
         q: q.q,
         limit: 50,
         before: q.before,
+        sort: Some(sort.to_string()),
         unknown: Unknown::Ignore,
     };
     let a = actor.clone();
@@ -124,6 +141,13 @@ pub(super) async fn show_inbox(
             on: on("mentions", None),
         },
     ];
+    tabs.push(Tab {
+        label: "SLA at risk".into(),
+        href: "/?view=at_risk".into(),
+        count: None,
+        note: None,
+        on: on("at_risk", None),
+    });
     if inbox.all_tab {
         tabs.push(Tab {
             label: "All".into(),
@@ -150,10 +174,14 @@ pub(super) async fn show_inbox(
         if !search.is_empty() {
             url.push_str(&format!("&q={}", encode(&search)));
         }
+        if listing.order != Order::Recent {
+            url.push_str(&format!("&sort={}", queue::order_name(listing.order)));
+        }
         url
     });
     let csrf = viewer.csrf();
     let f = frame(&viewer, &csrf, "inbox", None);
+    let tz = jiff::tz::TimeZone::get(&viewer.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
     let status: HashMap<i64, UserStatus> = inbox.staff.iter().map(|u| (u.id.0, u.status)).collect();
     let people: Vec<(i64, String, UserStatus)> = inbox
         .staff
@@ -188,9 +216,61 @@ pub(super) async fn show_inbox(
                 }),
                 here: &here,
                 open,
+                sort: queue::order_name(listing.order),
+                tz: &tz,
             },
         ),
     )
+}
+
+/// `POST /next`: "Take next" — claims the conversation whose customer has waited longest in
+/// the viewer's pools (the same service as `POST /api/v1/conversations/next`) and opens it; when
+/// nobody waits, back to the Unassigned view saying so.
+pub(super) async fn post_next(
+    req: HttpRequest,
+    viewer: Viewer,
+    state: Data<AppState>,
+    form: Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let csrf = form
+        .iter()
+        .find(|(n, _)| n == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    if let Err(e) = viewer.check_csrf(csrf) {
+        let (status, m) = refusal(&e);
+        return html(status, message_page("Not done", &m));
+    }
+    let actor = viewer.user.actor();
+    let taken = state
+        .store
+        .write(move |c| crate::service::take_next::take_next(c, &actor))
+        .await;
+    match taken {
+        Ok(conv) => {
+            let waited = conv
+                .waiting_since
+                .map(|t| format!(" (waiting {})", age(now_ms() - t.0)))
+                .unwrap_or_default();
+            let who = crate::web::views::inbox::phone(&conv.contact.name);
+            see_other_notice(
+                &req,
+                &format!("/c/{}", conv.id),
+                &format!("You took {who}{waited}"),
+            )
+        }
+        Err(crate::service::Error::Missing { message, .. }) => {
+            let mut m = message;
+            if let Some(c) = m.get_mut(0..1) {
+                c.make_ascii_uppercase();
+            }
+            see_other_notice(&req, "/?view=unassigned", &m)
+        }
+        Err(e) => {
+            let (status, m) = refusal(&e);
+            html(status, message_page("Not done", &m))
+        }
+    }
 }
 
 /// `POST /bulk`: the conversations ticked in a list (`ids`, repeated) get one action: `do=resolve`

@@ -4,8 +4,13 @@
 mod auth;
 mod conversation;
 mod inbox;
+mod reports;
+mod routing;
 mod settings;
+mod settings_hours;
+mod settings_sla;
 mod shell;
+mod shift;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -21,6 +26,7 @@ use crate::web::views::layout::Frame;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(inbox::show_inbox))
         .route("/bulk", web::post().to(inbox::post_bulk))
+        .route("/next", web::post().to(inbox::post_next))
         .route("/login", web::get().to(auth::show_login))
         .route("/login", web::post().to(auth::post_login))
         .route("/logout", web::post().to(auth::post_logout))
@@ -32,7 +38,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(conversation::post_action),
         )
         .route("/me/status", web::post().to(shell::post_status))
+        .route("/shift", web::get().to(shift::show_shift))
+        .route("/shift", web::post().to(shift::post_shift))
+        .route("/settings/hours", web::get().to(settings_hours::show_hours))
+        .route(
+            "/settings/hours/{action}",
+            web::post().to(settings_hours::post_hours),
+        )
+        .route("/settings/sla", web::get().to(settings_sla::show_sla))
+        .route("/settings/sla", web::post().to(settings_sla::post_sla))
+        .route("/settings/sla/{id}", web::post().to(settings_sla::post_sla))
+        .route("/now", web::get().to(reports::show_now))
+        .route("/reports", web::get().to(reports::show_reports))
         .route("/settings", web::get().to(settings::show_settings))
+        .route("/settings/routing", web::get().to(routing::show_routing))
+        .route("/settings/routing", web::post().to(routing::post_routing))
+        .route(
+            "/settings/routing/{id}/delete",
+            web::post().to(routing::post_routing),
+        )
+        .route(
+            "/settings/routing/teams/{id}",
+            web::post().to(routing::post_routing),
+        )
+        .route(
+            "/settings/routing/sticky",
+            web::post().to(routing::post_routing),
+        )
         .route("/settings/{kind}", web::post().to(settings::post_settings))
         .route(
             "/settings/{kind}/{id}",
@@ -65,6 +97,7 @@ fn frame<'a>(
         status: viewer.user.status,
         notice: viewer.notice.as_deref(),
         last_event: viewer.last_event,
+        timezone: &viewer.timezone,
     }
 }
 

@@ -2,7 +2,7 @@
 //! (owner), through the same service operations as the API.
 
 use actix_web::http::StatusCode;
-use actix_web::web::{Data, Form};
+use actix_web::web::{self, Data, Form};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value, json};
 
@@ -50,10 +50,11 @@ async fn render_with(
                 canned::list_canned(c)?,
                 settings::load_settings(c)?,
                 crate::store::channels::list_channels(c)?,
+                settings::find_internal(c, crate::jobs::update_check::AVAILABLE)?,
             ))
         })
         .await;
-    let (users, teams, tags, canned, s, channels) = match loaded {
+    let (users, teams, tags, canned, s, channels, update) = match loaded {
         Ok(v) => v,
         Err(e) => {
             let (st, m) = refusal(&e);
@@ -83,6 +84,7 @@ async fn render_with(
                     .iter()
                     .map(service::channels::redact)
                     .collect::<Vec<_>>(),
+                update_available: update.as_deref(),
             },
         ),
     )
@@ -340,8 +342,12 @@ pub(super) async fn post_settings(
         (Some("workspace"), None, _) => "workspace",
         (Some("channels"), None, _) => "channel_new",
         (Some("channels"), Some(_), _) => "channel",
+        (Some("update"), None, _) => "update",
         _ => "",
     };
+    if what == "update" {
+        return start_update(&req, &viewer, &state).await;
+    }
     if what == "channel_new" {
         return match create_channel(&viewer, &state, &fields).await {
             // The secret is shown once, on this answer itself: it never travels in a cookie.
@@ -373,6 +379,68 @@ pub(super) async fn post_settings(
         Err(e) => {
             let r = refusal(&e);
             render(&viewer, &state, Some(r)).await
+        }
+    }
+}
+
+/// "Update now" (owners): asks the root-run `teaminbox-update.path` unit to update (the
+/// hardened service may not write its own binary), or says how to update by hand when this
+/// teaminbox was not installed with that unit.
+async fn start_update(req: &HttpRequest, viewer: &Viewer, state: &AppState) -> HttpResponse {
+    if viewer.user.role != Role::Owner {
+        return render(
+            viewer,
+            state,
+            Some((
+                StatusCode::FORBIDDEN,
+                "Only owners update teaminbox.".into(),
+            )),
+        )
+        .await;
+    }
+    let data = state
+        .store
+        .path()
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let unit_installed = ["/etc/systemd/system", "/lib/systemd/system"]
+        .iter()
+        .any(|d| {
+            std::path::Path::new(d)
+                .join("teaminbox-update.path")
+                .exists()
+        });
+    if !unit_installed {
+        let msg = "This teaminbox was not installed as a service with its update unit: run \
+                   `sudo teaminbox update` on the machine, then restart teaminbox.";
+        return render(viewer, state, Some((StatusCode::CONFLICT, msg.into()))).await;
+    }
+    match web::block(move || service::update::request_update(&data)).await {
+        Ok(Ok(())) => see_other_notice(
+            req,
+            "/settings#update",
+            "Updating: a backup is taken, the new version installed, and teaminbox restarts \
+             in about a minute. Reload the page then.",
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "could not request the update");
+            let msg = format!("The update could not be started: {e}");
+            render(
+                viewer,
+                state,
+                Some((StatusCode::INTERNAL_SERVER_ERROR, msg)),
+            )
+            .await
+        }
+        Err(_) => {
+            let msg = "The update could not be started; try again.".to_string();
+            render(
+                viewer,
+                state,
+                Some((StatusCode::INTERNAL_SERVER_ERROR, msg)),
+            )
+            .await
         }
     }
 }

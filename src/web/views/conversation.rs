@@ -141,9 +141,8 @@ fn snooze_sheet(v: &ConversationView<'_>, base: &str, csrf: &str) -> Markup {
                 }
                 form.stack method="post" action={ (base) "/status" } {
                     (hidden(csrf)) input type="hidden" name="status" value="snoozed";
-                    label for="until" { "Or until (your local time)" }
+                    label for="until" { "Or until (shop time, " (v.tz.iana_name().unwrap_or("UTC")) ")" }
                     input #until type="datetime-local" name="until" required;
-                    input type="hidden" name="tz_offset_min" value="0" data-tz-offset;
                     button type="submit" { "Snooze until then" }
                 }
             }
@@ -384,7 +383,7 @@ pub fn conversation_page(frame: &Frame<'_>, v: &ConversationView<'_>) -> Markup 
                     div.scroller #thread {
                         div {
                             @if let Some(o) = &v.older { p.older { a href=(o) { "↑ Earlier messages" } } }
-                            (timeline(v.items, quote_base.as_deref()))
+                            (timeline(v.items, quote_base.as_deref(), v.tz))
                         }
                     }
                 }

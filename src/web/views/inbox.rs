@@ -67,6 +67,50 @@ pub struct InboxView<'a> {
     pub here: &'a str,
     /// A conversation to open in the desktop pane (`?open=`).
     pub open: Option<i64>,
+    /// The list's order as in `?sort=` (`recent` or `waiting`).
+    pub sort: &'a str,
+    /// The shop's time zone, for due times.
+    pub tz: &'a jiff::tz::TimeZone,
+}
+
+/// The short name of an SLA target on a badge.
+fn target_short(target: &str) -> &'static str {
+    match target {
+        "first_response" => "FRT",
+        "next_response" => "Reply",
+        "resolution" => "Resolve",
+        _ => "SLA",
+    }
+}
+
+/// The row's SLA badge: the running target due first, with the time left ("FRT 4 min"), amber
+/// once at risk, red when breached ("FRT late 3 min"); its title says the due time in the shop's
+/// zone. Nothing when no target runs.
+pub fn sla_badge(sla: Option<&serde_json::Value>, now: i64, tz: &jiff::tz::TimeZone) -> Markup {
+    let next = sla.map(|s| &s["next"]).filter(|n| n.is_object());
+    let Some(n) = next else {
+        return html! {};
+    };
+    let state = n["state"].as_str().unwrap_or("running");
+    let target = n["target"].as_str().unwrap_or("");
+    let Some(due) = n["due_at"]
+        .as_str()
+        .and_then(crate::domain::time::parse_rfc3339)
+    else {
+        return html! {};
+    };
+    let short = target_short(target);
+    let words = if state == "breached" {
+        format!("{short} late {}", age(now - due))
+    } else {
+        format!("{short} {}", age(due - now))
+    };
+    let title = format!(
+        "SLA {}: due {}",
+        target.replace('_', " "),
+        crate::domain::snooze::clock(due, tz)
+    );
+    html! { span class={ "sla " (state) } title=(title) data-sla=(state) { (words) } }
 }
 
 /// A phone number as people read it: digits alone get their `+` (stored numbers are E.164; a
@@ -103,6 +147,7 @@ fn row(c: &Conversation, v: &InboxView<'_>) -> Markup {
             a href={ "/c/" (c.id) } data-open=(c.id) {
                 div.row1 {
                     span.name dir="auto" { (name) }
+                    (sla_badge(c.sla.as_ref(), now, v.tz))
                     @if let Some(w) = waiting { span.age title="waiting for a reply" { (w) } }
                 }
                 @if let Some(p) = c.contact.phone.as_deref().filter(|p| phone(p) != name) {
@@ -171,10 +216,46 @@ fn bulk_bar(t: &BulkTargets<'_>, csrf: &str, here: &str) -> Markup {
     }
 }
 
+/// Above the list: "Take next" (on Unassigned and Mine) and, on Unassigned, the order
+/// (newest activity or longest waiting). Plain links and a plain form: they work without
+/// JavaScript.
+fn queue_tools(v: &InboxView<'_>, csrf: &str) -> Markup {
+    let take = matches!(v.view, "unassigned" | "mine") && v.team.is_none();
+    let sorts = v.view == "unassigned";
+    if !take && !sorts {
+        return html! {};
+    }
+    let sort_link = |sort: &str, label: &str| {
+        let on = v.sort == sort;
+        html! {
+            a class=[on.then_some("on")] href={ "/?view=unassigned&sort=" (sort) }
+                aria-current=[on.then_some("true")] { (label) }
+        }
+    };
+    html! {
+        div.queue-tools {
+            @if take {
+                form.take-next method="post" action="/next" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button #take-next type="submit" { "Take next" }
+                }
+            }
+            @if sorts {
+                nav.sort aria-label="Order" {
+                    span.meta { "Sort:" }
+                    (sort_link("recent", "Newest"))
+                    (sort_link("waiting", "Longest waiting"))
+                }
+            }
+        }
+    }
+}
+
 /// The inbox page.
 pub fn inbox_page(frame: &Frame<'_>, v: &InboxView<'_>) -> Markup {
     let list = html! {
         @match &v.rows {
+            Rows::Conversations(items) if items.is_empty() && v.view == "at_risk" => p.empty { "No SLA target is running right now." },
             Rows::Conversations(items) if items.is_empty() => p.empty { "Nothing here right now." },
             Rows::Mentions(items) if items.is_empty() => p.empty { "No mentions waiting. When someone writes @" (frame.name) " in a note, it shows here until you open it." },
             Rows::Conversations(items) => ul.queue { @for c in items.iter() { (row(c, v)) } },
@@ -202,6 +283,7 @@ pub fn inbox_page(frame: &Frame<'_>, v: &InboxView<'_>) -> Markup {
                         }
                     }
                     main.list {
+                        (queue_tools(v, frame.csrf))
                         @match (&v.bulk, &v.rows) {
                             (Some(t), Rows::Conversations(items)) if !items.is_empty() => {
                                 form #bulk method="post" action="/bulk" {

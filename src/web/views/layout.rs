@@ -34,6 +34,9 @@ pub struct Frame<'a> {
     /// Id of the newest event this page reflects (`data-last-event` on `#page`): the live stream
     /// resumes after it, so nothing committed after the page was built is missed.
     pub last_event: i64,
+    /// The shop's time zone (IANA name, `data-tz` on `#page`): app.js formats every time in
+    /// it, never in the phone's own zone.
+    pub timezone: &'a str,
 }
 
 fn head(title: &str) -> Markup {
@@ -99,7 +102,9 @@ fn top_bar(frame: &Frame<'_>) -> Markup {
             details.menu.who-menu #menu {
                 summary.who { span dir="auto" { (frame.name) } " · " (frame.role) }
                 div.menu-body {
+                    a.button.secondary href="/shift" { "End my shift" }
                     @if frame.role != "agent" { a.button.secondary href="/settings" { "Settings" } }
+                    @if frame.role != "agent" { a.button.secondary href="/reports" { "Reports" } }
                     button.secondary #sound type="button" hidden aria-pressed="false" title="Sound for new messages in my conversations" { "🔕 Sound off" }
                     form method="post" action="/logout" {
                         input type="hidden" name="csrf" value=(frame.csrf);
@@ -121,7 +126,8 @@ pub fn page(title: &str, frame: &Frame<'_>, content: Markup) -> Markup {
             body hx-boost="true" hx-ext="ti-keep" hx-headers=(headers) {
                 // Read by app.js at every event: boosted navigation replaces this, not <body>.
                 div #page hidden data-page=(frame.page) data-conversation=[frame.conversation]
-                    data-user=(frame.user_id) data-last-event=(frame.last_event) {}
+                    data-user=(frame.user_id) data-last-event=(frame.last_event)
+                    data-tz=(frame.timezone) {}
                 (top_bar(frame))
                 // What just happened, or that a tap could not reach the server (app.js).
                 div #notice role="status" aria-live="polite" {

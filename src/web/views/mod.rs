@@ -4,7 +4,13 @@ pub mod auth;
 pub mod conversation;
 pub mod inbox;
 pub mod layout;
+pub mod now;
+pub mod reports;
+pub mod routing;
 pub mod settings;
+pub mod settings_hours;
+pub mod settings_sla;
+pub mod shift;
 pub mod timeline;
 
 /// A duration in words, short: "45 s", "12 min", "3 h", "2 d".

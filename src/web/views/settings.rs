@@ -29,6 +29,8 @@ pub struct SettingsView<'a> {
     pub secret: Option<&'a NewSecret>,
     /// Channels, secrets hidden.
     pub channels: &'a [crate::service::channels::ChannelView],
+    /// A newer teaminbox found by the daily update check.
+    pub update_available: Option<&'a str>,
 }
 
 /// A channel secret shown once, right after the channel was created.
@@ -105,6 +107,7 @@ fn staff(v: &SettingsView<'_>, csrf: &str) -> Markup {
                         input id={ "pw-" (u.id) } type="password" name="password" autocomplete="new-password";
                         button type="submit" { "Save " (u.name) }
                     }
+                    p { a href={ "/shift?user=" (u.id) } { "End " (u.name) "'s shift…" } }
                 }
             }
             details {
@@ -269,6 +272,27 @@ fn channels(v: &SettingsView<'_>, csrf: &str) -> Markup {
     }
 }
 
+/// Owners: the running version, and "Update available" with "Update now" when the daily check
+/// found a newer one.
+fn update(v: &SettingsView<'_>, csrf: &str) -> Markup {
+    let current = crate::service::update::CURRENT_VERSION;
+    html! {
+        section.card #update {
+            h2 { "Updates" }
+            @if let Some(newer) = v.update_available {
+                p { strong { "Update available: teaminbox " (newer) } " (this is " (current) ")." }
+                p { "A backup is taken first and the current version is kept, so " code { "teaminbox update --rollback" } " can go back." }
+                form method="post" action="/settings/update" {
+                    (csrf_field(csrf))
+                    button type="submit" { "Update now" }
+                }
+            } @else {
+                p { "This is teaminbox " (current) "; no newer version was found." }
+            }
+        }
+    }
+}
+
 fn workspace(v: &SettingsView<'_>, csrf: &str) -> Markup {
     let s = v.settings;
     html! {
@@ -305,12 +329,15 @@ pub fn settings_page(frame: &Frame<'_>, v: &SettingsView<'_>) -> Markup {
                 p { a href="/" { "← Inbox" } }
                 h1 { "Settings" }
                 @if let Some(e) = v.error { p.alert role="alert" { (e) } }
+                p.actions #more-settings { a.button.secondary href="/settings/hours" { "Business hours" } a.button.secondary href="/settings/sla" { "SLA policies" } }
                 @if let Some(n) = v.secret { (secret_box(n)) }
+                p { a href="/settings/routing" { "Routing: rules and who gets each team's conversations →" } }
                 @if v.is_owner { (staff(v, frame.csrf)) }
                 (teams(v, frame.csrf))
                 (tags_and_canned(v, frame.csrf))
                 @if v.is_owner { (channels(v, frame.csrf)) }
                 @if v.is_owner { (workspace(v, frame.csrf)) }
+                @if v.is_owner { (update(v, frame.csrf)) }
             }
         },
     )

@@ -3,18 +3,21 @@
 
 use std::collections::{HashMap, HashSet};
 
+use jiff::tz::TimeZone;
 use maud::{Markup, html};
 use serde_json::Value;
 
 use crate::domain::events::kind;
+use crate::domain::snooze;
 use crate::domain::time::format_ms;
 use crate::domain::{DeliveryStatus, Direction};
 use crate::store::messages::TimelineItem;
 use crate::store::users::Named;
 
-pub(super) fn when(ms: i64) -> Markup {
-    let iso = format_ms(ms);
-    html! { time datetime=(iso) { (iso[11..16]) " UTC" } }
+/// A clock time ("14:05") in the shop's zone, in a `<time>` that carries the instant (app.js
+/// formats it again in the same zone when it inserts or refreshes one).
+pub(super) fn when(ms: i64, tz: &TimeZone) -> Markup {
+    html! { time datetime=(format_ms(ms)) { (snooze::clock(ms, tz)) } }
 }
 
 fn name(v: &Value) -> String {
@@ -24,12 +27,14 @@ fn name(v: &Value) -> String {
         .to_string()
 }
 
-/// An event in words: "Ana handed this to Bruno", "Resolved by Ana".
+/// An event in words: "Ana handed this to Bruno", "Resolved by Ana", "First response target
+/// breached (due 14:05)" — times in the shop's zone `tz`.
 pub fn event_words(
     event_kind: &str,
     actor: Option<&Named>,
     data: &Value,
     notes: &HashMap<i64, String>,
+    tz: &TimeZone,
 ) -> String {
     let who = actor.map_or("teaminbox".to_string(), |a| a.name.clone());
     match event_kind {
@@ -106,6 +111,39 @@ pub fn event_words(
                 _ => format!("{who} changed the phone number from {from} to {to}"),
             }
         }
+        kind::SLA_WARNING | kind::SLA_BREACHED => {
+            let target = match data["target"].as_str() {
+                Some("first_response") => "First response",
+                Some("next_response") => "Next response",
+                Some("resolution") => "Resolution",
+                _ => "SLA",
+            };
+            let due = data["due_at"]
+                .as_str()
+                .and_then(crate::domain::time::parse_rfc3339)
+                .map(|ms| format!(" (due {})", snooze::clock(ms, tz)))
+                .unwrap_or_default();
+            if event_kind == kind::SLA_WARNING {
+                format!("{target} target at risk{due}")
+            } else {
+                format!("{target} target breached{due}")
+            }
+        }
+        kind::QUEUE_UNASSIGNED_ALERT => {
+            let secs = data["after_secs"].as_i64().unwrap_or(0);
+            format!(
+                "Still unassigned after {}: the team was alerted",
+                super::age(secs * 1000)
+            )
+        }
+        kind::CONVERSATION_TAKEN_BACK => {
+            let secs = data["after_secs"].as_i64().unwrap_or(0);
+            let from = match &data["from"] {
+                Value::Null => String::new(),
+                f => format!(" from {}", name(f)),
+            };
+            format!("Taken back{from}: no reply for {}", super::age(secs * 1000))
+        }
         other => format!("{who}: {other}"),
     }
 }
@@ -122,7 +160,12 @@ fn tick(status: DeliveryStatus) -> &'static str {
 }
 
 /// One timeline item: a message bubble, a private note, or an event in words.
-pub fn item(i: &TimelineItem, notes: &HashMap<i64, String>, quote_base: Option<&str>) -> Markup {
+pub fn item(
+    i: &TimelineItem,
+    notes: &HashMap<i64, String>,
+    quote_base: Option<&str>,
+    tz: &TimeZone,
+) -> Markup {
     match i {
         TimelineItem::Message {
             id,
@@ -139,7 +182,7 @@ pub fn item(i: &TimelineItem, notes: &HashMap<i64, String>, quote_base: Option<&
                 div.msg dir="auto" { (text) }
                 div.meta {
                     @if let Some(a) = author { span dir="auto" { (a.name) } " · " }
-                    (when(at.0))
+                    (when(at.0, tz))
                     @if let (Direction::In, Some(base), false) = (direction, quote_base, *notice) {
                         " · " a href={ (base) "?quote=" (id) "#reply" } { "Quote" }
                     }
@@ -163,7 +206,7 @@ pub fn item(i: &TimelineItem, notes: &HashMap<i64, String>, quote_base: Option<&
         } => html! {
             li.note {
                 div.msg { strong { "Private note" } " — " span dir="auto" { (text) } }
-                div.meta { @if let Some(a) = author { span dir="auto" { (a.name) } " · " } (when(at.0)) " · never sent to the customer" }
+                div.meta { @if let Some(a) = author { span dir="auto" { (a.name) } " · " } (when(at.0, tz)) " · never sent to the customer" }
             }
         },
         TimelineItem::Event {
@@ -173,14 +216,14 @@ pub fn item(i: &TimelineItem, notes: &HashMap<i64, String>, quote_base: Option<&
             data,
             ..
         } => html! {
-            li.event { div.ev dir="auto" { (event_words(kind, actor.as_ref(), data, notes)) " · " (when(at.0)) } }
+            li.event { div.ev dir="auto" { (event_words(kind, actor.as_ref(), data, notes, tz)) " · " (when(at.0, tz)) } }
         },
     }
 }
 
 /// The timeline, oldest first. A handoff note shows once, inside its handoff event ("Ana handed
 /// this to Bruno: she will pay cash"), not again as a note of its own.
-pub fn timeline(items: &[TimelineItem], quote_base: Option<&str>) -> Markup {
+pub fn timeline(items: &[TimelineItem], quote_base: Option<&str>, tz: &TimeZone) -> Markup {
     let notes: HashMap<i64, String> = items
         .iter()
         .filter_map(|i| match i {
@@ -201,7 +244,7 @@ pub fn timeline(items: &[TimelineItem], quote_base: Option<&str>) -> Markup {
         ol.timeline {
             @for i in items {
                 @if !matches!(i, TimelineItem::Note { id, .. } if handoff_notes.contains(id)) {
-                    (item(i, &notes, quote_base))
+                    (item(i, &notes, quote_base, tz))
                 }
             }
         }

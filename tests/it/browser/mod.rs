@@ -287,4 +287,7 @@ async fn shot(c: &Client, name: &str) {
 mod conversation;
 mod lists;
 mod live;
+mod now_board;
+mod shift;
+mod take_next;
 mod team_flow;

@@ -4,6 +4,7 @@
 //! event-stream reader ([`sse`]).
 
 mod callback;
+pub mod releases;
 pub mod scenario;
 pub mod session;
 pub mod sse;
@@ -212,6 +213,8 @@ pub fn test_config(data: PathBuf) -> Config {
             outbox_retry_base_ms: Some(20),
             outbox_max_attempts: Some(4),
             outbox_timeout_ms: Some(5_000),
+            // Never ask a real release server from tests (tests/it/update.rs points it at one).
+            update_check: Some(false),
             ..Overrides::default()
         },
     )

@@ -83,9 +83,13 @@ pub fn next_where(
     pred: impl Fn(&Value) -> bool,
 ) -> (Frame, Vec<String>) {
     let mut skipped = Vec::new();
+    // One deadline for the whole wait: a stream that keeps sending other frames must not keep
+    // a test waiting forever.
+    let deadline = std::time::Instant::now() + WAIT;
     loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
         let f = rx
-            .recv_timeout(WAIT)
+            .recv_timeout(left)
             .unwrap_or_else(|_| panic!("no matching {kind} event; saw {skipped:?}"));
         if f.kind == kind && pred(&f.data) {
             return (f, skipped);

@@ -1,0 +1,302 @@
+//! `teaminbox bench --only routing`: the routing decision for a new inbound conversation (5 rules,
+//! a round-robin team of 3 available agents, over a history of resolved conversations) beside a
+//! bare assignment write, and durable ingest through the API channel with routing off and on, in
+//! the same run.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{Map, json};
+
+use super::{BenchArgs, api_channel, blast, percentile, server, user};
+use crate::domain::conversation::InboundNature;
+use crate::domain::routing::{Actions, Conditions, HoursCondition};
+use crate::domain::time::now_ms;
+use crate::domain::{Assignment, ChannelKind, Priority, Role, Status, TeamId, UserId};
+use crate::service::inbound::{Inbound, receive};
+use crate::service::routing::{RuleChange, create_rule, route};
+use crate::service::teams::TeamChange;
+use crate::service::{self, channels::ChannelView};
+use crate::store::Store;
+use crate::store::conversations as convs;
+
+/// Conversations of history under the timed routing decisions.
+const HISTORY: usize = 20_000;
+/// Timed routing decisions.
+const DECISIONS: usize = 2_000;
+/// Decisions per write transaction.
+const BATCH: usize = 50;
+
+/// A desk: Sales (the catch-all rule's team) and Support with three agents, and `on` says
+/// whether routing is on (5 rules, Sales round robin) or off (no rules, manual).
+struct Desk {
+    sales: TeamId,
+    agents: Vec<UserId>,
+}
+
+fn desk(store: &Store, on: bool) -> anyhow::Result<Desk> {
+    let mut agents = Vec::new();
+    for name in ["Ana", "Bruno", "Carla"] {
+        agents.push(UserId(user(store, name, Role::Agent)?.0));
+    }
+    let agents2 = agents.clone();
+    let sales = store.write_blocking(move |c| {
+        let team = |name: &str, mode| {
+            service::teams::create_team(
+                c,
+                TeamChange {
+                    name: Some(name.into()),
+                    assignment: Some(mode),
+                    members: Some(agents2.clone()),
+                },
+            )
+        };
+        let mode = if on {
+            Assignment::RoundRobin
+        } else {
+            Assignment::Manual
+        };
+        let sales = team("Sales", mode)?.id;
+        let support = team("Support", Assignment::Manual)?.id;
+        let other = service::channels::create(
+            c,
+            ChannelKind::Api,
+            "other",
+            &json!({"callback_url": "http://127.0.0.1:9/"}),
+        )?;
+        // Open around the clock: the hours rule is judged, and does not match.
+        let mut hours = Map::new();
+        let week = json!({"mon": [["00:00", "24:00"]], "tue": [["00:00", "24:00"]],
+            "wed": [["00:00", "24:00"]], "thu": [["00:00", "24:00"]], "fri": [["00:00", "24:00"]],
+            "sat": [["00:00", "24:00"]], "sun": [["00:00", "24:00"]]});
+        hours.insert("business_hours".into(), week);
+        crate::store::settings::save_settings(c, &hours)?;
+        if on {
+            let rules = [
+                (
+                    Conditions {
+                        keywords: Some(vec!["refund".into(), "broken".into(), "price list".into()]),
+                        ..Conditions::default()
+                    },
+                    Actions {
+                        team_id: Some(support.0),
+                        tags: Some(vec!["repair".into()]),
+                        priority: Some(Priority::High),
+                    },
+                ),
+                (
+                    Conditions {
+                        contact_tag: Some("vip".into()),
+                        ..Conditions::default()
+                    },
+                    Actions {
+                        priority: Some(Priority::Urgent),
+                        ..Actions::default()
+                    },
+                ),
+                (
+                    Conditions {
+                        business_hours: Some(HoursCondition::Outside),
+                        ..Conditions::default()
+                    },
+                    Actions {
+                        tags: Some(vec!["after-hours".into()]),
+                        ..Actions::default()
+                    },
+                ),
+                (
+                    Conditions {
+                        channel_id: Some(other.id.0),
+                        ..Conditions::default()
+                    },
+                    Actions {
+                        team_id: Some(support.0),
+                        ..Actions::default()
+                    },
+                ),
+                (
+                    Conditions::default(),
+                    Actions {
+                        team_id: Some(sales.0),
+                        ..Actions::default()
+                    },
+                ),
+            ];
+            for (conditions, actions) in rules {
+                create_rule(
+                    c,
+                    RuleChange {
+                        position: None,
+                        conditions: Some(conditions),
+                        actions: Some(actions),
+                    },
+                    now_ms(),
+                )?;
+            }
+        }
+        Ok::<_, service::Error>(sales)
+    })?;
+    Ok(Desk { sales, agents })
+}
+
+fn inbound<'a>(channel: &ChannelView, id: &'a str, who: &'a str, text: &'a str) -> Inbound<'a> {
+    Inbound {
+        channel: channel.id,
+        channel_kind: ChannelKind::Api,
+        external_id: id,
+        identity_kind: "api",
+        identifier: who,
+        name: None,
+        phone: None,
+        kind: "text",
+        text,
+        payload: None,
+        at: None,
+        nature: InboundNature::Writing,
+    }
+}
+
+/// Routing decisions timed inside the writer (no commit, no HTTP), beside the bare write of
+/// the same assignment.
+fn decisions(scratch: &Path) -> anyhow::Result<()> {
+    let dir = scratch.join("routing-decision");
+    std::fs::create_dir_all(&dir)?;
+    let store = Store::open(&dir)?;
+    let channel = api_channel(&store)?;
+    let desk = desk(&store, true)?;
+    let t = Instant::now();
+    for b in 0..HISTORY / 500 {
+        let ch = channel.clone();
+        store.write_blocking(move |c| {
+            for i in 0..500 {
+                let n = b * 500 + i;
+                let (id, who) = (format!("h{n}"), format!("hist-{n}"));
+                receive(c, &inbound(&ch, &id, &who, "an old question"))?;
+            }
+            Ok::<_, service::Error>(())
+        })?;
+    }
+    let agents: Vec<i64> = desk.agents.iter().map(|u| u.0).collect();
+    store.write_blocking(move |c| crate::store::bench::spread_open(c, &agents, 20))?;
+    println!(
+        "  history: {HISTORY} conversations ({:.1} s to generate), 20 open per agent",
+        t.elapsed().as_secs_f64()
+    );
+    let texts = [
+        "hello, do you have it in blue?",
+        "my order arrived broken",
+        "can I see your price list",
+        "olá, quero comprar",
+    ];
+    let mut ours = Vec::with_capacity(DECISIONS);
+    let mut bare = Vec::with_capacity(DECISIONS);
+    for b in 0..DECISIONS / BATCH {
+        let (ch, sales, agent) = (channel.clone(), desk.sales, desk.agents[0]);
+        let (o, r) = store.write_blocking(move |c| {
+            let (mut o, mut r) = (Vec::new(), Vec::new());
+            for i in 0..BATCH {
+                let n = b * BATCH + i;
+                let (id, who, text) = (format!("d{n}"), format!("new-{n}"), texts[n % texts.len()]);
+                let landed = receive(c, &inbound(&ch, &id, &who, text))?;
+                let conv = landed.conversation_id;
+                let now = now_ms();
+                // As it was before routing: in the pool, no team.
+                convs::update_assignment(c, conv, None, None, now)?;
+                let t = Instant::now();
+                route(c, conv, text, now, now)?;
+                o.push(t.elapsed());
+                convs::update_assignment(c, conv, None, None, now)?;
+                let t = Instant::now();
+                convs::update_assignment(c, conv, Some(agent), Some(sales), now)?;
+                r.push(t.elapsed());
+                // Keep each agent's load as it was.
+                convs::update_status(c, conv, Status::Resolved, None, now)?;
+            }
+            Ok::<_, service::Error>((o, r))
+        })?;
+        ours.extend(o);
+        bare.extend(r);
+    }
+    ours.sort();
+    bare.sort();
+    println!(
+        "  routing decision (5 rules, round robin over 3 agents, inside the write transaction): p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms ({DECISIONS} conversations)",
+        percentile(&ours, 0.5),
+        percentile(&ours, 0.99),
+        percentile(&ours, 1.0)
+    );
+    println!(
+        "  bare baseline (the one UPDATE that assigns, nothing decided): p50 {:.3} ms, p99 {:.3} ms",
+        percentile(&bare, 0.5),
+        percentile(&bare, 0.99)
+    );
+    Ok(())
+}
+
+/// One ingest run through the API channel over HTTP; answers messages per second.
+fn ingest_once(
+    rt: &tokio::runtime::Runtime,
+    args: &BenchArgs,
+    dir: &Path,
+    on: bool,
+) -> anyhow::Result<(f64, Vec<Duration>, i64)> {
+    let srv = server(dir)?;
+    let store = srv.store.clone();
+    let channel = api_channel(&store)?;
+    desk(&store, on)?;
+    let secret = channel.secret.clone().context("channel secret")?;
+    let url = Arc::new(format!(
+        "http://{}/api/v1/channels/{}/inbound",
+        srv.addr, channel.id
+    ));
+    let contacts = (args.messages / 5).max(1);
+    let request = move |client: &reqwest::Client, n: usize| {
+        client.post(url.as_str()).bearer_auth(&secret).json(&json!({"external_id": format!("bench-{n}"),
+            "contact": {"identifier": format!("cust-{}", n % contacts), "name": format!("Customer {}", n % contacts)},
+            "text": if n.is_multiple_of(3) { "my order arrived broken" } else { "hello from the benchmark" }}))
+    };
+    let (lat, elapsed) = blast(rt, args.senders.max(1), args.messages, 201, request)?;
+    let assigned = store.read_blocking(crate::store::bench::count_assigned)?;
+    srv.stop();
+    Ok((lat.len() as f64 / elapsed.as_secs_f64(), lat, assigned))
+}
+
+/// Runs both parts and prints the figures.
+pub(super) fn run(
+    rt: &tokio::runtime::Runtime,
+    args: &BenchArgs,
+    scratch: &Path,
+) -> anyhow::Result<()> {
+    println!("== Routing");
+    decisions(scratch)?;
+    let mut off = Vec::new();
+    let mut on = Vec::new();
+    for round in 0..2 {
+        for routing in [false, true] {
+            let dir = scratch.join(format!("routing-ingest-{round}-{routing}"));
+            let (rate, lat, assigned) = ingest_once(rt, args, &dir, routing)?;
+            println!(
+                "  ingest, routing {}: {} messages, {} senders: {rate:.0} msg/s, p50 {:.2} ms, p99 {:.2} ms ({assigned} conversations routed to an agent)",
+                if routing {
+                    "on (5 rules, round robin)"
+                } else {
+                    "off"
+                },
+                lat.len(),
+                args.senders,
+                percentile(&lat, 0.5),
+                percentile(&lat, 0.99),
+            );
+            if routing { &mut on } else { &mut off }.push(rate);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    println!(
+        "  ingest with routing on / off: {:.3} (mean of {} runs each; below 1 is slower)\n",
+        mean(&on) / mean(&off),
+        on.len()
+    );
+    Ok(())
+}
