@@ -361,7 +361,9 @@ fn read_page(
             sort.order_by(),
             args.len()
         ))?
-        .query_map(params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let next = if keys.len() as i64 > limit {
         keys.truncate(limit as usize);
@@ -453,7 +455,13 @@ fn list_page(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Result<Page> {
         MessageSide::Each
     };
     let clause = search_clause(&contact, &message, &words, tuning.drive, &mut args)?;
-    let by_mention = read_page(conn, sort, &format!("{filters} AND {clause}"), args, q.limit)?;
+    let by_mention = read_page(
+        conn,
+        sort,
+        &format!("{filters} AND {clause}"),
+        args,
+        q.limit,
+    )?;
     Ok(merge_pages(by_role, by_mention, q.limit, sort).page())
 }
 
@@ -505,7 +513,13 @@ fn search_page(
         message_side(conn, words, tuning.few)?
     };
     let clause = search_clause(contact, &message, words, tuning.drive, &mut args)?;
-    read_page(conn, sort, &format!("{filters} AND {clause}"), args, q.limit)
+    read_page(
+        conn,
+        sort,
+        &format!("{filters} AND {clause}"),
+        args,
+        q.limit,
+    )
 }
 
 /// The page of `limit` that two pages of the same query over two sets of conversations make

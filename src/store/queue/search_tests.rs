@@ -80,8 +80,17 @@ fn fixture(dir: &std::path::Path) -> Connection {
         let (assignee, team) = holder(i);
         conn.execute(
             "INSERT INTO conversations (channel_id, contact_id, assignee_id, team_id, status,
-                 last_message_at, created_at, updated_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, 0, 0)",
-            params![contact, assignee, team, status(i), (i as i64 * 7) % 50],
+                 last_message_at, waiting_since, created_at, updated_at)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, 0, 0)",
+            params![
+                contact,
+                assignee,
+                team,
+                status(i),
+                (i as i64 * 7) % 50,
+                // Every third customer waits since an earlier time (sort=waiting).
+                (i % 3 == 0).then_some((i as i64 * 11) % 40)
+            ],
         )
         .expect("conversation");
         let conv = conn.last_insert_rowid();
@@ -116,7 +125,7 @@ fn fixture(dir: &std::path::Path) -> Connection {
 /// Every page of a search, following the cursor, answered the way `tuning` says.
 fn all_pages(
     conn: &Connection,
-    (view, viewer): (View, UserId),
+    (view, viewer, order): (View, UserId, Order),
     scope: &Scope,
     search: &Search,
     tuning: Tuning,
@@ -131,7 +140,7 @@ fn all_pages(
         search: Some(search.clone()),
         limit: 4,
         before: None,
-        order: Order::Recent,
+        order,
     };
     let mut ids = Vec::new();
     loop {
@@ -187,6 +196,8 @@ fn every_way_of_answering_a_search_gives_the_same_pages_within_the_scope() {
         },
     ];
     let views = [View::All, View::Unassigned, View::Mine];
+    // Newest first, and longest waiting first (ascending, so pages merge the other way).
+    let orders = [Order::Recent, Order::Waiting];
     // Every way of answering: the product's; sides listed by id, no walk; the same ids
     // checked while reading in order; broad sides, no walk; a walk of one conversation that
     // cannot fill the page, then broad sides; a walk over everything.
@@ -228,8 +239,8 @@ fn every_way_of_answering_a_search_gives_the_same_pages_within_the_scope() {
                 Scope::All => UserId(1),
                 Scope::AssignedTo(u) | Scope::AssignedToOrPool { user: u, .. } => *u,
             };
-            for view in views {
-                let on = (view, viewer);
+            for (view, order) in views.into_iter().flat_map(|v| orders.map(|o| (v, o))) {
+                let on = (view, viewer, order);
                 let narrow = all_pages(&conn, on, scope, s, tunings[0]);
                 for tuning in &tunings[1..] {
                     let other = all_pages(&conn, on, scope, s, *tuning);
@@ -240,7 +251,7 @@ fn every_way_of_answering_a_search_gives_the_same_pages_within_the_scope() {
                     .into_iter()
                     .filter(|id| scope.contains(&ownership(*id)))
                     .collect();
-                assert_eq!(narrow, full, "{s:?} {scope:?} {view:?}");
+                assert_eq!(narrow, full, "{s:?} {scope:?} {view:?} {order:?}");
                 if *scope == Scope::All && view == View::All {
                     assert_eq!(narrow.len(), *all, "{s:?}");
                 }
@@ -253,7 +264,13 @@ fn every_way_of_answering_a_search_gives_the_same_pages_within_the_scope() {
     // mentioning them that is resolved (id 14).
     let found = |word: &str| {
         let s = search(&[word], None);
-        all_pages(&conn, (View::All, UserId(1)), &scopes[1], &s, tunings[0])
+        all_pages(
+            &conn,
+            (View::All, UserId(1), Order::Recent),
+            &scopes[1],
+            &s,
+            tunings[0],
+        )
     };
     let deliv = found("deliv");
     assert!(deliv.contains(&2) && !deliv.contains(&6), "{deliv:?}");
