@@ -360,12 +360,21 @@ fn queue(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> anyh
     let generated = t.elapsed();
     let srv = server(&dir)?;
     let (_, owner) = user(&srv.store, "Owner", Role::Owner)?;
-    let (_, agent) = user(&srv.store, "Watcher", Role::Agent)?;
+    let (watcher, agent) = user(&srv.store, "Watcher", Role::Agent)?;
+    // The agent searching is mentioned in 1 conversation in 400 (half of them resolved), so
+    // their scope has its mentions side (policy::Ownership::mentions).
+    let author = agents[0];
+    let (mentions, open) = srv.store.write_blocking(move |c| {
+        crate::store::bench::insert_mentions(c, author, watcher, 400, now_ms())
+    })?;
     let owner_session = web::session_for(&srv, "owner@bench.test")?;
     println!(
         "== Generated {} conversations / {messages} messages in {:.1} s",
         args.conversations,
         generated.as_secs_f64()
+    );
+    println!(
+        "  the agent (own_and_pool, holding none) is mentioned in {mentions} of them, {open} unresolved"
     );
     let search_only = args.only == Some(Part::Search);
     if !search_only {

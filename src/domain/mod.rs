@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod phone;
 pub mod policy;
 pub mod routing;
+pub mod search;
 pub mod settings;
 pub mod shift;
 pub mod sla;

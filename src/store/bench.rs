@@ -116,6 +116,8 @@ pub fn generate(
                         inbound.then(|| format!("g{conv_id}-{m}")),
                         at
                     ])?;
+                    // As store::messages::insert_message does.
+                    super::terms::insert_terms(&tx, conv_id, text)?;
                 }
                 messages += per;
             }
@@ -127,8 +129,9 @@ pub fn generate(
 }
 
 /// The baseline: the rows one inbound message writes (contact, identity, conversation, cycle on
-/// first contact; then message, conversation update, event), one transaction per message, on a
-/// bare connection with `synchronous=FULL`. Returns the number of messages written.
+/// first contact; then message, its search terms, conversation update, event), one transaction
+/// per message, on a bare connection with `synchronous=FULL`. Returns the number of messages
+/// written.
 pub fn baseline_ingest(path: &Path, messages: usize, contacts: usize, now: i64) -> Result<usize> {
     let conn: Connection = open_bare(path)?;
     conn.execute(
@@ -173,6 +176,7 @@ pub fn baseline_ingest(path: &Path, messages: usize, contacts: usize, now: i64) 
              VALUES (?1, ?2, 'in', 'hello from the benchmark', 'received', ?3, ?4)",
         )?
         .execute(params![conv, channel, format!("b{i}"), now])?;
+        super::terms::insert_terms(&conn, conv, "hello from the benchmark")?;
         let msg = conn.last_insert_rowid();
         conn.prepare_cached(
             "UPDATE conversations SET last_message_at = ?2, preview = 'hello', waiting_since = COALESCE(waiting_since, ?2) WHERE id = ?1",
@@ -263,7 +267,7 @@ pub fn index_sizes(conn: &Connection) -> Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare(
         "SELECT CASE WHEN name LIKE 'contacts\\_fts%' ESCAPE '\\' THEN 'contacts_fts'
                      WHEN name LIKE 'contacts\\_words%' ESCAPE '\\' THEN 'contacts_words'
-                     WHEN name LIKE 'message\\_words%' ESCAPE '\\' THEN 'message_words'
+                     WHEN name LIKE 'conversation\\_terms%' ESCAPE '\\' THEN 'conversation_terms (with its index)'
                      WHEN name LIKE 'messages\\_fts%' ESCAPE '\\' THEN 'messages_fts (before, for the baseline)'
                      WHEN name LIKE 'bench\\_messages\\_tri%' ESCAPE '\\' THEN 'messages, trigram (compared)'
                      ELSE 'whole database' END, SUM(pgsize)
@@ -293,18 +297,7 @@ pub fn rebuild_contact_search(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Empties and rebuilds message_words the way migration 008 builds it for existing messages.
-pub fn rebuild_message_search(conn: &Connection) -> Result<()> {
-    conn.execute_batch(
-        "BEGIN;
-         INSERT INTO message_words(message_words) VALUES ('delete-all');
-         INSERT INTO message_words(rowid, text) SELECT key, text FROM messages_search_text;
-         COMMIT;",
-    )?;
-    Ok(())
-}
-
-/// Builds, for comparison only, a trigram index over message text beside message_words
+/// Builds, for comparison only, a trigram index over message text beside conversation_terms
 /// (`bench_messages_tri`, external content: index only).
 pub fn build_messages_trigram(conn: &Connection) -> Result<()> {
     conn.execute_batch(
@@ -315,14 +308,15 @@ pub fn build_messages_trigram(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Conversations with a message matching `query`: in message_words (word prefixes), or with
-/// `trigram` in the comparison index: the raw index answer, without the queue's page.
+/// Conversations with a message matching `query`: in conversation_terms_fts (word prefixes), or
+/// with `trigram` in the comparison index: the raw index answer, without the queue's page.
 pub fn count_message_matches(conn: &Connection, trigram: bool, query: &str) -> Result<i64> {
     let sql = if trigram {
         "SELECT COUNT(DISTINCT m.conversation_id) FROM bench_messages_tri f
            JOIN messages m ON m.id = f.rowid WHERE bench_messages_tri MATCH ?1"
     } else {
-        "SELECT COUNT(DISTINCT rowid >> 32) FROM message_words WHERE message_words MATCH ?1"
+        "SELECT COUNT(DISTINCT rowid >> 16) FROM conversation_terms_fts
+          WHERE conversation_terms_fts MATCH ?1"
     };
     Ok(conn.prepare_cached(sql)?.query_row([query], |r| r.get(0))?)
 }
@@ -336,6 +330,34 @@ pub fn build_old_message_index(conn: &Connection) -> Result<()> {
          INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');",
     )?;
     Ok(())
+}
+
+/// Mentions `user` in a note by `author` on every `every`-th conversation (by id), as a note
+/// with an `@` writes them (note, then mention), so that an agent's search has a mentions side
+/// of realistic size. Returns (conversations mentioning `user`, of them unresolved).
+pub fn insert_mentions(
+    conn: &Connection,
+    author: i64,
+    user: i64,
+    every: i64,
+    now: i64,
+) -> Result<(usize, usize)> {
+    let convs: Vec<(i64, bool)> = conn
+        .prepare("SELECT id, status <> 'resolved' FROM conversations WHERE id % ?1 = 0")?
+        .query_map([every], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (conv, _) in &convs {
+        let conv = crate::domain::ConversationId(*conv);
+        let note = super::messages::insert_note(
+            conn,
+            conv,
+            crate::domain::UserId(author),
+            "@Watcher could you look at this one?",
+            now,
+        )?;
+        super::mentions::insert_mention(conn, note, conv, crate::domain::UserId(user), now)?;
+    }
+    Ok((convs.len(), convs.iter().filter(|c| c.1).count()))
 }
 
 /// What [`generate_scheduled`] wrote.

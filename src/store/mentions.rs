@@ -62,6 +62,20 @@ pub fn find_unseen(conn: &Connection, conv: ConversationId, user: UserId) -> Res
         .query_row(params![conv.0, user.0], |r| r.get(0))?)
 }
 
+/// The ids of the unresolved conversations whose notes mention `user`, ascending: the part of a
+/// narrower scope a search reads on its own (store::queue). A person's mentions are few (one
+/// index range), and resolved conversations drop out with one row look-up each.
+pub fn list_unresolved_mentioning(conn: &Connection, user: UserId) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT m.conversation_id FROM mentions m
+           JOIN conversations c ON c.id = m.conversation_id
+          WHERE m.user_id = ?1 AND c.status <> 'resolved'
+          ORDER BY m.conversation_id",
+    )?;
+    let ids = stmt.query_map([user.0], |r| r.get(0))?;
+    Ok(ids.collect::<rusqlite::Result<_>>()?)
+}
+
 /// How many mentions of `user` are unseen.
 pub fn count_unseen(conn: &Connection, user: UserId) -> Result<i64> {
     Ok(conn

@@ -37,7 +37,7 @@ pub struct NewMessage<'a> {
     pub created_at: i64,
 }
 
-/// Inserts a message.
+/// Inserts a message, and its words into its conversation's search terms.
 pub fn insert_message(conn: &Connection, m: &NewMessage<'_>) -> Result<MessageId> {
     conn.prepare_cached(
         "INSERT INTO messages (conversation_id, channel_id, direction, kind, text, payload, author_id, status, external_id, created_at)
@@ -55,7 +55,9 @@ pub fn insert_message(conn: &Connection, m: &NewMessage<'_>) -> Result<MessageId
         m.external_id,
         m.created_at
     ])?;
-    Ok(MessageId(conn.last_insert_rowid()))
+    let id = MessageId(conn.last_insert_rowid());
+    super::terms::insert_terms(conn, m.conversation.0, m.text)?;
+    Ok(id)
 }
 
 /// The message a provider id belongs to, with its conversation.

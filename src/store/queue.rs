@@ -2,10 +2,15 @@
 //! and the figures for the inbox tabs (counts and the oldest wait), read through the same indexes.
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use super::Result;
 use super::conversations::{Conversation, SELECT, map_conversation};
+pub use super::search::Search;
+use super::search::{
+    ContactSide, DRIVE, FEW, MessageSide, Tuning, WINDOW, contact_side, message_side,
+    message_terms, search_clause,
+};
 use crate::domain::policy::Scope;
 use crate::domain::{Status, TeamId, UserId};
 
@@ -131,46 +136,108 @@ pub struct ConvQuery {
     pub order: Order,
 }
 
-/// A page's sort: the key (selected as the row's last column), the FROM clause it needs, the
-/// id column that breaks ties, and whether it ascends.
-fn sort_of(q: &ConvQuery) -> (&'static str, &'static str, &'static str, bool) {
-    match (q.view, q.order) {
-        // One running clock per conversation (its soonest), read through sla_clocks_due whose
-        // order is (due_at, conversation_id): the page is read in order and stops at its size.
-        (View::AtRisk, _) => (
-            "k.due_at",
-            "sla_clocks k INDEXED BY sla_clocks_due JOIN conversations c ON c.id = k.conversation_id",
-            "k.conversation_id",
-            true,
-        ),
-        (_, Order::Waiting) => (
-            "COALESCE(c.waiting_since, c.last_message_at)",
-            "conversations c",
-            "c.id",
-            true,
-        ),
-        (_, Order::Recent) => ("c.last_message_at", "conversations c", "c.id", false),
+/// A page's sort: the key, the FROM clause it needs, the id column that breaks ties, and
+/// whether it ascends.
+#[derive(Debug, Clone, Copy)]
+struct Sort {
+    key: &'static str,
+    from: &'static str,
+    id: &'static str,
+    asc: bool,
+}
+
+impl Sort {
+    /// The sort of `q`'s view and order.
+    fn of(q: &ConvQuery) -> Sort {
+        let (key, from, id, asc) = match (q.view, q.order) {
+            // One running clock per conversation (its soonest), read through sla_clocks_due
+            // whose order is (due_at, conversation_id): the page is read in order and stops at
+            // its size.
+            (View::AtRisk, _) => (
+                "k.due_at",
+                "sla_clocks k INDEXED BY sla_clocks_due JOIN conversations c ON c.id = k.conversation_id",
+                "k.conversation_id",
+                true,
+            ),
+            (_, Order::Waiting) => (
+                "COALESCE(c.waiting_since, c.last_message_at)",
+                "conversations c",
+                "c.id",
+                true,
+            ),
+            (_, Order::Recent) => ("c.last_message_at", "conversations c", "c.id", false),
+        };
+        Sort { key, from, id, asc }
+    }
+
+    /// ` ORDER BY` key and id in this sort's direction.
+    fn order_by(&self) -> String {
+        let dir = if self.asc { "ASC" } else { "DESC" };
+        format!(" ORDER BY {} {dir}, {} {dir}", self.key, self.id)
+    }
+
+    /// The condition (starting with ` AND`) that keeps what comes after the row at `?{a}`
+    /// (key) and `?{i}` (id) in this order, or, with `upto`, what comes up to and with it.
+    fn beyond(&self, a: usize, i: usize, upto: bool) -> String {
+        let (key, id) = (self.key, self.id);
+        let (cmp, last) = match (self.asc, upto) {
+            (true, false) => (">", ">"),
+            (false, false) => ("<", "<"),
+            (true, true) => ("<", "<="),
+            (false, true) => (">", ">="),
+        };
+        format!(" AND ({key} {cmp} ?{a} OR ({key} = ?{a} AND {id} {last} ?{i}))")
     }
 }
 
 /// The SQL condition (starting with ` AND`) that keeps conversations `c` in `scope`, pushing its
 /// parameters onto `args`.
 pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
+    scope_sql(scope, args, "c.", ScopePart::Whole)
+}
+
+/// Which part of a viewer's scope a query keeps. A search reads the two parts of a narrower
+/// scope apart and merges the pages: with the mentions in the same OR the planner reads the
+/// halves from two indexes and sorts every visible conversation (an own scope) or cannot stop
+/// early, where each part alone is read in page order.
+#[derive(Debug, Clone, Copy)]
+enum ScopePart<'a> {
+    /// All of it: role and ownership, or a mention (policy::Ownership::mentions).
+    Whole,
+    /// What role and ownership give, without mentions.
+    ByRole,
+    /// These conversations (a JSON array of ids: those mentioning the viewer), while unresolved.
+    Mentioned(&'a str),
+}
+
+/// [`scope_clause`] for `part` of the scope, with the columns of an own-and-pool scope as `col`
+/// (`c.` or `+c.`: the latter keeps the planner from reading the two halves of the OR from two
+/// indexes and sorting every visible conversation, where a search wants them read in page order
+/// and stops early).
+fn scope_sql(scope: &Scope, args: &mut Vec<SqlValue>, col: &str, part: ScopePart) -> String {
     // An unresolved conversation whose notes mention the user is in both narrower scopes
     // (policy::Ownership::mentions).
-    let mentioned = |p: usize| {
-        format!(
-            "(c.status <> 'resolved' AND c.id IN (SELECT m.conversation_id FROM mentions m WHERE m.user_id = ?{p}))"
-        )
+    let mentioned = |p: usize| match part {
+        ScopePart::Whole => format!(
+            " OR (c.status <> 'resolved' AND c.id IN (SELECT m.conversation_id FROM mentions m WHERE m.user_id = ?{p}))"
+        ),
+        _ => String::new(),
     };
-    match scope {
-        Scope::All => String::new(),
-        Scope::AssignedTo(u) => {
+    match (scope, part) {
+        (Scope::All, _) => String::new(),
+        (_, ScopePart::Mentioned(ids)) => {
+            args.push(ids.to_string().into());
+            format!(
+                " AND c.status <> 'resolved' AND c.id IN (SELECT value FROM json_each(?{}))",
+                args.len()
+            )
+        }
+        (Scope::AssignedTo(u), _) => {
             args.push(u.0.into());
             let p = args.len();
-            format!(" AND (c.assignee_id = ?{p} OR {})", mentioned(p))
+            format!(" AND (c.assignee_id = ?{p}{})", mentioned(p))
         }
-        Scope::AssignedToOrPool { user, teams } => {
+        (Scope::AssignedToOrPool { user, teams }, _) => {
             args.push(user.0.into());
             let p = args.len();
             // Team ids are integers from the database, safe to inline.
@@ -180,197 +247,46 @@ pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
                 .collect::<Vec<_>>()
                 .join(",");
             format!(
-                " AND (c.assignee_id = ?{p} OR (c.assignee_id IS NULL AND (c.team_id IS NULL OR c.team_id IN ({team_list}))) OR {})",
+                " AND ({col}assignee_id = ?{p} OR ({col}assignee_id IS NULL AND ({col}team_id IS NULL OR {col}team_id IN ({team_list}))){})",
                 mentioned(p)
             )
         }
     }
 }
 
-/// A search, as [`crate::service::queue::search`] normalised what a person typed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Search {
-    /// The words (letters, digits and emoji; Arabic vowel marks removed), at most 8.
-    pub words: Vec<String>,
-    /// The digits of a typed phone number (without an international `00` or trunk `0`), when
-    /// the whole query is one; it is then looked for in phones only (and messages by word).
-    pub phone: Option<String>,
-}
-
-impl Search {
-    /// A query of fewer than 3 letters or digits in all: answered by name word prefix only
-    /// (trigrams need 3 characters, and a 1–2 letter prefix over every message would match
-    /// most of them).
-    pub fn is_short(&self) -> bool {
-        self.words.iter().map(|w| w.chars().count()).sum::<usize>() < 3
-    }
-}
-
-/// Which contacts index answers a search, and its FTS5 query: the phone's digits as a
-/// substring of the indexed digits; every word (all of 3+ characters) as a substring of the name
-/// or phone; otherwise every word as a name word prefix. Words are quoted, so operators in the
-/// input are taken literally. `None` when there is nothing to look for.
-fn contacts_match(s: &Search) -> Option<(&'static str, String)> {
-    if let Some(d) = s.phone.as_deref().filter(|d| d.len() >= 3) {
-        return Some(("contacts_fts", format!("phone : \"{d}\"")));
-    }
-    if s.words.is_empty() {
-        return None;
-    }
-    if s.words.iter().all(|w| w.chars().count() >= 3) {
-        let q = s
-            .words
-            .iter()
-            .map(|w| format!("\"{w}\""))
-            .collect::<Vec<_>>();
-        Some(("contacts_fts", q.join(" AND ")))
-    } else {
-        let q = s
-            .words
-            .iter()
-            .map(|w| format!("\"{w}\"*"))
-            .collect::<Vec<_>>();
-        Some(("contacts_words", q.join(" ")))
-    }
-}
-
-/// The message-text query (message_words, unicode61): every word with a letter or digit as a
-/// quoted prefix. `None` for short searches (see [`Search::is_short`]).
-pub(crate) fn fts_query(s: &Search) -> Option<String> {
-    if s.is_short() {
-        return None;
-    }
-    let words: Vec<String> = s
-        .words
-        .iter()
-        .filter(|w| w.chars().any(char::is_alphanumeric))
-        .map(|w| format!("\"{w}\"*"))
-        .collect();
-    (!words.is_empty()).then(|| words.join(" "))
-}
-
-/// Most conversations a search lists by id before it counts as broad: the page is then read
-/// through these ids and sorted, which stays within a few milliseconds.
-const FEW: usize = 4000;
-
-/// Conversations with a contact matching `m` in contacts index `table`: their ids, or `None`
-/// when there are more than [`FEW`] contacts.
-fn few_by_contact(conn: &Connection, table: &str, m: &str, few: usize) -> Result<Option<Vec<i64>>> {
-    let contacts: Vec<i64> = conn
-        .prepare_cached(&format!(
-            "SELECT rowid FROM {table} WHERE {table} MATCH ?1 LIMIT ?2"
-        ))?
-        .query_map(params![m, few as i64 + 1], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    if contacts.len() > few {
-        return Ok(None);
-    }
-    let list = serde_json::to_string(&contacts)?;
-    let ids = conn
-        .prepare_cached(
-            "SELECT c.id FROM conversations c WHERE c.contact_id IN (SELECT value FROM json_each(?1))",
-        )?
-        .query_map([list], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(Some(ids))
-}
-
-/// Conversations with a message matching `m`: their ids, or `None` when there are more than
-/// [`FEW`]. message_words rowids are `conversation_id << 32 | message id` and come in order, so
-/// a conversation's matches are adjacent and no message is looked up.
-fn few_by_message(conn: &Connection, m: &str, few: usize) -> Result<Option<Vec<i64>>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT rowid >> 32 FROM message_words WHERE message_words MATCH ?1")?;
-    let mut rows = stmt.query([m])?;
-    let mut ids: Vec<i64> = Vec::new();
-    while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        if ids.last() != Some(&id) {
-            if ids.len() == few {
-                return Ok(None);
-            }
-            ids.push(id);
-        }
-    }
-    Ok(Some(ids))
-}
-
-/// The SQL condition for a search, pushing its parameters onto `args`. Each side (contacts,
-/// messages) is asked its index first: a narrow side gives its conversation ids and the page is
-/// read through them; a broad one (more than [`FEW`]) is read from its index once into a set
-/// that the page, read in order, is checked against (matches are then dense enough to fill it
-/// soon). A probe of the full-text index per conversation instead costs about a millisecond each
-/// at 200k contacts, so it is never used.
-fn search_clause(
-    conn: &Connection,
-    search: &Search,
-    few: usize,
-    args: &mut Vec<SqlValue>,
-) -> Result<String> {
-    let mut ids: Vec<i64> = Vec::new();
-    let mut sets: Vec<String> = Vec::new();
-    let arg = |v: String, args: &mut Vec<SqlValue>| {
-        args.push(v.into());
-        format!("?{}", args.len())
-    };
-    if let Some((table, m)) = contacts_match(search) {
-        match few_by_contact(conn, table, &m, few)? {
-            Some(found) => ids.extend(found),
-            None => {
-                let p = arg(m, args);
-                // `+`: check the set while reading in page order, never look up each member
-                // and sort them all (which the planner picks, at 0.3–0.5 s for 100k).
-                sets.push(format!(
-                    "+c.contact_id IN (SELECT rowid FROM {table} WHERE {table} MATCH {p})"
-                ));
-            }
-        }
-    }
-    if let Some(m) = fts_query(search) {
-        match few_by_message(conn, &m, few)? {
-            Some(found) => ids.extend(found),
-            None => {
-                let p = arg(m, args);
-                sets.push(format!(
-                    "+c.id IN (SELECT rowid >> 32 FROM message_words WHERE message_words MATCH {p})"
-                ));
-            }
-        }
-    }
-    let mut sides = sets;
-    if !ids.is_empty() {
-        ids.sort_unstable();
-        ids.dedup();
-        let p = arg(serde_json::to_string(&ids)?, args);
-        sides.insert(0, format!("c.id IN (SELECT value FROM json_each({p}))"));
-    }
-    Ok(match sides.len() {
-        // Nothing to look for, or nothing found.
-        0 => "0".to_string(),
-        _ => format!("({})", sides.join(" OR ")),
-    })
-}
-
-/// A page of conversations and the cursor (`last_message_at`, id) of the next one.
+/// A page of conversations and the cursor (sort key, id) of the next one.
 pub type Page = (Vec<Conversation>, Option<(i64, i64)>);
+
+/// A page of conversations, each with its sort key, and the cursor of the next one.
+struct Keyed {
+    items: Vec<(Conversation, i64)>,
+    next: Option<(i64, i64)>,
+}
+
+impl Keyed {
+    fn page(self) -> Page {
+        (self.items.into_iter().map(|(c, _)| c).collect(), self.next)
+    }
+}
 
 /// One page of a queue view, newest activity first, with the cursor of the next page.
 pub fn list_conversations(conn: &Connection, q: &ConvQuery) -> Result<Page> {
-    list_page(conn, q, FEW)
+    list_page(
+        conn,
+        q,
+        Tuning {
+            few: FEW,
+            window: WINDOW,
+            drive: DRIVE,
+        },
+    )
 }
 
-/// [`list_conversations`] with the threshold of a broad search side as a parameter (tests run
-/// both ways of answering on the same data).
-fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
-    let (key, from, id_col, asc) = sort_of(q);
-    let head = SELECT.replacen(
-        "\n    FROM conversations c",
-        &format!(", {key}\n    FROM {from}"),
-        1,
-    );
+/// The conditions of a query other than its search (view, status, scope, team, tag, cursor),
+/// starting with ` AND`, pushing their parameters onto `args`.
+fn filter_clause(q: &ConvQuery, args: &mut Vec<SqlValue>, part: ScopePart, sort: Sort) -> String {
     // A conversation the menu bot holds (#13) is in no human view until the handoff.
-    let mut sql = format!("{head} WHERE c.bot_until IS NULL");
-    let mut args: Vec<SqlValue> = Vec::new();
+    let mut sql = String::from(" AND c.bot_until IS NULL");
     let arg = |v: SqlValue, args: &mut Vec<SqlValue>| {
         args.push(v);
         format!("?{}", args.len())
@@ -383,7 +299,7 @@ fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
         // Spelled as in the partial index conv_unassigned so the planner can use it.
         View::Unassigned => sql.push_str(" AND c.assignee_id IS NULL"),
         View::Mine => {
-            let p = arg(q.viewer.0.into(), &mut args);
+            let p = arg(q.viewer.0.into(), args);
             sql.push_str(&format!(" AND c.assignee_id = {p}"));
         }
         View::AtRisk => sql.push_str(
@@ -400,232 +316,237 @@ fn list_page(conn: &Connection, q: &ConvQuery, few: usize) -> Result<Page> {
             if q.view == View::Unassigned && s != Status::Resolved {
                 sql.push_str(" AND c.status <> 'resolved'");
             }
-            let p = arg(s.as_str().to_string().into(), &mut args);
+            let p = arg(s.as_str().to_string().into(), args);
             sql.push_str(&format!(" AND c.status = {p}"));
         }
         StatusFilter::Any => {}
     }
-    sql.push_str(&scope_clause(&q.scope, &mut args));
+    let col = if q.search.is_some() { "+c." } else { "c." };
+    sql.push_str(&scope_sql(&q.scope, args, col, part));
     if let Some(t) = q.team {
-        let p = arg(t.0.into(), &mut args);
+        let p = arg(t.0.into(), args);
         sql.push_str(&format!(" AND c.team_id = {p}"));
     }
     if let Some(tag) = &q.tag {
-        let p = arg(tag.clone().into(), &mut args);
+        let p = arg(tag.clone().into(), args);
         sql.push_str(&format!(
             " AND EXISTS (SELECT 1 FROM conversation_tags x JOIN tags tg ON tg.id = x.tag_id
                 WHERE x.conversation_id = c.id AND tg.name = {p})"
         ));
     }
-    if let Some(search) = &q.search {
-        let clause = search_clause(conn, search, few, &mut args)?;
-        sql.push_str(&format!(" AND {clause}"));
-    }
-    let (cmp, dir) = if asc { (">", "ASC") } else { ("<", "DESC") };
     if let Some((at, id)) = q.before {
-        let a = arg(at.into(), &mut args);
-        let i = arg(id.into(), &mut args);
-        sql.push_str(&format!(
-            " AND ({key} {cmp} {a} OR ({key} = {a} AND {id_col} {cmp} {i}))"
-        ));
+        args.push(at.into());
+        args.push(id.into());
+        sql.push_str(&sort.beyond(args.len() - 1, args.len(), false));
     }
-    let l = arg((q.limit + 1).into(), &mut args);
-    sql.push_str(&format!(" ORDER BY {key} {dir}, {id_col} {dir} LIMIT {l}"));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt
+    sql
+}
+
+/// Reads the page of conversations `c` that `conditions` keep (parameters `args`) in `sort`'s
+/// order: `limit` of them and the cursor of the next page. Their ids are found and ordered first
+/// and only those rows read in full (names, team, tags): a search can leave thousands to sort.
+fn read_page(
+    conn: &Connection,
+    sort: Sort,
+    conditions: &str,
+    mut args: Vec<SqlValue>,
+    limit: i64,
+) -> Result<Keyed> {
+    args.push((limit + 1).into());
+    let mut keys: Vec<(i64, i64)> = conn
+        .prepare_cached(&format!(
+            "SELECT {}, {} FROM {} WHERE 1{conditions}{} LIMIT ?{}",
+            sort.id,
+            sort.key,
+            sort.from,
+            sort.order_by(),
+            args.len()
+        ))?
         .query_map(params_from_iter(args.iter()), |r| {
-            Ok((map_conversation(r)?, r.get::<_, i64>(20)?))
+            Ok((r.get(0)?, r.get(1)?))
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next = if rows.len() as i64 > q.limit {
-        rows.truncate(q.limit as usize);
-        rows.last().map(|(c, k)| (*k, c.id.0))
+        .collect::<rusqlite::Result<_>>()?;
+    let next = if keys.len() as i64 > limit {
+        keys.truncate(limit as usize);
+        keys.last().map(|&(id, key)| (key, id))
     } else {
         None
     };
-    Ok((rows.into_iter().map(|(c, _)| c).collect(), next))
+    let mut rows: std::collections::HashMap<i64, Conversation> = if keys.is_empty() {
+        Default::default()
+    } else {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        conn.prepare_cached(&format!(
+            "{SELECT} WHERE c.id IN (SELECT value FROM json_each(?1))"
+        ))?
+        .query_map([serde_json::to_string(&ids)?], map_conversation)?
+        .map(|c| c.map(|c| (c.id.0, c)))
+        .collect::<rusqlite::Result<_>>()?
+    };
+    let items = keys
+        .into_iter()
+        .filter_map(|(id, key)| rows.remove(&id).map(|c| (c, key)))
+        .collect();
+    Ok(Keyed { items, next })
+}
+
+/// The last of the first `window` conversations (sort key, id) that `filters` keep, in page
+/// order; `None` when they keep fewer.
+fn window_end(
+    conn: &Connection,
+    sort: Sort,
+    filters: &str,
+    args: &[SqlValue],
+    window: usize,
+) -> Result<Option<(i64, i64)>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {}, {} FROM {} WHERE 1{filters}{} LIMIT 1 OFFSET {}",
+            sort.key,
+            sort.id,
+            sort.from,
+            sort.order_by(),
+            window - 1
+        ))?
+        .query_row(params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
+}
+
+/// [`list_conversations`] with its [`Tuning`] as a parameter.
+///
+/// A search in a narrower scope reads the part role and ownership give and the part the
+/// viewer's mentions give (a few conversations, listed from `mentions`) apart, and merges their
+/// pages (see [`ScopePart`]); a view that shows only the viewer's own needs no mentions part.
+/// Each side of the search (contacts, messages) is asked its index at most once for both.
+fn list_page(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Result<Page> {
+    let sort = Sort::of(q);
+    let Some(search) = &q.search else {
+        let mut args: Vec<SqlValue> = Vec::new();
+        let filters = filter_clause(q, &mut args, ScopePart::Whole, sort);
+        return Ok(read_page(conn, sort, &filters, args, q.limit)?.page());
+    };
+    let contact = contact_side(conn, search, tuning.few)?;
+    let words = message_terms(search);
+    let user = match &q.scope {
+        Scope::All => {
+            let page = search_page(conn, q, &contact, &words, ScopePart::Whole, sort, tuning)?;
+            return Ok(page.page());
+        }
+        Scope::AssignedTo(u) => *u,
+        Scope::AssignedToOrPool { user, .. } => *user,
+    };
+    let by_role = search_page(conn, q, &contact, &words, ScopePart::ByRole, sort, tuning)?;
+    if q.view == View::Mine {
+        return Ok(by_role.page());
+    }
+    let mentioned = super::mentions::list_unresolved_mentioning(conn, user)?;
+    if mentioned.is_empty() {
+        return Ok(by_role.page());
+    }
+    // A few conversations: each is tested for every word as it is read (no walk, no message
+    // index), with the contacts side already asked for the part by role.
+    let ids = serde_json::to_string(&mentioned)?;
+    let mut args: Vec<SqlValue> = Vec::new();
+    let filters = filter_clause(q, &mut args, ScopePart::Mentioned(&ids), sort);
+    let message = if words.is_empty() {
+        MessageSide::Nothing
+    } else {
+        MessageSide::Each
+    };
+    let clause = search_clause(&contact, &message, &words, tuning.drive, &mut args)?;
+    let by_mention = read_page(
+        conn,
+        sort,
+        &format!("{filters} AND {clause}"),
+        args,
+        q.limit,
+    )?;
+    Ok(merge_pages(by_role, by_mention, q.limit, sort).page())
+}
+
+/// One page of the conversations in `part` of the query's scope that a search finds: its
+/// contacts side as asked already, its message terms `words`.
+///
+/// A search with message words first walks the first `window` conversations in page order,
+/// testing each (see [`WINDOW`]): when that fills the page, or those were all there are, it is
+/// the answer. Otherwise the message side is asked its index: a narrow side gives its
+/// conversation ids and the page is read through them; a broad one is checked while the page
+/// is read in order.
+fn search_page(
+    conn: &Connection,
+    q: &ConvQuery,
+    contact: &ContactSide,
+    words: &[String],
+    part: ScopePart,
+    sort: Sort,
+    tuning: Tuning,
+) -> Result<Keyed> {
+    let mut args: Vec<SqlValue> = Vec::new();
+    let filters = filter_clause(q, &mut args, part, sort);
+    if !words.is_empty() && tuning.window > 0 {
+        let end = window_end(conn, sort, &filters, &args, tuning.window)?;
+        let mut walk_args = args.clone();
+        let mut conditions = filters.clone();
+        if let Some((at, id)) = end {
+            walk_args.push(at.into());
+            walk_args.push(id.into());
+            let n = walk_args.len();
+            conditions.push_str(&sort.beyond(n - 1, n, true));
+        }
+        let clause = search_clause(
+            contact,
+            &MessageSide::Each,
+            words,
+            tuning.drive,
+            &mut walk_args,
+        )?;
+        conditions.push_str(&format!(" AND {clause}"));
+        let page = read_page(conn, sort, &conditions, walk_args, q.limit)?;
+        if page.next.is_some() || end.is_none() {
+            return Ok(page);
+        }
+    }
+    let message = if words.is_empty() {
+        MessageSide::Nothing
+    } else {
+        message_side(conn, words, tuning.few)?
+    };
+    let clause = search_clause(contact, &message, words, tuning.drive, &mut args)?;
+    read_page(
+        conn,
+        sort,
+        &format!("{filters} AND {clause}"),
+        args,
+        q.limit,
+    )
+}
+
+/// The page of `limit` that two pages of the same query over two sets of conversations make
+/// together: in `sort`'s order, each conversation once (one may be in both), and a next cursor
+/// when either had more or together they exceed `limit`.
+fn merge_pages(a: Keyed, b: Keyed, limit: i64, sort: Sort) -> Keyed {
+    let more = a.next.is_some() || b.next.is_some();
+    let mut items = a.items;
+    for (c, k) in b.items {
+        if !items.iter().any(|x| x.0.id == c.id) {
+            items.push((c, k));
+        }
+    }
+    items.sort_by_key(|(c, k)| (*k, c.id.0));
+    if !sort.asc {
+        items.reverse();
+    }
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if more || items.len() > limit {
+        items.truncate(limit);
+        let next = items.last().map(|(c, k)| (*k, c.id.0));
+        Keyed { items, next }
+    } else {
+        Keyed { items, next: None }
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::open_bare;
-
-    /// 60 conversations: names and phones in several forms, messages in several languages,
-    /// assigned to user 1, user 2, team 1's pool or the general pool in turn.
-    fn fixture(dir: &std::path::Path) -> Connection {
-        let conn = open_bare(&dir.join("t.db")).expect("open");
-        conn.execute_batch(
-            "INSERT INTO channels (id, kind, name, created_at) VALUES (1, 'api', 'c', 0);
-             INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES
-                 (1, 'a@x', 'A', 'agent', 'h', 0), (2, 'b@x', 'B', 'agent', 'h', 0);
-             INSERT INTO teams (id, name, created_at) VALUES (1, 'T', 0);",
-        )
-        .expect("seed");
-        let names = [
-            "Maria Silva",
-            "José Haddad",
-            "محمد حداد",
-            "Jonas Müller",
-            "Li Wei 🌸",
-        ];
-        let phones = [Some("4915123456789"), Some("+351 912 000 111"), None];
-        let texts = [
-            "I want a refund please",
-            "When is the delivery?",
-            "شكرا جزيلا",
-            "ok",
-            "Der Lieferung fehlt etwas",
-        ];
-        for i in 0..60usize {
-            conn.execute(
-                "INSERT INTO contacts (name, phone, created_at) VALUES (?1, ?2, 0)",
-                params![names[i % 5], phones[i % 3],],
-            )
-            .expect("contact");
-            let contact = conn.last_insert_rowid();
-            let (assignee, team) = match i % 4 {
-                0 => (Some(1), None),
-                1 => (Some(2), None),
-                2 => (None, Some(1)),
-                _ => (None, None),
-            };
-            conn.execute(
-                "INSERT INTO conversations (channel_id, contact_id, assignee_id, team_id, last_message_at,
-                     created_at, updated_at) VALUES (1, ?1, ?2, ?3, ?4, 0, 0)",
-                params![contact, assignee, team, (i as i64 * 7) % 50],
-            )
-            .expect("conversation");
-            let conv = conn.last_insert_rowid();
-            for m in 0..(i % 3 + 1) {
-                conn.execute(
-                    "INSERT INTO messages (conversation_id, channel_id, direction, text, status, created_at)
-                     VALUES (?1, 1, 'in', ?2, 'received', 0)",
-                    params![conv, texts[(i + m) % 5]],
-                )
-                .expect("message");
-            }
-        }
-        conn
-    }
-
-    /// Every page of a search, following the cursor (`few` as the broad threshold).
-    fn all_pages(conn: &Connection, scope: &Scope, search: &Search, few: usize) -> Vec<i64> {
-        let mut q = ConvQuery {
-            view: View::All,
-            viewer: UserId(1),
-            scope: scope.clone(),
-            team: None,
-            tag: None,
-            status: StatusFilter::Any,
-            search: Some(search.clone()),
-            limit: 4,
-            before: None,
-            order: Order::Recent,
-        };
-        let mut ids = Vec::new();
-        loop {
-            let (items, next) = list_page(conn, &q, few).expect("page");
-            ids.extend(items.iter().map(|c| c.id.0));
-            match next {
-                Some(n) => q.before = Some(n),
-                None => return ids,
-            }
-        }
-    }
-
-    #[test]
-    fn broad_and_narrow_searches_answer_alike_within_the_scope() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let conn = fixture(dir.path());
-        let search = |words: &[&str], phone: Option<&str>| Search {
-            words: words.iter().map(|w| w.to_string()).collect(),
-            phone: phone.map(String::from),
-        };
-        let searches = [
-            (search(&["mari"], None), 12),
-            (search(&["haddad"], None), 12),
-            (search(&["حداد"], None), 12),
-            (search(&["4915123456789"], Some("4915123456789")), 20),
-            (search(&["refund"], None), 24),
-            (search(&["deliv"], None), 24),
-            (search(&["jo"], None), 24),
-            (search(&["🌸"], None), 12),
-            (search(&["xylophone"], None), 0),
-        ];
-        let scopes = [
-            Scope::All,
-            Scope::AssignedTo(UserId(1)),
-            Scope::AssignedToOrPool {
-                user: UserId(1),
-                teams: vec![],
-            },
-        ];
-        for (s, all) in &searches {
-            for scope in &scopes {
-                let narrow = all_pages(&conn, scope, s, FEW);
-                let broad = all_pages(&conn, scope, s, 0);
-                assert_eq!(narrow, broad, "{s:?} {scope:?}");
-                let mut unique = narrow.clone();
-                unique.sort();
-                unique.dedup();
-                assert_eq!(unique.len(), narrow.len(), "no repeats: {s:?} {scope:?}");
-                if *scope == Scope::All {
-                    assert_eq!(narrow.len(), *all, "{s:?}");
-                }
-                // Conversation ids 1, 5, 9… are user 1's, 2, 6… user 2's, 3, 7… team 1's pool.
-                let may_see = |id: i64| match scope {
-                    Scope::All => true,
-                    Scope::AssignedTo(_) => id % 4 == 1,
-                    Scope::AssignedToOrPool { .. } => id % 4 == 1 || id % 4 == 0,
-                };
-                assert!(
-                    narrow.iter().all(|id| may_see(*id)),
-                    "{s:?} {scope:?}: {narrow:?}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn migration_008_indexes_the_rows_that_exist_already() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = Connection::open(dir.path().join("old.db")).expect("open");
-        let migrations = crate::store::migrations();
-        migrations.to_version(&mut conn, 5).expect("migrate to 005");
-        conn.execute_batch(
-            "INSERT INTO channels (id, kind, name, created_at) VALUES (1, 'api', 'c', 0);
-             INSERT INTO contacts (id, name, phone, created_at) VALUES (1, 'Zé Ribeiro', '+49 151 2345-6789', 0);
-             INSERT INTO conversations (id, channel_id, contact_id, last_message_at, created_at, updated_at)
-                 VALUES (1, 1, 1, 0, 0, 0);
-             INSERT INTO messages (conversation_id, channel_id, direction, text, status, created_at)
-                 VALUES (1, 1, 'in', 'Where is my parcel?', 'received', 0);",
-        )
-        .expect("old rows");
-        migrations.to_latest(&mut conn).expect("migrate");
-        let found = |words: &[&str], phone: Option<&str>| {
-            let search = Search {
-                words: words.iter().map(|w| w.to_string()).collect(),
-                phone: phone.map(String::from),
-            };
-            let q = ConvQuery {
-                view: View::All,
-                viewer: UserId(1),
-                scope: Scope::All,
-                team: None,
-                tag: None,
-                status: StatusFilter::Any,
-                search: Some(search),
-                limit: 10,
-                before: None,
-                order: Order::Recent,
-            };
-            list_conversations(&conn, &q).expect("list").0.len()
-        };
-        assert_eq!(found(&["ribei"], None), 1);
-        assert_eq!(found(&["ze"], None), 1);
-        assert_eq!(found(&["4915123456789"], Some("4915123456789")), 1);
-        assert_eq!(found(&["parc"], None), 1);
-        assert_eq!(found(&["xylophone"], None), 0);
-    }
-}
+mod search_tests;

@@ -229,6 +229,59 @@ fn message_words_are_found_and_what_matches_nothing_finds_nothing() {
 }
 
 #[test]
+fn words_from_every_message_of_a_conversation_are_found_together() {
+    let app = TestApp::spawn();
+    let cb = FakeCallback::start(&[]);
+    let (ch, secret) = app.api_channel(&cb.url);
+    let ch = (ch, secret.as_str());
+    // Ana Paula writes twice and staff answer: the words of all three are hers.
+    let ana_paula = customer(
+        &app,
+        ch,
+        "Ana Paula",
+        None,
+        "Is the leather jacket back in stock?",
+    );
+    customer(
+        &app,
+        ch,
+        "Ana Paula",
+        None,
+        "Também quero saber da ENCOMENDA de sábado",
+    );
+    app.claim(ana_paula, &app.ana);
+    app.reply(ana_paula, &app.ana, "Yes, size M is back on Tuesday");
+    customer(&app, ch, "Omar", None, "شكراً جزيلاً على التوصيل");
+    customer(&app, ch, "Kim", None, "a leather wallet, please");
+    let table: &[(&str, &[&str])] = &[
+        // Words of different messages, the first and the last.
+        ("leather tuesday", &["Ana Paula"]),
+        ("jacket encomenda", &["Ana Paula"]),
+        ("tues jack sabad", &["Ana Paula"]),
+        // Beginnings of words, any case and accents.
+        ("encom", &["Ana Paula"]),
+        ("SÁBADO", &["Ana Paula"]),
+        ("tambem", &["Ana Paula"]),
+        ("leath", &["Ana Paula", "Kim"]),
+        // Arabic, with or without the vowel marks the customer typed.
+        ("شكرا جزيلا", &["Omar"]),
+        ("شكراً", &["Omar"]),
+        ("التوص", &["Omar"]),
+        // Every word must be held somewhere in the conversation.
+        ("leather xylophone", &[]),
+        ("wallet tuesday", &[]),
+    ];
+    check(&app, &app.manager, table);
+    // Ana sees her own conversation; Carla, who may not see it, finds only the pool's.
+    assert_eq!(find(&app, &app.ana, "leather tuesday"), vec!["Ana Paula"]);
+    assert_eq!(
+        find(&app, &app.carla, "leather tuesday"),
+        Vec::<String>::new()
+    );
+    assert_eq!(find(&app, &app.carla, "leather"), vec!["Kim"]);
+}
+
+#[test]
 fn a_search_never_reveals_a_conversation_the_searcher_may_not_see() {
     let app = TestApp::spawn();
     let cb = FakeCallback::start(&[]);
@@ -279,4 +332,99 @@ fn a_search_never_reveals_a_conversation_the_searcher_may_not_see() {
         vec!["Nadia", "Rui Costa", "Sofia Lima"]
     );
     assert_eq!(find(&app, &app.manager, "912 000 111"), vec!["Rui Costa"]);
+}
+
+#[test]
+fn a_mentioned_agent_finds_that_conversation_by_an_old_message_and_nothing_beyond_their_scope() {
+    let app = TestApp::spawn();
+    let cb = FakeCallback::start(&[]);
+    let (ch, secret) = app.api_channel(&cb.url);
+    let ch = (ch, secret.as_str());
+    let later = |app: &TestApp, name: &str| {
+        for text in ["any news?", "hello again", "still waiting"] {
+            customer(app, ch, name, None, text);
+        }
+    };
+    // Carla holds Rui's conversation; its first message has the word, and a note asks Ana in.
+    let rui = customer(
+        &app,
+        ch,
+        "Rui Costa",
+        None,
+        "Where is my parcel from Lisbon?",
+    );
+    later(&app, "Rui Costa");
+    app.claim(rui, &app.carla);
+    let note = |conv: i64, text: &str| {
+        app.api
+            .post(
+                &format!("/api/v1/conversations/{conv}/notes"),
+                &app.manager.token,
+                json!({"text": text}),
+            )
+            .expect(201);
+    };
+    note(rui, "@Ana could you check the parcel?");
+    // Carla holds Tomás's too, mentioned Ana and resolved since: out of Ana's scope again.
+    let tomas = customer(&app, ch, "Tomás Reis", None, "A parcel went to Porto");
+    later(&app, "Tomás Reis");
+    app.claim(tomas, &app.carla);
+    note(tomas, "@Ana same as Rui's?");
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{tomas}/status"),
+            &app.carla.token,
+            json!({"status": "resolved"}),
+        )
+        .expect(200);
+    // Sofia waits in Support's pool (not Ana's team) with the same word, mentioning no one.
+    let sofia = customer(&app, ch, "Sofia Lima", None, "My parcel never came");
+    later(&app, "Sofia Lima");
+    app.api
+        .post(
+            &format!("/api/v1/conversations/{sofia}/assign"),
+            &app.manager.token,
+            json!({"assignee_id": null, "team_id": app.support}),
+        )
+        .expect(200);
+    // Nadia is Ana's own.
+    let nadia = customer(&app, ch, "Nadia", None, "parcel tracking number?");
+    app.claim(nadia, &app.ana);
+    // (agent_visibility, what Ana finds for "parcel" and "lisbon", what Bruno, mentioned
+    // nowhere and holding none, finds for "lisbon")
+    type Row<'a> = (&'a str, &'a [&'a str], &'a [&'a str], &'a [&'a str]);
+    let table: [Row; 3] = [
+        ("own", &["Nadia", "Rui Costa"], &["Rui Costa"], &[]),
+        ("own_and_pool", &["Nadia", "Rui Costa"], &["Rui Costa"], &[]),
+        (
+            "all_read_only",
+            &["Nadia", "Rui Costa", "Sofia Lima", "Tomás Reis"],
+            &["Rui Costa"],
+            &["Rui Costa"],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (visibility, parcel, lisbon, bruno) in table {
+        app.api
+            .patch(
+                "/api/v1/settings",
+                &app.owner.token,
+                json!({"agent_visibility": visibility}),
+            )
+            .expect(200);
+        for (who, q, want) in [
+            (&app.ana, "parcel", parcel),
+            (&app.ana, "lisbon", lisbon),
+            (&app.bruno, "lisbon", bruno),
+        ] {
+            let got = find(&app, who, q);
+            if got != want {
+                wrong.push(format!(
+                    "{visibility} {} {q:?}: {got:?}, want {want:?}",
+                    who.email
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }
