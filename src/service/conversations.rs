@@ -110,6 +110,11 @@ pub fn write_assignment(
         })
     };
     events::insert_event(conn, Some(id), &event, change.actor, now)?;
+    // A person who takes a conversation the menu bot still holds (a claim or an assignment by
+    // id) ends the hold: the customer now waits on that person, and the cycle's clocks start here.
+    if change.to.is_some() && crate::store::bot::find_held(conn, id)? {
+        crate::store::bot::update_release(conn, id, now)?;
+    }
     // The team decides the SLA policy.
     super::sla::sync(conn, id, now)?;
     if let Some(from) = change

@@ -126,6 +126,8 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
             {
                 // The answer to the survey: kept on the resolved cycle, which stays resolved.
                 let message_id = insert_inbound_message(conn, m, id, at, now)?;
+                let window = rules::window_closes_at(m.channel_kind, Some(at));
+                convs::record_inbound_window(conn, id, at, window, now)?;
                 super::bot::record_survey_answer(conn, id, cycle, score, at, now)?;
                 return Ok(Landed {
                     conversation_id: id,

@@ -335,6 +335,28 @@ pub fn list_quiet_pending(
     Ok(ids)
 }
 
+/// A customer message that changes nothing but the customer service window (a survey answer on
+/// a resolved conversation, #13): the window runs from it as from any message the customer sends
+/// (Meta: 24 hours from the customer's last message); status, wait, preview and order stay.
+pub fn record_inbound_window(
+    conn: &Connection,
+    id: ConversationId,
+    at: i64,
+    window_closes_at: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE conversations SET
+            last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?2),
+            window_closes_at = CASE WHEN ?3 IS NULL THEN window_closes_at
+                                    ELSE MAX(COALESCE(window_closes_at, 0), ?3) END,
+            updated_at = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![id.0, at, window_closes_at, now])?;
+    Ok(())
+}
+
 /// Records an inbound customer message sent at `at` (the provider's time, ms). Everything
 /// "latest" follows that time, not the order of arrival: a late, older message neither becomes
 /// the preview nor moves the conversation up; the customer waits since their earliest

@@ -353,9 +353,22 @@ fn the_survey_after_a_resolve_is_stored_on_the_cycle_and_a_new_question_meets_th
     let ch = wa_channel(&app, &graph, number);
     put_automation(&app, ch, shop_menu(&app));
     let from = "16505550003";
-    text_in(&app, number, "wamid.c1", from, "Hello");
-    text_in(&app, number, "wamid.c2", from, "1");
+    // The customer wrote an hour ago, so the survey answer (now) moves the window on.
+    let an_hour_ago = teaminbox::domain::time::now_ms() / 1000 - 3600;
+    for (wamid, text) in [("wamid.c1", "Hello"), ("wamid.c2", "1")] {
+        let mut e = crate::whatsapp::text_entry(WABA, number, wamid, from, text);
+        e["changes"][0]["value"]["messages"][0]["timestamp"] = json!(an_hour_ago.to_string());
+        deliver(&app, &hook_of(&[e]));
+    }
     let id = conversation_on(&app, ch)["id"].as_i64().expect("id");
+    let window = |app: &TestApp| {
+        crate::whatsapp::query_i64(
+            app,
+            "SELECT window_closes_at FROM conversations WHERE id = ?1",
+            id,
+        )
+    };
+    assert_eq!(window(&app), (an_hour_ago + 86_400) * 1000);
     app.claim(id, &app.ana);
     app.reply(id, &app.ana, "Which size?");
     resolve(&app, &app.ana, id);
@@ -379,6 +392,11 @@ fn the_survey_after_a_resolve_is_stored_on_the_cycle_and_a_new_question_meets_th
         (cycle, Some(5), Some(app.ana.id), cycle_of(&app, id).3)
     );
     assert_eq!(conv(&app, id)["status"], "resolved");
+    // The answer is a customer message: the 24 h window runs from it (Meta's rule).
+    assert!(
+        window(&app) >= (an_hour_ago + 3600 + 86_400) * 1000,
+        "the survey answer did not move the customer service window"
+    );
     assert_eq!(
         app.event_data(teaminbox::domain::events::kind::CSAT_RECEIVED),
         vec![json!({"score": 5, "cycle_id": cycle})]
@@ -650,4 +668,66 @@ fn the_automation_endpoint_checks_roles_and_metas_limits() {
     app.api.put(&path, &app.owner.token, rows).expect(200);
     let back = app.api.get(&path, &app.ana.token).expect(200);
     assert_eq!(back["menu"]["options"].as_array().map(Vec::len), Some(4));
+}
+
+/// A manager who assigns a conversation the bot still holds (by id: it is in no list) ends the
+/// hold: it is no longer `bot`, it shows in the assignee's Mine, and the bot's timeout later
+/// hands nothing over. Claiming it works the same way.
+#[test]
+fn a_person_who_takes_a_bot_held_conversation_ends_the_hold() {
+    let app = TestApp::spawn();
+    let cb = FakeCallback::start(&[]);
+    let (ch, secret) = app.api_channel(&cb.url);
+    put_automation(&app, ch, shop_menu(&app));
+    let desk = (ch, secret.as_str());
+    for (n, how) in ["assign", "claim"].iter().enumerate() {
+        let who = format!("held-{n}");
+        let id = write(&app, desk, &who, &format!("{who}-0"), "Hello");
+        assert_eq!(conv(&app, id)["bot"], true, "{how}");
+        match *how {
+            "assign" => app
+                .api
+                .post(
+                    &format!("/api/v1/conversations/{id}/assign"),
+                    &app.manager.token,
+                    json!({"assignee_id": app.ana.id}),
+                )
+                .expect(200),
+            _ => app
+                .api
+                .post(
+                    &format!("/api/v1/conversations/{id}/claim"),
+                    &app.manager.token,
+                    json!({}),
+                )
+                .expect(200),
+        };
+        let c = conv(&app, id);
+        assert_eq!(c["bot"], false, "{how}: still held by the bot");
+        let owner = if *how == "assign" {
+            &app.ana
+        } else {
+            &app.manager
+        };
+        assert_eq!(c["assignee"]["id"].as_i64(), Some(owner.id), "{how}");
+        let mine = app
+            .api
+            .get("/api/v1/conversations?view=mine", &owner.token)
+            .expect(200);
+        assert!(
+            ids(&mine).contains(&id),
+            "{how}: not in the assignee's Mine"
+        );
+    }
+    let before = handoffs(&app).len();
+    let later = teaminbox::domain::time::now_ms() + 3_600_000;
+    let handed = app
+        .store
+        .write_blocking(move |c| teaminbox::service::bot::tick(c, later))
+        .expect("tick");
+    assert_eq!(
+        handed, 0,
+        "the timeout handed over a conversation a person holds"
+    );
+    assert_eq!(handoffs(&app).len(), before);
 }
