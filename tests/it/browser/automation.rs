@@ -14,11 +14,7 @@ fn a_manager_saves_a_menu_and_sees_the_preview() {
     let base = app.api.base.clone();
     let graph = crate::whatsapp::FakeGraph::start(vec![]);
     let ch = crate::whatsapp::wa_channel(&app, &graph, "7300");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let mut driver = Driver::start();
     rt.block_on(async {
         let m = driver.browser().await;

@@ -9,14 +9,6 @@ use teaminbox::domain::{Role, UserId};
 use super::*;
 use crate::support::{Staff, TestApp};
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 /// The value of the form field `css`.
 async fn value(c: &Client, css: &str) -> String {
     c.execute(

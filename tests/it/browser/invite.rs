@@ -12,11 +12,7 @@ fn the_owner_invites_ana_who_sets_her_password_on_her_phone() {
     require_browser();
     let app = TestApp::spawn();
     let base = app.api.base.clone();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let mut driver = Driver::start();
     rt.block_on(async {
         let mut console = Vec::new();

@@ -99,11 +99,7 @@ fn lists_bulk_resolve_mentions_and_desktop_split() {
         )
         .expect(200);
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let mut driver = Driver::start();
     rt.block_on(async {
         let mut console = Vec::new();

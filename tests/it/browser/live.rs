@@ -175,11 +175,7 @@ where
         secret,
         conv,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let mut driver = Driver::start();
     rt.block_on(async {
         let c = driver.browser().await;

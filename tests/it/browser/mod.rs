@@ -18,6 +18,16 @@ use serde_json::json;
 
 use crate::support::{Api, FakeCallback, PASSWORD, Reply, WAIT, start_server, test_config};
 
+/// The runtime a browser test drives Chromium from (two workers: the driver and the page's
+/// streams).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const DRIVER: &str = "/usr/bin/chromedriver";
 

@@ -12,11 +12,7 @@ fn now_board_updates_live_on_claim_and_busy() {
     let app = TestApp::spawn();
     let base = app.api.base.clone();
     let (_, _, conv) = app.conversation("http://127.0.0.1:9/cb");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let mut driver = Driver::start();
     rt.block_on(async {
         let m = driver.browser().await;

@@ -71,11 +71,7 @@ fn four_conversations_handed_over_in_one_submit() {
         )
         .expect(200);
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let mut driver = Driver::start();
     rt.block_on(async {
         let mut console = Vec::new();

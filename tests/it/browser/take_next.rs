@@ -76,11 +76,7 @@ fn take_next_sla_badges_and_times_in_the_shop_zone() {
         )
         .expect(200);
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let mut driver = Driver::start();
     rt.block_on(async {
         let mut console = Vec::new();

@@ -18,11 +18,7 @@ fn team_flow_in_two_browsers() {
         .expect("token")
         .expect("no users yet");
     let cb = FakeCallback::start(&[Reply::Status(200)]);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let mut driver = Driver::start();
     rt.block_on(async {
         let a = driver.browser().await;
