@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Form, Query};
 use actix_web::{HttpRequest, HttpResponse};
 
-use super::{frame, html, refusal, see_other_notice};
+use super::{form_outcome, frame, html, refusal, refused_page, see_other_notice};
 use crate::domain::bot::{Automation, Away, Csat, MAX_OPTIONS, Menu, MenuOption};
 use crate::domain::policy::Capability;
 use crate::domain::time::now_ms;
@@ -16,7 +16,6 @@ use crate::store::{channels, teams};
 use crate::web::AppState;
 use crate::web::session::Viewer;
 use crate::web::views::automation::{AutomationView, automation_page, preview_partial};
-use crate::web::views::layout::message_page;
 
 const TITLE: &str = "Automation";
 
@@ -49,16 +48,12 @@ async fn render(
     let (ch, stored, teams) = match loaded {
         Ok(v) => v,
         Err(e) => {
-            let (st, m) = refusal(&e);
-            return html(st, message_page(TITLE, &m));
+            return refused_page(TITLE, &e);
         }
     };
     let csrf = viewer.csrf();
     let f = frame(viewer, &csrf, "settings", None);
-    let (status, msg) = match &error {
-        Some((s, m)) => (*s, Some(m.as_str())),
-        None => (StatusCode::OK, None),
-    };
+    let (status, msg) = form_outcome(&error);
     let shown = shown.unwrap_or(stored);
     html(
         status,
@@ -82,7 +77,7 @@ pub(super) async fn show_automation(
 ) -> HttpResponse {
     match channel_id(&req) {
         Ok(id) => render(&viewer, &state, id, None, None).await,
-        Err(e) => html(refusal(&e).0, message_page(TITLE, &refusal(&e).1)),
+        Err(e) => refused_page(TITLE, &e),
     }
 }
 
@@ -200,7 +195,7 @@ pub(super) async fn post_automation(
     let fields = form.into_inner();
     let id = match channel_id(&req) {
         Ok(id) => id,
-        Err(e) => return html(refusal(&e).0, message_page(TITLE, &refusal(&e).1)),
+        Err(e) => return refused_page(TITLE, &e),
     };
     let csrf = fields
         .iter()

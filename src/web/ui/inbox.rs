@@ -8,7 +8,7 @@ use actix_web::web::{Data, Form, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::{frame, html, refusal, see_other_notice};
+use super::{frame, html, refusal, refused_page, see_other_notice};
 use crate::domain::time::now_ms;
 use crate::domain::{ConversationId, Status, TeamId, UserId, UserStatus};
 use crate::service::bulk::{self, BulkRequest};
@@ -97,8 +97,7 @@ pub(super) async fn show_inbox(
     let (inbox, mentioned) = match loaded {
         Ok(r) => r,
         Err(e) => {
-            let (status, m) = refusal(&e);
-            return html(status, message_page("Inbox", &m));
+            return refused_page("Inbox", &e);
         }
     };
     let (counts, listing) = (inbox.counts, inbox.listing);
@@ -238,8 +237,7 @@ pub(super) async fn post_next(
         .map(|(_, v)| v.as_str())
         .unwrap_or_default();
     if let Err(e) = viewer.check_csrf(csrf) {
-        let (status, m) = refusal(&e);
-        return html(status, message_page("Not done", &m));
+        return refused_page("Not done", &e);
     }
     let actor = viewer.user.actor();
     let taken = state

@@ -137,6 +137,25 @@ fn html(status: StatusCode, m: Markup) -> HttpResponse {
         .body(m.into_string())
 }
 
+/// The page that says why `e` refused a page titled `title`, with its status (one mapping:
+/// [`crate::web::error::refusal`]).
+fn refused_page(title: &str, e: &crate::service::Error) -> HttpResponse {
+    let (status, message) = crate::web::error::refusal(e);
+    html(
+        status,
+        crate::web::views::layout::message_page(title, &message),
+    )
+}
+
+/// The status and message a settings page is rendered with: 200 and none, or the refusal a
+/// form's POST met (`error`).
+fn form_outcome(error: &Option<(StatusCode, String)>) -> (StatusCode, Option<&str>) {
+    match error {
+        Some((s, m)) => (*s, Some(m.as_str())),
+        None => (StatusCode::OK, None),
+    }
+}
+
 /// After a successful form: htmx follows `HX-Location` without a full reload; a plain browser
 /// gets a 303.
 fn see_other(req: &HttpRequest, to: &str) -> HttpResponse {

@@ -6,7 +6,7 @@ use actix_web::web::{Data, Form};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::{frame, html, refusal, see_other_notice};
+use super::{form_outcome, frame, html, refusal, refused_page, see_other_notice};
 use crate::domain::policy::Capability;
 use crate::domain::routing::{Actions, Conditions, HoursCondition};
 use crate::domain::time::now_ms;
@@ -17,7 +17,6 @@ use crate::service::{self, Error, bad_request, require, workspace};
 use crate::store::{settings, teams};
 use crate::web::AppState;
 use crate::web::session::Viewer;
-use crate::web::views::layout::message_page;
 use crate::web::views::routing::{RoutingView, routing_page};
 
 async fn render(
@@ -26,8 +25,7 @@ async fn render(
     error: Option<(StatusCode, String)>,
 ) -> HttpResponse {
     if let Err(e) = require(viewer.user.role, Capability::ManageRoutingSettings) {
-        let (st, m) = refusal(&e);
-        return html(st, message_page("Routing", &m));
+        return refused_page("Routing", &e);
     }
     let loaded = state
         .store
@@ -43,16 +41,12 @@ async fn render(
     let (rules, teams, channels, sticky_owner) = match loaded {
         Ok(v) => v,
         Err(e) => {
-            let (st, m) = refusal(&e);
-            return html(st, message_page("Routing", &m));
+            return refused_page("Routing", &e);
         }
     };
     let csrf = viewer.csrf();
     let f = frame(viewer, &csrf, "settings", None);
-    let (status, msg) = match &error {
-        Some((s, m)) => (*s, Some(m.as_str())),
-        None => (StatusCode::OK, None),
-    };
+    let (status, msg) = form_outcome(&error);
     let channels: Vec<_> = channels.iter().map(service::channels::redact).collect();
     html(
         status,

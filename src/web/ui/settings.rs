@@ -6,7 +6,7 @@ use actix_web::web::{self, Data, Form};
 use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value, json};
 
-use super::{frame, html, refusal, see_other_notice};
+use super::{form_outcome, frame, html, refusal, refused_page, see_other_notice};
 use crate::domain::policy::Capability;
 use crate::domain::{Role, TeamId, UserId};
 use crate::service::teams::TeamChange;
@@ -58,16 +58,12 @@ async fn render_with(
     let (users, teams, tags, canned, s, channels, update, pending) = match loaded {
         Ok(v) => v,
         Err(e) => {
-            let (st, m) = refusal(&e);
-            return html(st, message_page("Settings", &m));
+            return refused_page("Settings", &e);
         }
     };
     let csrf = viewer.csrf();
     let f = frame(viewer, &csrf, "settings", None);
-    let (status, msg) = match &error {
-        Some((s, m)) => (*s, Some(m.as_str())),
-        None => (StatusCode::OK, None),
-    };
+    let (status, msg) = form_outcome(&error);
     html(
         status,
         settings_page(

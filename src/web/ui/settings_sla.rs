@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Form};
 use actix_web::{HttpRequest, HttpResponse};
 
-use super::{frame, html, refusal, see_other_notice};
+use super::{form_outcome, frame, html, refusal, refused_page, see_other_notice};
 use crate::domain::Priority;
 use crate::domain::policy::Capability;
 use crate::domain::time::now_ms;
@@ -14,7 +14,6 @@ use crate::service::{Error, bad_request, require};
 use crate::store::teams;
 use crate::web::AppState;
 use crate::web::session::Viewer;
-use crate::web::views::layout::message_page;
 use crate::web::views::settings_sla::{SlaView, sla_page};
 
 async fn render(
@@ -23,8 +22,7 @@ async fn render(
     error: Option<(StatusCode, String)>,
 ) -> HttpResponse {
     if let Err(e) = require(viewer.user.role, Capability::ManageRoutingSettings) {
-        let (st, m) = refusal(&e);
-        return html(st, message_page("SLA policies", &m));
+        return refused_page("SLA policies", &e);
     }
     let loaded = state
         .store
@@ -33,16 +31,12 @@ async fn render(
     let (policies, teams) = match loaded {
         Ok(v) => v,
         Err(e) => {
-            let (st, m) = refusal(&e);
-            return html(st, message_page("SLA policies", &m));
+            return refused_page("SLA policies", &e);
         }
     };
     let csrf = viewer.csrf();
     let f = frame(viewer, &csrf, "settings", None);
-    let (status, msg) = match &error {
-        Some((s, m)) => (*s, Some(m.as_str())),
-        None => (StatusCode::OK, None),
-    };
+    let (status, msg) = form_outcome(&error);
     html(
         status,
         sla_page(

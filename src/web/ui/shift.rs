@@ -9,14 +9,13 @@ use actix_web::web::{Data, Form, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::{frame, html, refusal, see_other_notice};
+use super::{form_outcome, frame, html, refusal, refused_page, see_other_notice};
 use crate::domain::time::now_ms;
 use crate::domain::{ConversationId, TeamId, UserId};
 use crate::service::Error;
 use crate::service::handoff::{self, HandoffRequest};
 use crate::web::AppState;
 use crate::web::session::Viewer;
-use crate::web::views::layout::message_page;
 use crate::web::views::shift::{ShiftForm, ShiftView, shift_page};
 
 /// `?user=ID`: whose shift (default: the viewer's).
@@ -44,16 +43,12 @@ async fn render(
     let sheet = match sheet {
         Ok(s) => s,
         Err(e) => {
-            let (st, m) = refusal(&e);
-            return html(st, message_page("End of shift", &m));
+            return refused_page("End of shift", &e);
         }
     };
     let csrf = viewer.csrf();
     let f = frame(viewer, &csrf, "shift", None);
-    let (status, msg) = match &error {
-        Some((s, m)) => (*s, Some(m.as_str())),
-        None => (StatusCode::OK, None),
-    };
+    let (status, msg) = form_outcome(&error);
     html(
         status,
         shift_page(
