@@ -11,7 +11,7 @@ use crate::support::{FakeCallback, TestApp};
 use crate::whatsapp::schema::{errors, validator};
 use crate::whatsapp::{FakeGraph, conversation_on, deliver, hook_of, messages_of, wa_channel};
 
-const WABA: &str = "419561257915477";
+pub(crate) const WABA: &str = "419561257915477";
 
 /// Buy something (Sales, tag lead, high), Help with an order (Support), Something else.
 fn shop_menu(app: &TestApp) -> Value {
@@ -37,7 +37,14 @@ fn put_automation(app: &TestApp, ch: i64, body: Value) {
 }
 
 /// A customer's tap on a reply button (`button_reply`) or list row (`list_reply`).
-fn tap_entry(number: &str, wamid: &str, from: &str, kind: &str, id: &str, title: &str) -> Value {
+pub(crate) fn tap_entry(
+    number: &str,
+    wamid: &str,
+    from: &str,
+    kind: &str,
+    id: &str,
+    title: &str,
+) -> Value {
     let ts = (teaminbox::domain::time::now_ms() / 1000).to_string();
     json!({"id": WABA, "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp", "metadata": {"display_phone_number": "1", "phone_number_id": number},

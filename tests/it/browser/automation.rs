@@ -84,8 +84,49 @@ fn a_manager_saves_a_menu_and_sees_the_preview() {
         click(&m, "#automation button[type=submit]").await;
         wait_text(&m, "#notice", "Automation saved").await;
         let console = console_errors(&m, "automation").await;
+
+        // What the bot did, in the conversation's timeline: a new customer gets the menu, taps
+        // the first button, and the bot hands over.
+        b(|| {
+            let hook = crate::whatsapp::hook_of(&[crate::whatsapp::text_entry(
+                crate::bot::WABA,
+                "7300",
+                "wamid.s1",
+                "16505550077",
+                "Hello, do you deliver?",
+            )]);
+            crate::whatsapp::deliver(&app, &hook);
+            graph.wait_sends(1);
+            let tap = crate::bot::tap_entry(
+                "7300",
+                "wamid.s2",
+                "16505550077",
+                "button_reply",
+                "buy-something",
+                "Buy something",
+            );
+            crate::whatsapp::deliver(&app, &crate::whatsapp::hook_of(&[tap]));
+        });
+        let conv = b(|| crate::whatsapp::conversation_on(&app, ch))["id"]
+            .as_i64()
+            .expect("conversation id");
+        m.goto(&format!("{base}/c/{conv}"))
+            .await
+            .expect("conversation page");
+        wait_text(&m, "li.bot", "Bot · ").await;
+        wait_text(&m, "main", "Bot sent the menu").await;
+        wait_text(&m, "main", "Bot handed over: the customer chose").await;
+        shot(&m, "automation-timeline-390x844").await;
+        viewport(&m, 1280, 800).await;
+        wait_text(&m, "main", "Bot handed over").await;
+        shot(&m, "automation-timeline-1280x800").await;
+        let console_after = console_errors(&m, "conversation").await;
         m.close().await.expect("close");
         assert!(console.is_empty(), "browser console errors: {console:#?}");
+        assert!(
+            console_after.is_empty(),
+            "browser console errors: {console_after:#?}"
+        );
     });
     let a = app
         .api
