@@ -575,8 +575,14 @@ fn release_command(cmd: ReleaseCommand) -> anyhow::Result<()> {
 
 /// Parses the command line and runs the command.
 pub fn run() -> anyhow::Result<()> {
-    crate::install_crypto();
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        None | Some(Command::Serve(_)) | Some(Command::Demo(_))
+    ) {
+        crate::memory::tune_malloc();
+    }
+    crate::install_crypto();
     match cli.command {
         None => serve(cli.data, cli.serve),
         Some(Command::Serve(args)) => serve(cli.data, args),

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod domain;
 pub mod jobs;
 pub mod lan;
+pub mod memory;
 pub mod realtime;
 pub mod server;
 pub mod service;

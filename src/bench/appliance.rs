@@ -1,7 +1,8 @@
 //! `bench --only appliance`: what the shop's mini-PC feels (#12), measured on the real binary as a
 //! separate process — start to the first answer of `/healthz` on a generated database (beside the
-//! floor of starting the process at all, and a start on an empty data dir), resident memory idle
-//! and with 20 connected browsers (each has loaded the inbox page and holds its event stream), and
+//! floor of starting the process at all, and a start on an empty data dir), resident memory idle,
+//! with 20 connected browsers (each has loaded the inbox page and holds its event stream) and after
+//! 20 logins — as shipped and with glibc's malloc defaults beside it — and
 //! `teaminbox backup`'s time and archive size for the same database.
 
 use std::io::{Read, Write};
@@ -108,18 +109,18 @@ pub fn run(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> an
     let mut fresh = Vec::new();
     for i in 0..STARTS {
         let d = empty.join(i.to_string());
-        fresh.push(start(&exe, &d)?.1);
+        fresh.push(start(&exe, &d, Malloc::Shipped)?.1);
     }
     let mut warm = Vec::new();
     for _ in 0..STARTS {
-        warm.push(start(&exe, &dir)?.1);
+        warm.push(start(&exe, &dir, Malloc::Shipped)?.1);
     }
     let mut cold = Vec::new();
     for _ in 0..STARTS {
         if !drop_page_cache() {
             break;
         }
-        cold.push(start(&exe, &dir)?.1);
+        cold.push(start(&exe, &dir, Malloc::Shipped)?.1);
     }
     println!("  start to first /healthz answer (median of {STARTS}):");
     println!("    bare floor, `teaminbox --version` spawned and exited: {floor:.1} ms");
@@ -140,22 +141,30 @@ pub fn run(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> an
         );
     }
 
-    let (served, _) = start(&exe, &dir)?;
-    // Idle: started, nobody connected; give the jobs their first round.
-    std::thread::sleep(Duration::from_secs(2));
-    let idle = rss_kib(served.child.id()).context("reading the server's RSS")?;
-    let browsers = rt.block_on(open_browsers(served.addr, &sessions))?;
-    std::thread::sleep(Duration::from_secs(2));
-    let connected = rss_kib(served.child.id()).context("reading the server's RSS")?;
-    let peak = hwm_kib(served.child.id()).unwrap_or(0);
-    println!("  resident memory of the server (VmRSS):");
-    println!("    idle after start: {:.1} MiB", idle as f64 / 1024.0);
     println!(
-        "    with {} browsers connected (inbox page loaded, event stream open): {:.1} MiB (peak {:.1} MiB)",
-        browsers.len(),
-        connected as f64 / 1024.0,
-        peak as f64 / 1024.0
+        "  resident memory of the server (VmRSS), as shipped | bare: glibc's malloc defaults:"
     );
+    let shipped = memory(rt, &exe, &dir, &sessions, Malloc::Shipped)?;
+    let bare = memory(rt, &exe, &dir, &sessions, Malloc::GlibcDefaults)?;
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    for (label, a, b) in [
+        ("idle after start", shipped.idle, bare.idle),
+        (
+            "with 20 browsers connected (inbox page loaded, event stream open)",
+            shipped.connected,
+            bare.connected,
+        ),
+        (
+            "then 20 logins, 4 at a time (a shift change)",
+            shipped.logins,
+            bare.logins,
+        ),
+        ("peak (VmHWM)", shipped.peak, bare.peak),
+    ] {
+        println!("    {label}: {:.1} MiB | {:.1} MiB", mib(a), mib(b));
+    }
+    let (served, _) = start(&exe, &dir, Malloc::Shipped)?;
+    let browsers = rt.block_on(open_browsers(served.addr, &sessions))?;
 
     // The backup runs beside the serving process, as the daily job and `teaminbox backup` do.
     let archive = scratch.join("appliance-backup.tar.gz");
@@ -191,6 +200,76 @@ pub fn run(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> an
     Ok(())
 }
 
+/// How the server's malloc is set up for a run.
+#[derive(Clone, Copy, PartialEq)]
+enum Malloc {
+    /// As the binary sets itself up (`crate::memory`).
+    Shipped,
+    /// glibc's defaults: a harmless tunable is set, so the server does not tune its own.
+    GlibcDefaults,
+}
+
+/// Resident memory (KiB) of one server through idle, 20 browsers and 20 logins.
+struct Memory {
+    idle: u64,
+    connected: u64,
+    logins: u64,
+    peak: u64,
+}
+
+/// Starts a server on `dir` and reads its RSS idle, with the browsers connected, and after every
+/// browser's user has logged in (4 at a time: each login hashes with argon2's 19 MiB).
+fn memory(
+    rt: &tokio::runtime::Runtime,
+    exe: &Path,
+    dir: &Path,
+    sessions: &[String],
+    malloc: Malloc,
+) -> anyhow::Result<Memory> {
+    let (served, _) = start(exe, dir, malloc)?;
+    let pid = served.child.id();
+    // Idle: started, nobody connected; give the jobs their first round.
+    std::thread::sleep(Duration::from_secs(2));
+    let idle = rss_kib(pid).context("reading the server's RSS")?;
+    let browsers = rt.block_on(open_browsers(served.addr, sessions))?;
+    std::thread::sleep(Duration::from_secs(2));
+    let connected = rss_kib(pid).context("reading the server's RSS")?;
+    rt.block_on(log_in_all(served.addr, sessions.len()))?;
+    std::thread::sleep(Duration::from_secs(2));
+    let logins = rss_kib(pid).context("reading the server's RSS")?;
+    let peak = hwm_kib(pid).unwrap_or(0);
+    drop(browsers);
+    Ok(Memory {
+        idle,
+        connected,
+        logins,
+        peak,
+    })
+}
+
+/// Logs in `Staff0`…`Staff{n-1}` through the API, 4 at a time.
+async fn log_in_all(addr: SocketAddr, n: usize) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(4) {
+        let logins = chunk.iter().map(|i| {
+            client
+                .post(format!("http://{addr}/api/v1/auth/token"))
+                .json(&serde_json::json!({
+                    "email": format!("staff{i}@bench.test"),
+                    "password": super::PASSWORD,
+                }))
+                .send()
+        });
+        for r in futures_util::future::join_all(logins).await {
+            let r = r?;
+            if r.status() != reqwest::StatusCode::CREATED {
+                bail!("a login answered {}", r.status());
+            }
+        }
+    }
+    Ok(())
+}
+
 fn file_size(p: &Path) -> u64 {
     std::fs::metadata(p).map_or(0, |m| m.len())
 }
@@ -212,19 +291,23 @@ fn process_floor(exe: &Path) -> anyhow::Result<f64> {
 
 /// Starts `teaminbox serve` on `data` and answers it with the milliseconds from spawn to the first
 /// 200 from `/healthz` (asked every millisecond).
-fn start(exe: &Path, data: &Path) -> anyhow::Result<(Served, f64)> {
+fn start(exe: &Path, data: &Path, malloc: Malloc) -> anyhow::Result<(Served, f64)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let t = Instant::now();
-    let child = Command::new(exe)
-        .args(["serve", "--bind", &addr.to_string(), "--log", "warn"])
+    let mut cmd = Command::new(exe);
+    cmd.args(["serve", "--bind", &addr.to_string(), "--log", "warn"])
         .args(["--no-mdns", "--no-update-check"])
         .env("TEAMINBOX_DATA", data)
+        .env_remove("GLIBC_TUNABLES")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+        .stderr(Stdio::null());
+    if malloc == Malloc::GlibcDefaults {
+        cmd.env("GLIBC_TUNABLES", "glibc.malloc.check=0");
+    }
+    let child = cmd.spawn()?;
     let mut served = Served { child, addr };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

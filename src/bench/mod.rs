@@ -140,9 +140,12 @@ fn server(dir: &Path) -> anyhow::Result<Background> {
     spawn_background(config)
 }
 
+/// The password of every user the benchmarks create.
+const PASSWORD: &str = "benchmark password";
+
 /// Creates a user with a token, directly in the store.
 fn user(store: &Store, name: &str, role: Role) -> anyhow::Result<(i64, String)> {
-    let hash = service::auth::hash_password("benchmark password")?;
+    let hash = service::auth::hash_password(PASSWORD)?;
     let email = format!("{}@bench.test", name.to_lowercase());
     let name = name.to_string();
     let (id, token) = store.write_blocking(move |c| {

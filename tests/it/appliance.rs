@@ -251,3 +251,62 @@ fn https_with_a_certificate_and_clear_errors_for_bad_files() {
         assert!(err.to_string().contains(expected), "{expected}: {err}");
     }
 }
+
+/// The server runs with glibc's malloc tuned (`teaminbox::memory`): started without
+/// `GLIBC_TUNABLES` it runs itself again with them (same pid, so a service manager sees one
+/// process); a value the user set is kept. The systemd unit sets the same value.
+#[test]
+fn the_server_runs_with_tuned_malloc_and_keeps_a_users_setting() {
+    let ours = format!("GLIBC_TUNABLES={}", teaminbox::memory::GLIBC_TUNABLES);
+    let theirs = "GLIBC_TUNABLES=glibc.malloc.arena_max=4";
+    for (given, expected) in [(None, ours.as_str()), (Some(theirs), theirs)] {
+        let data = tempfile::tempdir().expect("tempdir");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_teaminbox"));
+        cmd.args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--log",
+            "warn",
+            "--no-mdns",
+        ])
+        .env("TEAMINBOX_DATA", data.path())
+        .env_remove("GLIBC_TUNABLES")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+        if let Some(v) = given {
+            let (k, v) = v.split_once('=').expect("name=value");
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn");
+        let out = child.stdout.take().expect("stdout");
+        let pid = child.id();
+        let served = Served(child);
+        // The first line is printed by the run that serves (after any restart).
+        let first = BufReader::new(out).lines().next();
+        assert!(
+            matches!(first, Some(Ok(_))),
+            "the server printed nothing: {first:?}"
+        );
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("environ");
+        let vars: Vec<String> = environ
+            .split(|b| *b == 0)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .filter(|v| v.starts_with("GLIBC_TUNABLES="))
+            .collect();
+        // glibc's loader splits the value in place while parsing it, so the process's copy may
+        // end at the first `:`.
+        assert!(
+            vars.len() == 1
+                && expected.starts_with(vars[0].as_str())
+                && vars[0].contains("arena_max"),
+            "given {given:?}: {vars:?}"
+        );
+        drop(served);
+    }
+    let unit = include_str!("../../packaging/teaminbox.service");
+    assert!(
+        unit.lines().any(|l| l == format!("Environment={ours}")),
+        "the systemd unit sets {ours}"
+    );
+}
