@@ -97,11 +97,25 @@ impl FromRequest for Auth {
     }
 }
 
+/// Password hashes computed at once (#12, memory). Each argon2 run holds 19 MiB for its
+/// duration, so a shift change's logins at once would add 19 MiB each to the peak; on the 2-core
+/// machines the product targets, more than two at once finish no sooner anyway. The rest wait.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Runs an argon2 computation `f` on a blocking thread, at most [`HASHING`]'s permits at once.
+async fn argon2<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(format!("the hashing queue closed: {e}")))?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("hashing a password failed: {e}")))
+}
+
 /// Hashes a password on a blocking thread (argon2 is slow on purpose).
 pub async fn hash_password(password: String) -> Result<String, Error> {
-    tokio::task::spawn_blocking(move || service::auth::hash_password(&password))
-        .await
-        .map_err(|e| Error::Internal(format!("hashing a password failed: {e}")))?
+    argon2(move || service::auth::hash_password(&password)).await?
 }
 
 /// Checks an email and password with login throttling (per account and per address): the user,
@@ -141,7 +155,7 @@ pub async fn check_login(
         || service::auth::dummy_hash().to_string(),
         |(_, h)| h.clone(),
     );
-    let ok = tokio::task::spawn_blocking(move || service::auth::verify_password(&password, &hash))
+    let ok = argon2(move || service::auth::verify_password(&password, &hash))
         .await
         .unwrap_or(false);
     let user = match found {
