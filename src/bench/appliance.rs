@@ -144,8 +144,13 @@ pub fn run(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> an
     println!(
         "  resident memory of the server (VmRSS), as shipped | bare: glibc's malloc defaults:"
     );
-    let shipped = memory(rt, &exe, &dir, &sessions, Malloc::Shipped)?;
-    let bare = memory(rt, &exe, &dir, &sessions, Malloc::GlibcDefaults)?;
+    // Alternating, median of three each: a run right after another reads a warmer machine.
+    let (mut shipped, mut bare) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        shipped.push(memory(rt, &exe, &dir, &sessions, Malloc::Shipped)?);
+        bare.push(memory(rt, &exe, &dir, &sessions, Malloc::GlibcDefaults)?);
+    }
+    let (shipped, bare) = (Memory::median(&shipped), Memory::median(&bare));
     let mib = |kib: u64| kib as f64 / 1024.0;
     for (label, a, b) in [
         ("idle after start", shipped.idle, bare.idle),
@@ -215,6 +220,23 @@ struct Memory {
     connected: u64,
     logins: u64,
     peak: u64,
+}
+
+impl Memory {
+    /// Each figure's median over `runs`.
+    fn median(runs: &[Memory]) -> Memory {
+        let of = |f: fn(&Memory) -> u64| {
+            let mut v: Vec<u64> = runs.iter().map(f).collect();
+            v.sort_unstable();
+            v.get(v.len() / 2).copied().unwrap_or(0)
+        };
+        Memory {
+            idle: of(|m| m.idle),
+            connected: of(|m| m.connected),
+            logins: of(|m| m.logins),
+            peak: of(|m| m.peak),
+        }
+    }
 }
 
 /// Starts a server on `dir` and reads its RSS idle, with the browsers connected, and after every
