@@ -217,7 +217,8 @@ pub fn list_replies(conn: &Connection, f: &Filter) -> Result<Vec<ReplyRow>> {
 
 /// (agent id, distinct conversations) given to each agent in the period — claimed, assigned or
 /// transferred to them: the `assignments` rows that migration 020's triggers keep from the
-/// `conversation.claimed` / `conversation.assigned` events, counted through their index.
+/// `conversation.claimed` / `conversation.assigned` events, read from their covering index
+/// and told apart here (a hash set is cheaper than SQLite's sort for each COUNT(DISTINCT)).
 pub fn list_assigned_counts(conn: &Connection, f: &Filter) -> Result<Vec<(i64, i64)>> {
     let scope = if f.team.is_some() || f.channel.is_some() {
         format!(
@@ -227,21 +228,25 @@ pub fn list_assigned_counts(conn: &Connection, f: &Filter) -> Result<Vec<(i64, i
         String::new()
     };
     let mut st = conn.prepare_cached(&format!(
-        "SELECT a.user_id, COUNT(DISTINCT a.conversation_id) FROM assignments a
-          WHERE a.at >= ?1 AND a.at < ?2 AND (?5 IS NULL OR a.user_id = ?5) {scope}
-          GROUP BY a.user_id"
+        "SELECT a.user_id, a.conversation_id FROM assignments a
+          WHERE a.at >= ?1 AND a.at < ?2 AND (?5 IS NULL OR a.user_id = ?5) {scope}"
     ))?;
-    let rows = st.query_map(
-        params![
-            f.from,
-            f.to,
-            f.team.map(|t| t.0),
-            f.channel.map(|c| c.0),
-            f.agent.map(|a| a.0)
-        ],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut seen = std::collections::HashSet::new();
+    let mut counts: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    let mut rows = st.query(params![
+        f.from,
+        f.to,
+        f.team.map(|t| t.0),
+        f.channel.map(|c| c.0),
+        f.agent.map(|a| a.0)
+    ])?;
+    while let Some(r) = rows.next()? {
+        let (user, conversation): (i64, i64) = (r.get(0)?, r.get(1)?);
+        if seen.insert((user, conversation)) {
+            *counts.entry(user).or_default() += 1;
+        }
+    }
+    Ok(counts.into_iter().collect())
 }
 
 /// The queue right now (optionally of one team): unassigned unresolved conversations, the
