@@ -3,6 +3,9 @@
 
 use serde::Serialize;
 
+use crate::domain::calendar::BusinessCalendar;
+use crate::domain::settings::Settings;
+
 /// Count, median, mean and 90th percentile of a sample of durations in seconds; all `null`
 /// but `count` for an empty sample. Shape of `first_response_secs` and its siblings in
 /// `shared/API.md` ("reports summary").
@@ -54,6 +57,18 @@ pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
     let last = sorted.len().checked_sub(1)?;
     let i = (last as f64 * p.clamp(0.0, 1.0)).round() as usize;
     sorted.get(i.min(last)).copied()
+}
+
+/// The calendar reports count business hours in: the settings' `business_hours`, `holidays` and
+/// `timezone`; `None` when no weekday has hours (the reports then have no business-hours
+/// figures) or the settings do not make a calendar. The summary and the per-cycle figures
+/// stored for it (`store::cycles::update_business_secs`) both take it from here.
+pub fn report_calendar(s: &Settings) -> Option<BusinessCalendar> {
+    if s.business_hours.values().any(|d| !d.is_empty()) {
+        BusinessCalendar::new(&s.timezone, &s.business_hours, &s.holidays).ok()
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod queue;
 pub mod release;
 pub mod reports;
 pub mod reports_csv;
+pub mod reports_summary;
 pub mod routing;
 pub mod routing_inputs;
 pub mod sla;

@@ -95,14 +95,19 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/016_invitations.sql"),
     include_str!("migrations/018_bot.sql"),
     CONVERSATION_TERMS,
+    REPORT_FACTS,
 ];
 
 /// Migration 019 (the 16th in MIGRATIONS): its SQL, named so that its Rust step is found by
 /// content rather than by a position that an append or a renumbering could shift.
 const CONVERSATION_TERMS: &str = include_str!("migrations/019_conversation_terms.sql");
 
+/// Migration 020 (the 17th in MIGRATIONS), named for its Rust step like 019.
+const REPORT_FACTS: &str = include_str!("migrations/020_report_facts.sql");
+
 /// Migrations with a Rust step after their SQL: 019 reads the messages that exist into
-/// conversation_terms (the terms rule is Rust, domain::search::terms).
+/// conversation_terms (the terms rule is Rust, domain::search::terms); 020 writes the
+/// business-hours times of the cycles that exist (the calendar is Rust, domain::calendar).
 fn migrations() -> Migrations<'static> {
     Migrations::new(
         MIGRATIONS
@@ -117,6 +122,17 @@ fn migrations() -> Migrations<'static> {
                         messages = read,
                         secs = started.elapsed().as_secs_f64(),
                         "migration 019: search terms of the stored messages built"
+                    );
+                    Ok(())
+                }),
+                REPORT_FACTS => M::up_with_hook(sql, |tx: &rusqlite::Transaction| {
+                    let started = std::time::Instant::now();
+                    let written = cycles::update_business_secs(tx, None)
+                        .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))?;
+                    tracing::info!(
+                        cycles = written,
+                        secs = started.elapsed().as_secs_f64(),
+                        "migration 020: business-hours times of the stored cycles written"
                     );
                     Ok(())
                 }),

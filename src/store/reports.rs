@@ -108,18 +108,99 @@ pub fn list_cycles(conn: &Connection, f: &Filter) -> Result<Vec<CycleRow>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// What the summary reads of one cycle: ids and UTC ms only, straight from the cycle row
+/// (migration 020 keeps the conversation's channel, team and assignee on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CycleFacts {
+    /// First customer message of the cycle.
+    pub started_at: i64,
+    /// First customer-visible staff message.
+    pub first_response_at: Option<i64>,
+    /// Who sent it (user id).
+    pub first_responder: Option<i64>,
+    /// Resolution.
+    pub resolved_at: Option<i64>,
+    /// Who resolved it (user id).
+    pub resolver: Option<i64>,
+    /// The agent the cycle counts for: its resolver, else the conversation's assignee now.
+    pub agent: Option<i64>,
+    /// Whether an SLA policy ran a clock for the cycle.
+    pub sla_applied: bool,
+    /// Whether any of its SLA clocks breached.
+    pub sla_breached: bool,
+    /// The customer's satisfaction answer, 1-5.
+    pub csat: Option<i64>,
+    /// First response time in business hours (whole seconds), when written (see
+    /// `cycles::update_business_secs`).
+    pub first_response_business_secs: Option<i64>,
+    /// Resolution time in business hours (whole seconds), when written.
+    pub resolution_business_secs: Option<i64>,
+}
+
+/// The facts of the cycles that started in the period (any order): the rows of [`list_cycles`]
+/// without names, read from the cycles table alone through its index on `started_at`.
+pub fn list_cycle_facts(conn: &Connection, f: &Filter) -> Result<Vec<CycleFacts>> {
+    let mut st = conn.prepare_cached(
+        "SELECT started_at, first_response_at, first_responder_id, resolved_at, resolved_by,
+                COALESCE(resolved_by, assignee_id), sla_applied, sla_breached, csat_score,
+                first_response_business_secs, resolution_business_secs
+           FROM cycles
+          WHERE started_at >= ?1 AND started_at < ?2
+            AND (?3 IS NULL OR team_id = ?3) AND (?4 IS NULL OR channel_id = ?4)
+            AND (?5 IS NULL OR COALESCE(resolved_by, assignee_id) = ?5)",
+    )?;
+    let rows = st.query_map(
+        params![
+            f.from,
+            f.to,
+            f.team.map(|t| t.0),
+            f.channel.map(|c| c.0),
+            f.agent.map(|a| a.0)
+        ],
+        |r| {
+            Ok(CycleFacts {
+                started_at: r.get(0)?,
+                first_response_at: r.get(1)?,
+                first_responder: r.get(2)?,
+                resolved_at: r.get(3)?,
+                resolver: r.get(4)?,
+                agent: r.get(5)?,
+                sla_applied: r.get::<_, i64>(6)? != 0,
+                sla_breached: r.get::<_, i64>(7)? != 0,
+                csat: r.get(8)?,
+                first_response_business_secs: r.get(9)?,
+                resolution_business_secs: r.get(10)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Every staff member's name by id (a handful of rows), for the people a report names.
+pub fn list_user_names(conn: &Connection) -> Result<std::collections::HashMap<i64, String>> {
+    let mut st = conn.prepare_cached("SELECT id, name FROM users")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// A customer-visible staff message of the period: (author, sent at, the customer waiting
 /// since — `None` when nobody was waiting).
 pub type ReplyRow = (i64, i64, Option<i64>);
 
 /// Staff messages sent in the period (automated messages have no author and are not here),
-/// oldest first; with an agent filter, only theirs.
+/// any order; with an agent filter, only theirs. Read from the covering index
+/// `staff_replies_period`; the conversations table only when a team or channel is asked for.
 pub fn list_replies(conn: &Connection, f: &Filter) -> Result<Vec<ReplyRow>> {
+    let scope = if f.team.is_some() || f.channel.is_some() {
+        format!(
+            "AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = s.conversation_id AND {SCOPE})"
+        )
+    } else {
+        String::new()
+    };
     let mut st = conn.prepare_cached(&format!(
         "SELECT s.user_id, s.at, s.waited_from FROM staff_replies s
-           JOIN conversations c ON c.id = s.conversation_id
-          WHERE s.at >= ?1 AND s.at < ?2 AND {SCOPE} AND (?5 IS NULL OR s.user_id = ?5)
-          ORDER BY s.at, s.id"
+          WHERE s.at >= ?1 AND s.at < ?2 AND (?5 IS NULL OR s.user_id = ?5) {scope}"
     ))?;
     let rows = st.query_map(
         params![
@@ -135,29 +216,37 @@ pub fn list_replies(conn: &Connection, f: &Filter) -> Result<Vec<ReplyRow>> {
 }
 
 /// (agent id, distinct conversations) given to each agent in the period — claimed, assigned or
-/// transferred to them (`conversation.claimed` / `conversation.assigned` events).
+/// transferred to them: the `assignments` rows that migration 020's triggers keep from the
+/// `conversation.claimed` / `conversation.assigned` events, read from their covering index
+/// and told apart here (a hash set is cheaper than SQLite's sort for each COUNT(DISTINCT)).
 pub fn list_assigned_counts(conn: &Connection, f: &Filter) -> Result<Vec<(i64, i64)>> {
+    let scope = if f.team.is_some() || f.channel.is_some() {
+        format!(
+            "AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = a.conversation_id AND {SCOPE})"
+        )
+    } else {
+        String::new()
+    };
     let mut st = conn.prepare_cached(&format!(
-        "SELECT a.user_id, COUNT(DISTINCT a.conversation_id) FROM (
-            SELECT e.conversation_id, json_extract(e.data, '$.to.id') AS user_id
-              FROM events e WHERE e.kind IN (?6, ?7) AND e.created_at >= ?1 AND e.created_at < ?2
-         ) a JOIN conversations c ON c.id = a.conversation_id
-          WHERE a.user_id IS NOT NULL AND {SCOPE} AND (?5 IS NULL OR a.user_id = ?5)
-          GROUP BY a.user_id"
+        "SELECT a.user_id, a.conversation_id FROM assignments a
+          WHERE a.at >= ?1 AND a.at < ?2 AND (?5 IS NULL OR a.user_id = ?5) {scope}"
     ))?;
-    let rows = st.query_map(
-        params![
-            f.from,
-            f.to,
-            f.team.map(|t| t.0),
-            f.channel.map(|c| c.0),
-            f.agent.map(|a| a.0),
-            kind::CONVERSATION_CLAIMED,
-            kind::CONVERSATION_ASSIGNED
-        ],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut seen = std::collections::HashSet::new();
+    let mut counts: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    let mut rows = st.query(params![
+        f.from,
+        f.to,
+        f.team.map(|t| t.0),
+        f.channel.map(|c| c.0),
+        f.agent.map(|a| a.0)
+    ])?;
+    while let Some(r) = rows.next()? {
+        let (user, conversation): (i64, i64) = (r.get(0)?, r.get(1)?);
+        if seen.insert((user, conversation)) {
+            *counts.entry(user).or_default() += 1;
+        }
+    }
+    Ok(counts.into_iter().collect())
 }
 
 /// The queue right now (optionally of one team): unassigned unresolved conversations, the
@@ -175,12 +264,13 @@ pub struct QueueFacts {
     pub sla_breached: i64,
 }
 
-/// Reads [`QueueFacts`].
+/// Reads [`QueueFacts`]: the unassigned queue from the covering index `conv_queue_now`, the
+/// SLA counts from the running clocks (`sla_clocks_running`, then each one's conversation).
 pub fn find_queue_facts(conn: &Connection, team: Option<TeamId>) -> Result<QueueFacts> {
     let t = team.map(|t| t.0);
     let (unassigned, oldest) = conn
         .prepare_cached(
-            "SELECT COUNT(*), MIN(waiting_since) FROM conversations
+            "SELECT COUNT(*), MIN(waiting_since) FROM conversations INDEXED BY conv_queue_now
               WHERE assignee_id IS NULL AND status <> 'resolved' AND bot_until IS NULL
                 AND (?1 IS NULL OR team_id = ?1)",
         )?
@@ -189,7 +279,8 @@ pub fn find_queue_facts(conn: &Connection, team: Option<TeamId>) -> Result<Queue
         .prepare_cached(
             "SELECT COUNT(DISTINCT CASE WHEN k.breached = 0 AND k.warned = 1 THEN k.conversation_id END),
                     COUNT(DISTINCT CASE WHEN k.breached = 1 THEN k.conversation_id END)
-               FROM sla_clocks k JOIN conversations c ON c.id = k.conversation_id
+               FROM sla_clocks k INDEXED BY sla_clocks_running
+              CROSS JOIN conversations c ON c.id = k.conversation_id
               WHERE k.stopped_at IS NULL AND c.status <> 'resolved' AND (?1 IS NULL OR c.team_id = ?1)",
         )?
         .query_row([t], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -220,29 +311,40 @@ pub struct AgentLoad {
     pub oldest_waiting_since: Option<i64>,
 }
 
-/// Every enabled staff member (of `team`, when given) with their load, by name.
+/// Every enabled staff member (of `team`, when given) with their load, by name. The loads come
+/// from one pass over the covering index `conv_owner_load` (migration 020): the unresolved
+/// assigned conversations only, never a per-person scan.
 pub fn list_agent_loads(conn: &Connection, team: Option<TeamId>) -> Result<Vec<AgentLoad>> {
+    let t = team.map(|t| t.0);
+    let mut loads: std::collections::HashMap<i64, (i64, i64, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT assignee_id, COUNT(*), COUNT(CASE WHEN status = 'open' THEN 1 END),
+                    MIN(CASE WHEN status = 'open' THEN waiting_since END)
+               FROM conversations INDEXED BY conv_owner_load
+              WHERE assignee_id IS NOT NULL AND status <> 'resolved'
+                AND (?1 IS NULL OR team_id = ?1)
+              GROUP BY assignee_id",
+        )?
+        .query_map([t], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))?
+        .collect::<rusqlite::Result<_>>()?;
     let mut st = conn.prepare_cached(
-        "SELECT u.id, u.name, u.status, u.capacity,
-                COUNT(c.id), COUNT(CASE WHEN c.status = 'open' THEN 1 END),
-                MIN(CASE WHEN c.status = 'open' THEN c.waiting_since END)
-           FROM users u
-           LEFT JOIN conversations c ON c.assignee_id = u.id AND c.status <> 'resolved'
-                AND (?1 IS NULL OR c.team_id = ?1)
+        "SELECT u.id, u.name, u.status, u.capacity FROM users u
           WHERE u.disabled = 0
             AND (?1 IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.team_id = ?1))
-          GROUP BY u.id ORDER BY u.name, u.id",
+          ORDER BY u.name, u.id",
     )?;
-    let rows = st.query_map([team.map(|t| t.0)], |r| {
+    let rows = st.query_map([t], |r| {
         let status: String = r.get(2)?;
+        let id: i64 = r.get(0)?;
+        let (open, waiting_on_us, oldest_waiting_since) = loads.remove(&id).unwrap_or_default();
         Ok(AgentLoad {
-            id: r.get(0)?,
+            id,
             name: r.get(1)?,
             status: UserStatus::parse(&status).unwrap_or(UserStatus::Offline),
             capacity: r.get(3)?,
-            open: r.get(4)?,
-            waiting_on_us: r.get(5)?,
-            oldest_waiting_since: r.get(6)?,
+            open,
+            waiting_on_us,
+            oldest_waiting_since,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

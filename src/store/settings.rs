@@ -24,7 +24,12 @@ pub fn load_settings(conn: &Connection) -> Result<Settings> {
     Ok(serde_json::from_value(Value::Object(current)).unwrap_or_default())
 }
 
+/// Settings that make the business calendar of reports (`domain::metrics::report_calendar`).
+const CALENDAR_KEYS: [&str; 3] = ["timezone", "business_hours", "holidays"];
+
 /// Stores changed settings (and replaces the config version, see [`find_config_version`]).
+/// A change of the business calendar writes every cycle's business-hours times again
+/// (`cycles::update_business_secs_all`), in the same transaction.
 pub fn save_settings(conn: &Connection, changed: &Map<String, Value>) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)
@@ -32,6 +37,9 @@ pub fn save_settings(conn: &Connection, changed: &Map<String, Value>) -> Result<
     )?;
     for (k, v) in changed {
         stmt.execute(params![k, v.to_string()])?;
+    }
+    if CALENDAR_KEYS.iter().any(|k| changed.contains_key(*k)) {
+        super::cycles::update_business_secs_all(conn)?;
     }
     update_config_version(conn)
 }

@@ -925,3 +925,180 @@ fn metrics_need_their_token_and_expose_every_series() {
     );
     assert!(!body.contains(&format!("/api/v1/conversations/{conv}\"")));
 }
+
+/// Per cycle of the fortnight, oldest first (1a, 1b, 3, 4, 2): the business-hours times stored
+/// on the row, (first response, resolution) seconds.
+fn stored_business_secs(app: &TestApp) -> Vec<(Option<i64>, Option<i64>)> {
+    app.store
+        .read_blocking(|c| {
+            c.prepare(
+                "SELECT first_response_business_secs, resolution_business_secs FROM cycles
+                  ORDER BY started_at, id",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(teaminbox::store::StoreError::from)
+        })
+        .expect("stored figures")
+}
+
+/// The summary of the fortnight without `queue` (its ages run with the clock).
+fn fortnight_summary(f: &Fortnight) -> Value {
+    let period = format!("from={}&to={}", date(f.base), date(f.base + 13 * DAY));
+    let mut s = f
+        .app
+        .api
+        .get(
+            &format!("/api/v1/reports/summary?{period}"),
+            &f.app.manager.token,
+        )
+        .expect(200);
+    s.as_object_mut().expect("object").remove("queue");
+    s
+}
+
+/// The figures each cycle row carries (migration 020) are the ones worked by hand above, and
+/// the summary that reads them equals the summary computed from the cycles' times. Pinning the
+/// scripted times cleared the stored business-hours times (they were written at the real
+/// time); the writer that fills cycles lacking them writes the hand-worked values.
+#[test]
+fn the_stored_cycle_figures_equal_the_figures_worked_by_hand() {
+    let f = fortnight();
+    let app = &f.app;
+    let computed = fortnight_summary(&f);
+    assert_eq!(
+        computed["business_hours"]["first_response_secs"],
+        stats(4, 1800, 2430.0, 7200)
+    );
+    let filled = app
+        .store
+        .write_blocking(|c| teaminbox::store::cycles::update_business_secs(c, None))
+        .expect("fill");
+    assert_eq!(filled, 4, "the four answered cycles");
+    assert_eq!(
+        stored_business_secs(app),
+        vec![
+            (Some(600), Some(3600)),
+            (Some(1800), Some(3600)),
+            (None, None),
+            (Some(120), Some(300)),
+            (Some(7200), Some(10_800)),
+        ]
+    );
+    assert_eq!(fortnight_summary(&f), computed);
+
+    // Each row carries its conversation's channel, team and assignee as they are now.
+    let drift: i64 = app
+        .store
+        .read_blocking(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM cycles y JOIN conversations c ON c.id = y.conversation_id
+                  WHERE y.channel_id IS NOT c.channel_id OR y.team_id IS NOT c.team_id
+                     OR y.assignee_id IS NOT c.assignee_id",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(teaminbox::store::StoreError::from)
+        })
+        .expect("mirrors");
+    assert_eq!(drift, 0);
+    // The team filter reads the mirror: conversation 4 is Support's.
+    let period = format!("from={}&to={}", date(f.base), date(f.base + 13 * DAY));
+    let support = app
+        .api
+        .get(
+            &format!("/api/v1/reports/summary?{period}&team={}", app.support),
+            &app.manager.token,
+        )
+        .expect(200);
+    assert_eq!(support["cycles_started"], 1);
+    assert_eq!(support["first_response_secs"], stats(1, 120, 120.0, 120));
+    assert_eq!(support["per_agent"][0]["conversations"], 1);
+}
+
+/// A change of the business calendar writes every cycle's business-hours times again and the
+/// report follows; wall-clock figures do not move. Hands-on figures (cycles 1a, 1b, 3, 4, 2):
+///
+/// - open 10:00–17:00: 1a and 1b fall before opening (0, 0); 4 stays (120, 300); 2 is Friday
+///   16:00–17:00 then Monday 10:00 → (3600, 7200). FRT [0, 0, 120, 3600] → median 120, mean
+///   930, p90 3600; resolution [0, 0, 300, 7200] → 300, 1875, 7200; replies (live) Ana 0,
+///   Bruno 0, Bruno 0, Ana 3600, Carla 120 → median 0, mean 744, p90 3600.
+/// - 09:00–17:00 with the Friday a holiday: 2 counts Monday 09:00–10:00 only → (3600, 7200).
+///   FRT [120, 600, 1800, 3600] → 1800, 1530, 3600; resolution [300, 3600, 3600, 7200] → 3600,
+///   3675, 7200; replies [120, 600, 1800, 1800, 3600] → 1800, 1584, 3600.
+/// - the zone moved to UTC+1 (Africa/Lagos, no DST), hours as first set: every cycle starts an
+///   hour later in shop time. 1a Mon 10:00 → 10:10, 11:00 (600, 3600); 1b (1800, 3600); 4 (120,
+///   300); 2 Fri 17:00 (closed) → Mon 11:00 (7200: 09:00–11:00), resolved 12:00 (10800).
+#[test]
+fn a_change_of_business_hours_changes_the_reported_figures() {
+    let f = fortnight();
+    let app = &f.app;
+    let weekdays = |open: &str| {
+        json!({"mon": [[open, "17:00"]], "tue": [[open, "17:00"]], "wed": [[open, "17:00"]],
+               "thu": [[open, "17:00"]], "fri": [[open, "17:00"]]})
+    };
+    let friday = date(f.base + 4 * DAY);
+    let wall = fortnight_summary(&f)["first_response_secs"].clone();
+    type Row = (Option<i64>, Option<i64>);
+    let cases: Vec<(&str, Value, Vec<Row>, [Value; 3])> = vec![
+        (
+            "open from 10:00",
+            json!({"business_hours": weekdays("10:00"), "holidays": []}),
+            vec![
+                (Some(0), Some(0)),
+                (Some(0), Some(0)),
+                (None, None),
+                (Some(120), Some(300)),
+                (Some(3600), Some(7200)),
+            ],
+            [
+                stats(4, 120, 930.0, 3600),
+                stats(4, 300, 1875.0, 7200),
+                stats(5, 0, 744.0, 3600),
+            ],
+        ),
+        (
+            "the Friday a holiday",
+            json!({"business_hours": weekdays("09:00"), "holidays": [friday]}),
+            vec![
+                (Some(600), Some(3600)),
+                (Some(1800), Some(3600)),
+                (None, None),
+                (Some(120), Some(300)),
+                (Some(3600), Some(7200)),
+            ],
+            [
+                stats(4, 1800, 1530.0, 3600),
+                stats(4, 3600, 3675.0, 7200),
+                stats(5, 1800, 1584.0, 3600),
+            ],
+        ),
+        (
+            "the shop an hour east",
+            json!({"timezone": "Africa/Lagos", "holidays": []}),
+            vec![
+                (Some(600), Some(3600)),
+                (Some(1800), Some(3600)),
+                (None, None),
+                (Some(120), Some(300)),
+                (Some(7200), Some(10_800)),
+            ],
+            [
+                stats(4, 1800, 2430.0, 7200),
+                stats(4, 3600, 4575.0, 10_800),
+                stats(5, 1800, 2304.0, 7200),
+            ],
+        ),
+    ];
+    for (name, patch, rows, [frt, res, reply]) in cases {
+        app.api
+            .patch("/api/v1/settings", &app.owner.token, patch)
+            .expect(200);
+        assert_eq!(stored_business_secs(app), rows, "{name}: stored");
+        let s = fortnight_summary(&f);
+        assert_eq!(s["business_hours"]["first_response_secs"], frt, "{name}");
+        assert_eq!(s["business_hours"]["resolution_secs"], res, "{name}");
+        assert_eq!(s["business_hours"]["reply_secs"], reply, "{name}");
+        assert_eq!(s["first_response_secs"], wall, "{name}: wall clock");
+    }
+}
