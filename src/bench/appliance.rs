@@ -142,7 +142,7 @@ pub fn run(rt: &tokio::runtime::Runtime, args: &BenchArgs, scratch: &Path) -> an
     }
 
     println!(
-        "  resident memory of the server (VmRSS), as shipped | bare: glibc's malloc defaults:"
+        "  resident memory of the server (VmRSS, median of 3), as shipped | bare: glibc's malloc defaults:"
     );
     // Alternating, median of three each: a run right after another reads a warmer machine.
     let (mut shipped, mut bare) = (Vec::new(), Vec::new());

@@ -142,19 +142,17 @@ fn migrations() -> Migrations<'static> {
     )
 }
 
-/// Page cache of the writer's connection, in KiB: the write path (inbound, replies, events)
-/// works on the newest pages of a few tables and indexes.
-const WRITER_CACHE_KIB: i64 = 4000;
-/// Page cache of each of the [`READERS`] connections, in KiB. Pages missing from it come from
-/// the kernel's page cache (a copy, no disk read on a warm machine). Together the caches are most
-/// of what the server's memory grows by under use (#12: 20 browsers on 100k conversations took
-/// the server from 24 to 39 MiB with 4 MiB per reader, to 34 MiB with 2 MiB).
-const READER_CACHE_KIB: i64 = 2000;
+/// Page cache of each connection (the writer and each of the [`READERS`]), in KiB. Pages
+/// missing from it come from the kernel's page cache (a copy, no disk read on a warm machine).
+/// The caches are most of what the server's memory grows by under use (#12, 100k conversations:
+/// with 4 MiB each, 20 browsers took the server from 24 to 39 MiB and it idled at 20 MiB; with
+/// 2 MiB, 34 MiB and 18 MiB).
+const CACHE_KIB: i64 = 2000;
 /// Reader connections in the pool.
 const READERS: u32 = 4;
 
-/// Applies the pragmas every connection needs, with a page cache of `cache_kib` KiB.
-fn configure(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
+/// Applies the pragmas every connection needs.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // busy_timeout first: switching to WAL and the first read may meet another process's lock
     // (a CLI command beside the running server) and must wait rather than fail.
     conn.busy_timeout(Duration::from_secs(10))?;
@@ -163,7 +161,7 @@ fn configure(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // A negative cache_size is in KiB (sqlite.org/pragma.html#pragma_cache_size).
-    conn.pragma_update(None, "cache_size", -cache_kib)?;
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
@@ -190,7 +188,7 @@ impl Store {
         })?;
         let path = data_dir.join("teaminbox.db");
         let mut conn = Connection::open(&path)?;
-        configure(&conn, WRITER_CACHE_KIB)?;
+        configure(&conn)?;
         let migrations = migrations();
         let known = migrations_count();
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -199,7 +197,7 @@ impl Store {
         }
         migrations.to_latest(&mut conn)?;
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
-            configure(c, READER_CACHE_KIB)?;
+            configure(c)?;
             c.pragma_update(None, "query_only", true)
         });
         let readers = r2d2::Pool::builder()
@@ -276,7 +274,7 @@ impl Store {
     pub fn backup_to(&self, dest: &Path) -> Result<()> {
         // Its own connection: readers are query-only and the writer holds transactions open.
         let conn = Connection::open(self.path())?;
-        configure(&conn, READER_CACHE_KIB)?;
+        configure(&conn)?;
         conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
         Ok(())
     }
@@ -313,7 +311,7 @@ pub fn isolated<T, E: From<StoreError>>(
 /// benchmark's baseline and bulk generation, which bypass the writer on purpose).
 pub fn open_bare(path: &Path) -> Result<Connection> {
     let mut conn = Connection::open(path)?;
-    configure(&conn, WRITER_CACHE_KIB)?;
+    configure(&conn)?;
     migrations().to_latest(&mut conn)?;
     Ok(conn)
 }
