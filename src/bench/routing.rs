@@ -216,6 +216,9 @@ fn decisions(scratch: &Path) -> anyhow::Result<()> {
                 convs::update_assignment(c, conv, None, None, now)?;
                 let t = Instant::now();
                 route(c, conv, text, now, now)?;
+                // Its caller's sync (inbound does it right after routing), timed with it as
+                // when routing synced inside.
+                crate::service::sla::sync(c, conv, now)?;
                 o.push(t.elapsed());
                 convs::update_assignment(c, conv, None, None, now)?;
                 let t = Instant::now();
