@@ -24,11 +24,8 @@ pub const MAX_TEXT: usize = 4096;
 /// A user as an event names them (`{"id","name"}`; an empty name if they no longer exist).
 pub(super) fn named_user(conn: &Connection, id: Option<UserId>) -> Result<Option<Named>> {
     Ok(match id {
-        Some(id) => Some(match users::find_user(conn, id)? {
-            Some(u) => Named {
-                id: u.id.0,
-                name: u.name,
-            },
+        Some(id) => Some(match users::find_user_name(conn, id)? {
+            Some(name) => Named { id: id.0, name },
             None => Named {
                 id: id.0,
                 name: String::new(),
@@ -41,11 +38,8 @@ pub(super) fn named_user(conn: &Connection, id: Option<UserId>) -> Result<Option
 /// A team as an event names it.
 pub(super) fn named_team(conn: &Connection, id: Option<TeamId>) -> Result<Option<Named>> {
     Ok(match id {
-        Some(id) => Some(match teams::find_team(conn, id)? {
-            Some(t) => Named {
-                id: t.id.0,
-                name: t.name,
-            },
+        Some(id) => Some(match teams::find_team_head(conn, id)? {
+            Some((name, _)) => Named { id: id.0, name },
             None => Named {
                 id: id.0,
                 name: String::new(),
@@ -87,6 +81,29 @@ pub fn write_assignment(
     change: &Assignment,
     now: i64,
 ) -> Result<bool> {
+    write_assignment_then(conn, id, change, Clocks::Sync, now)
+}
+
+/// Who brings a conversation's SLA clocks in line after [`write_assignment_then`] changed its
+/// hands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Clocks {
+    /// The writer does ([`super::sla::sync`]), as every change of hands needs.
+    Sync,
+    /// The caller does, once, after it has also made its other changes: routing inside an
+    /// inbound message or a bot handoff, whose callers sync right after (issue #10: one sync
+    /// per routed inbound, not two).
+    CallerSyncs,
+}
+
+/// [`write_assignment`], with who syncs the SLA clocks as a parameter.
+pub(super) fn write_assignment_then(
+    conn: &Connection,
+    id: ConversationId,
+    change: &Assignment,
+    clocks: Clocks,
+    now: i64,
+) -> Result<bool> {
     let event = if change.claim {
         let Some(to) = change.to else {
             return Ok(false);
@@ -116,7 +133,9 @@ pub fn write_assignment(
         crate::store::bot::update_release(conn, id, now)?;
     }
     // The team decides the SLA policy.
-    super::sla::sync(conn, id, now)?;
+    if clocks == Clocks::Sync {
+        super::sla::sync(conn, id, now)?;
+    }
     if let Some(from) = change
         .from
         .filter(|f| !change.claim && change.to != Some(*f))

@@ -506,3 +506,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod statements_tests;

@@ -7,7 +7,7 @@
 
 use rusqlite::Connection;
 
-use super::conversations::{Assignment as Change, write_assignment, write_tags};
+use super::conversations::{Assignment as Change, Clocks, write_assignment_then, write_tags};
 use super::{Error, Result, clean_text, invalid};
 use crate::domain::routing::{self as rules, Actions, Arrival, Candidate, Conditions, Rule};
 use crate::domain::{Assignment, ChannelId, ConversationId, TeamId, UserId, UserStatus};
@@ -170,6 +170,7 @@ pub fn delete_rule(conn: &Connection, id: i64) -> Result<()> {
 /// Hands a conversation to routing as if its cycle had just opened: the bot (#13) calls this when
 /// a customer picks an option or asks for a human. The first customer message of the current
 /// cycle is what keyword rules read. Runs in the caller's transaction; answers who received it.
+/// As with [`route`], the caller syncs the SLA clocks afterwards.
 pub fn hand_over(conn: &Connection, id: ConversationId, now: i64) -> Result<Option<UserId>> {
     let (text, at) = store::find_cycle_opening(conn, id)?.unwrap_or_default();
     route(conn, id, &text, if at > 0 { at } else { now }, now)
@@ -191,6 +192,10 @@ pub fn hand_over(conn: &Connection, id: ConversationId, now: i64) -> Result<Opti
 /// Each change of hands is one `conversation.assigned` with no actor, through the one writer;
 /// everything runs in the caller's transaction. Answers the assignee afterwards. The rules and
 /// settings are the ones kept in memory per config version ([`super::routing_inputs::current`]).
+///
+/// The caller brings the SLA clocks in line afterwards ([`super::sla::sync`]), once for
+/// everything routing changed (team, priority, assignee): both callers (an inbound message that
+/// opens a cycle, the bot's handoff) do, right after (issue #10: a routed inbound synced twice).
 pub fn route(
     conn: &Connection,
     id: ConversationId,
@@ -241,7 +246,7 @@ pub fn route(
     {
         // DESIGN: a reopened conversation keeps an owner who is not offline.
         if team != state.team {
-            move_to(conn, id, current, current, team, now)?;
+            move_to(conn, id, current, current, team, Clocks::CallerSyncs, now)?;
         }
         return Ok(Some(c.user));
     }
@@ -254,7 +259,7 @@ pub fn route(
     };
     let pick = pick(conn, team, sticky)?;
     if pick != current || team != state.team {
-        move_to(conn, id, current, pick, team, now)?;
+        move_to(conn, id, current, pick, team, Clocks::CallerSyncs, now)?;
     }
     Ok(pick)
 }
@@ -264,7 +269,7 @@ pub fn route(
 fn pick(conn: &Connection, team: Option<TeamId>, sticky: Option<UserId>) -> Result<Option<UserId>> {
     let (mode, members) = match team {
         Some(t) => (
-            teams::find_team(conn, t)?.map_or(Assignment::Manual, |t| t.assignment),
+            teams::find_team_head(conn, t)?.map_or(Assignment::Manual, |t| t.1),
             store::list_candidates(conn, t)?,
         ),
         None => (Assignment::Manual, Vec::new()),
@@ -281,16 +286,18 @@ fn pick(conn: &Connection, team: Option<TeamId>, sticky: Option<UserId>) -> Resu
     Ok(rules::choose(mode, &members, None))
 }
 
-/// One change of hands by routing (no actor), and the receiver's round-robin turn (answered).
+/// One change of hands by routing (no actor), and the receiver's round-robin turn (answered);
+/// `clocks` says who syncs the SLA clocks.
 fn move_to(
     conn: &Connection,
     id: ConversationId,
     from: Option<UserId>,
     to: Option<UserId>,
     team: Option<TeamId>,
+    clocks: Clocks,
     now: i64,
 ) -> Result<Option<i64>> {
-    write_assignment(
+    write_assignment_then(
         conn,
         id,
         &Change {
@@ -301,6 +308,7 @@ fn move_to(
             actor: None,
             claim: false,
         },
+        clocks,
         now,
     )?;
     match to.filter(|u| Some(*u) != from) {
@@ -334,7 +342,7 @@ pub fn offer_team(
     except: Option<ConversationId>,
     now: i64,
 ) -> Result<Vec<ConversationId>> {
-    let mode = teams::find_team(conn, team)?.map_or(Assignment::Manual, |t| t.assignment);
+    let mode = teams::find_team_head(conn, team)?.map_or(Assignment::Manual, |t| t.1);
     if mode == Assignment::Manual {
         return Ok(Vec::new());
     }
@@ -350,7 +358,7 @@ pub fn offer_team(
         let Some(to) = rules::choose(mode, &members, None) else {
             break;
         };
-        let turn = move_to(conn, id, None, Some(to), Some(team), now)?;
+        let turn = move_to(conn, id, None, Some(to), Some(team), Clocks::Sync, now)?;
         if let Some(c) = members.iter_mut().find(|c| c.user == to) {
             c.open += 1;
             c.last_routed_at = turn;

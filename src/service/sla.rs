@@ -13,22 +13,12 @@ use crate::domain::sla::{Fire, Policy, State, Target, Timer, choose_policy};
 use crate::domain::time::Ts;
 use crate::domain::{ConversationId, Priority, Status, TeamId};
 use crate::store::sla::{self as store, Clock, SlaFacts};
-use crate::store::{events, settings, teams};
+use crate::store::{events, teams};
 
 /// Longest SLA target: one year, in seconds.
 pub const MAX_TARGET_SECS: i64 = 366 * 24 * 3600;
 /// Most SLA clocks one tick handles in one transaction; the rest wait for the next tick.
 pub const TICK_BATCH: i64 = 200;
-
-fn calendar(conn: &Connection) -> Result<BusinessCalendar> {
-    let s = settings::load_settings(conn)?;
-    // Settings are validated when written; a zone unknown to this build falls back to UTC
-    // wall time rather than stopping every SLA clock.
-    Ok(
-        BusinessCalendar::new(&s.timezone, &s.business_hours, &s.holidays)
-            .unwrap_or_else(|_| BusinessCalendar::always_open(jiff::tz::TimeZone::UTC)),
-    )
-}
 
 /// What a target should be doing now: `None` when it does not apply, else `(counts from,
 /// paused)`.
@@ -67,7 +57,11 @@ pub fn sync(conn: &Connection, id: ConversationId, now: i64) -> Result<()> {
     if policy.is_none() && existing.iter().all(|c| c.stopped_at.is_some()) {
         return Ok(());
     }
-    let cal = calendar(conn)?;
+    // The calendar as routing keeps it per config version (settings are validated when
+    // written; a zone unknown to this build counts as always open in UTC rather than stopping
+    // every SLA clock): no settings read and no calendar built per sync (issue #10).
+    let inputs = super::routing_inputs::current(conn)?;
+    let cal = &inputs.calendar;
     for target in Target::ALL {
         let old = existing.iter().find(|c| c.target == target);
         let want = policy.and_then(|p| wanted(target, &facts, p).map(|w| (p, w)));
@@ -82,10 +76,10 @@ pub fn sync(conn: &Connection, id: ConversationId, now: i64) -> Result<()> {
                 match same {
                     // The same wait: it ran out already, or keeps running under the same policy.
                     Some(c) if c.stopped_at.is_some() => None,
-                    Some(c) => running(c, p, &cal, paused, now),
+                    Some(c) => running(c, p, cal, paused, now),
                     None => {
                         let (warn_at, due_at) = p
-                            .clock(target, &cal, from, 0)
+                            .clock(target, cal, from, 0)
                             .unwrap_or((i64::MAX, i64::MAX));
                         Some(Clock {
                             conversation_id: id,
@@ -95,7 +89,7 @@ pub fn sync(conn: &Connection, id: ConversationId, now: i64) -> Result<()> {
                             started_at: from,
                             resumed_at: if paused { now } else { from },
                             consumed_secs: if paused {
-                                p.elapsed_secs(&cal, from, now)
+                                p.elapsed_secs(cal, from, now)
                             } else {
                                 0
                             },

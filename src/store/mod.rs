@@ -96,6 +96,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/018_bot.sql"),
     CONVERSATION_TERMS,
     REPORT_FACTS,
+    include_str!("migrations/021_search_covers_bot_hold.sql"),
 ];
 
 /// Migration 019 (the 16th in MIGRATIONS): its SQL, named so that its Rust step is found by

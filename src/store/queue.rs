@@ -196,10 +196,12 @@ pub(crate) fn scope_clause(scope: &Scope, args: &mut Vec<SqlValue>) -> String {
     scope_sql(scope, args, "c.", ScopePart::Whole)
 }
 
-/// Which part of a viewer's scope a query keeps. A search reads the two parts of a narrower
-/// scope apart and merges the pages: with the mentions in the same OR the planner reads the
-/// halves from two indexes and sorts every visible conversation (an own scope) or cannot stop
-/// early, where each part alone is read in page order.
+/// Which part of a viewer's scope a query keeps. A search in an own scope reads the two parts
+/// apart and merges the pages: with the mentions in the same OR the planner reads the halves
+/// from two indexes and sorts every visible conversation, where each part alone is read in page
+/// order. Own and pool needs no split: its columns are read with `+`, so the whole scope is
+/// checked per conversation while the queue is read in page order (the mentions' ids listed
+/// once per statement), and a second pass would build a broad contacts side's list again.
 #[derive(Debug, Clone, Copy)]
 enum ScopePart<'a> {
     /// All of it: role and ownership, or a mention (policy::Ownership::mentions).
@@ -416,10 +418,11 @@ fn window_end(
 
 /// [`list_conversations`] with its [`Tuning`] as a parameter.
 ///
-/// A search in a narrower scope reads the part role and ownership give and the part the
-/// viewer's mentions give (a few conversations, listed from `mentions`) apart, and merges their
-/// pages (see [`ScopePart`]); a view that shows only the viewer's own needs no mentions part.
-/// Each side of the search (contacts, messages) is asked its index at most once for both.
+/// A search in an own scope reads the part role and ownership give and the part the viewer's
+/// mentions give (a few conversations, listed from `mentions`) apart, and merges their pages
+/// (see [`ScopePart`]); a view that shows only the viewer's own needs no mentions part. Every
+/// other scope is read in one pass. Each side of the search (contacts, messages) is asked its
+/// index at most once for both.
 fn list_page(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Result<Page> {
     let sort = Sort::of(q);
     let Some(search) = &q.search else {
@@ -430,12 +433,14 @@ fn list_page(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Result<Page> {
     let contact = contact_side(conn, search, tuning.few)?;
     let words = message_terms(search);
     let user = match &q.scope {
-        Scope::All => {
+        // Own and pool reads its columns with `+` (see `scope_sql`), so the planner reads the
+        // queue in page order with the mentions in the same OR, materialised once: one pass,
+        // where two would build a broad contacts side's list again for a few conversations.
+        Scope::All | Scope::AssignedToOrPool { .. } => {
             let page = search_page(conn, q, &contact, &words, ScopePart::Whole, sort, tuning)?;
             return Ok(page.page());
         }
         Scope::AssignedTo(u) => *u,
-        Scope::AssignedToOrPool { user, .. } => *user,
     };
     let by_role = search_page(conn, q, &contact, &words, ScopePart::ByRole, sort, tuning)?;
     if q.view == View::Mine {

@@ -344,6 +344,70 @@ mod tests {
         assert_eq!(kept, 2);
     }
 
+    /// A database at main's version before 021 (16 migrations run), with a conversation the
+    /// bot holds, upgrades when the server opens it: the order index now carries bot_until, and
+    /// a search still leaves the held conversation out.
+    #[test]
+    fn migration_021_adds_the_bot_hold_to_the_order_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = Connection::open(dir.path().join("teaminbox.db")).expect("open");
+        crate::store::migrations()
+            .to_version(&mut conn, 16)
+            .expect("migrate to version 16 (019)");
+        conn.execute_batch(
+            "INSERT INTO channels (id, kind, name, created_at) VALUES (1, 'api', 'c', 0);
+             INSERT INTO contacts (id, name, created_at) VALUES (1, 'Ana Lima', 0), (2, 'Ana Souza', 0);
+             INSERT INTO conversations (id, channel_id, contact_id, status, last_message_at,
+                     created_at, updated_at, bot_until)
+                 VALUES (1, 1, 1, 'open', 1, 0, 0, NULL), (2, 1, 2, 'open', 2, 0, 0, 99);",
+        )
+        .expect("rows of version 16");
+        drop(conn);
+        drop(crate::store::Store::open(dir.path()).expect("the server opens it"));
+        let conn = Connection::open(dir.path().join("teaminbox.db")).expect("open");
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_index_info('conv_recent') ORDER BY seqno")
+            .expect("index info")
+            .query_map([], |r| r.get(0))
+            .expect("columns")
+            .collect::<rusqlite::Result<_>>()
+            .expect("names");
+        assert_eq!(
+            columns,
+            [
+                "last_message_at",
+                "id",
+                "assignee_id",
+                "team_id",
+                "status",
+                "contact_id",
+                "bot_until"
+            ]
+        );
+        let q = ConvQuery {
+            view: View::All,
+            viewer: UserId(1),
+            scope: Scope::All,
+            team: None,
+            tag: None,
+            status: StatusFilter::Any,
+            search: Some(Search {
+                words: vec!["ana".into()],
+                phone: None,
+            }),
+            limit: 10,
+            before: None,
+            order: Order::Recent,
+        };
+        let ids: Vec<i64> = list_conversations(&conn, &q)
+            .expect("list")
+            .0
+            .iter()
+            .map(|c| c.id.0)
+            .collect();
+        assert_eq!(ids, vec![1]);
+    }
+
     #[test]
     fn migration_008_indexes_the_rows_that_exist_already() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -72,6 +72,21 @@ pub fn find_team(conn: &Connection, id: TeamId) -> Result<Option<Team>> {
     .transpose()
 }
 
+/// A team's name and routing mode, without its members (what an event or a routing decision
+/// needs: one primary-key read).
+pub fn find_team_head(conn: &Connection, id: TeamId) -> Result<Option<(String, Assignment)>> {
+    Ok(conn
+        .prepare_cached("SELECT name, assignment FROM teams WHERE id = ?1")?
+        .query_row([id.0], |r| {
+            let a: String = r.get(1)?;
+            Ok((
+                r.get(0)?,
+                Assignment::parse(&a).unwrap_or(Assignment::Manual),
+            ))
+        })
+        .optional()?)
+}
+
 /// A team's id by name (any case).
 pub fn find_team_by_name(conn: &Connection, name: &str) -> Result<Option<TeamId>> {
     Ok(conn

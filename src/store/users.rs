@@ -91,6 +91,14 @@ pub fn list_user_teams(conn: &Connection, user: UserId) -> Result<Vec<Named>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// A user's name (`None`: no such user), without their teams: what an event names them by.
+pub fn find_user_name(conn: &Connection, id: UserId) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT name FROM users WHERE id = ?1")?
+        .query_row([id.0], |r| r.get(0))
+        .optional()?)
+}
+
 /// One user by id.
 pub fn find_user(conn: &Connection, id: UserId) -> Result<Option<User>> {
     let user = conn

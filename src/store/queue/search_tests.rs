@@ -280,3 +280,148 @@ fn every_way_of_answering_a_search_gives_the_same_pages_within_the_scope() {
         "{lieferung:?}"
     );
 }
+
+thread_local! {
+    /// The statements run on this thread while tracing, parameters bound.
+    static RAN: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn record(event: rusqlite::trace::TraceEvent<'_>) {
+    if let rusqlite::trace::TraceEvent::Stmt(s, sql) = event
+        // SQLite's own statements inside the full-text indexes.
+        && !sql.contains("'main'.")
+    {
+        let sql = s.expanded_sql().unwrap_or_else(|| sql.to_string());
+        RAN.with(|r| r.borrow_mut().push(sql));
+    }
+}
+
+/// The statements one page of `q` ran, answered the way `tuning` says.
+fn statements(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Vec<String> {
+    RAN.with(|r| r.borrow_mut().clear());
+    conn.trace_v2(
+        rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+        Some(record),
+    );
+    let page = list_page(conn, q, tuning);
+    conn.trace_v2(rusqlite::trace::TraceEventCodes::empty(), None);
+    page.expect("page");
+    RAN.with(|r| std::mem::take(&mut *r.borrow_mut()))
+}
+
+/// A search of every status in the All view, newest first, within `scope`.
+fn query(scope: Scope, words: &[&str]) -> ConvQuery {
+    let viewer = match &scope {
+        Scope::All => UserId(1),
+        Scope::AssignedTo(u) | Scope::AssignedToOrPool { user: u, .. } => *u,
+    };
+    ConvQuery {
+        view: View::All,
+        viewer,
+        scope,
+        team: None,
+        tag: None,
+        status: StatusFilter::Any,
+        search: Some(Search {
+            words: words.iter().map(|w| w.to_string()).collect(),
+            phone: None,
+        }),
+        limit: 4,
+        before: None,
+        order: Order::Recent,
+    }
+}
+
+/// An agent in own_and_pool who is mentioned in some conversations asks a broad contacts side
+/// (too many contacts to list) as often as an owner does: their mentions are part of the one
+/// pass that reads the queue in page order, not a second pass that builds the contacts' list
+/// again (#8: the agent's search was the slower by that list). Broad by name (trigrams) and by
+/// a short word prefix, with a walk first and without.
+#[test]
+fn an_agents_search_builds_a_broad_contact_list_as_often_as_an_owners() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conn = fixture(dir.path());
+    let agent = Scope::AssignedToOrPool {
+        user: UserId(1),
+        teams: vec![],
+    };
+    // Broad sides, no walk; a walk of one conversation that cannot fill the page, then broad.
+    let tunings = [(0, 0), (0, 1)].map(|(few, window)| Tuning {
+        few,
+        window,
+        drive: DRIVE,
+    });
+    for words in [&["haddad"][..], &["mari"], &["jo"], &["maria", "silva"]] {
+        for tuning in tunings {
+            let builds = |scope: Scope| {
+                statements(&conn, &query(scope, words), tuning)
+                    .iter()
+                    .filter(|s| {
+                        s.contains("FROM conversations")
+                            && s.contains("SELECT rowid FROM contacts_")
+                    })
+                    .count()
+            };
+            let owner = builds(Scope::All);
+            assert!(owner >= 1, "{words:?} {tuning:?}: the list is built");
+            assert_eq!(builds(agent.clone()), owner, "{words:?} {tuning:?}");
+        }
+    }
+    // The pass finds what the mentions give: conversation 2 (user 2's, mentioning user 1) by a
+    // broad name, not 7 (team 1's pool, which user 1 is not in, mentioning nobody).
+    let q = query(agent, &["haddad"]);
+    let found = all_pages(
+        &conn,
+        (q.view, q.viewer, q.order),
+        &q.scope,
+        q.search.as_ref().expect("search"),
+        tunings[1],
+    );
+    assert!(found.contains(&2) && !found.contains(&7), "{found:?}");
+}
+
+/// Every statement that reads the queue in page order (conv_recent) finds what it checks in the
+/// index — scope, status, contact and the bot's hold (#13) — and reads no conversation row
+/// there: migration 021 added bot_until to the index, without which each row passed was looked
+/// up (~3 µs), three times as many for an agent who sees one conversation in three.
+#[test]
+fn a_search_reads_the_queue_order_from_the_index_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conn = fixture(dir.path());
+    let scopes = [
+        Scope::All,
+        Scope::AssignedToOrPool {
+            user: UserId(1),
+            teams: vec![TeamId(1)],
+        },
+    ];
+    let tunings = [(0, 0), (0, 1), (FEW, 0)].map(|(few, window)| Tuning {
+        few,
+        window,
+        drive: 0,
+    });
+    let mut in_order = 0;
+    for scope in scopes {
+        for words in [&["haddad"][..], &["refund"], &["jo"]] {
+            for tuning in tunings {
+                for sql in statements(&conn, &query(scope.clone(), words), tuning) {
+                    let plan: Vec<String> = conn
+                        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                        .expect("plan")
+                        .query_map([], |r| r.get(3))
+                        .expect("rows")
+                        .collect::<rusqlite::Result<_>>()
+                        .expect("plan rows");
+                    for step in plan.iter().filter(|p| p.contains("conv_recent")) {
+                        in_order += 1;
+                        assert!(
+                            step.contains("COVERING INDEX conv_recent"),
+                            "{scope:?} {words:?} {tuning:?}: {step}\n{sql}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(in_order > 0, "some search read the queue in page order");
+}
