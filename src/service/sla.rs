@@ -66,16 +66,24 @@ pub fn sync(conn: &Connection, id: ConversationId, now: i64) -> Result<()> {
         let old = existing.iter().find(|c| c.target == target);
         let want = policy.and_then(|p| wanted(target, &facts, p).map(|w| (p, w)));
         let next = match (want, old) {
-            (None, Some(c)) if c.stopped_at.is_none() => Some(Clock {
-                stopped_at: Some(now),
-                ..c.clone()
-            }),
+            (None, Some(c)) if c.stopped_at.is_none() => {
+                let mut c = c.clone();
+                breach_if_late(conn, &mut c, now)?;
+                c.stopped_at = Some(now);
+                Some(c)
+            }
             (None, _) => None,
             (Some((p, (cycle, from, paused))), old) => {
                 let same = old.filter(|c| c.cycle_id == cycle && c.started_at == from);
                 match same {
                     // The same wait: it ran out already, or keeps running under the same policy.
                     Some(c) if c.stopped_at.is_some() => None,
+                    Some(c) if paused && !c.paused => {
+                        // Paused at or after its due time: late already.
+                        let mut c = c.clone();
+                        breach_if_late(conn, &mut c, now)?;
+                        running(&c, p, cal, paused, now)
+                    }
                     Some(c) => running(c, p, cal, paused, now),
                     None => {
                         let (warn_at, due_at) = p
@@ -110,6 +118,30 @@ pub fn sync(conn: &Connection, id: ConversationId, now: i64) -> Result<()> {
             store::upsert_clock(conn, &c)?;
         }
     }
+    Ok(())
+}
+
+/// A running clock that stops (its target done, or no longer wanted) or pauses (waiting on the
+/// customer) at or after its due time, before the scheduler noticed: the breach is recorded
+/// now, as the tick would have — the flag and `sla.breached`, once — so a late target is never
+/// shown or counted as met. A paused clock is not running late (its due time moves when it
+/// resumes).
+fn breach_if_late(conn: &Connection, c: &mut Clock, now: i64) -> Result<()> {
+    if c.breached || c.paused || now < c.due_at {
+        return Ok(());
+    }
+    c.breached = true;
+    let alert = SlaAlert {
+        target: c.target,
+        due_at: Ts(c.due_at),
+    };
+    events::insert_event(
+        conn,
+        Some(c.conversation_id),
+        &Event::SlaBreached(alert),
+        None,
+        now,
+    )?;
     Ok(())
 }
 

@@ -309,6 +309,73 @@ fn policy(app: &TestApp) {
         .expect(201);
 }
 
+/// A target done after its due time is a breach even when the scheduler had not noticed yet
+/// (it ticks every few seconds; the answer can come first): the state says breached,
+/// `sla.breached` is recorded once, and the report does not count the cycle as met. Cases: a
+/// first response late by 30 min, one late by a minute, one in time; and a resolution late.
+#[test]
+fn a_target_done_late_is_a_breach_even_before_the_scheduler_noticed() {
+    let app = TestApp::spawn();
+    let cb = FakeCallback::start(&[]);
+    let (ch, secret) = app.api_channel(&cb.url);
+    let ch = (ch, secret.as_str());
+    policy(&app);
+    // (customer wrote minutes ago, resolve too, first response, resolution)
+    let table: &[(i64, bool, &str, &str)] = &[
+        (40, false, "breached", "running"),
+        (11, false, "breached", "running"),
+        (2, false, "met", "running"),
+        (70, true, "breached", "breached"),
+        (3, true, "met", "met"),
+    ];
+    let mut late_targets = 0;
+    for (i, (mins, resolve, first, resolution)) in table.iter().enumerate() {
+        let conv = customer_at(&app, ch, &format!("late-{i}"), *mins);
+        app.claim(conv, &app.bruno);
+        app.reply(conv, &app.bruno, "Here I am");
+        if *resolve {
+            app.api
+                .post(
+                    &format!("/api/v1/conversations/{conv}/status"),
+                    &app.bruno.token,
+                    json!({"status": "resolved"}),
+                )
+                .expect(200);
+        }
+        let sla = &app
+            .api
+            .get(&format!("/api/v1/conversations/{conv}"), &app.manager.token)
+            .expect(200)["sla"];
+        let case = format!("customer {mins} min ago, resolved {resolve}: {sla}");
+        assert_eq!(sla["first_response"]["state"], *first, "{case}");
+        // The reply makes it wait on the customer: the resolution clock is paused until then.
+        let resolution_now = sla["resolution"]["state"].as_str().unwrap_or_default();
+        if *resolve {
+            assert_eq!(resolution_now, *resolution, "{case}");
+        }
+        let breaches: Vec<Value> = app
+            .timeline(conv)
+            .into_iter()
+            .filter(|e| e["kind"] == "sla.breached")
+            .collect();
+        let want =
+            usize::from(*first == "breached") + usize::from(*resolve && *resolution == "breached");
+        assert_eq!(breaches.len(), want, "{case}: {breaches:?}");
+        late_targets += usize::from(*first == "breached");
+    }
+    assert_eq!(late_targets, 3);
+    // Two of the five cycles met every target: the report says 40 %.
+    let from = teaminbox::domain::time::format_ms(teaminbox::domain::time::now_ms() - 86_400_000);
+    let summary = app
+        .api
+        .get(
+            &format!("/api/v1/reports/summary?from={}", &from[..10]),
+            &app.manager.token,
+        )
+        .expect(200);
+    assert_eq!(summary["sla_met_ratio"], json!(0.4), "{summary}");
+}
+
 #[test]
 fn list_rows_carry_their_sla_and_at_risk_lists_what_breaches_first() {
     let app = TestApp::spawn();
@@ -389,7 +456,9 @@ fn list_rows_carry_their_sla_and_at_risk_lists_what_breaches_first() {
     }
     assert_eq!(row(before_policy)["sla"], Value::Null);
     assert_eq!(row(resolved)["sla"]["next"], Value::Null);
-    assert_eq!(row(answered)["sla"]["first_response"]["state"], "met");
+    // Its customer wrote 40 min ago and the first response was due in 10: late, a breach
+    // whether or not the scheduler noticed before the reply.
+    assert_eq!(row(answered)["sla"]["first_response"]["state"], "breached");
 
     // At risk: breached first (longest overdue first), then the soonest due; once each, even
     // with two clocks running; nothing without a running target.
