@@ -128,12 +128,19 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 fn server(dir: &Path) -> anyhow::Result<Background> {
+    server_with(dir, None)
+}
+
+/// A server on `dir` on a free loopback port, quiet, no update check; `/metrics` open to
+/// `metrics_token` when given.
+fn server_with(dir: &Path, metrics_token: Option<&str>) -> anyhow::Result<Background> {
     let config = Config::load(
         dir.to_path_buf(),
         Overrides {
             bind: Some("127.0.0.1:0".into()),
             log: Some("warn".into()),
             update_check: Some(false),
+            metrics_token: metrics_token.map(String::from),
             ..Overrides::default()
         },
     )?;

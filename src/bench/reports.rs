@@ -11,11 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use super::{BenchArgs, api_channel, corpus, percentile, user, web};
-use crate::config::{Config, Overrides};
 use crate::domain::Role;
 use crate::domain::events::kind;
 use crate::domain::time::{format_ms, now_ms};
-use crate::server::{Background, spawn_background};
 use crate::store::{Store, bench as generated, open_bare};
 
 /// Requests timed per figure (after a few untimed ones).
@@ -38,7 +36,7 @@ pub(super) fn run(
         made.as_secs_f64()
     );
     let dir = scratch.join("reports");
-    let srv = serve(&dir)?;
+    let srv = super::server_with(&dir, Some(METRICS_TOKEN))?;
     let (_, owner) = user(&srv.store, "Owner", Role::Owner)?;
     let session = web::session_for(&srv, "owner@bench.test")?;
     let now = now_ms();
@@ -132,7 +130,7 @@ pub(super) fn run(
     };
     let dir = scratch.join("reports-now");
     workspace(&small, &dir)?;
-    let srv = serve(&dir)?;
+    let srv = super::server_with(&dir, Some(METRICS_TOKEN))?;
     let (_, owner) = user(&srv.store, "Owner", Role::Owner)?;
     let open = srv.store.read_blocking(generated::count_open)?;
     let base = format!("http://{}", srv.addr);
@@ -182,21 +180,6 @@ fn workspace(args: &BenchArgs, dir: &Path) -> anyhow::Result<(usize, usize, i64,
     )?;
     let cycles = generated::generate_report_facts(dir, kind::CONVERSATION_ASSIGNED)?;
     Ok((args.conversations, messages, cycles, t.elapsed()))
-}
-
-/// The server on `dir`, with `/metrics` open to [`METRICS_TOKEN`].
-fn serve(dir: &Path) -> anyhow::Result<Background> {
-    let config = Config::load(
-        dir.to_path_buf(),
-        Overrides {
-            bind: Some("127.0.0.1:0".into()),
-            log: Some("warn".into()),
-            update_check: Some(false),
-            metrics_token: Some(METRICS_TOKEN.into()),
-            ..Overrides::default()
-        },
-    )?;
-    spawn_background(config)
 }
 
 /// `GET url` with `header`, [`REQUESTS`] times after 5 untimed; answers the sorted latencies
