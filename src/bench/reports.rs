@@ -2,7 +2,8 @@
 //! `--conversations` conversations (about 10 messages each, one cycle each, 20 agents, spread
 //! over 90 days), the Reports page (HTML), the summary API over 7, 30 and 90 days, the Now board
 //! API and a `/metrics` scrape, all over HTTP — beside `/healthz` on the same HTTP stack and a
-//! bare indexed count of the same cycles in the same run; then the Now board on a workspace of
+//! bare indexed count of the same cycles in the same run, and the 90-day summary inside the
+//! service on two readers at once beside one; then the Now board on a workspace of
 //! 20 agents and about 5k open conversations (the size the issue names).
 
 use std::path::Path;
@@ -76,6 +77,7 @@ pub(super) fn run(
         "/healthz",
         ("Authorization", &bearer(&owner)),
     )?;
+    split(rt, &srv.store, now - 90 * DAY, now)?;
     // The same with business hours set: the settings change writes every cycle's business-hours
     // times again (timed), then the summary reads them.
     let t = Instant::now();
@@ -222,4 +224,42 @@ fn line(label: &str, lat: &[Duration], bytes: usize) {
         lat.len(),
         bytes as f64 / 1024.0
     );
+}
+
+/// The 90-day summary in the service, no HTTP: its cycles and staff replies read on one reader
+/// one after the other, beside the same read on two readers at once (as the page and the API
+/// do when the pool has a reader idle).
+fn split(rt: &tokio::runtime::Runtime, store: &Store, from: i64, to: i64) -> anyhow::Result<()> {
+    let f = crate::store::reports::Filter {
+        from,
+        to,
+        team: None,
+        agent: None,
+        channel: None,
+    };
+    let (mut one, mut two) = (Vec::new(), Vec::new());
+    for _ in 0..REQUESTS / 2 {
+        let (a, b) = rt.block_on(store.read_with_spare(move |c, spare| {
+            let lent = spare.is_some();
+            let t = Instant::now();
+            crate::service::reports::summary(c, spare, &f, to)?;
+            let b = lent.then(|| t.elapsed());
+            let t = Instant::now();
+            crate::service::reports::summary(c, None, &f, to)?;
+            Ok::<_, crate::service::Error>((t.elapsed(), b))
+        }))?;
+        one.push(a);
+        two.extend(b);
+    }
+    one.sort();
+    two.sort();
+    println!(
+        "  summary of 90 days in the service, no HTTP: on two readers at once p50 {:.2} ms, p99 {:.2} ms ({} runs); bare: on one reader p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&two, 0.5),
+        percentile(&two, 0.99),
+        two.len(),
+        percentile(&one, 0.5),
+        percentile(&one, 0.99)
+    );
+    Ok(())
 }

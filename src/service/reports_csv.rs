@@ -110,7 +110,7 @@ pub const AGENT_COLUMNS: &[&str] = &[
 /// # Errors
 /// Storage errors only.
 pub fn agents_csv(conn: &Connection, f: &Filter, now: i64) -> Result<Vec<u8>> {
-    let rows = summary(conn, f, now)?
+    let rows = summary(conn, None, f, now)?
         .per_agent
         .into_iter()
         .map(|a| {

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use foldhash::fast::FixedState;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -14,12 +15,13 @@ use rusqlite::Connection;
 
 use super::Result;
 use super::reports::{AgentFigures, BusinessTimes, Csat, Day, Summary, now_board};
+use crate::domain::calendar::BusinessCalendar;
 use crate::domain::calendar::zone;
 use crate::domain::events::Named;
 use crate::domain::metrics::{Stats, mean_score, ratio, report_calendar};
 use crate::domain::time::Ts;
 use crate::store::reports::{self as store, CycleFacts, Filter};
-use crate::store::settings;
+use crate::store::{Reader, settings};
 
 /// Seconds between two UTC ms instants (whole, rounded down).
 fn secs(from: i64, to: i64) -> i64 {
@@ -42,17 +44,62 @@ fn sla_ratio(applied: usize, met: usize) -> Option<f64> {
     ratio(met, applied)
 }
 
-/// The summary of `filter` at `now`.
+/// A map keyed by ids, hashed with foldhash (SipHash took a tenth of a 90-day report).
+type IdMap<K, V> = HashMap<K, V, FixedState>;
+
+/// What the staff replies of the period add to a summary.
+struct ReplyFigures {
+    /// Customer-visible messages sent, per author.
+    messages: IdMap<i64, i64>,
+    /// Reply times (seconds), the customer waiting since to the reply.
+    reply: Stats,
+    /// The same in business hours, when the shop has them.
+    reply_business: Stats,
+}
+
+impl ReplyFigures {
+    /// Reads and folds them, the statistics too (sorting is a share of the work).
+    fn read(conn: &Connection, f: &Filter, calendar: Option<&BusinessCalendar>) -> Result<Self> {
+        let mut messages = IdMap::default();
+        let (mut reply, mut reply_business) = (Vec::new(), Vec::new());
+        store::fold_replies(conn, f, |who, at, from| {
+            *messages.entry(who).or_default() += 1;
+            if let Some(from) = from {
+                reply.push(secs(from, at));
+                if let Some(c) = calendar {
+                    reply_business.push(c.elapsed_secs(from, at));
+                }
+            }
+        })?;
+        Ok(ReplyFigures {
+            messages,
+            reply: Stats::of(reply),
+            reply_business: Stats::of(reply_business),
+        })
+    }
+}
+
+/// The summary of `filter` at `now`. With a `spare` reader the staff replies are read and
+/// folded on it, on a second thread, while this one reads the cycles (at 100k conversations
+/// in 90 days the replies are ~330k rows, the cycles ~100k: together ~2x slower on one core).
 ///
 /// # Errors
 /// Storage errors only.
-pub fn summary(conn: &Connection, f: &Filter, now: i64) -> Result<Summary> {
+pub fn summary(conn: &Connection, spare: Option<Reader>, f: &Filter, now: i64) -> Result<Summary> {
     let s = settings::load_settings(conn)?;
     let tz = zone(&s.timezone).unwrap_or(TimeZone::UTC);
     let calendar = report_calendar(&s);
-    let cycles = store::list_cycle_facts(conn, f)?;
-    let replies = store::list_replies(conn, f)?;
-    let assigned = store::list_assigned_counts(conn, f)?;
+    let (cycles, assigned, replies) = std::thread::scope(|scope| {
+        let calendar = calendar.as_ref();
+        let aside = spare.map(|c| scope.spawn(move || ReplyFigures::read(&c, f, calendar)));
+        let cycles = store::list_cycle_facts(conn, f);
+        let assigned = store::list_assigned_counts(conn, f);
+        let replies = match aside {
+            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            None => ReplyFigures::read(conn, f, calendar),
+        };
+        Ok::<_, super::Error>((cycles?, assigned?, replies?))
+    })?;
 
     let answered = |y: &CycleFacts| y.first_response_at.filter(|t| *t < f.to);
     let resolved = |y: &CycleFacts| y.resolved_at.filter(|t| *t < f.to);
@@ -69,7 +116,7 @@ pub fn summary(conn: &Connection, f: &Filter, now: i64) -> Result<Summary> {
     let (mut frt_business, mut res_business) = (Vec::new(), Vec::new());
     let (mut sla_applied, mut sla_met) = (0, 0);
     let mut all_scores = Vec::new();
-    let mut tally: HashMap<i64, Tally> = HashMap::new();
+    let mut tally: IdMap<i64, Tally> = IdMap::default();
     for y in &cycles {
         // Everyone a cycle names has a row, figures or not.
         for id in [y.first_responder, y.resolver, y.agent]
@@ -108,31 +155,23 @@ pub fn summary(conn: &Connection, f: &Filter, now: i64) -> Result<Summary> {
             }
         }
     }
-    let mut reply = Vec::new();
-    let mut reply_business = Vec::new();
-    for (who, at, from) in &replies {
-        tally.entry(*who).or_default().messages += 1;
-        if let Some(from) = from {
-            reply.push(secs(*from, *at));
-            if let Some(c) = &calendar {
-                reply_business.push(c.elapsed_secs(*from, *at));
-            }
-        }
+    for (who, n) in &replies.messages {
+        tally.entry(*who).or_default().messages += n;
     }
-    let conversations: HashMap<i64, i64> = assigned.iter().copied().collect();
+    let conversations: IdMap<i64, i64> = assigned.iter().copied().collect();
     for id in conversations.keys() {
         tally.entry(*id).or_default();
     }
     let business_hours = calendar.as_ref().map(|_| BusinessTimes {
         first_response_secs: Stats::of(frt_business),
         resolution_secs: Stats::of(res_business),
-        reply_secs: Stats::of(reply_business),
+        reply_secs: replies.reply_business,
     });
 
     // Cycles an agent resolved may have been answered first by someone else: one agent's
     // report lists that agent only.
     let names = if tally.is_empty() {
-        HashMap::new()
+        std::collections::HashMap::new()
     } else {
         store::list_user_names(conn)?
     };
@@ -167,7 +206,7 @@ pub fn summary(conn: &Connection, f: &Filter, now: i64) -> Result<Summary> {
         to: Ts(f.to),
         first_response_secs: Stats::of(frt),
         resolution_secs: Stats::of(res),
-        reply_secs: Stats::of(reply),
+        reply_secs: replies.reply,
         cycles_started: cycles.len(),
         cycles_resolved,
         resolution_rate: ratio(cycles_resolved, cycles.len()),
@@ -192,7 +231,7 @@ pub fn summary(conn: &Connection, f: &Filter, now: i64) -> Result<Summary> {
 /// at most ~8.6k spans.
 struct LocalClock<'a> {
     tz: &'a TimeZone,
-    spans: HashMap<i64, Option<(Date, usize, usize)>>,
+    spans: IdMap<i64, Option<(Date, usize, usize)>>,
 }
 
 /// UTC ms in one span of [`LocalClock`].
@@ -202,7 +241,7 @@ impl<'a> LocalClock<'a> {
     fn new(tz: &'a TimeZone) -> Self {
         LocalClock {
             tz,
-            spans: HashMap::new(),
+            spans: IdMap::default(),
         }
     }
 

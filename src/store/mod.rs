@@ -167,6 +167,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// A pooled reader connection, owned (it can be moved to another thread): see
+/// [`Store::read_with_spare`]. Returns to the pool when dropped.
+pub type Reader = r2d2::PooledConnection<SqliteConnectionManager>;
+
 /// The database: one writer thread and a pool of readers over the same file.
 #[derive(Clone)]
 pub struct Store {
@@ -255,6 +259,30 @@ impl Store {
             let _in = span.enter();
             let conn = pool.get().map_err(StoreError::from)?;
             f(&conn)
+        })
+        .await
+        .map_err(|e| E::from(StoreError::Join(e.to_string())))?
+    }
+
+    /// [`Store::read`] with a second reader, when one is idle, for a read that splits into
+    /// independent parts run at once on two cores (a 90-day report: its cycles on one
+    /// connection, its staff replies on the other). The second is taken only if the pool has
+    /// one free right now (never waited for while the first is held, so concurrent reports
+    /// cannot starve each other); `f` gets `None` otherwise and reads everything on the first.
+    /// The two connections read separate snapshots: a write committed between their first
+    /// reads can show in one part and not the other.
+    pub async fn read_with_spare<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection, Option<Reader>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let pool = self.inner.readers.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _in = span.enter();
+            let conn = pool.get().map_err(StoreError::from)?;
+            f(&conn, pool.try_get())
         })
         .await
         .map_err(|e| E::from(StoreError::Join(e.to_string())))?

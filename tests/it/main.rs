@@ -27,6 +27,7 @@ mod phones;
 mod queue_sla;
 mod redirects;
 mod reports;
+mod reports_split;
 mod routing;
 mod routing_rules;
 mod rules;

@@ -146,7 +146,7 @@ fn base_monday() -> i64 {
     day * DAY
 }
 
-fn date(ms: i64) -> String {
+pub(crate) fn date(ms: i64) -> String {
     format_ms(ms)[..10].to_string()
 }
 
@@ -180,13 +180,13 @@ fn date(ms: i64) -> String {
 /// Per agent: Ana — conversations 2 (claimed 1 and 2), messages 2, resolved 1, FRT median of
 /// [600, 237600] = index round(0.5) = 1 → 237600. Bruno — 1 (the transfer), 2, 2, [1800] →
 /// 1800, CSAT 5.0. Carla — 1, 1, 1, 120, CSAT 4.0. The manager only acted: not listed.
-struct Fortnight {
-    app: TestApp,
-    base: i64,
+pub(crate) struct Fortnight {
+    pub(crate) app: TestApp,
+    pub(crate) base: i64,
     conv3: i64,
 }
 
-fn fortnight() -> Fortnight {
+pub(crate) fn fortnight() -> Fortnight {
     let app = TestApp::spawn();
     let b = base_monday();
     app.api
@@ -943,7 +943,7 @@ fn stored_business_secs(app: &TestApp) -> Vec<(Option<i64>, Option<i64>)> {
 }
 
 /// The summary of the fortnight without `queue` (its ages run with the clock).
-fn fortnight_summary(f: &Fortnight) -> Value {
+pub(crate) fn fortnight_summary(f: &Fortnight) -> Value {
     let period = format!("from={}&to={}", date(f.base), date(f.base + 13 * DAY));
     let mut s = f
         .app

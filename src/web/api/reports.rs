@@ -48,7 +48,7 @@ pub(super) async fn show_summary(
     let now = now_ms();
     let summary = state
         .store
-        .read(move |c| reports::summary(c, &q.filter(c, now)?, now))
+        .read_with_spare(move |c, spare| reports::summary(c, spare, &q.filter(c, now)?, now))
         .await?;
     Ok(HttpResponse::Ok().json(summary))
 }

@@ -97,9 +97,9 @@ pub(super) async fn show_reports(
     };
     let loaded = state
         .store
-        .read(move |c| {
+        .read_with_spare(move |c, spare| {
             let f = query.filter(c, now)?;
-            let summary = reports::summary(c, &f, now)?;
+            let summary = reports::summary(c, spare, &f, now)?;
             let t: Vec<(i64, String)> = teams::list_teams(c)?
                 .into_iter()
                 .map(|t| (t.id.0, t.name))
