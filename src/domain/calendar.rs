@@ -137,14 +137,14 @@ impl BusinessCalendar {
         Ok(cal)
     }
 
-    fn is_always_open(&self) -> bool {
+    pub(crate) fn is_always_open(&self) -> bool {
         self.week.iter().all(Vec::is_empty)
     }
 
     /// The open stretches of one civil date as UTC millisecond ranges `[start, end)`. A time
     /// skipped by a DST change starts at the first moment that exists after it; a repeated one
     /// means its first occurrence (jiff's "compatible" rule, as RFC 5545 and Temporal do).
-    fn open_on(&self, date: Date) -> Vec<(i64, i64)> {
+    pub(crate) fn open_on(&self, date: Date) -> Vec<(i64, i64)> {
         if self.holidays.contains(&date) {
             return Vec::new();
         }
@@ -174,7 +174,7 @@ impl BusinessCalendar {
         Some(z.timestamp().as_millisecond())
     }
 
-    fn civil_date(&self, ms: i64) -> Option<Date> {
+    pub(crate) fn civil_date(&self, ms: i64) -> Option<Date> {
         let ts = Timestamp::from_millisecond(ms).ok()?;
         Some(ZonedDateTime::new(ts, self.tz.clone()).date())
     }

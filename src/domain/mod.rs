@@ -3,6 +3,7 @@
 
 pub mod bot;
 pub mod calendar;
+pub mod calendar_ruler;
 pub mod conversation;
 pub mod events;
 pub mod ids;

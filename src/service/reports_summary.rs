@@ -17,6 +17,7 @@ use super::Result;
 use super::reports::{AgentFigures, BusinessTimes, Csat, Day, Summary, now_board};
 use crate::domain::calendar::BusinessCalendar;
 use crate::domain::calendar::zone;
+use crate::domain::calendar_ruler::BusinessRuler;
 use crate::domain::events::Named;
 use crate::domain::metrics::{Stats, mean_score, ratio, report_calendar};
 use crate::domain::time::Ts;
@@ -44,6 +45,8 @@ fn sla_ratio(applied: usize, met: usize) -> Option<f64> {
     ratio(met, applied)
 }
 
+const WEEK_MS: i64 = 7 * 86_400_000;
+
 /// A map keyed by ids, hashed with foldhash (SipHash took a tenth of a 90-day report).
 type IdMap<K, V> = HashMap<K, V, FixedState>;
 
@@ -62,12 +65,14 @@ impl ReplyFigures {
     fn read(conn: &Connection, f: &Filter, calendar: Option<&BusinessCalendar>) -> Result<Self> {
         let mut messages = IdMap::default();
         let (mut reply, mut reply_business) = (Vec::new(), Vec::new());
+        // Customers waiting since up to a week before the period are on the ruler too.
+        let ruler = calendar.map(|c| BusinessRuler::new(c, f.from - WEEK_MS, f.to, 800));
         store::fold_replies(conn, f, |who, at, from| {
             *messages.entry(who).or_default() += 1;
             if let Some(from) = from {
                 reply.push(secs(from, at));
-                if let Some(c) = calendar {
-                    reply_business.push(c.elapsed_secs(from, at));
+                if let Some(r) = &ruler {
+                    reply_business.push(r.elapsed_secs(from, at));
                 }
             }
         })?;
