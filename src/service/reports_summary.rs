@@ -45,6 +45,8 @@ fn sla_ratio(applied: usize, met: usize) -> Option<f64> {
     ratio(met, applied)
 }
 
+/// How far before a period a customer's wait may start and still be measured on the period's
+/// [`BusinessRuler`] (earlier ones are counted by the calendar itself): a week, in ms.
 const WEEK_MS: i64 = 7 * 86_400_000;
 
 /// A map keyed by ids, hashed with foldhash (SipHash took a tenth of a 90-day report).
@@ -66,7 +68,7 @@ impl ReplyFigures {
         let mut messages = IdMap::default();
         let (mut reply, mut reply_business) = (Vec::new(), Vec::new());
         // Customers waiting since up to a week before the period are on the ruler too.
-        let ruler = calendar.map(|c| BusinessRuler::new(c, f.from - WEEK_MS, f.to, 800));
+        let ruler = calendar.map(|c| BusinessRuler::new(c, f.from.saturating_sub(WEEK_MS), f.to, 800));
         store::fold_replies(conn, f, |who, at, from| {
             *messages.entry(who).or_default() += 1;
             if let Some(from) = from {
