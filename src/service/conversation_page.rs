@@ -267,6 +267,7 @@ mod tests {
             cycle_id: None,
             last_inbound_at: None,
             window_closes_at: None,
+            waiting_since: None,
             mentioned: vec![],
         }
     }

@@ -13,7 +13,7 @@ use crate::domain::time::now_ms;
 use crate::domain::{
     ChannelId, ChannelKind, ContactId, ConversationId, DeliveryStatus, Direction, MessageId, Status,
 };
-use crate::store::conversations::{self as convs, NewConversation};
+use crate::store::conversations::{self as convs, NewConversation, Stored};
 use crate::store::messages::{self, NewMessage};
 use crate::store::{contacts, events};
 
@@ -107,7 +107,7 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
     // A provider clock ahead of ours must not pin a conversation to the top of the queue.
     let at = m.at.unwrap_or(now).min(now);
     let contact = find_or_create_contact(conn, m, now)?;
-    let (id, before, cycle) = match convs::find_latest_for_contact(conn, contact, m.channel)? {
+    let (id, stored, cycle) = match convs::find_latest_for_contact(conn, contact, m.channel)? {
         Some(id) => {
             let state =
                 convs::find_conv_state(conn, id)?.ok_or(super::Error::NotFound("conversation"))?;
@@ -135,7 +135,11 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
                     created: true,
                 });
             }
-            (id, Some(state.status), state.cycle_id)
+            let stored = Stored {
+                status: state.status,
+                waiting_since: state.waiting_since,
+            };
+            (id, Some(stored), state.cycle_id)
         }
         None => {
             // A notice from a customer with no conversation yet (say, a number-change notice
@@ -179,7 +183,13 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
             (id, None, None)
         }
     };
-    let effect = rules::on_inbound(before.unwrap_or(Status::Open));
+    let before = stored.map(|s| s.status);
+    // A new conversation was inserted open, its customer not waiting yet.
+    let stored = stored.unwrap_or(Stored {
+        status: Status::Open,
+        waiting_since: None,
+    });
+    let effect = rules::on_inbound(stored.status);
     let cycle = match cycle {
         Some(c) if !effect.new_cycle => {
             crate::store::cycles::update_cycle_start(conn, c, at)?;
@@ -189,7 +199,16 @@ pub fn receive(conn: &Connection, m: &Inbound<'_>) -> Result<Landed> {
     };
     let message_id = insert_inbound_message(conn, m, id, at, now)?;
     let window = rules::window_closes_at(m.channel_kind, Some(at));
-    convs::record_inbound(conn, id, at, &preview(m.text), effect.status, window, now)?;
+    convs::record_inbound(
+        conn,
+        id,
+        at,
+        &preview(m.text),
+        effect.status,
+        stored,
+        window,
+        now,
+    )?;
     if let Some(from) = before.filter(|s| *s != effect.status) {
         events::insert_event(
             conn,

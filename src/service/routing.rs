@@ -268,10 +268,11 @@ pub fn route(
 /// else the team's mode among its members. No team: the general pool, manual.
 fn pick(conn: &Connection, team: Option<TeamId>, sticky: Option<UserId>) -> Result<Option<UserId>> {
     let (mode, members) = match team {
-        Some(t) => (
-            teams::find_team_head(conn, t)?.map_or(Assignment::Manual, |t| t.1),
-            store::list_candidates(conn, t)?,
-        ),
+        Some(t) => {
+            let mode = teams::find_team_head(conn, t)?.map_or(Assignment::Manual, |t| t.1);
+            let all_loads = mode == Assignment::LeastLoaded;
+            (mode, store::list_candidates(conn, t, all_loads)?)
+        }
         None => (Assignment::Manual, Vec::new()),
     };
     if let Some(s) = sticky {
@@ -346,7 +347,8 @@ pub fn offer_team(
     if mode == Assignment::Manual {
         return Ok(Vec::new());
     }
-    let mut members: Vec<Candidate> = store::list_candidates(conn, team)?;
+    let all_loads = mode == Assignment::LeastLoaded;
+    let mut members: Vec<Candidate> = store::list_candidates(conn, team, all_loads)?;
     if !members.iter().any(Candidate::can_take) {
         return Ok(Vec::new());
     }

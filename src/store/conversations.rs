@@ -1,5 +1,7 @@
 //! Conversations: their state, its changes, and the read model the API shows.
 
+use std::sync::LazyLock;
+
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
@@ -33,6 +35,8 @@ pub struct ConvState {
     pub last_inbound_at: Option<i64>,
     /// When the service window closes.
     pub window_closes_at: Option<i64>,
+    /// Since when the customer has waited on us (UTC ms; `None`: not waiting).
+    pub waiting_since: Option<i64>,
     /// The people its notes mention.
     pub mentioned: Vec<UserId>,
 }
@@ -54,7 +58,8 @@ pub fn find_conv_state(conn: &Connection, id: ConversationId) -> Result<Option<C
     Ok(conn
         .prepare_cached(&format!(
             "SELECT c.id, c.channel_id, ch.kind, c.contact_id, c.status, c.assignee_id, c.team_id,
-                    c.cycle_id, c.last_inbound_at, c.window_closes_at, {MENTIONED_IDS}
+                    c.cycle_id, c.last_inbound_at, c.window_closes_at, {MENTIONED_IDS},
+                    c.waiting_since
              FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = ?1"
         ))?
         .query_row([id.0], |r| {
@@ -71,6 +76,7 @@ pub fn find_conv_state(conn: &Connection, id: ConversationId) -> Result<Option<C
                 cycle_id: r.get(7)?,
                 last_inbound_at: r.get(8)?,
                 window_closes_at: r.get(9)?,
+                waiting_since: r.get(11)?,
                 mentioned: parse_ids(r.get(10)?),
             })
         })
@@ -357,31 +363,70 @@ pub fn record_inbound_window(
     Ok(())
 }
 
+/// [`record_inbound`]'s UPDATE, by which of `status` and `waiting_since` it sets: index
+/// `2 * status + waiting_since`.
+static RECORD_INBOUND: LazyLock<[String; 4]> = LazyLock::new(|| {
+    let rest = "snoozed_until = NULL,
+            pending_since = CASE WHEN ?3 = 'pending' THEN CASE WHEN status = 'pending' THEN pending_since ELSE ?6 END END,
+            last_message_at = MAX(last_message_at, ?2),
+            last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?2),
+            window_closes_at = MAX(COALESCE(window_closes_at, 0), COALESCE(?5, 0)),
+            preview = CASE WHEN ?2 >= last_message_at THEN ?4 ELSE preview END, updated_at = ?6
+         WHERE id = ?1";
+    let set = |status: bool, waiting: bool| {
+        format!(
+            "UPDATE conversations SET {}{}{rest}",
+            if status { "status = ?3, " } else { "" },
+            if waiting {
+                "waiting_since = MIN(COALESCE(waiting_since, ?2), ?2), "
+            } else {
+                ""
+            }
+        )
+    };
+    [
+        set(false, false),
+        set(false, true),
+        set(true, false),
+        set(true, true),
+    ]
+});
+
+/// What [`record_inbound`] finds stored before the message: the status, and since when the
+/// customer has waited (`None`: not waiting, or a conversation just inserted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    /// Status.
+    pub status: Status,
+    /// Since when the customer has waited on us (UTC ms).
+    pub waiting_since: Option<i64>,
+}
+
 /// Records an inbound customer message sent at `at` (the provider's time, ms). Everything
 /// "latest" follows that time, not the order of arrival: a late, older message neither becomes
 /// the preview nor moves the conversation up; the customer waits since their earliest
-/// unanswered message.
+/// unanswered message. `status` is the status after it; `stored` is what the caller read in
+/// this transaction. The status, and the waiting time, are set only when they change: SQLite
+/// rewrites every index on a column an UPDATE sets, changed or not, and each customer message
+/// to a conversation that was waiting already rewrote its entries in `conv_status_owner`,
+/// `conv_owner_load`, the waiting-time indexes and the pool's for nothing — a page written per
+/// message and index, spread over every owner's part of the index (issue #10).
+#[allow(clippy::too_many_arguments)]
 pub fn record_inbound(
     conn: &Connection,
     id: ConversationId,
     at: i64,
     preview: &str,
     status: Status,
+    stored: Stored,
     window_closes_at: Option<i64>,
     now: i64,
 ) -> Result<()> {
-    conn.prepare_cached(
-        "UPDATE conversations SET
-            status = ?3, snoozed_until = NULL,
-            pending_since = CASE WHEN ?3 = 'pending' THEN CASE WHEN status = 'pending' THEN pending_since ELSE ?6 END END,
-            last_message_at = MAX(last_message_at, ?2),
-            last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?2),
-            waiting_since = MIN(COALESCE(waiting_since, ?2), ?2),
-            window_closes_at = MAX(COALESCE(window_closes_at, 0), COALESCE(?5, 0)),
-            preview = CASE WHEN ?2 >= last_message_at THEN ?4 ELSE preview END, updated_at = ?6
-         WHERE id = ?1",
-    )?
-    .execute(params![
+    let sets_status = stored.status != status;
+    // `MIN(COALESCE(waiting_since, at), at)` keeps a wait that began at or before `at`.
+    let sets_waiting = stored.waiting_since.is_none_or(|w| w > at);
+    let sql = &RECORD_INBOUND[2 * usize::from(sets_status) + usize::from(sets_waiting)];
+    conn.prepare_cached(sql)?.execute(params![
         id.0,
         at,
         status.as_str(),

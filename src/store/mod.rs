@@ -97,6 +97,7 @@ const MIGRATIONS: &[&str] = &[
     CONVERSATION_TERMS,
     REPORT_FACTS,
     include_str!("migrations/021_search_covers_bot_hold.sql"),
+    include_str!("migrations/022_drop_duplicate_owner_index.sql"),
 ];
 
 /// Migration 019 (the 16th in MIGRATIONS): its SQL, named so that its Rust step is found by
@@ -362,6 +363,84 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");
         assert_eq!(v, migrations_count());
+    }
+
+    /// An index whose key columns start another index's, with the same partial `WHERE`, serves no
+    /// query the longer one cannot, and every write to its columns pays for both (issue #10:
+    /// `conv_owner_open` beside `conv_owner_load` was written on every customer message to an
+    /// assigned conversation). UNIQUE indexes are constraints and stay out of it.
+    #[test]
+    fn no_index_repeats_the_start_of_another() {
+        struct Index {
+            name: String,
+            table: String,
+            /// (column or expression, descending) of each key column.
+            key: Vec<(String, bool)>,
+            filter: String,
+            unique: bool,
+        }
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        migrations().to_latest(&mut conn).expect("migrate");
+        let mut st = conn
+            .prepare("SELECT name, tbl_name, sql FROM sqlite_schema WHERE type = 'index' AND sql NOT NULL")
+            .expect("prepare");
+        let rows: Vec<(String, String, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let indexes: Vec<Index> = rows
+            .into_iter()
+            .map(|(name, table, sql)| {
+                let sql = squash(&sql);
+                let head = sql.split(" ON ").next().unwrap_or_default().to_uppercase();
+                let mut info = conn
+                    .prepare(&format!(
+                        "SELECT name, desc, key, cid FROM pragma_index_xinfo('{name}')"
+                    ))
+                    .expect("xinfo");
+                let key = info
+                    .query_map([], |r| {
+                        let col: Option<String> = r.get(0)?;
+                        let cid: i64 = r.get(3)?;
+                        // An expression never counts as equal to another index's.
+                        let col = col.unwrap_or_else(|| format!("<expression {cid} of {name}>"));
+                        Ok((col, r.get(1)?, r.get(2)?))
+                    })
+                    .expect("key")
+                    .filter_map(|k: rusqlite::Result<(String, bool, bool)>| {
+                        k.ok().filter(|k| k.2).map(|k| (k.0, k.1))
+                    })
+                    .collect();
+                Index {
+                    filter: sql
+                        .split_once(" WHERE ")
+                        .map(|w| w.1.to_string())
+                        .unwrap_or_default(),
+                    unique: head.contains("UNIQUE"),
+                    name,
+                    table,
+                    key,
+                }
+            })
+            .collect();
+        let mut repeats = Vec::new();
+        for a in &indexes {
+            for b in &indexes {
+                if a.name != b.name
+                    && !a.unique
+                    && a.table == b.table
+                    && a.filter == b.filter
+                    && b.key.starts_with(&a.key)
+                    // Two equal keys count once.
+                    && (a.key.len() < b.key.len() || a.name < b.name)
+                {
+                    repeats.push(format!("{} starts {}", a.name, b.name));
+                }
+            }
+        }
+        assert!(repeats.is_empty(), "{repeats:?}");
     }
 
     #[test]

@@ -113,16 +113,23 @@ static OPEN_COUNT: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The enabled members of `team` with their availability, capacity, round-robin turn and
-/// unresolved conversations (see [`OPEN_COUNT`]).
-pub fn list_candidates(conn: &Connection, team: TeamId) -> Result<Vec<Candidate>> {
+/// unresolved conversations (see [`OPEN_COUNT`]). The count is a range of the index per member,
+/// as long as their load: it is made only where a pick reads it — for every member when
+/// `all_loads` (least loaded), else only for members with a capacity (round robin and the
+/// sticky owner compare it with the capacity alone); a member without a capacity then shows
+/// `open` 0 (issue #10: counting every member's load on every routed conversation made ingest
+/// slower the more the team owned).
+pub fn list_candidates(conn: &Connection, team: TeamId, all_loads: bool) -> Result<Vec<Candidate>> {
+    // SQLite evaluates the correlated count only in the CASE branch taken.
     let mut st = conn.prepare_cached(&format!(
-        "SELECT u.id, u.status, u.capacity, u.last_routed_at, {}
+        "SELECT u.id, u.status, u.capacity, u.last_routed_at,
+                CASE WHEN ?2 OR u.capacity IS NOT NULL THEN {} ELSE 0 END
            FROM memberships m JOIN users u ON u.id = m.user_id
           WHERE m.team_id = ?1 AND u.disabled = 0
           ORDER BY u.id",
         *OPEN_COUNT
     ))?;
-    let rows = st.query_map([team.0], |r| {
+    let rows = st.query_map(params![team.0, all_loads], |r| {
         let status: String = r.get(1)?;
         Ok(Candidate {
             user: UserId(r.get(0)?),
@@ -253,4 +260,94 @@ pub fn find_cycle_opening(conn: &Connection, id: ConversationId) -> Result<Optio
         )?
         .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::{Assignment, ChannelKind, Role};
+    use crate::service::teams::TeamChange;
+    use crate::store::conversations::{NewConversation, insert_conversation};
+    use crate::store::users::NewUser;
+
+    /// A member's load is counted where a pick reads it: for everyone when asked (least
+    /// loaded), else only for members with a capacity (issue #10: round robin counted every
+    /// member's unresolved conversations on every routed conversation).
+    #[test]
+    fn loads_are_counted_for_least_loaded_and_for_members_with_a_capacity() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = crate::store::open_bare(&dir.path().join("t.db")).expect("database");
+        let mut people = Vec::new();
+        // (name, capacity, unresolved conversations, resolved ones)
+        let desk = [
+            ("ana", None, 3, 1),
+            ("bruno", Some(10), 2, 2),
+            ("carla", None, 0, 0),
+        ];
+        for (name, capacity, _, _) in desk {
+            let new = NewUser {
+                email: format!("{name}@example.test"),
+                name: name.into(),
+                role: Role::Agent,
+                password_hash: "h".into(),
+            };
+            let id = crate::service::users::create_user(&conn, new, &[])
+                .expect("agent")
+                .id;
+            conn.execute(
+                "UPDATE users SET status = 'available', capacity = ?2 WHERE id = ?1",
+                params![id.0, capacity],
+            )
+            .expect("capacity");
+            people.push(id);
+        }
+        let channel = crate::service::channels::create(
+            &conn,
+            ChannelKind::Api,
+            "site",
+            &json!({"callback_url": "http://127.0.0.1:9/"}),
+        )
+        .expect("channel")
+        .id;
+        let contact = crate::store::contacts::insert_contact(&conn, "c", None, 0).expect("contact");
+        for (who, (_, _, open, resolved)) in people.iter().zip(desk) {
+            for (n, status) in [(open, Status::Open), (resolved, Status::Resolved)] {
+                for _ in 0..n {
+                    let c = NewConversation {
+                        channel,
+                        contact,
+                        status,
+                        assignee: Some(*who),
+                        team: None,
+                    };
+                    insert_conversation(&conn, &c, 0).expect("conversation");
+                }
+            }
+        }
+        let team = crate::service::teams::create_team(
+            &conn,
+            TeamChange {
+                name: Some("Sales".into()),
+                assignment: Some(Assignment::RoundRobin),
+                members: Some(people.clone()),
+            },
+        )
+        .expect("team")
+        .id;
+        let loads = |all| -> Vec<i64> {
+            list_candidates(&conn, team, all)
+                .expect("candidates")
+                .iter()
+                .map(|c| c.open)
+                .collect()
+        };
+        // Least loaded: everyone's. Otherwise only bruno's (a capacity); 0 shows "not counted".
+        assert_eq!(loads(true), vec![3, 2, 0]);
+        assert_eq!(loads(false), vec![0, 2, 0]);
+        // find_load, for one person, always counts.
+        let ana = find_load(&conn, people[0]).expect("load").expect("ana");
+        assert_eq!(ana.open, 3);
+    }
 }

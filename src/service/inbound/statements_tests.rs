@@ -245,3 +245,122 @@ fn an_inbound_message_reads_policies_settings_and_members_once_at_most() {
         );
     }
 }
+
+/// A customer's message sets a conversation's status and waiting time only when they change
+/// (issue #10: SQLite rewrites every index on a column an UPDATE sets, and a message to a
+/// conversation whose customer was waiting already rewrote its entries in the status and
+/// waiting-time indexes for nothing), and the values come out as before.
+#[test]
+fn a_message_sets_status_and_waiting_time_only_when_they_change() {
+    struct Case {
+        name: &'static str,
+        /// Before the message: put the conversation in `pending` (a staff reply).
+        pending_first: bool,
+        /// The message's time, ms after `t0`.
+        at: i64,
+        sets_status: bool,
+        sets_waiting: bool,
+        /// Afterwards: status, and waiting since (ms after `t0`).
+        status: &'static str,
+        waiting: i64,
+    }
+    let cases = [
+        Case {
+            name: "the first message of a new conversation",
+            pending_first: false,
+            at: 0,
+            sets_status: false,
+            sets_waiting: true,
+            status: "open",
+            waiting: 0,
+        },
+        Case {
+            name: "the next message, the customer still waiting",
+            pending_first: false,
+            at: 1_000,
+            sets_status: false,
+            sets_waiting: false,
+            status: "open",
+            waiting: 0,
+        },
+        Case {
+            name: "a late message sent before the wait began",
+            pending_first: false,
+            at: -5_000,
+            sets_status: false,
+            sets_waiting: true,
+            status: "open",
+            waiting: -5_000,
+        },
+        Case {
+            name: "an answer to a staff reply (pending, not waiting)",
+            pending_first: true,
+            at: 2_000,
+            sets_status: true,
+            sets_waiting: true,
+            status: "open",
+            waiting: 2_000,
+        },
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conn = crate::store::open_bare(&dir.path().join("t.db")).expect("database");
+    let channel = desk(&conn, true);
+    let t0 = crate::domain::time::now_ms() - 60_000;
+    for (n, case) in cases.iter().enumerate() {
+        let name = case.name;
+        if case.pending_first {
+            conn.execute(
+                "UPDATE conversations SET status = 'pending', waiting_since = NULL",
+                [],
+            )
+            .expect("pending");
+        }
+        let id = format!("w{n}");
+        let m = Inbound {
+            channel,
+            channel_kind: ChannelKind::Api,
+            external_id: &id,
+            identity_kind: "api",
+            identifier: "cust-w",
+            name: None,
+            phone: None,
+            kind: "text",
+            text: "hello, is it in blue?",
+            payload: None,
+            at: Some(t0 + case.at),
+            nature: InboundNature::Writing,
+        };
+        RAN.with(|r| r.borrow_mut().clear());
+        conn.trace_v2(TraceEventCodes::SQLITE_TRACE_STMT, Some(record));
+        let landed = receive(&conn, &m).expect("received");
+        conn.trace_v2(TraceEventCodes::empty(), None);
+        let ran = RAN.with(|r| std::mem::take(&mut *r.borrow_mut()));
+        let inbound: Vec<String> = ran
+            .into_iter()
+            .filter(|s| s.contains("last_inbound_at = MAX("))
+            .collect();
+        assert_eq!(inbound.len(), 1, "{name}: {inbound:#?}");
+        assert_eq!(
+            count(&inbound, "status = ?3,"),
+            usize::from(case.sets_status),
+            "{name}: {inbound:#?}"
+        );
+        assert_eq!(
+            count(&inbound, "waiting_since = MIN("),
+            usize::from(case.sets_waiting),
+            "{name}: {inbound:#?}"
+        );
+        let (status, waiting): (String, i64) = conn
+            .query_row(
+                "SELECT status, waiting_since FROM conversations WHERE id = ?1",
+                [landed.conversation_id.0],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("conversation");
+        assert_eq!(
+            (status.as_str(), waiting - t0),
+            (case.status, case.waiting),
+            "{name}"
+        );
+    }
+}
