@@ -103,7 +103,7 @@ impl Aside {
 /// The summary of `filter` at `now`. With a `spare` reader, the staff replies, the conversations
 /// given to each agent and the queue now are read on it, on a second thread, while this one
 /// reads and folds the cycles (100k conversations in 90 days: ~330k replies and ~100k cycles;
-/// 165 ms on two readers against 246 ms on one, release build, idle 2-core machine).
+/// 150 ms on two readers against 224 ms on one, release build, idle 2-core machine).
 ///
 /// # Errors
 /// Storage errors only.
