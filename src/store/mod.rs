@@ -253,16 +253,7 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let pool = self.inner.readers.clone();
-        // Log lines of `f` belong to the caller's request.
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _in = span.enter();
-            let conn = pool.get().map_err(StoreError::from)?;
-            f(&conn)
-        })
-        .await
-        .map_err(|e| E::from(StoreError::Join(e.to_string())))?
+        self.on_reader(false, move |c, _| f(c)).await
     }
 
     /// [`Store::read`] with a second reader, when one is idle, for a read that splits into
@@ -278,12 +269,24 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        self.on_reader(true, f).await
+    }
+
+    /// Runs `f` on a pooled reader on a blocking thread, with a second reader if `spare` and
+    /// one is idle.
+    async fn on_reader<T, E, F>(&self, spare: bool, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection, Option<Reader>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let pool = self.inner.readers.clone();
+        // Log lines of `f` belong to the caller's request.
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _in = span.enter();
             let conn = pool.get().map_err(StoreError::from)?;
-            f(&conn, pool.try_get())
+            f(&conn, if spare { pool.try_get() } else { None })
         })
         .await
         .map_err(|e| E::from(StoreError::Join(e.to_string())))?
