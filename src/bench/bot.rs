@@ -13,7 +13,6 @@ use serde_json::json;
 use super::{BenchArgs, api_channel, blast, percentile, server};
 use crate::domain::ChannelKind;
 use crate::domain::bot::{Automation, MenuOption};
-use crate::domain::conversation::InboundNature;
 use crate::domain::time::now_ms;
 use crate::service::bot::{Arrival, on_inbound, put_automation};
 use crate::service::inbound::{Inbound, receive};
@@ -50,20 +49,7 @@ fn switch_on(store: &Store, channel: &ChannelView) -> anyhow::Result<()> {
 }
 
 fn inbound<'a>(channel: &ChannelView, id: &'a str, who: &'a str) -> Inbound<'a> {
-    Inbound {
-        channel: channel.id,
-        channel_kind: ChannelKind::Api,
-        external_id: id,
-        identity_kind: "api",
-        identifier: who,
-        name: None,
-        phone: None,
-        kind: "text",
-        text: "hello, do you have it in blue?",
-        payload: None,
-        at: None,
-        nature: InboundNature::Writing,
-    }
+    Inbound::api_text(channel.id, id, who, "hello, do you have it in blue?")
 }
 
 /// The automation step alone, timed inside the writer (no commit, no HTTP): on conversations

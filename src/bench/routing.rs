@@ -13,7 +13,6 @@ use anyhow::Context;
 use serde_json::{Map, json};
 
 use super::{BenchArgs, api_channel, blast, percentile, server, user};
-use crate::domain::conversation::InboundNature;
 use crate::domain::routing::{Actions, Conditions, HoursCondition};
 use crate::domain::time::now_ms;
 use crate::domain::{Assignment, ChannelKind, Priority, Role, Status, TeamId, UserId};
@@ -152,20 +151,7 @@ fn desk(store: &Store, on: bool) -> anyhow::Result<Desk> {
 }
 
 fn inbound<'a>(channel: &ChannelView, id: &'a str, who: &'a str, text: &'a str) -> Inbound<'a> {
-    Inbound {
-        channel: channel.id,
-        channel_kind: ChannelKind::Api,
-        external_id: id,
-        identity_kind: "api",
-        identifier: who,
-        name: None,
-        phone: None,
-        kind: "text",
-        text,
-        payload: None,
-        at: None,
-        nature: InboundNature::Writing,
-    }
+    Inbound::api_text(channel.id, id, who, text)
 }
 
 /// Routing decisions timed inside the writer (no commit, no HTTP), beside the bare write of

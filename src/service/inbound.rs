@@ -50,6 +50,33 @@ pub struct Inbound<'a> {
     pub nature: InboundNature,
 }
 
+impl<'a> Inbound<'a> {
+    /// A text the customer `identifier` wrote through the API channel `channel`, with the
+    /// provider's id `external_id`, no name, phone or time of its own (now). Set the others
+    /// with struct update syntax.
+    pub fn api_text(
+        channel: ChannelId,
+        external_id: &'a str,
+        identifier: &'a str,
+        text: &'a str,
+    ) -> Self {
+        Inbound {
+            channel,
+            channel_kind: ChannelKind::Api,
+            external_id,
+            identity_kind: "api",
+            identifier,
+            name: None,
+            phone: None,
+            kind: "text",
+            text,
+            payload: None,
+            at: None,
+            nature: InboundNature::Writing,
+        }
+    }
+}
+
 /// Where an inbound message landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Landed {
@@ -457,18 +484,10 @@ pub fn receive_api(conn: &Connection, channel: ApiChannel, m: &CheckedApi) -> Re
     receive(
         conn,
         &Inbound {
-            channel: channel.id,
-            channel_kind: ChannelKind::Api,
-            external_id: &m.external_id,
-            identity_kind: "api",
-            identifier: &m.identifier,
             name: m.name.as_deref(),
             phone: m.phone.as_deref(),
-            kind: "text",
-            text: &m.text,
-            payload: None,
             at: m.at,
-            nature: InboundNature::Writing,
+            ..Inbound::api_text(channel.id, &m.external_id, &m.identifier, &m.text)
         },
     )
 }

@@ -9,7 +9,6 @@ use rusqlite::trace::{TraceEvent, TraceEventCodes};
 use serde_json::json;
 
 use super::{Inbound, receive};
-use crate::domain::conversation::InboundNature;
 use crate::domain::routing::{Actions, Conditions};
 use crate::domain::{Assignment, ChannelId, ChannelKind, Priority, Role, TeamId, UserId};
 use crate::service::routing::{RuleChange, create_rule};
@@ -124,18 +123,8 @@ fn receive_traced(
     (id, who, text): (&str, &str, &str),
 ) -> (Vec<String>, Option<UserId>, Option<TeamId>) {
     let m = Inbound {
-        channel,
-        channel_kind: ChannelKind::Api,
-        external_id: id,
-        identity_kind: "api",
-        identifier: who,
         name: Some(who),
-        phone: None,
-        kind: "text",
-        text,
-        payload: None,
-        at: None,
-        nature: InboundNature::Writing,
+        ..Inbound::api_text(channel, id, who, text)
     };
     conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
     RAN.with(|r| r.borrow_mut().clear());
@@ -317,18 +306,8 @@ fn a_message_sets_status_and_waiting_time_only_when_they_change() {
         }
         let id = format!("w{n}");
         let m = Inbound {
-            channel,
-            channel_kind: ChannelKind::Api,
-            external_id: &id,
-            identity_kind: "api",
-            identifier: "cust-w",
-            name: None,
-            phone: None,
-            kind: "text",
-            text: "hello, is it in blue?",
-            payload: None,
             at: Some(t0 + case.at),
-            nature: InboundNature::Writing,
+            ..Inbound::api_text(channel, &id, "cust-w", "hello, is it in blue?")
         };
         RAN.with(|r| r.borrow_mut().clear());
         conn.trace_v2(TraceEventCodes::SQLITE_TRACE_STMT, Some(record));
