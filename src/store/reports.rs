@@ -61,6 +61,31 @@ pub struct CycleRow {
 
 const SCOPE: &str = "(?3 IS NULL OR c.team_id = ?3) AND (?4 IS NULL OR c.channel_id = ?4)";
 
+impl Filter {
+    /// The parameters every period query here binds: `?1` from, `?2` to, `?3` team, `?4`
+    /// channel, `?5` agent.
+    fn binds(&self) -> (i64, i64, Option<i64>, Option<i64>, Option<i64>) {
+        (
+            self.from,
+            self.to,
+            self.team.map(|t| t.0),
+            self.channel.map(|c| c.0),
+            self.agent.map(|a| a.0),
+        )
+    }
+}
+
+/// `AND EXISTS (...)` keeping rows whose conversation (`column` holds its id) is of the
+/// filter's team and channel; empty when neither is asked for, so the row's own index is all
+/// that is read.
+fn conversation_scope(f: &Filter, column: &str) -> String {
+    if f.team.is_some() || f.channel.is_some() {
+        format!("AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = {column} AND {SCOPE})")
+    } else {
+        String::new()
+    }
+}
+
 /// Cycles that started in the period, oldest first. With an agent filter, only the cycles that
 /// count for that agent ([`CycleRow::agent`]).
 pub fn list_cycles(conn: &Connection, f: &Filter) -> Result<Vec<CycleRow>> {
@@ -81,33 +106,24 @@ pub fn list_cycles(conn: &Connection, f: &Filter) -> Result<Vec<CycleRow>> {
           ORDER BY y.started_at, y.id"
     ))?;
     let pair = |id: Option<i64>, name: Option<String>| id.zip(name);
-    let rows = st.query_map(
-        params![
-            f.from,
-            f.to,
-            f.team.map(|t| t.0),
-            f.channel.map(|c| c.0),
-            f.agent.map(|a| a.0)
-        ],
-        |r| {
-            Ok(CycleRow {
-                id: r.get(0)?,
-                conversation_id: r.get(1)?,
-                contact: r.get(2)?,
-                channel: r.get(3)?,
-                team: r.get(4)?,
-                started_at: r.get(5)?,
-                first_response_at: r.get(6)?,
-                first_responder: pair(r.get(7)?, r.get(8)?),
-                resolved_at: r.get(9)?,
-                resolver: pair(r.get(10)?, r.get(11)?),
-                agent: pair(r.get(12)?, r.get(13)?),
-                sla_applied: r.get::<_, i64>(14)? != 0,
-                sla_breached: r.get::<_, i64>(15)? != 0,
-                csat: r.get(16)?,
-            })
-        },
-    )?;
+    let rows = st.query_map(f.binds(), |r| {
+        Ok(CycleRow {
+            id: r.get(0)?,
+            conversation_id: r.get(1)?,
+            contact: r.get(2)?,
+            channel: r.get(3)?,
+            team: r.get(4)?,
+            started_at: r.get(5)?,
+            first_response_at: r.get(6)?,
+            first_responder: pair(r.get(7)?, r.get(8)?),
+            resolved_at: r.get(9)?,
+            resolver: pair(r.get(10)?, r.get(11)?),
+            agent: pair(r.get(12)?, r.get(13)?),
+            sla_applied: r.get::<_, i64>(14)? != 0,
+            sla_breached: r.get::<_, i64>(15)? != 0,
+            csat: r.get(16)?,
+        })
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -152,30 +168,21 @@ pub fn list_cycle_facts(conn: &Connection, f: &Filter) -> Result<Vec<CycleFacts>
             AND (?3 IS NULL OR team_id = ?3) AND (?4 IS NULL OR channel_id = ?4)
             AND (?5 IS NULL OR COALESCE(resolved_by, assignee_id) = ?5)",
     )?;
-    let rows = st.query_map(
-        params![
-            f.from,
-            f.to,
-            f.team.map(|t| t.0),
-            f.channel.map(|c| c.0),
-            f.agent.map(|a| a.0)
-        ],
-        |r| {
-            Ok(CycleFacts {
-                started_at: r.get(0)?,
-                first_response_at: r.get(1)?,
-                first_responder: r.get(2)?,
-                resolved_at: r.get(3)?,
-                resolver: r.get(4)?,
-                agent: r.get(5)?,
-                sla_applied: r.get::<_, i64>(6)? != 0,
-                sla_breached: r.get::<_, i64>(7)? != 0,
-                csat: r.get(8)?,
-                first_response_business_secs: r.get(9)?,
-                resolution_business_secs: r.get(10)?,
-            })
-        },
-    )?;
+    let rows = st.query_map(f.binds(), |r| {
+        Ok(CycleFacts {
+            started_at: r.get(0)?,
+            first_response_at: r.get(1)?,
+            first_responder: r.get(2)?,
+            resolved_at: r.get(3)?,
+            resolver: r.get(4)?,
+            agent: r.get(5)?,
+            sla_applied: r.get::<_, i64>(6)? != 0,
+            sla_breached: r.get::<_, i64>(7)? != 0,
+            csat: r.get(8)?,
+            first_response_business_secs: r.get(9)?,
+            resolution_business_secs: r.get(10)?,
+        })
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -196,24 +203,12 @@ pub fn fold_replies(
     f: &Filter,
     mut each: impl FnMut(i64, i64, Option<i64>),
 ) -> Result<()> {
-    let scope = if f.team.is_some() || f.channel.is_some() {
-        format!(
-            "AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = s.conversation_id AND {SCOPE})"
-        )
-    } else {
-        String::new()
-    };
+    let scope = conversation_scope(f, "s.conversation_id");
     let mut st = conn.prepare_cached(&format!(
         "SELECT s.user_id, s.at, s.waited_from FROM staff_replies s
           WHERE s.at >= ?1 AND s.at < ?2 AND (?5 IS NULL OR s.user_id = ?5) {scope}"
     ))?;
-    let mut rows = st.query(params![
-        f.from,
-        f.to,
-        f.team.map(|t| t.0),
-        f.channel.map(|c| c.0),
-        f.agent.map(|a| a.0)
-    ])?;
+    let mut rows = st.query(f.binds())?;
     while let Some(r) = rows.next()? {
         each(r.get(0)?, r.get(1)?, r.get(2)?);
     }
@@ -225,26 +220,14 @@ pub fn fold_replies(
 /// `conversation.claimed` / `conversation.assigned` events, read from their covering index
 /// and told apart here (a hash set is cheaper than SQLite's sort for each COUNT(DISTINCT)).
 pub fn list_assigned_counts(conn: &Connection, f: &Filter) -> Result<Vec<(i64, i64)>> {
-    let scope = if f.team.is_some() || f.channel.is_some() {
-        format!(
-            "AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = a.conversation_id AND {SCOPE})"
-        )
-    } else {
-        String::new()
-    };
+    let scope = conversation_scope(f, "a.conversation_id");
     let mut st = conn.prepare_cached(&format!(
         "SELECT a.user_id, a.conversation_id FROM assignments a
           WHERE a.at >= ?1 AND a.at < ?2 AND (?5 IS NULL OR a.user_id = ?5) {scope}"
     ))?;
     let mut seen: HashSet<(i64, i64), FixedState> = HashSet::default();
     let mut counts: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
-    let mut rows = st.query(params![
-        f.from,
-        f.to,
-        f.team.map(|t| t.0),
-        f.channel.map(|c| c.0),
-        f.agent.map(|a| a.0)
-    ])?;
+    let mut rows = st.query(f.binds())?;
     while let Some(r) = rows.next()? {
         let (user, conversation): (i64, i64) = (r.get(0)?, r.get(1)?);
         if seen.insert((user, conversation)) {
