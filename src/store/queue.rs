@@ -554,4 +554,4 @@ fn merge_pages(a: Keyed, b: Keyed, limit: i64, sort: Sort) -> Keyed {
 }
 
 #[cfg(test)]
-mod search_tests;
+pub(crate) mod search_tests;

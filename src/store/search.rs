@@ -258,10 +258,15 @@ pub(super) fn search_clause(
 mod tests {
     use rusqlite::Connection;
 
-    use super::Search;
-    use crate::domain::UserId;
     use crate::domain::policy::Scope;
-    use crate::store::queue::{ConvQuery, Order, StatusFilter, View, list_conversations};
+    use crate::store::queue::list_conversations;
+    use crate::store::queue::search_tests::query;
+
+    /// Ids of the conversations a search of `words` finds in the All view, newest first.
+    fn found(conn: &Connection, words: &[&str]) -> Vec<i64> {
+        let (page, _) = list_conversations(conn, &query(Scope::All, words)).expect("list");
+        page.iter().map(|c| c.id.0).collect()
+    }
 
     /// A database at main's last shipped version (13 migrations run: 001–010, 012, 013,
     /// 015), with rows those wrote, upgrades when the server opens it: the word index is built
@@ -306,30 +311,7 @@ mod tests {
             )
             .expect("rows of 012–015");
         assert_eq!(kept, (1, 1, Some(5)));
-        let found = |words: &[&str]| {
-            let q = ConvQuery {
-                view: View::All,
-                viewer: UserId(1),
-                scope: Scope::All,
-                team: None,
-                tag: None,
-                status: StatusFilter::Any,
-                search: Some(Search {
-                    words: words.iter().map(|w| w.to_string()).collect(),
-                    phone: None,
-                }),
-                limit: 10,
-                before: None,
-                order: Order::Recent,
-            };
-            let ids: Vec<i64> = list_conversations(&conn, &q)
-                .expect("list")
-                .0
-                .iter()
-                .map(|c| c.id.0)
-                .collect();
-            ids
-        };
+        let found = |words: &[&str]| found(&conn, words);
         // The older message of a conversation, its words with the newer one's, accents and
         // Arabic vowel marks left out, and word prefixes.
         assert_eq!(found(&["parc"]), vec![1]);
@@ -384,28 +366,7 @@ mod tests {
                 "bot_until"
             ]
         );
-        let q = ConvQuery {
-            view: View::All,
-            viewer: UserId(1),
-            scope: Scope::All,
-            team: None,
-            tag: None,
-            status: StatusFilter::Any,
-            search: Some(Search {
-                words: vec!["ana".into()],
-                phone: None,
-            }),
-            limit: 10,
-            before: None,
-            order: Order::Recent,
-        };
-        let ids: Vec<i64> = list_conversations(&conn, &q)
-            .expect("list")
-            .0
-            .iter()
-            .map(|c| c.id.0)
-            .collect();
-        assert_eq!(ids, vec![1]);
+        assert_eq!(found(&conn, &["ana"]), vec![1]);
     }
 
     #[test]
@@ -425,22 +386,10 @@ mod tests {
         .expect("old rows");
         migrations.to_latest(&mut conn).expect("migrate");
         let found = |words: &[&str], phone: Option<&str>| {
-            let search = Search {
-                words: words.iter().map(|w| w.to_string()).collect(),
-                phone: phone.map(String::from),
-            };
-            let q = ConvQuery {
-                view: View::All,
-                viewer: UserId(1),
-                scope: Scope::All,
-                team: None,
-                tag: None,
-                status: StatusFilter::Any,
-                search: Some(search),
-                limit: 10,
-                before: None,
-                order: Order::Recent,
-            };
+            let mut q = query(Scope::All, words);
+            if let Some(search) = q.search.as_mut() {
+                search.phone = phone.map(String::from);
+            }
             list_conversations(&conn, &q).expect("list").0.len()
         };
         assert_eq!(found(&["ribei"], None), 1);

@@ -310,7 +310,7 @@ fn statements(conn: &Connection, q: &ConvQuery, tuning: Tuning) -> Vec<String> {
 }
 
 /// A search of every status in the All view, newest first, within `scope`.
-fn query(scope: Scope, words: &[&str]) -> ConvQuery {
+pub(crate) fn query(scope: Scope, words: &[&str]) -> ConvQuery {
     let viewer = match &scope {
         Scope::All => UserId(1),
         Scope::AssignedTo(u) | Scope::AssignedToOrPool { user: u, .. } => *u,
