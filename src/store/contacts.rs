@@ -79,7 +79,9 @@ pub fn insert_identity(
     Ok(())
 }
 
-/// Updates a contact's name and phone where given.
+/// Updates a contact's name and phone where given. A name equal to the stored one writes nothing:
+/// every customer message passes its sender's name, and a rewrite would re-index the contact's
+/// search entry each time.
 pub fn update_contact(
     conn: &Connection,
     id: ContactId,
@@ -88,7 +90,7 @@ pub fn update_contact(
     attributes: Option<&Value>,
 ) -> Result<()> {
     if let Some(n) = name {
-        conn.prepare_cached("UPDATE contacts SET name = ?2 WHERE id = ?1")?
+        conn.prepare_cached("UPDATE contacts SET name = ?2 WHERE id = ?1 AND name IS NOT ?2")?
             .execute(params![id.0, n])?;
     }
     if let Some(p) = phone {
@@ -195,6 +197,34 @@ mod tests {
     use rusqlite::Connection;
 
     use crate::domain::phone;
+
+    /// The name every customer message passes is written only when it differs.
+    #[test]
+    fn a_name_is_written_only_when_it_changes() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        super::super::migrations()
+            .to_latest(&mut conn)
+            .expect("schema");
+        let id = super::insert_contact(&conn, "Ana", None, 1).expect("insert");
+        let name = |conn: &Connection| -> String {
+            conn.query_row("SELECT name FROM contacts WHERE id = ?1", [id.0], |r| {
+                r.get(0)
+            })
+            .expect("name")
+        };
+        for (given, writes, stored) in [
+            ("Ana", false, "Ana"),
+            ("Ana Maria", true, "Ana Maria"),
+            ("Ana Maria", false, "Ana Maria"),
+            ("Ana", true, "Ana"),
+        ] {
+            let before = conn.total_changes();
+            super::update_contact(&conn, id, Some(given), None, None).expect("update");
+            // A rename rewrites the search entry too (the trigger's rows count).
+            assert_eq!(conn.total_changes() > before, writes, "{given}: written");
+            assert_eq!(name(&conn), stored);
+        }
+    }
 
     /// Migration 007 rewrites stored phones as `domain::phone::canonical` would, and moves what
     /// cannot be a number to the attributes; every shape the older code stored is here.

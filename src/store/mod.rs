@@ -152,9 +152,18 @@ fn migrations() -> Migrations<'static> {
 const CACHE_KIB: i64 = 2000;
 /// Reader connections in the pool.
 const READERS: u32 = 4;
+/// Prepared statements the writer keeps compiled (rusqlite's default is 16). One customer
+/// message alone runs about 40 distinct statements, several of them firing triggers whose
+/// programs are compiled with them; with 16 the cache thrashed and the writer spent ~40 % of its
+/// time preparing statements again (perf of `bench --only routing`, #10).
+pub(crate) const WRITER_STATEMENTS: usize = 128;
+/// Prepared statements each reader keeps compiled: a page runs a few dozen.
+const READER_STATEMENTS: usize = 64;
 
-/// Applies the pragmas every connection needs.
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+/// Applies the pragmas every connection needs, and keeps up to `statements` prepared
+/// statements compiled.
+fn configure(conn: &Connection, statements: usize) -> rusqlite::Result<()> {
+    conn.set_prepared_statement_cache_capacity(statements);
     // busy_timeout first: switching to WAL and the first read may meet another process's lock
     // (a CLI command beside the running server) and must wait rather than fail.
     conn.busy_timeout(Duration::from_secs(10))?;
@@ -194,7 +203,7 @@ impl Store {
         })?;
         let path = data_dir.join("teaminbox.db");
         let mut conn = Connection::open(&path)?;
-        configure(&conn)?;
+        configure(&conn, WRITER_STATEMENTS)?;
         let migrations = migrations();
         let known = migrations_count();
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -203,7 +212,7 @@ impl Store {
         }
         migrations.to_latest(&mut conn)?;
         let manager = SqliteConnectionManager::file(&path).with_init(|c| {
-            configure(c)?;
+            configure(c, READER_STATEMENTS)?;
             c.pragma_update(None, "query_only", true)
         });
         let readers = r2d2::Pool::builder()
@@ -307,7 +316,7 @@ impl Store {
     pub fn backup_to(&self, dest: &Path) -> Result<()> {
         // Its own connection: readers are query-only and the writer holds transactions open.
         let conn = Connection::open(self.path())?;
-        configure(&conn)?;
+        configure(&conn, 0)?;
         conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
         Ok(())
     }
@@ -344,7 +353,7 @@ pub fn isolated<T, E: From<StoreError>>(
 /// benchmark's baseline and bulk generation, which bypass the writer on purpose).
 pub fn open_bare(path: &Path) -> Result<Connection> {
     let mut conn = Connection::open(path)?;
-    configure(&conn)?;
+    configure(&conn, WRITER_STATEMENTS)?;
     migrations().to_latest(&mut conn)?;
     Ok(conn)
 }

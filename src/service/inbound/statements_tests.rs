@@ -343,3 +343,38 @@ fn a_message_sets_status_and_waiting_time_only_when_they_change() {
         );
     }
 }
+
+/// The distinct statements a burst of customer messages runs — routed to a round-robin team, to a
+/// manual team with a tag and a priority, to an open conversation, with routing off — fit in half
+/// the writer's statement cache (issue #10: with rusqlite's default of 16 the cache thrashed and
+/// the writer spent ~40 % of its time preparing statements again). The other half is room for
+/// the replies, claims and jobs that share the writer with them.
+#[test]
+fn a_burst_of_inbound_messages_fits_in_half_the_writers_statement_cache() {
+    let mut distinct = std::collections::BTreeSet::new();
+    for on in [true, false] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = crate::store::open_bare(&dir.path().join("t.db")).expect("database");
+        let channel = desk(&conn, on);
+        for message in [
+            ("b1", "cust-1", "hello, is it in blue?"),
+            ("b2", "cust-2", "my order arrived broken"),
+            ("b3", "cust-1", "any news?"),
+            ("b4", "cust-3", "hello again"),
+        ] {
+            let (ran, _, _) = receive_traced(&conn, channel, message);
+            // A trigger's statements are traced as `-- TRIGGER name`; they are compiled into
+            // the statement that fires them.
+            distinct.extend(ran.into_iter().filter(|s| !s.starts_with("--")));
+        }
+    }
+    assert!(
+        distinct.len() >= 20,
+        "the trace saw the statements: {distinct:#?}"
+    );
+    assert!(
+        distinct.len() <= crate::store::WRITER_STATEMENTS / 2,
+        "{} distinct statements: {distinct:#?}",
+        distinct.len()
+    );
+}
