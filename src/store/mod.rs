@@ -152,10 +152,11 @@ fn migrations() -> Migrations<'static> {
 const CACHE_KIB: i64 = 2000;
 /// Reader connections in the pool.
 const READERS: u32 = 4;
-/// Prepared statements the writer keeps compiled (rusqlite's default is 16). One customer
-/// message alone runs about 40 distinct statements, several of them firing triggers whose
-/// programs are compiled with them; with 16 the cache thrashed and the writer spent ~40 % of its
-/// time preparing statements again (perf of `bench --only routing`, #10).
+/// Prepared statements the writer keeps compiled (rusqlite's default is 16). A burst of customer
+/// messages runs 42 distinct statements (`statements_tests` keeps them under half of this), some
+/// firing triggers whose programs are compiled with them; with 16 the cache thrashed and the
+/// writer spent ~40 % of its time preparing statements again (perf of `bench --only routing`,
+/// #10).
 pub(crate) const WRITER_STATEMENTS: usize = 128;
 /// Prepared statements each reader keeps compiled: a page runs a few dozen.
 const READER_STATEMENTS: usize = 64;
@@ -316,6 +317,7 @@ impl Store {
     pub fn backup_to(&self, dest: &Path) -> Result<()> {
         // Its own connection: readers are query-only and the writer holds transactions open.
         let conn = Connection::open(self.path())?;
+        // One statement, run once: nothing worth keeping compiled.
         configure(&conn, 0)?;
         conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
         Ok(())
